@@ -1,0 +1,1 @@
+"""Hardware drivers (camera, fingerprint sensor, feedback) and their emulators."""

@@ -1,0 +1,1 @@
+"""Runtimes on the edge: the clock-in station and the workstation agent."""

@@ -1,0 +1,60 @@
+"""Configuration files: TOML validated once, at the boundary, into typed objects.
+
+Every error names the file, the key and what was expected, so an operator can fix it
+without reading code.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pydantic
+
+ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used, with every problem in it."""
+
+
+class Section(pydantic.BaseModel):
+    """Base for configuration sections: unknown keys are errors, objects are immutable."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"key '{key}': unknown key"
+    if kind == "missing":
+        return f"key '{key}': missing (required)"
+    got = error.get("input")
+    shown = repr(got) if not isinstance(got, dict) else "a table"
+    return f"key '{key}': {error['msg'].lower()} (got {shown})"
+
+
+def validate(model: type[ModelT], data: dict[str, Any], source: str) -> ModelT:
+    """Validate already-parsed data, reporting problems against `source`."""
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        problems = "\n".join(f"  {_describe(e)}" for e in exc.errors())
+        raise ConfigError(f"{source}: invalid configuration\n{problems}") from None
+
+
+def load_toml(model: type[ModelT], path: str | Path) -> ModelT:
+    """Read a TOML file and validate it into `model`."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return validate(model, data, str(path))

@@ -1,0 +1,1 @@
+"""Face model packs and the face identification pipeline."""

@@ -1,0 +1,1 @@
+"""The central rules service: the violation regime, its store and its reports."""
