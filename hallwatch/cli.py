@@ -15,7 +15,7 @@ from hallwatch import __version__
 # name -> "module:attribute" of a click command or group.
 SUBCOMMANDS: dict[str, str] = {
     "watch": "mqtt.cli:watch",
-    "topics": "mqtt.cli:topics",
+    "topics": "mqtt.cli:topics_command",
     "demo": "hallwatch.demo:demo",
 }
 
@@ -44,7 +44,9 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
-@click.group(cls=LazyGroup, lazy=SUBCOMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup, lazy=SUBCOMMANDS, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="hallwatch")
 def main() -> None:
     """hallwatch: attendance and conduct monitoring for service halls.

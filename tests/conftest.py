@@ -17,3 +17,32 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"test data not found at {SHARED}; set HALLWATCH_SHARED")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory):
+    """Broker listeners on free ports with a CA generated for this test session."""
+    from tests.support.mosquitto import make_ca
+
+    return make_ca(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def hardened_broker(tmp_path, test_ca):
+    """A real Mosquitto with the production configuration: two stations and an agent."""
+    from mqtt.broker import Deployment, DeviceAccount
+    from tests.support.mosquitto import Mosquitto, free_port
+
+    listeners = test_ca.model_copy(
+        update={"local_port": free_port(), "tls_port": free_port(), "websockets_port": free_port()}
+    )
+    deployment = Deployment(
+        listeners=listeners,
+        devices=[
+            DeviceAccount(site="hall-01", id="st-01"),
+            DeviceAccount(site="hall-01", id="st-02"),
+            DeviceAccount(site="hall-01", id="ws-01", role="agent"),
+        ],
+    )
+    with Mosquitto(deployment, tmp_path / "broker") as broker:
+        yield broker

@@ -1,0 +1,221 @@
+"""The MQTT client every hallwatch component uses: paho-mqtt 2.x with safe defaults.
+
+QoS 1 everywhere, persistent sessions, a retained status with a last will, reconnect with
+exponential backoff, a bounded in-flight window and offline queue, TLS and credentials.
+Works with Mosquitto and with MQTT 3.1.1 brokers generally (the demo's embedded broker).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Literal
+
+import paho.mqtt.client as paho
+import pydantic
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from hallwatch.config import Section
+from mqtt import schema, topics
+from mqtt.topics import Kind
+
+log = logging.getLogger(__name__)
+
+MessageHandler = Callable[[str, bytes], None]
+
+
+class TlsConfig(Section):
+    ca_file: Path
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+
+class BrokerConfig(Section):
+    """Where and how to reach the broker (the `[broker]` table of every config file)."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, pydantic.Field(ge=1, le=65535)] = 1883
+    transport: Literal["tcp", "websockets"] = "tcp"
+    protocol: Literal["3.1.1", "5"] = "3.1.1"
+    username: str | None = None
+    password: pydantic.SecretStr | None = None
+    tls: TlsConfig | None = None
+    keepalive_s: Annotated[int, pydantic.Field(ge=5, le=3600)] = 30
+    persistent_session: bool = True
+    max_inflight: Annotated[int, pydantic.Field(ge=1, le=65535)] = 20
+    max_queued: Annotated[int, pydantic.Field(ge=0)] = 10_000
+    reconnect_min_s: Annotated[float, pydantic.Field(gt=0)] = 1.0
+    reconnect_max_s: Annotated[float, pydantic.Field(gt=0)] = 60.0
+
+
+class ConnectError(ConnectionError):
+    """The broker could not be reached, or refused us (the reason says which)."""
+
+
+def topic_for(event: schema.Event, device: str | None = None) -> str:
+    """The topic an event belongs on; `device` is the target of a config message."""
+    kind = schema.kind_of(event)
+    if kind in topics.CENTRAL_KINDS:
+        return topics.central_topic(event.site, kind)
+    if kind is Kind.CONFIG:
+        if device is None:
+            raise ValueError("a config message needs its target device")
+        return topics.device_topic(event.site, device, kind)
+    return topics.device_topic(event.site, event.device, kind)
+
+
+class MqttClient:
+    """A connected paho client with hallwatch's defaults.
+
+    Subscriptions are remembered and renewed on every reconnect, so a broker that lost
+    the session (restarted without persistence) still delivers to us.
+    """
+
+    def __init__(
+        self,
+        config: BrokerConfig,
+        client_id: str,
+        *,
+        will: schema.Status | None = None,
+        on_message: MessageHandler | None = None,
+    ) -> None:
+        self.config = config
+        self.client_id = client_id
+        self.on_message = on_message
+        self.connected = threading.Event()
+        self.last_error: str | None = None
+        self._subscriptions: dict[str, int] = {}
+        self._lock = threading.Lock()
+        v5 = config.protocol == "5"
+        self._paho = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=None if v5 else not config.persistent_session,
+            protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
+            transport=config.transport,
+            reconnect_on_failure=True,
+        )
+        if config.username is not None:
+            password = config.password.get_secret_value() if config.password else None
+            self._paho.username_pw_set(config.username, password)
+        if config.tls is not None:
+            tls = config.tls
+            self._paho.tls_set(
+                ca_certs=str(tls.ca_file),
+                certfile=str(tls.cert_file) if tls.cert_file else None,
+                keyfile=str(tls.key_file) if tls.key_file else None,
+            )
+        if will is not None:
+            self._paho.will_set(topic_for(will), schema.encode(will), qos=1, retain=True)
+        self._paho.max_inflight_messages_set(config.max_inflight)
+        self._paho.max_queued_messages_set(config.max_queued)
+        self._paho.reconnect_delay_set(
+            min_delay=max(1, round(config.reconnect_min_s)),
+            max_delay=max(1, round(config.reconnect_max_s)),
+        )
+        self._paho.on_connect = self._on_connect
+        self._paho.on_disconnect = self._on_disconnect
+        self._paho.on_message = self._on_message
+
+    # -- lifecycle -------------------------------------------------------------------
+    def start(self, wait_s: float | None = 10.0) -> MqttClient:
+        """Connect in the background; with `wait_s`, wait for the broker to accept us."""
+        properties = None
+        if self.config.protocol == "5" and self.config.persistent_session:
+            from paho.mqtt.packettypes import PacketTypes
+            from paho.mqtt.properties import Properties
+
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = 7 * 86400
+        self._paho.connect_async(
+            self.config.host,
+            self.config.port,
+            keepalive=self.config.keepalive_s,
+            clean_start=(
+                not self.config.persistent_session
+                if self.config.protocol == "5"
+                else paho.MQTT_CLEAN_START_FIRST_ONLY
+            ),
+            properties=properties,
+        )
+        self._paho.loop_start()
+        if wait_s is not None and not self.connected.wait(wait_s):
+            self.stop()
+            where = f"{self.config.host}:{self.config.port}"
+            raise ConnectError(
+                f"cannot connect to the MQTT broker at {where}: {self.last_error or 'no answer'}"
+            )
+        return self
+
+    def stop(self, final_status: schema.Status | None = None, wait_s: float = 5.0) -> None:
+        """Disconnect cleanly, first publishing `final_status` (retained) if given."""
+        if final_status is not None and self.connected.is_set():
+            info = self.publish_event(final_status, retain=True)
+            info.wait_for_publish(wait_s)
+        self._paho.disconnect()
+        self._paho.loop_stop()
+        self.connected.clear()
+
+    def __enter__(self) -> MqttClient:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- messaging -------------------------------------------------------------------
+    def subscribe(self, topic_filter: str, qos: int = 1) -> None:
+        with self._lock:
+            self._subscriptions[topic_filter] = qos
+        if self.connected.is_set():
+            self._paho.subscribe(topic_filter, qos)
+
+    def publish(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+    ) -> paho.MQTTMessageInfo:
+        """Queue a message; the returned info's `is_published()` turns true on PUBACK."""
+        info = self._paho.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc == paho.MQTT_ERR_QUEUE_SIZE:
+            log.warning(
+                "offline queue full (%d): publish to %s refused", self.config.max_queued, topic
+            )
+        return info
+
+    def publish_event(
+        self, event: schema.Event, *, retain: bool | None = None, device: str | None = None
+    ) -> paho.MQTTMessageInfo:
+        """Publish a contract payload on its own topic (QoS 1; status and config retained)."""
+        kind = schema.kind_of(event)
+        if retain is None:
+            retain = kind in topics.RETAINED_KINDS
+        return self.publish(topic_for(event, device), schema.encode(event), retain=retain)
+
+    # -- paho callbacks (network thread) ---------------------------------------------
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            self.last_error = f"refused by the broker: {reason_code}"
+            log.error("MQTT connect refused: %s", reason_code)
+            return
+        self.last_error = None
+        with self._lock:
+            subscriptions = list(self._subscriptions.items())
+        if subscriptions:
+            client.subscribe(subscriptions)
+        self.connected.set()
+        log.info("connected to %s:%s as %s", self.config.host, self.config.port, self.client_id)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.connected.clear()
+        if reason_code != 0:
+            # Keep a refusal's reason: it is the one an operator can act on.
+            self.last_error = self.last_error or f"disconnected: {reason_code}"
+            log.warning("MQTT connection lost (%s); reconnecting with backoff", reason_code)
+
+    def _on_message(self, client, userdata, message: paho.MQTTMessage) -> None:
+        if self.on_message is None:
+            return
+        try:
+            self.on_message(message.topic, message.payload)
+        except Exception:  # a bad handler must not kill the network thread
+            log.exception("message handler failed on %s", message.topic)

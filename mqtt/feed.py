@@ -1,0 +1,131 @@
+"""The live feed: one readable line per message, for admins watching a hall.
+
+Pure formatting, no I/O: `describe()` turns a received message into a `FeedLine`;
+malformed payloads become lines that say so instead of exceptions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import msgspec
+
+from mqtt import schema, topics
+
+SEVERITY_COLOURS = {
+    "info": None,
+    "minor": "yellow",
+    "serious": "red",
+    "offline": "red",
+    "bad": "magenta",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFilter:
+    sites: frozenset[str] = frozenset()
+    devices: frozenset[str] = frozenset()
+    staff: frozenset[str] = frozenset()
+    kinds: frozenset[topics.Kind] = frozenset()
+
+    def topic_filters(self) -> list[str]:
+        """The narrowest subscriptions that cover this filter."""
+        sites = sorted(self.sites) or [None]
+        kinds = sorted(self.kinds) or [None]
+        return [topics.subscription(site, None, kind) for site in sites for kind in kinds]
+
+    def admits(self, line: FeedLine) -> bool:
+        if self.devices and line.source not in self.devices:
+            return False
+        return not self.staff or line.staff in self.staff
+
+
+@dataclass(frozen=True, slots=True)
+class FeedLine:
+    received: datetime
+    site: str
+    source: str
+    kind: str
+    text: str
+    staff: str | None = None
+    level: str = "info"  # a key of SEVERITY_COLOURS
+    event: schema.Event | None = field(default=None, compare=False)
+
+    def render(self) -> str:
+        when = self.received.astimezone().strftime("%H:%M:%S")
+        return f"{when}  {self.site}/{self.source:<12} {self.kind:<10} {self.text}"
+
+
+def _clock_text(e: schema.Clock) -> str:
+    parts = [e.staff_id, e.action.value, e.method.value, f"score {e.score:.2f}"]
+    if e.inferred:
+        parts.append("(inferred)")
+    if e.leave is not None:
+        back = e.leave.expected_return.astimezone().strftime("%H:%M")
+        parts.append(f"[{e.leave.kind.value}: {e.leave.reason}, back by {back}]")
+    return "  ".join(parts)
+
+
+def _status_text(e: schema.Status) -> str:
+    text = f"{e.role} {e.state.upper()}"
+    if e.health is not None:
+        shown = {k: v for k, v in msgspec.structs.asdict(e.health).items() if v is not None}
+        text += "  " + " ".join(f"{k}={v}" for k, v in shown.items())
+    return text
+
+
+def _text_and_level(e: schema.Event) -> tuple[str, str]:
+    match e:
+        case schema.Clock():
+            return _clock_text(e), "info"
+        case schema.Activity():
+            mins = e.duration_s / 60
+            return (
+                f"{e.staff_id or e.user}  {e.category}  {e.app}  {mins:.1f} min  idle {e.idle_s:.0f}s",
+                ("info" if e.category == "work" else "minor"),
+            )
+        case schema.Alert():
+            who = f" ({e.staff_id})" if e.staff_id else ""
+            return f"{e.severity.value.upper()} {e.kind.value}{who}: {e.message}", e.severity.value
+        case schema.Status():
+            return _status_text(e), "offline" if e.state == "offline" else "info"
+        case schema.Violation():
+            corr = f" correction {e.correction_no}/3" if e.correction_no else ""
+            flags = (" ESCALATED" if e.escalated else "") + (" VETO" if e.veto else "")
+            return (
+                f"{e.staff_id}  {e.rule}  {e.severity.value} -{e.deduction:g}{corr}{flags}  {e.detail}",
+                e.severity.value,
+            )
+        case schema.Correction():
+            return f"{e.action} {e.target} by {e.by}: {e.reason}", "info"
+        case schema.Inspection():
+            counts = " ".join(f"{k}={v}" for k, v in sorted(e.counts.items()))
+            return f"{e.day}  {counts}", "info"
+        case schema.DeadLetter():
+            return f"rejected {e.topic}: {e.reason}", "bad"
+        case schema.Config():
+            return (
+                f"version {e.version}: {len(e.gallery)} gallery ops, {len(e.categories)} categories",
+                "info",
+            )
+        case schema.Ack():
+            outcome = "applied" if e.applied else f"FAILED: {e.error}"
+            return f"config v{e.version} {outcome}", "info" if e.applied else "serious"
+    return repr(e), "info"
+
+
+def describe(topic: str, payload: bytes, received: datetime) -> FeedLine:
+    """Turn one message into a feed line; never raises on bad input."""
+    try:
+        where = topics.parse(topic)
+        site, source, kind = where.site, where.source, str(where.kind)
+    except topics.TopicError:
+        site, source, kind = "?", "?", "?"
+    try:
+        event = schema.decode(payload, topic)
+    except schema.PayloadError as exc:
+        return FeedLine(received, site, source, kind, f"MALFORMED: {exc.reason}", level="bad")
+    text, level = _text_and_level(event)
+    staff = getattr(event, "staff_id", None)
+    return FeedLine(received, site, source, kind, text, staff=staff, level=level, event=event)

@@ -1,0 +1,327 @@
+"""Payload schemas: the one definition every publisher and consumer shares.
+
+Every payload is a JSON object with a `schema` name and version (e.g. `hallwatch.clock/1`),
+a time-ordered unique `id` (UUIDv7), a per-publisher monotonic `seq` (gaps are visible), the
+`site` and `device` that produced it, and a timezone-aware `ts`.
+
+Validation is strict (unknown fields, wrong types, naive timestamps are rejected) and fast
+(msgspec validates while it parses); every rejection carries a precise reason.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+from mqtt.topics import CENTRAL, ID_PATTERN, Kind, TopicError, parse
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+# Config messages carry face templates for a whole gallery update.
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
+
+EventId = Annotated[
+    str, Meta(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+]
+NodeId = Annotated[str, Meta(pattern=ID_PATTERN)]
+StaffId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+AwareDatetime = Annotated[datetime, Meta(tz=True)]
+ShortText = Annotated[str, Meta(max_length=200)]
+Text = Annotated[str, Meta(max_length=2000)]
+Seconds = Annotated[float, Meta(ge=0, le=7 * 86400)]
+Points = Annotated[float, Meta(ge=0, le=100)]
+
+
+class Action(StrEnum):
+    CLOCK_IN = "clock_in"
+    CLOCK_OUT = "clock_out"
+    LEAVE_OUT = "leave_out"
+    LEAVE_RETURN = "leave_return"
+
+
+class Method(StrEnum):
+    FACE = "face"
+    FINGER = "finger"
+    FACE_FINGER = "face+finger"
+
+
+class LeaveKind(StrEnum):
+    OUTING = "outing"
+    PERSONAL = "personal"
+    SICK = "sick"
+    OFFICIAL = "official"
+
+
+class AlertKind(StrEnum):
+    SPOOF_SUSPECTED = "spoof_suspected"
+    PROXY_PUNCH = "proxy_punch"
+    UNKNOWN_FACE = "unknown_face"
+    SENSOR_FAULT = "sensor_fault"
+    CAMERA_FAULT = "camera_fault"
+    TAMPER = "tamper"
+    DISK_FULL = "disk_full"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    MINOR = "minor"
+    SERIOUS = "serious"
+
+
+class Event(
+    Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True, tag_field="schema"
+):
+    """Fields every payload carries."""
+
+    id: EventId
+    seq: Annotated[int, Meta(ge=0)]
+    site: NodeId
+    device: NodeId
+    ts: AwareDatetime
+
+
+class Leave(Struct, frozen=True, forbid_unknown_fields=True):
+    """A going-out registration (外出登记)."""
+
+    kind: LeaveKind
+    reason: ShortText
+    expected_return: AwareDatetime
+
+
+class Clock(Event, tag="hallwatch.clock/1"):
+    """A punch at a station.
+
+    `score` is the matcher's own score: the cosine similarity for `face` and `face+finger`,
+    the sensor's match score for `finger` (`finger_score` repeats it for `face+finger`).
+    """
+
+    staff_id: StaffId
+    action: Action
+    method: Method
+    score: Annotated[float, Meta(ge=-1, le=100_000)]
+    finger_score: Annotated[int, Meta(ge=0, le=100_000)] | None = None
+    liveness: Annotated[float, Meta(ge=0, le=1)] | None = None
+    inferred: bool = False
+    leave: Leave | None = None
+
+    def __post_init__(self) -> None:
+        if self.method is not Method.FINGER and self.score > 1:
+            raise ValueError(
+                f"a {self.method} score is a cosine similarity in [-1, 1] - at `$.score`"
+            )
+        if self.method is Method.FACE_FINGER and self.finger_score is None:
+            raise ValueError("face+finger needs `finger_score` - at `$.finger_score`")
+        if (self.action is Action.LEAVE_OUT) != (self.leave is not None):
+            raise ValueError("`leave` is required for leave_out and only for it - at `$.leave`")
+        if self.leave is not None and self.leave.expected_return <= self.ts:
+            raise ValueError(
+                "expected return is not after the punch - at `$.leave.expected_return`"
+            )
+
+
+class Activity(Event, tag="hallwatch.activity/1"):
+    """A workstation interval (ActivityWatch-style: equal consecutive samples merged)."""
+
+    user: Annotated[str, Meta(max_length=64)]
+    start: AwareDatetime
+    duration_s: Seconds
+    app: Annotated[str, Meta(max_length=128)]
+    category: NodeId
+    idle_s: Seconds
+    staff_id: StaffId | None = None
+    title: Annotated[str, Meta(max_length=512)] | None = None
+
+
+class Alert(Event, tag="hallwatch.alert/1"):
+    kind: AlertKind
+    severity: Severity
+    message: ShortText
+    staff_id: StaffId | None = None
+    score: float | None = None
+    evidence: ShortText | None = None  # a reference to a locally kept snapshot, never the image
+
+
+class Health(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    camera: ShortText | None = None
+    sensor: ShortText | None = None
+    model_pack: ShortText | None = None
+    gallery_size: Annotated[int, Meta(ge=0)] | None = None
+    backlog: Annotated[int, Meta(ge=0)] | None = None
+    clock_offset_s: float | None = None
+    disk_free_mb: Annotated[int, Meta(ge=0)] | None = None
+    uptime_s: Seconds | None = None
+
+
+class Status(Event, tag="hallwatch.status/1"):
+    """Retained device state; the last will publishes `offline`."""
+
+    state: Literal["online", "offline"]
+    role: Literal["station", "agent", "rules"]
+    health: Health | None = None
+
+
+class GalleryOp(Struct, frozen=True, forbid_unknown_fields=True):
+    op: Literal["enrol", "reenrol", "delete"]
+    staff_id: StaffId
+    name: ShortText | None = None
+    face_templates: list[bytes] = []  # float32 embeddings
+    finger_templates: list[bytes] = []  # sensor characteristics
+
+
+class CategoryRule(Struct, frozen=True, forbid_unknown_fields=True):
+    category: NodeId
+    pattern: ShortText  # regex over the process / application name
+    titles_allowed: bool = False
+
+
+class Config(Event, tag="hallwatch.config/1"):
+    """Central to device (retained): gallery and policy updates."""
+
+    version: Annotated[int, Meta(ge=1)]
+    gallery: list[GalleryOp] = []
+    categories: list[CategoryRule] = []
+
+
+class Ack(Event, tag="hallwatch.ack/1"):
+    """A device's answer to a config message."""
+
+    config_id: EventId
+    version: Annotated[int, Meta(ge=1)]
+    applied: bool
+    error: ShortText | None = None
+    gallery_size: Annotated[int, Meta(ge=0)] | None = None
+
+
+class Violation(Event, tag="hallwatch.violation/1"):
+    violation_id: ShortText
+    staff_id: StaffId
+    rule: NodeId
+    day: date
+    severity: Severity
+    deduction: Points
+    window: NodeId | None = None
+    correction_no: Annotated[int, Meta(ge=1)] | None = None
+    escalated: bool = False
+    veto: bool = False
+    evidence: list[EventId] = []
+    status: Literal["open", "corrected", "voided"] = "open"
+    detail: Text = ""
+
+
+class Correction(Event, tag="hallwatch.correction/1"):
+    target: ShortText  # a violation id, or a leave id
+    action: Literal["correct", "void", "leave_add", "leave_cancel"]
+    by: ShortText
+    reason: Text
+
+
+class Inspection(Event, tag="hallwatch.inspection/1"):
+    day: date
+    counts: dict[str, Annotated[int, Meta(ge=0)]]
+    summary: Text = ""
+
+
+class DeadLetter(Event, tag="hallwatch.deadletter/1"):
+    topic: Annotated[str, Meta(max_length=512)]
+    reason: Text
+    payload: Annotated[str, Meta(max_length=4096)]
+
+
+AnyEvent = (
+    Clock
+    | Activity
+    | Alert
+    | Status
+    | Config
+    | Ack
+    | Violation
+    | Correction
+    | Inspection
+    | DeadLetter
+)
+EVENT_TYPES: tuple[type[Event], ...] = AnyEvent.__args__
+KIND_OF: dict[type[Event], Kind] = {
+    Clock: Kind.CLOCK,
+    Activity: Kind.ACTIVITY,
+    Alert: Kind.ALERT,
+    Status: Kind.STATUS,
+    Config: Kind.CONFIG,
+    Ack: Kind.ACK,
+    Violation: Kind.VIOLATION,
+    Correction: Kind.CORRECTION,
+    Inspection: Kind.INSPECTION,
+    DeadLetter: Kind.DEADLETTER,
+}
+SCHEMA_NAMES: dict[type[Event], str] = {t: t.__struct_config__.tag for t in EVENT_TYPES}
+TYPE_OF_KIND: dict[Kind, type[Event]] = {k: t for t, k in KIND_OF.items()}
+
+
+class PayloadError(ValueError):
+    """A payload that does not satisfy the contract; `reason` says precisely why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+_decoder = msgspec.json.Decoder(AnyEvent)
+_encoder = msgspec.json.Encoder()
+
+
+def _explain(message: str) -> str:
+    if "at `$.schema`" in message:
+        known = ", ".join(sorted(SCHEMA_NAMES.values()))
+        return f"unknown schema (known: {known}) - {message}"
+    if "Expected `datetime`" in message or ("tz" in message and "datetime" in message):
+        return f"{message} (timestamps must be RFC 3339 with a time zone offset)"
+    return message
+
+
+def decode(data: bytes | str, topic: str | None = None) -> Event:
+    """Validate one payload; with `topic`, also check it was published where it belongs."""
+    limit = (
+        MAX_CONFIG_BYTES if topic is not None and topic.endswith("/config") else MAX_PAYLOAD_BYTES
+    )
+    if len(data) > limit:
+        raise PayloadError(f"payload of {len(data)} bytes exceeds the {limit}-byte limit")
+    try:
+        event = _decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        raise PayloadError(_explain(str(exc))) from None
+    except msgspec.DecodeError as exc:
+        raise PayloadError(f"not valid JSON: {exc}") from None
+    if topic is not None:
+        check_topic(event, topic)
+    return event
+
+
+def check_topic(event: Event, topic: str) -> None:
+    """A payload must match its topic: kind, site and publishing device (no impersonation)."""
+    try:
+        parsed = parse(topic)
+    except TopicError as exc:
+        raise PayloadError(str(exc)) from None
+    expected = TYPE_OF_KIND[parsed.kind]
+    if type(event) is not expected:
+        raise PayloadError(
+            f"{SCHEMA_NAMES[type(event)]} payload on the {parsed.kind} topic "
+            f"(expected {SCHEMA_NAMES[expected]})"
+        )
+    if event.site != parsed.site:
+        raise PayloadError(f"payload site {event.site!r} does not match topic site {parsed.site!r}")
+    publisher = CENTRAL if parsed.kind is Kind.CONFIG else parsed.source
+    if event.device != publisher:
+        raise PayloadError(
+            f"payload device {event.device!r} does not match the topic's publisher {publisher!r}"
+        )
+
+
+def encode(event: Event) -> bytes:
+    return _encoder.encode(event)
+
+
+def kind_of(event: Event) -> Kind:
+    return KIND_OF[type(event)]

@@ -1,0 +1,138 @@
+"""The production broker configuration, proven against a real Mosquitto."""
+
+from __future__ import annotations
+
+import pytest
+
+from mqtt import schema
+from mqtt.client import BrokerConfig, ConnectError, MqttClient, TlsConfig
+from mqtt.ids import new_event_id, utc_now
+from mqtt.topics import Kind, device_topic
+from tests.mqtt_helpers import Collector, client, clock_event
+
+
+def test_anonymous_and_wrong_password_are_refused(hardened_broker):
+    with pytest.raises(ConnectError, match="(?i)not authori[sz]ed"):
+        client(hardened_broker.port, "anon").start(wait_s=3)
+    with pytest.raises(ConnectError, match="(?i)not authori[sz]ed|bad user name or password"):
+        client(hardened_broker.port, "st-01", "hall-01.st-01", "wrong").start(wait_s=3)
+
+
+def test_device_cannot_publish_as_another_device(hardened_broker):
+    b = hardened_broker
+    seen = Collector()
+    with client(b.port, "rules-1", "rules", b.password("rules"), on_message=seen) as rules:
+        rules.subscribe("hallwatch/v1/#")
+        with client(b.port, "st-01", "hall-01.st-01", b.password("hall-01.st-01")) as st01:
+            forged = clock_event("hall-01", "st-02", 1, staff="S999")
+            st01.publish(
+                device_topic("hall-01", "st-02", Kind.CLOCK), schema.encode(forged)
+            ).wait_for_publish(5)
+            own = clock_event("hall-01", "st-01", 2)
+            st01.publish_event(own).wait_for_publish(5)
+        got = seen.wait_for(1)
+    # The device's own punch (sent after the forged one) arrives; the forged one never does.
+    assert [t for t, _ in got] == ["hallwatch/v1/hall-01/st-01/clock"]
+    assert schema.decode(got[0][1]).id == own.id
+
+
+def test_device_reads_only_its_own_config(hardened_broker):
+    b = hardened_broker
+    seen = Collector()
+    with client(b.port, "rules-1", "rules", b.password("rules")) as rules:
+        for device in ("st-02", "st-01"):
+            cfg = schema.Config(
+                id=new_event_id(), seq=1, site="hall-01", device="central", ts=utc_now(), version=1
+            )
+            rules.publish_event(cfg, device=device).wait_for_publish(5)
+    with client(
+        b.port, "st-01", "hall-01.st-01", b.password("hall-01.st-01"), on_message=seen
+    ) as st01:
+        st01.subscribe("hallwatch/v1/hall-01/+/config")
+        got = seen.wait_for(2, timeout_s=2)
+    assert [t for t, _ in got] == ["hallwatch/v1/hall-01/st-01/config"]
+
+
+def test_persistent_subscriber_receives_what_it_missed(hardened_broker):
+    b = hardened_broker
+    seen = Collector()
+    rules = client(b.port, "rules-persistent", "rules", b.password("rules"), on_message=seen)
+    rules.subscribe("hallwatch/v1/+/+/clock")
+    rules.start()
+    rules.stop()  # offline, but its session and subscription stay on the broker
+    with client(b.port, "st-01", "hall-01.st-01", b.password("hall-01.st-01")) as st01:
+        sent = [clock_event("hall-01", "st-01", seq) for seq in range(500)]
+        infos = [st01.publish_event(e) for e in sent]
+        for info in infos:
+            info.wait_for_publish(10)
+    back = client(b.port, "rules-persistent", "rules", b.password("rules"), on_message=seen).start()
+    try:
+        got = seen.wait_for(500, timeout_s=20)
+    finally:
+        back.stop()
+    assert [schema.decode(p).id for _, p in got] == [e.id for e in sent]
+
+
+def test_burst_of_20000_qos1_messages_arrives_whole(hardened_broker):
+    b = hardened_broker
+    seen = Collector()
+    with client(b.port, "rules-burst", "rules", b.password("rules"), on_message=seen) as rules:
+        rules.subscribe("hallwatch/v1/hall-01/st-01/clock")
+        with client(
+            b.port,
+            "st-01",
+            "hall-01.st-01",
+            b.password("hall-01.st-01"),
+            max_inflight=1000,
+            max_queued=0,
+        ) as st01:
+            payloads = [
+                schema.encode(clock_event("hall-01", "st-01", seq)) for seq in range(20_000)
+            ]
+            topic = device_topic("hall-01", "st-01", Kind.CLOCK)
+            infos = [st01.publish(topic, p) for p in payloads]
+            for info in infos:
+                info.wait_for_publish(60)
+        got = seen.wait_for(20_000, timeout_s=60)
+    seqs = [schema.decode(p).seq for _, p in got]
+    assert len(seqs) == 20_000
+    assert sorted(seqs) == list(range(20_000))
+
+
+def test_tls_listener_needs_the_ca(hardened_broker):
+    b = hardened_broker
+    lst = b.deployment.listeners
+    secure = BrokerConfig(
+        port=lst.tls_port,
+        host="localhost",
+        username="hall-01.st-01",
+        password=b.password("hall-01.st-01"),
+        tls=TlsConfig(ca_file=lst.ca_file),
+    )
+    with MqttClient(secure, "st-01-tls") as c:
+        assert c.connected.is_set()
+    plain = secure.model_copy(update={"tls": None})
+    with pytest.raises(ConnectError):
+        MqttClient(plain, "st-01-plain").start(wait_s=3)
+
+
+def test_websockets_listener_serves_browser_clients(hardened_broker):
+    b = hardened_broker
+    lst = b.deployment.listeners
+    ws = BrokerConfig(
+        port=lst.websockets_port,
+        host="localhost",
+        transport="websockets",
+        username="viewer",
+        password=b.password("viewer"),
+        tls=TlsConfig(ca_file=lst.ca_file),
+    )
+    seen = Collector()
+    with MqttClient(ws, "viewer-ws", on_message=seen) as viewer:
+        viewer.subscribe("hallwatch/v1/#")
+        with client(b.port, "st-01", "hall-01.st-01", b.password("hall-01.st-01")) as st01:
+            import time
+
+            time.sleep(0.3)  # let the subscription settle before publishing
+            st01.publish_event(clock_event("hall-01", "st-01", 1)).wait_for_publish(5)
+        assert len(seen.wait_for(1)) == 1
