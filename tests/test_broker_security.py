@@ -12,9 +12,9 @@ from tests.mqtt_helpers import Collector, client, clock_event
 
 
 def test_anonymous_and_wrong_password_are_refused(hardened_broker):
-    with pytest.raises(ConnectError, match="(?i)not authori[sz]ed"):
+    with pytest.raises(ConnectError, match=r"(?i)not authori[sz]ed"):
         client(hardened_broker.port, "anon").start(wait_s=3)
-    with pytest.raises(ConnectError, match="(?i)not authori[sz]ed|bad user name or password"):
+    with pytest.raises(ConnectError, match=r"(?i)not authori[sz]ed|bad user name or password"):
         client(hardened_broker.port, "st-01", "hall-01.st-01", "wrong").start(wait_s=3)
 
 
