@@ -192,7 +192,7 @@ def topics_command(asyncapi: bool) -> None:
     from mqtt import asyncapi as asyncapi_doc
 
     if asyncapi:
-        click.echo(asyncapi_doc.render())
+        click.echo(asyncapi_doc.render(), nl=False)
         return
     for row in asyncapi_doc.topic_table():
         click.echo(f"{row.address:<40} {row.schema:<26} {row.direction:<18} {row.note}")
