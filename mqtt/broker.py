@@ -23,7 +23,7 @@ import pydantic
 
 from hallwatch.config import ConfigError, Section, load_toml
 from hallwatch.storage import create_private_file
-from mqtt.topics import CENTRAL, DEVICE_KINDS, ID_PATTERN, ROOT, Kind, device_topic
+from mqtt.topics import CENTRAL, ID_PATTERN, ROOT, Kind, device_topic
 
 Port = Annotated[int, pydantic.Field(ge=1, le=65535)]
 NodeIdField = Annotated[str, pydantic.Field(pattern=ID_PATTERN)]
@@ -103,7 +103,7 @@ password_file {dep.conf_dir / "passwd"}
 acl_file {dep.conf_dir / "acl"}
 
 persistence true
-persistence_location {dep.data_dir}
+persistence_location {dep.data_dir}/
 autosave_interval 30
 persistent_client_expiration 30d
 
@@ -122,9 +122,19 @@ listener {lst.tls_port}
 {tls}{ws}"""
 
 
+# What each kind of device may publish; everything else is denied.
+ROLE_PUBLISHES: dict[str, tuple[Kind, ...]] = {
+    "station": (Kind.STATUS, Kind.CLOCK, Kind.ALERT, Kind.ACK),
+    "agent": (Kind.STATUS, Kind.ACTIVITY, Kind.ALERT, Kind.ACK),
+}
+
+
 def _device_acl(device: DeviceAccount) -> list[str]:
     lines = [f"user {device.username}"]
-    lines += [f"topic write {device_topic(device.site, device.id, k)}" for k in DEVICE_KINDS]
+    lines += [
+        f"topic write {device_topic(device.site, device.id, k)}"
+        for k in ROLE_PUBLISHES[device.role]
+    ]
     lines.append(f"topic read {device_topic(device.site, device.id, Kind.CONFIG)}")
     return lines
 

@@ -196,3 +196,36 @@ def topics_command(asyncapi: bool) -> None:
         return
     for row in asyncapi_doc.topic_table():
         click.echo(f"{row.address:<40} {row.schema:<26} {row.direction:<18} {row.note}")
+
+
+@click.group()
+def broker() -> None:
+    """The production Mosquitto setup: config, ACLs, per-device credentials."""
+
+
+@broker.command()
+@click.argument("deployment_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory to write mosquitto.conf, acl, passwd and credentials/ into.",
+)
+def setup(deployment_file: Path, out_dir: Path) -> None:
+    """Render the broker files for every device in DEPLOYMENT_FILE.
+
+    Passwords already issued (in OUT/credentials) are kept; new accounts get new ones.
+
+    \b
+    Example:
+        hallwatch broker setup systemd/mosquitto/deployment.example.toml --out /etc/mosquitto/hallwatch
+    """
+    from mqtt import broker as broker_setup
+
+    try:
+        written = broker_setup.setup(broker_setup.load_deployment(deployment_file), out_dir)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    for name, path in written.items():
+        click.echo(f"{name:<12} {path}")

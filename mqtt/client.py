@@ -176,7 +176,10 @@ class MqttClient:
     ) -> paho.MQTTMessageInfo:
         """Queue a message; the returned info's `is_published()` turns true on PUBACK."""
         info = self._paho.publish(topic, payload, qos=qos, retain=retain)
-        if info.rc == paho.MQTT_ERR_QUEUE_SIZE:
+        if info.rc == paho.MQTT_ERR_NO_CONN and qos > 0:
+            # paho keeps a QoS>0 message and sends it on reconnect: it is queued, not failed.
+            info.rc = paho.MQTT_ERR_SUCCESS
+        elif info.rc == paho.MQTT_ERR_QUEUE_SIZE:
             log.warning(
                 "offline queue full (%d): publish to %s refused", self.config.max_queued, topic
             )

@@ -58,7 +58,8 @@ class FeedLine:
 
 
 def _clock_text(e: schema.Clock) -> str:
-    parts = [e.staff_id, e.action.value, e.method.value, f"score {e.score:.2f}"]
+    score = f"{e.score:.0f}" if e.method is schema.Method.FINGER else f"{e.score:.2f}"
+    parts = [e.staff_id, e.action.value, e.method.value, f"score {score}"]
     if e.inferred:
         parts.append("(inferred)")
     if e.leave is not None:

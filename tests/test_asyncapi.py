@@ -13,7 +13,9 @@ from tests.conftest import REPO
 
 def test_committed_document_matches_the_code():
     committed = (REPO / "docs" / "asyncapi.json").read_text()
-    assert committed == asyncapi.render(), "regenerate: hallwatch topics --asyncapi > docs/asyncapi.json"
+    assert committed == asyncapi.render(), (
+        "regenerate: hallwatch topics --asyncapi > docs/asyncapi.json"
+    )
 
 
 def test_every_payload_schema_is_documented_on_its_channel():

@@ -136,3 +136,34 @@ def test_websockets_listener_serves_browser_clients(hardened_broker):
             time.sleep(0.3)  # let the subscription settle before publishing
             st01.publish_event(clock_event("hall-01", "st-01", 1)).wait_for_publish(5)
         assert len(seen.wait_for(1)) == 1
+
+
+def test_an_agent_cannot_punch(hardened_broker):
+    b = hardened_broker
+    seen = Collector()
+    with client(b.port, "rules-1", "rules", b.password("rules"), on_message=seen) as rules:
+        rules.subscribe("hallwatch/v1/#")
+        with client(b.port, "ws-01", "hall-01.ws-01", b.password("hall-01.ws-01")) as agent:
+            agent.publish_event(clock_event("hall-01", "ws-01", 1)).wait_for_publish(5)
+            status = schema.Status(
+                id=new_event_id(),
+                seq=2,
+                site="hall-01",
+                device="ws-01",
+                ts=utc_now(),
+                state="online",
+                role="agent",
+            )
+            agent.publish_event(status).wait_for_publish(5)
+        got = seen.wait_for(1)
+    assert [t for t, _ in got] == ["hallwatch/v1/hall-01/ws-01/status"]
+
+
+def test_committed_broker_files_match_the_example_deployment():
+    from mqtt.broker import load_deployment, render_acl, render_conf
+    from tests.conftest import REPO
+
+    folder = REPO / "systemd" / "mosquitto"
+    deployment = load_deployment(folder / "deployment.example.toml")
+    assert (folder / "hallwatch.conf").read_text() == render_conf(deployment)
+    assert (folder / "acl.example").read_text() == render_acl(deployment)

@@ -15,7 +15,9 @@ def _load(tmp_path, text: str):
 
 
 def test_valid_file_becomes_typed_objects(tmp_path):
-    dep, _ = _load(tmp_path, '[listeners]\ntls_port = 8884\n[[devices]]\nsite = "hall-01"\nid = "st-01"\n')
+    dep, _ = _load(
+        tmp_path, '[listeners]\ntls_port = 8884\n[[devices]]\nsite = "hall-01"\nid = "st-01"\n'
+    )
     assert dep.listeners.tls_port == 8884
     assert dep.devices[0].username == "hall-01.st-01"
 
@@ -24,11 +26,17 @@ def test_valid_file_becomes_typed_objects(tmp_path):
     ("text", "expected"),
     [
         ("[listeners]\ntls_prot = 8884\n", "key 'listeners.tls_prot': unknown key"),
-        ('[listeners]\ntls_port = "high"\n', "key 'listeners.tls_port': input should be a valid integer"),
+        (
+            '[listeners]\ntls_port = "high"\n',
+            "key 'listeners.tls_port': input should be a valid integer",
+        ),
         ("[listeners]\ntls_port = 70000\n", "key 'listeners.tls_port'"),
         ('[[devices]]\nsite = "hall-01"\n', "key 'devices.0.id': missing (required)"),
         ('[[devices]]\nsite = "Hall 1"\nid = "a"\n', "key 'devices.0.site'"),
-        ('[[devices]]\nsite = "h"\nid = "a"\n[[devices]]\nsite = "h"\nid = "a"\n', "duplicate accounts: h.a"),
+        (
+            '[[devices]]\nsite = "h"\nid = "a"\n[[devices]]\nsite = "h"\nid = "a"\n',
+            "duplicate accounts: h.a",
+        ),
         ("listeners = [", "not valid TOML"),
     ],
 )

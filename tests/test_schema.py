@@ -33,18 +33,54 @@ def test_every_schema_round_trips():
     samples = [
         clock_event("hall-01", "st-01", 1),
         leave_event("hall-01", "st-01", 2),
-        schema.Activity(**base, device="ws-01", user="zhang", start=now - timedelta(minutes=5),
-                        duration_s=300, app="firefox", category="video", idle_s=2),
-        schema.Alert(**base, device="st-01", kind=schema.AlertKind.SPOOF_SUSPECTED,
-                     severity=schema.Severity.SERIOUS, message="photo held to the camera", score=0.93),
-        schema.Status(**base, device="st-01", state="online", role="station",
-                      health=schema.Health(camera="ok", gallery_size=40, backlog=0)),
-        schema.Config(**base, device="central", version=2, gallery=[
-            schema.GalleryOp(op="enrol", staff_id="S001", face_templates=[b"\x00\x01" * 256])]),
+        schema.Activity(
+            **base,
+            device="ws-01",
+            user="zhang",
+            start=now - timedelta(minutes=5),
+            duration_s=300,
+            app="firefox",
+            category="video",
+            idle_s=2,
+        ),
+        schema.Alert(
+            **base,
+            device="st-01",
+            kind=schema.AlertKind.SPOOF_SUSPECTED,
+            severity=schema.Severity.SERIOUS,
+            message="photo held to the camera",
+            score=0.93,
+        ),
+        schema.Status(
+            **base,
+            device="st-01",
+            state="online",
+            role="station",
+            health=schema.Health(camera="ok", gallery_size=40, backlog=0),
+        ),
+        schema.Config(
+            **base,
+            device="central",
+            version=2,
+            gallery=[
+                schema.GalleryOp(op="enrol", staff_id="S001", face_templates=[b"\x00\x01" * 256])
+            ],
+        ),
         schema.Ack(**base, device="st-01", config_id=new_event_id(), version=2, applied=True),
-        schema.Violation(**base, device="central", violation_id="v1", staff_id="S001", rule="late",
-                         day=now.date(), severity=schema.Severity.MINOR, deduction=1, correction_no=1),
-        schema.Correction(**base, device="central", target="v1", action="void", by="mgr", reason="appeal"),
+        schema.Violation(
+            **base,
+            device="central",
+            violation_id="v1",
+            staff_id="S001",
+            rule="late",
+            day=now.date(),
+            severity=schema.Severity.MINOR,
+            deduction=1,
+            correction_no=1,
+        ),
+        schema.Correction(
+            **base, device="central", target="v1", action="void", by="mgr", reason="appeal"
+        ),
         schema.Inspection(**base, device="central", day=now.date(), counts={"late": 2}),
         schema.DeadLetter(**base, device="central", topic="x", reason="bad", payload="{}"),
     ]
@@ -114,13 +150,18 @@ def test_arbitrary_bytes_never_crash(data):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=8,
 )
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(sorted(json.loads(schema.encode(clock_event("hall-01", "st-01", 1))))), json_values)
+@given(
+    st.sampled_from(sorted(json.loads(schema.encode(clock_event("hall-01", "st-01", 1))))),
+    json_values,
+)
 def test_any_field_replaced_by_any_json_is_accepted_or_explained(field, value):
     payload = _mutated(clock_event("hall-01", "st-01", 1), **{field: value})
     try:

@@ -17,7 +17,10 @@ def test_build_and_parse_round_trip():
 def test_filters_and_shared_subscriptions():
     assert topics.subscription() == "hallwatch/v1/+/+/+"
     assert topics.subscription("hall-01", kind=Kind.ALERT) == "hallwatch/v1/hall-01/+/alert"
-    assert topics.shared("rules", topics.subscription(kind=Kind.CLOCK)) == "$share/rules/hallwatch/v1/+/+/clock"
+    assert (
+        topics.shared("rules", topics.subscription(kind=Kind.CLOCK))
+        == "$share/rules/hallwatch/v1/+/+/clock"
+    )
 
 
 @pytest.mark.parametrize(
