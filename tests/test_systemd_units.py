@@ -1,0 +1,62 @@
+"""Every systemd unit verifies cleanly and is hardened to an exposure of "OK" or better."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+UNITS = sorted((REPO / "systemd").rglob("*.service"))
+INSTALLED_BINARY = "/opt/hallwatch/venv/bin/hallwatch"
+# systemd-analyze security levels, best first; "OK" means an exposure below 5.0.
+ACCEPTABLE = ("PERFECT", "SAFE", "OK")
+
+
+def _staged(unit: Path, tmp_path: Path) -> Path:
+    """The unit with ExecStart pointing at this checkout's real command."""
+    here = Path(sys.executable).parent / "hallwatch"
+    staged = tmp_path / unit.name
+    staged.write_text(unit.read_text().replace(INSTALLED_BINARY, str(here)))
+    return staged
+
+
+def _user_flag(unit: Path) -> list[str]:
+    return ["--user"] if unit.parent.name == "user" else []
+
+
+def test_units_exist():
+    names = {u.name for u in UNITS}
+    assert "hallwatch-station.service" in names
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=lambda u: u.name)
+def test_unit_verifies_without_warnings(unit, tmp_path):
+    staged = _staged(unit, tmp_path)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", *_user_flag(unit), str(staged)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=lambda u: u.name)
+def test_unit_exposure_is_ok_or_better(unit, tmp_path):
+    staged = _staged(unit, tmp_path)
+    result = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", *_user_flag(unit), str(staged)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    match = re.search(r"Overall exposure level for \S+: ([\d.]+) (\w+)", result.stdout)
+    assert match, result.stdout + result.stderr
+    score, level = float(match.group(1)), match.group(2)
+    print(f"{unit.name}: exposure {score} {level}")
+    assert level in ACCEPTABLE and score < 5.0
