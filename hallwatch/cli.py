@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, str] = {
     "watch": "mqtt.cli:watch",
     "topics": "mqtt.cli:topics",
     "demo": "hallwatch.demo:demo",
+    "finger": "drivers.fingerprint.cli:finger",
 }
 
 
@@ -44,7 +45,9 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
-@click.group(cls=LazyGroup, lazy=SUBCOMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup, lazy=SUBCOMMANDS, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="hallwatch")
 def main() -> None:
     """hallwatch: attendance and conduct monitoring for service halls.

@@ -61,7 +61,7 @@ class Fault(enum.Enum):
     CORRUPT_CHECKSUM = "corrupt-checksum"  # answers arrive with a wrong checksum
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Touch:
     finger: str
     quality: TouchQuality
@@ -117,6 +117,8 @@ class SensorEmulator:
         self._state = _SensorState(capacity, password, address, sizes[packet_size], security_level)
         self._rng = np.random.default_rng(seed)
         self._finger: _Touch | None = None
+        self._touches_left: int | None = None
+        self._lifted = False  # between two touches of `place_finger(touches=...)`
         self._faults: dict[Fault, int | None] = {}
         self._lock = threading.RLock()
         self._reader = PacketReader()
@@ -193,10 +195,18 @@ class SensorEmulator:
 
     # -- the finger and faults ---------------------------------------------------------------
 
-    def place_finger(self, finger: str, quality: TouchQuality = TouchQuality.GOOD) -> None:
-        """Put a (synthetic) finger on the sensor; every capture is a new noisy touch of it."""
+    def place_finger(
+        self, finger: str, quality: TouchQuality = TouchQuality.GOOD, *, touches: int | None = None
+    ) -> None:
+        """Put a (synthetic) finger on the sensor; every capture is a new noisy touch of it.
+
+        With `touches`, the person lifts the finger after each capture (the next image read
+        finds no finger) and puts it back, `touches` times in all, then leaves.
+        """
         with self._lock:
             self._finger = _Touch(finger, quality)
+            self._touches_left = touches
+            self._lifted = False
 
     def lift_finger(self) -> None:
         with self._lock:
@@ -210,6 +220,10 @@ class SensorEmulator:
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+
+    @property
+    def plugged_in(self) -> bool:
+        return self._master is not None
 
     @property
     def template_slots(self) -> list[int]:
@@ -376,10 +390,16 @@ class SensorEmulator:
         self._ack(C.OK, _u16(len(self._state.templates)))
 
     def _read_image(self, args: bytes) -> None:
-        if self._finger is None:
+        if self._finger is None or self._lifted:
+            self._lifted = False
             self._ack(C.NO_FINGER)
             return
-        self._state.image = _Touch(self._finger.finger, self._finger.quality)
+        self._state.image = self._finger
+        if self._touches_left is not None:
+            self._touches_left -= 1
+            self._lifted = True
+            if self._touches_left <= 0:
+                self._finger = None
         self._ack(C.OK)
 
     def _download_image(self, args: bytes) -> None:
