@@ -25,7 +25,9 @@ def emulated_sensor(
             yield emu, sensor
 
 
-def enrol(emu: SensorEmulator, sensor: FingerprintSensor, staff_id: str, finger: str) -> EnrolledFinger:
+def enrol(
+    emu: SensorEmulator, sensor: FingerprintSensor, staff_id: str, finger: str
+) -> EnrolledFinger:
     """A person touching twice with `finger`, lifting in between, as the prompts ask."""
     emu.place_finger(finger, touches=2)
     return sensor.enroll(staff_id, timeout_s=2.0)

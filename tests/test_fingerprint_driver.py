@@ -132,7 +132,7 @@ def test_template_without_owner_is_reported_and_can_be_deleted_by_slot(tmp_path)
         enrol(emu, sensor, "alice", "alice-index")
         sensor.registry.remove([0])  # e.g. the database was replaced by an older copy
         emu.place_finger("alice-index")
-        with pytest.raises(RegistryMismatchError, match="slot 0 .* delete --slot 0"):
+        with pytest.raises(RegistryMismatchError, match=r"slot 0 .* delete --slot 0"):
             sensor.identify(timeout_s=1.0)
         status = sensor.slots()
         assert [(s.slot, s.staff_id, s.on_sensor) for s in status] == [(0, None, True)]

@@ -79,7 +79,7 @@ def test_wrong_address(tmp_path):
 def test_no_finger_placed(enrolled):
     emu, sensor = enrolled
     emu.lift_finger()
-    with pytest.raises(NoFingerError, match="no finger on the sensor within 0.2 s: place a finger"):
+    with pytest.raises(NoFingerError, match=r"no finger on the sensor within 0\.2 s: place"):
         sensor.identify(timeout_s=0.2)
     assert identifies_alice(emu, sensor)
 
@@ -109,7 +109,7 @@ def test_one_corrupted_reply_is_retried_transparently(enrolled):
 def test_persistently_corrupted_replies_are_reported_then_recovered(enrolled):
     emu, sensor = enrolled
     emu.inject(Fault.CORRUPT_CHECKSUM)
-    with pytest.raises(SensorCommunicationError, match="arrive damaged .*checksum.*check the cable"):
+    with pytest.raises(SensorCommunicationError, match=r"arrive damaged .*checksum.*the cable"):
         identifies_alice(emu, sensor)
     emu.clear_faults()
     assert identifies_alice(emu, sensor)
@@ -119,7 +119,7 @@ def test_silence_is_bounded_and_recovered(enrolled):
     emu, sensor = enrolled
     emu.inject(Fault.SILENCE)
     started = time.monotonic()
-    with pytest.raises(SensorNotResponding, match="stopped answering .* within 0.3 s"):
+    with pytest.raises(SensorNotResponding, match=r"stopped answering .* within 0\.3 s"):
         identifies_alice(emu, sensor)
     assert time.monotonic() - started < 5  # pyfingerprint alone waits 24 s
     emu.clear_faults()
@@ -129,7 +129,7 @@ def test_silence_is_bounded_and_recovered(enrolled):
 def test_unplugging_is_reported_and_replugging_recovers(enrolled):
     emu, sensor = enrolled
     emu.unplug()
-    with pytest.raises(SensorDisconnected, match="was disconnected .* check the cable"):
+    with pytest.raises(SensorDisconnected, match=r"was disconnected .* check the cable"):
         identifies_alice(emu, sensor)
     with pytest.raises(NoSensorError, match="No such file or directory"):
         identifies_alice(emu, sensor)
