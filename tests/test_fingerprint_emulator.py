@@ -114,22 +114,29 @@ def test_characteristics_round_trip_with_every_packet_size(packet_size):
         assert device.compareCharacteristics() == synthetic.MAX_SCORE  # identical buffers
 
 
+def exchange(port: serial.Serial, reader: PacketReader, payload: bytes) -> list:
+    """Send one command as raw bytes; collect the packets up to its last reply packet."""
+    port.write(encode(0xFFFFFFFF, PacketId.COMMAND, payload))
+    transfers = payload[0] == Instruction.DOWNLOAD_CHARACTERISTICS
+    last = PacketId.END_DATA if transfers else PacketId.ACK
+    packets: list = []
+    while not packets or packets[-1] is None or packets[-1].packet_id != last:
+        packets.extend(reader.feed(port.read(1)))
+    return packets
+
+
 @pytest.mark.parametrize("packet_size", [32, 256])
 def test_data_packets_are_sized_by_the_configured_packet_size(packet_size):
     with SensorEmulator(packet_size=packet_size) as emu:
         emu.place_finger("alice")
         port = serial.Serial(emu.port, 57600, timeout=2)
         reader = PacketReader()
-        replies = []
-        for payload in (b"\x13\x00\x00\x00\x00", b"\x01", b"\x02\x01", b"\x08\x01"):
-            port.write(encode(0xFFFFFFFF, PacketId.COMMAND, payload))
-            while not replies or replies[-1].packet_id not in (PacketId.ACK, PacketId.END_DATA) or (
-                payload[0] == Instruction.DOWNLOAD_CHARACTERISTICS
-                and replies[-1].packet_id != PacketId.END_DATA
-            ):
-                replies.extend(reader.feed(port.read(1)))
+        for command in (b"\x13\x00\x00\x00\x00", b"\x01", b"\x02\x01"):
+            assert exchange(port, reader, command)[-1].payload == b"\x00"
+        replies = exchange(port, reader, b"\x08\x01")
         port.close()
-        data = [p for p in replies if p.packet_id in (PacketId.DATA, PacketId.END_DATA)]
+        assert replies[0].packet_id == PacketId.ACK
+        data = replies[1:]
         assert [len(p.payload) for p in data] == [packet_size] * (512 // packet_size)
         assert data[-1].packet_id == PacketId.END_DATA
         assert all(p.packet_id == PacketId.DATA for p in data[:-1])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -222,7 +223,7 @@ def emulate(capacity: int, password: int, address: int, packet_size: str,
         raise click.UsageError(str(exc)) from None
     with emulator:
         click.echo(f"emulated fingerprint sensor on {emulator.port} (type help; quit to stop)")
-        for line in click.get_text_stream("stdin"):
+        for line in sys.stdin:
             if line.strip().lower() in ("quit", "exit"):
                 break
             try:
