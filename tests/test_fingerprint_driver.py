@@ -6,14 +6,16 @@ import stat
 
 import pytest
 
+from drivers.fingerprint.emulator import SensorEmulator
 from drivers.fingerprint.errors import (
     AlreadyEnrolledError,
     FingersDifferError,
+    RegistryError,
     RegistryMismatchError,
     TemplateStoreFullError,
     UnknownStaffError,
 )
-from drivers.fingerprint.sensor import EnrolStep
+from drivers.fingerprint.sensor import EnrolStep, FingerprintSensor
 from tests.fingerprint_helpers import emulated_sensor, enrol
 
 
@@ -147,3 +149,20 @@ def test_staff_id_is_validated(tmp_path):
             with pytest.raises(ValueError, match="staff id"):
                 sensor.enroll(bad, timeout_s=1.0)
         assert emu.template_slots == []
+
+
+def test_matches_below_the_configured_minimum_score_are_not_accepted(tmp_path):
+    with emulated_sensor(tmp_path) as (emu, sensor):
+        enrol(emu, sensor, "alice", "alice-index")
+        emu.place_finger("alice-index")
+        match = sensor.identify(timeout_s=1.0)
+        assert match is not None
+        sensor.min_score = match.score + 200  # above anything the sensor reports
+        emu.place_finger("alice-index")
+        assert sensor.identify(timeout_s=1.0) is None
+
+
+def test_unusable_data_directory_is_explained(tmp_path):
+    (tmp_path / "file").write_text("not a directory")
+    with SensorEmulator() as emu, pytest.raises(RegistryError, match="cannot open the finger"):
+        FingerprintSensor.open(emu.port, registry=tmp_path / "file" / "fingers.db")

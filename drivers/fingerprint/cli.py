@@ -42,10 +42,8 @@ def sensor_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
     @functools.wraps(command)
     def wrapper(config_path: Path | None, as_json: bool, **kwargs: Any) -> Any:
-        names = ("port", "password", "address", "data_dir")
-        overrides = {name: kwargs.pop(name) for name in names if kwargs.get(name) is not None}
-        for name in names:
-            kwargs.pop(name, None)
+        given = {name: kwargs.pop(name) for name in ("port", "password", "address", "data_dir")}
+        overrides = {name: value for name, value in given.items() if value is not None}
         try:
             base = load_settings(config_path) if config_path else FingerprintSettings()
             settings = validate(

@@ -63,6 +63,10 @@ class RegistryMismatchError(FingerprintError):
     """The sensor and the device database disagree about a slot."""
 
 
+class RegistryError(FingerprintError):
+    """The device database of slot owners cannot be opened or written."""
+
+
 class BackupFileError(FingerprintError):
     """A template export file that cannot be read or trusted."""
 

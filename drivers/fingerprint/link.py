@@ -134,8 +134,6 @@ class SensorLink:
                 except serial.SerialException:
                     self.close()
                     raise self._disconnected(what) from None
-                except FingerprintError:
-                    raise
                 except Exception as exc:
                     message = str(exc)
                     if message in _DAMAGED_REPLY:

@@ -127,10 +127,14 @@ class FingerprintSensor:
         min_score: int = 50,
     ) -> FingerprintSensor:
         """Connect and verify the password; `timeout_s` bounds every wait for a reply."""
-        link = SensorLink(LinkSettings(port, password, address, baud, timeout_s))
-        link.connect()
         if not isinstance(registry, FingerRegistry):
             registry = FingerRegistry(registry)
+        link = SensorLink(LinkSettings(port, password, address, baud, timeout_s))
+        try:
+            link.connect()
+        except BaseException:
+            registry.close()
+            raise
         return cls(link, registry, min_score=min_score)
 
     def close(self) -> None:

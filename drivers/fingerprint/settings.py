@@ -8,7 +8,6 @@ from typing import Annotated
 import pydantic
 
 from drivers.fingerprint.protocol import DEFAULT_ADDRESS
-from drivers.fingerprint.registry import FingerRegistry
 from drivers.fingerprint.sensor import FingerprintSensor
 from hallwatch.config import Section, load_toml
 
@@ -40,20 +39,15 @@ class FingerprintSettings(Section):
 
     def open_sensor(self) -> FingerprintSensor:
         """Connect to the sensor (raises a FingerprintError a person can act on)."""
-        registry = FingerRegistry(self.database)
-        try:
-            return FingerprintSensor.open(
-                self.port,
-                registry=registry,
-                password=self.password,
-                address=self.address,
-                timeout_s=self.reply_timeout_s,
-                baud=self.baud,
-                min_score=self.min_score,
-            )
-        except BaseException:
-            registry.close()
-            raise
+        return FingerprintSensor.open(
+            self.port,
+            registry=self.database,
+            password=self.password,
+            address=self.address,
+            timeout_s=self.reply_timeout_s,
+            baud=self.baud,
+            min_score=self.min_score,
+        )
 
 
 class _DeviceFile(pydantic.BaseModel):
