@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,10 @@ def _u32(text: str) -> int:
         return int(text, 0)
     except ValueError:
         raise click.BadParameter(f"{text!r} is not an integer (decimal or 0x hex)") from None
+
+
+def _json_value(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def sensor_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -56,7 +61,7 @@ def sensor_options(command: Callable[..., Any]) -> Callable[..., Any]:
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
         human, machine = result
-        click.echo(json.dumps(machine, default=str) if as_json else human)
+        click.echo(json.dumps(machine, default=_json_value) if as_json else human)
 
     return wrapper
 

@@ -130,7 +130,6 @@ class SensorEmulator:
         self._wake_r, self._wake_w = os.pipe()
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self.commands_handled = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -308,7 +307,6 @@ class SensorEmulator:
             return  # stray data: a real module ignores it
         if self._fault_active(Fault.SILENCE):
             return
-        self.commands_handled += 1
         if packet.address != self._state.address:
             self._ack(C.WRONG_ADDRESS)
             return

@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -32,6 +33,7 @@ from drivers.fingerprint.errors import (
 )
 
 T = TypeVar("T")
+RESYNC_QUIET_S = 0.05  # silence on the line that means a late reply has finished arriving
 
 # pyfingerprint raises bare Exceptions; these are its messages for damaged replies.
 _DAMAGED_REPLY = (
@@ -187,10 +189,10 @@ class SensorLink:
         if self._device is None:
             self.connect()
         elif self._resync_needed:
-            # A late or damaged reply may still sit in the input: drop it, then prove the
-            # link works again with a handshake before trusting the next reply.
+            # A late or damaged reply may still be arriving: drop it, then prove the link
+            # works again with a handshake before trusting the next reply.
             try:
-                self._device.port_handle.reset_input_buffer()
+                self._drain(self._device.port_handle)
             except (serial.SerialException, OSError):
                 self.connect()
             else:
@@ -198,6 +200,17 @@ class SensorLink:
             self._resync_needed = False
         assert self._device is not None
         return self._device
+
+    @staticmethod
+    def _drain(handle: serial.Serial) -> None:
+        """Discard input until the line has been quiet for RESYNC_QUIET_S."""
+        handle.reset_input_buffer()
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < RESYNC_QUIET_S:
+            time.sleep(RESYNC_QUIET_S / 5)
+            if handle.in_waiting:
+                handle.reset_input_buffer()
+                quiet_since = time.monotonic()
 
     def _disconnected(self, what: str) -> SensorDisconnected:
         return SensorDisconnected(
