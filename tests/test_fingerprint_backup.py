@@ -87,6 +87,15 @@ def test_damaged_or_foreign_files_are_refused(backup, tmp_path, damage, message)
         read_backup(backup)
 
 
+def test_export_to_an_unwritable_place_is_explained(tmp_path):
+    (tmp_path / "file").write_text("not a directory")
+    with (
+        emulated_sensor(tmp_path) as (_, sensor),
+        pytest.raises(BackupFileError, match="cannot write the export"),
+    ):
+        export_templates(sensor, tmp_path / "file" / "fingers.json")
+
+
 def test_unreadable_files_are_refused(tmp_path):
     with pytest.raises(BackupFileError, match="no such template file"):
         read_backup(tmp_path / "missing.json")

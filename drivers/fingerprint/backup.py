@@ -69,12 +69,17 @@ def export_templates(sensor: FingerprintSensor, path: str | Path) -> int:
     }
     document["sha256"] = _digest(document)
     path = Path(path)
-    staged = create_private_file(path.with_name(f".{path.name}.partial"))
-    with open(staged, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, ensure_ascii=False, indent=1)
-        handle.flush()
-        os.fsync(handle.fileno())
-    staged.replace(path)
+    staged = path.with_name(f".{path.name}.partial")
+    try:
+        create_private_file(staged)
+        with open(staged, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, ensure_ascii=False, indent=1)
+            handle.flush()
+            os.fsync(handle.fileno())
+        staged.replace(path)
+    except OSError as exc:
+        staged.unlink(missing_ok=True)
+        raise BackupFileError(f"{path}: cannot write the export ({exc.strerror or exc})") from None
     return len(entries)
 
 
