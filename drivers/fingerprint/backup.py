@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 import os
@@ -78,7 +79,8 @@ def export_templates(sensor: FingerprintSensor, path: str | Path) -> int:
             os.fsync(handle.fileno())
         staged.replace(path)
     except OSError as exc:
-        staged.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            staged.unlink(missing_ok=True)
         raise BackupFileError(f"{path}: cannot write the export ({exc.strerror or exc})") from None
     return len(entries)
 
