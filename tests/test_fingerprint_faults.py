@@ -126,6 +126,18 @@ def test_silence_is_bounded_and_recovered(enrolled):
     assert identifies_alice(emu, sensor)
 
 
+def test_a_late_reply_is_not_taken_for_the_next_answer(enrolled):
+    emu, sensor = enrolled
+    emu.reply_delay_s = 2 * REPLY_TIMEOUT_S - 0.1  # arrives after the driver gave up
+    emu.inject(Fault.LATE_REPLY, times=1)
+    with pytest.raises(SensorNotResponding):
+        identifies_alice(emu, sensor)
+    for finger, expected in [("alice-index", "alice"), ("bob-index", None)] * 3:
+        emu.place_finger(finger)
+        match = sensor.identify(timeout_s=1.0)
+        assert (match.staff_id if match else None) == expected
+
+
 def test_unplugging_is_reported_and_replugging_recovers(enrolled):
     emu, sensor = enrolled
     emu.unplug()

@@ -81,7 +81,7 @@ def export_templates(sensor: FingerprintSensor, path: str | Path) -> int:
     except OSError as exc:
         with contextlib.suppress(OSError):
             staged.unlink(missing_ok=True)
-        raise BackupFileError(f"{path}: cannot write the export ({exc.strerror or exc})") from None
+        raise BackupFileError(f"{path}: cannot write the export ({exc})") from None
     return len(entries)
 
 

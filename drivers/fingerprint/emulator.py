@@ -59,6 +59,7 @@ class Fault(enum.Enum):
 
     SILENCE = "silence"  # the sensor hangs: commands get no answer
     CORRUPT_CHECKSUM = "corrupt-checksum"  # answers arrive with a wrong checksum
+    LATE_REPLY = "late-reply"  # the sensor is busy: answers come `reply_delay_s` late
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class SensorEmulator:
         packet_size: int = 128,
         security_level: int = 3,
         seed: int | None = None,
+        reply_delay_s: float = 1.0,
     ) -> None:
         if not 1 <= capacity <= MAX_CAPACITY:
             raise ValueError(f"capacity must be 1..{MAX_CAPACITY} templates, got {capacity}")
@@ -121,6 +123,7 @@ class SensorEmulator:
         self._lifted = False  # between two touches of `place_finger(touches=...)`
         self._faults: dict[Fault, int | None] = {}
         self._lock = threading.RLock()
+        self._busy = threading.Condition(self._lock)  # waiting on it frees the lock
         self._reader = PacketReader()
         self._upload: tuple[int, bytearray] | None = None  # char buffer being received
         self._master: int | None = None
@@ -130,6 +133,7 @@ class SensorEmulator:
         self._wake_r, self._wake_w = os.pipe()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self.reply_delay_s = reply_delay_s
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -307,6 +311,8 @@ class SensorEmulator:
             return  # stray data: a real module ignores it
         if self._fault_active(Fault.SILENCE):
             return
+        if self._fault_active(Fault.LATE_REPLY):
+            self._busy.wait(self.reply_delay_s)  # the finger and faults stay controllable
         if packet.address != self._state.address:
             self._ack(C.WRONG_ADDRESS)
             return

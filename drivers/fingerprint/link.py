@@ -33,7 +33,6 @@ from drivers.fingerprint.errors import (
 )
 
 T = TypeVar("T")
-RESYNC_QUIET_S = 0.05  # silence on the line that means a late reply has finished arriving
 
 # pyfingerprint raises bare Exceptions; these are its messages for damaged replies.
 _DAMAGED_REPLY = (
@@ -201,13 +200,17 @@ class SensorLink:
         assert self._device is not None
         return self._device
 
-    @staticmethod
-    def _drain(handle: serial.Serial) -> None:
-        """Discard input until the line has been quiet for RESYNC_QUIET_S."""
+    def _drain(self, handle: serial.Serial) -> None:
+        """Discard input until the line has been quiet for one reply timeout.
+
+        A reply that comes up to twice the bound late is swallowed here instead of being
+        taken for the answer to the next command.
+        """
+        quiet_s = self.settings.reply_timeout_s
         handle.reset_input_buffer()
         quiet_since = time.monotonic()
-        while time.monotonic() - quiet_since < RESYNC_QUIET_S:
-            time.sleep(RESYNC_QUIET_S / 5)
+        while time.monotonic() - quiet_since < quiet_s:
+            time.sleep(quiet_s / 20)
             if handle.in_waiting:
                 handle.reset_input_buffer()
                 quiet_since = time.monotonic()
