@@ -5,13 +5,16 @@ from __future__ import annotations
 from drivers.fingerprint.emulator import Fault, SensorEmulator
 from drivers.fingerprint.synthetic import TouchQuality
 
-HELP = """commands:
-  place FINGER [good|light|smudged] [TOUCHES]   put a synthetic finger on the sensor
-  lift                                           take it away
-  fault silence|corrupt-checksum [TIMES]         misbehave (for TIMES commands, or until clear)
-  clear                                          stop misbehaving
-  unplug | plug                                  pull or reconnect the cable
-  status                                         what the sensor holds
+_QUALITIES = "|".join(q.value for q in TouchQuality)
+_FAULTS = "|".join(f.value for f in Fault)
+HELP = f"""commands:
+  place FINGER [{_QUALITIES}] [TOUCHES]   put a synthetic finger on the sensor
+  lift                                  take it away
+  fault {_FAULTS} [TIMES]
+                                        misbehave for TIMES commands (or until clear)
+  clear                                 stop misbehaving
+  unplug | plug                         pull or reconnect the cable
+  status                                what the sensor holds
   quit"""
 
 
@@ -43,8 +46,7 @@ def execute(emulator: SensorEmulator, line: str) -> str:
         try:
             quality = TouchQuality(args[1]) if len(args) > 1 else TouchQuality.GOOD
         except ValueError:
-            choices = "|".join(q.value for q in TouchQuality)
-            raise ConsoleError(f"touch quality must be {choices}, got {args[1]!r}") from None
+            raise ConsoleError(f"touch quality must be {_QUALITIES}, got {args[1]!r}") from None
         touches = _count(args[2], "TOUCHES") if len(args) > 2 else None
         emulator.place_finger(args[0], quality, touches=touches)
         return f"finger {args[0]} placed ({quality.value})"
@@ -55,8 +57,7 @@ def execute(emulator: SensorEmulator, line: str) -> str:
         try:
             fault = Fault(args[0])
         except ValueError:
-            choices = "|".join(f.value for f in Fault)
-            raise ConsoleError(f"fault must be {choices}, got {args[0]!r}") from None
+            raise ConsoleError(f"fault must be {_FAULTS}, got {args[0]!r}") from None
         times = _count(args[1], "TIMES") if len(args) > 1 else None
         emulator.inject(fault, times)
         return f"fault {fault.value} on" + (f" for {times} commands" if times else "")
