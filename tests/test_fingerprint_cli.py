@@ -104,6 +104,12 @@ def test_emulate_console(tmp_path):
     assert "error: fault must be silence|corrupt-checksum" in out
     assert "plugged_in=False" in out
 
+    code, out = run("emulate", "--json", input="place bob\nfault\nquit\n")
+    first, placed, refused = (json.loads(line) for line in out.splitlines())
+    assert first["plugged_in"] is True and first["port"].endswith("ttyFINGER0")
+    assert placed == {"reply": "finger bob placed (good)"}
+    assert "cannot understand 'fault'" in refused["error"]
+
 
 def test_every_command_has_help_with_an_example():
     for command in ("enroll", "identify", "list", "delete", "export", "import", "emulate"):

@@ -15,7 +15,7 @@ import click
 
 from drivers.fingerprint.backup import export_templates, import_templates
 from drivers.fingerprint.emulator import SensorEmulator
-from drivers.fingerprint.emulator_console import ConsoleError, execute
+from drivers.fingerprint.emulator_console import ConsoleError, emulator_status, execute
 from drivers.fingerprint.errors import FingerprintError
 from drivers.fingerprint.sensor import EnrolStep, FingerprintSensor
 from drivers.fingerprint.settings import FingerprintSettings, load_settings
@@ -202,11 +202,13 @@ def import_command(sensor: FingerprintSensor, file: Path) -> tuple[str, dict]:
 @click.option("--packet-size", type=click.Choice(["32", "64", "128", "256"]), default="128",
               show_default=True, help="Data packet size in bytes.")
 @click.option("--security-level", type=click.IntRange(1, 5), default=3, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def emulate(capacity: int, password: int, address: int, packet_size: str,
-            security_level: int) -> None:
+            security_level: int, as_json: bool) -> None:
     """Run an emulated sensor on a pseudo-terminal for manual trials.
 
-    Prints the port, then takes commands on stdin (type `help`).
+    Prints the port, then takes commands on stdin (type `help`); with --json every line
+    out is a JSON object ({"port": ...} first, then {"reply": ...} or {"error": ...}).
 
     \b
     Example:
@@ -225,13 +227,20 @@ def emulate(capacity: int, password: int, address: int, packet_size: str,
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     with emulator:
-        click.echo(f"emulated fingerprint sensor on {emulator.port} (type help; quit to stop)")
+        if as_json:
+            click.echo(json.dumps(emulator_status(emulator)))
+        else:
+            click.echo(f"emulated fingerprint sensor on {emulator.port} (type help; quit to stop)")
         for line in sys.stdin:
             if line.strip().lower() in ("quit", "exit"):
                 break
             try:
-                reply = execute(emulator, line)
+                answer = {"reply": execute(emulator, line)}
             except ConsoleError as exc:
-                reply = f"error: {exc}"
-            if reply:
-                click.echo(reply)
+                answer = {"error": str(exc)}
+            if as_json:
+                click.echo(json.dumps(answer))
+            elif "error" in answer:
+                click.echo(f"error: {answer['error']}")
+            elif answer["reply"]:
+                click.echo(answer["reply"])

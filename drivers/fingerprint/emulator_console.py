@@ -28,7 +28,7 @@ def _count(text: str, what: str) -> int:
     return int(text)
 
 
-def status(emulator: SensorEmulator) -> dict[str, object]:
+def emulator_status(emulator: SensorEmulator) -> dict[str, object]:
     return {
         "port": emulator.port,
         "plugged_in": emulator.plugged_in,
@@ -71,7 +71,7 @@ def execute(emulator: SensorEmulator, line: str) -> str:
         emulator.plug_in()
         return f"plugged in at {emulator.port}"
     if command == "status" and not args:
-        return " ".join(f"{key}={value}" for key, value in status(emulator).items())
+        return " ".join(f"{key}={value}" for key, value in emulator_status(emulator).items())
     if command in ("help", "?"):
         return HELP
     raise ConsoleError(f"cannot understand {line.strip()!r}\n{HELP}")
