@@ -33,7 +33,7 @@ def timed(action: Callable[[], object]) -> float:
     return (time.perf_counter() - started) * 1000.0
 
 
-def raw_enrol(emu: SensorEmulator, device: PyFingerprint, finger: str, slot: int) -> None:
+def raw_enrol(emu: SensorEmulator, device: PyFingerprint, finger: str) -> None:
     emu.place_finger(finger, touches=2)
     device.readImage()
     device.convertImage(1)
@@ -43,7 +43,7 @@ def raw_enrol(emu: SensorEmulator, device: PyFingerprint, finger: str, slot: int
     device.convertImage(2)
     device.compareCharacteristics()
     device.createTemplate()
-    device.storeTemplate(slot, 1)
+    device.storeTemplate()  # pyfingerprint finds the first free slot in the index
 
 
 def raw_identify(emu: SensorEmulator, device: PyFingerprint, finger: str) -> None:
@@ -57,7 +57,7 @@ def run_raw(store: int) -> tuple[list[float], list[float]]:
     with SensorEmulator(capacity=CAPACITY, seed=1) as emu:
         device = PyFingerprint(emu.port, 57600, 0xFFFFFFFF, 0)
         device.verifyPassword()
-        enrol = [timed(lambda n=n: raw_enrol(emu, device, f"f{n}", n)) for n in range(store)]
+        enrol = [timed(lambda n=n: raw_enrol(emu, device, f"f{n}")) for n in range(store)]
         identify = [timed(lambda n=n: raw_identify(emu, device, f"f{n}")) for n in range(store)]
         return enrol, identify
 

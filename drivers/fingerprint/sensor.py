@@ -13,7 +13,7 @@ import enum
 import sqlite3
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -162,20 +162,24 @@ class FingerprintSensor:
         return used, self.info().capacity
 
     def occupied_slots(self) -> set[int]:
-        capacity = self.info().capacity
-        pages = -(-capacity // INDEX_PAGE_SLOTS)
-        used: set[int] = set()
-        for page in range(pages):
-            bits = self.link.call(
-                lambda d, p=page: d.getTemplateIndex(p), what="reading the template index"
-            )
-            used.update(page * INDEX_PAGE_SLOTS + i for i, on in enumerate(bits) if on)
-        return {slot for slot in used if slot < capacity}
+        return self._occupied(self.info().capacity)
 
     def free_slots(self) -> list[int]:
         capacity = self.info().capacity
-        used = self.occupied_slots()
+        used = self._occupied(capacity)
         return [slot for slot in range(capacity) if slot not in used]
+
+    def _occupied(self, capacity: int) -> set[int]:
+        return {slot for slot, used in self._index(capacity) if used}
+
+    def _index(self, capacity: int) -> Iterator[tuple[int, bool]]:
+        """(slot, in use) for every slot, reading index pages from the sensor as needed."""
+        for page in range(-(-capacity // INDEX_PAGE_SLOTS)):
+            bits = self.link.call(
+                lambda d, p=page: d.getTemplateIndex(p), what="reading the template index"
+            )
+            first = page * INDEX_PAGE_SLOTS
+            yield from zip(range(first, min(first + len(bits), capacity)), bits, strict=False)
 
     def slots(self) -> list[SlotStatus]:
         """Every slot in use on the sensor or in the database, with its staff member."""
@@ -335,10 +339,10 @@ class FingerprintSensor:
         )
 
     def _free_slot(self) -> int:
-        free = self.free_slots()
-        if not free:
+        free = next((slot for slot, used in self._index(self.info().capacity) if not used), None)
+        if free is None:
             raise self.store_full(needed=1, free=0)
-        return free[0]
+        return free
 
     def store_full(self, *, needed: int, free: int) -> TemplateStoreFullError:
         capacity = self.info().capacity
