@@ -166,3 +166,12 @@ def test_unusable_data_directory_is_explained(tmp_path):
     (tmp_path / "file").write_text("not a directory")
     with SensorEmulator() as emu, pytest.raises(RegistryError, match="cannot open the finger"):
         FingerprintSensor.open(emu.port, registry=tmp_path / "file" / "fingers.db")
+
+
+def test_enrolment_that_cannot_be_recorded_leaves_no_template(tmp_path):
+    with emulated_sensor(tmp_path) as (emu, sensor):
+        sensor.registry.close()  # the database became unusable after opening
+        emu.place_finger("alice-index", touches=2)
+        with pytest.raises(RegistryError, match="template was removed again"):
+            sensor.enroll("alice", timeout_s=1.0)
+        assert emu.template_slots == []

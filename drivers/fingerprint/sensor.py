@@ -25,8 +25,10 @@ from drivers.fingerprint.errors import (
     AlreadyEnrolledError,
     FingersDifferError,
     NoFingerError,
+    RegistryError,
     RegistryMismatchError,
     SensorCommunicationError,
+    SensorOperationError,
     TemplateStoreFullError,
     UnknownStaffError,
 )
@@ -267,9 +269,12 @@ class FingerprintSensor:
         self._store_buffer(slot)
         try:
             record = self.registry.add(slot, staff_id)
-        except sqlite3.Error:
-            self._delete_slots([slot])  # no template on the sensor without its owner
-            raise
+        except sqlite3.Error as exc:
+            self._delete_template(slot)  # no template on the sensor without its owner
+            raise RegistryError(
+                f"could not record the enrolment in {self.registry.path} ({exc}); the template "
+                "was removed again: free disk space or fix the file's permissions, then retry"
+            ) from None
         return EnrolledFinger(staff_id, slot, score, record.enrolled_at)
 
     # -- removing ----------------------------------------------------------------------------
@@ -291,8 +296,16 @@ class FingerprintSensor:
 
     def _delete_slots(self, slots: list[int]) -> None:
         for slot in slots:
-            self.link.call(lambda d, s=slot: d.deleteTemplate(s), what=f"deleting slot {slot}")
-        self.registry.remove(slots)
+            self._delete_template(slot)
+            self.registry.remove([slot])
+
+    def _delete_template(self, slot: int) -> None:
+        deleted = self.link.call(lambda d: d.deleteTemplate(slot), what=f"deleting slot {slot}")
+        if not deleted:
+            raise SensorOperationError(
+                f"the sensor could not delete the template in slot {slot}; its enrolment is "
+                "kept: try again, and replace the sensor if it keeps failing"
+            )
 
     # -- templates in and out (for export / import) ------------------------------------------
 
