@@ -266,15 +266,7 @@ class FingerprintSensor:
             raise FingersDifferError(
                 "the two touches do not match: place the same finger, flat and still, both times"
             )
-        self._store_buffer(slot)
-        try:
-            record = self.registry.add(slot, staff_id)
-        except sqlite3.Error as exc:
-            self._delete_template(slot)  # no template on the sensor without its owner
-            raise RegistryError(
-                f"could not record the enrolment in {self.registry.path} ({exc}); the template "
-                "was removed again: free disk space or fix the file's permissions, then retry"
-            ) from None
+        record = self._store_for(slot, staff_id, datetime.now(UTC))
         return EnrolledFinger(staff_id, slot, score, record.enrolled_at)
 
     # -- removing ----------------------------------------------------------------------------
@@ -325,9 +317,9 @@ class FingerprintSensor:
         self, template: bytes, staff_id: str, slot: int, enrolled_at: datetime
     ) -> SlotRecord:
         """Store `template` in `slot` and map it to `staff_id`."""
+        staff_id = validate_staff_id(staff_id)
         self._upload(template)
-        self._store_buffer(slot)
-        return self.registry.add(slot, validate_staff_id(staff_id), enrolled_at)
+        return self._store_for(slot, staff_id, enrolled_at)
 
     def map_slot(self, slot: int, staff_id: str, enrolled_at: datetime) -> SlotRecord:
         """Record the owner of a template already on the sensor (restoring a lost database)."""
@@ -346,10 +338,20 @@ class FingerprintSensor:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _store_buffer(self, slot: int) -> None:
+    def _store_for(self, slot: int, staff_id: str, enrolled_at: datetime) -> SlotRecord:
+        """Store char buffer 1 in `slot` and record its owner, or neither."""
         self.link.call(
             lambda d: d.storeTemplate(slot, CHAR_BUFFER_1), what=f"storing slot {slot}"
         )
+        try:
+            return self.registry.add(slot, staff_id, enrolled_at)
+        except sqlite3.Error as exc:
+            self._delete_template(slot)  # no template on the sensor without its owner
+            raise RegistryError(
+                f"could not record the owner of slot {slot} in {self.registry.path} ({exc}); "
+                "the template was removed again: free disk space or fix the file's "
+                "permissions, then retry"
+            ) from None
 
     def _free_slot(self) -> int:
         free = next((slot for slot, used in self._index(self.info().capacity) if not used), None)
