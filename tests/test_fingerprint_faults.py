@@ -22,7 +22,7 @@ from drivers.fingerprint.sensor import FingerprintSensor
 from drivers.fingerprint.synthetic import TouchQuality
 from tests.fingerprint_helpers import emulated_sensor, enrol
 
-REPLY_TIMEOUT_S = 0.3
+REPLY_TIMEOUT_S = 0.5
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_no_sensor_answering_on_a_port_is_detected_within_the_bound(tmp_path):
     master, slave = os.openpty()  # a port with nothing behind it
     try:
         started = time.monotonic()
-        with pytest.raises(NoSensorError, match=r"no fingerprint sensor answered .* within 0.3 s"):
+        with pytest.raises(NoSensorError, match=r"no fingerprint sensor answered .* within 0\.5 s"):
             FingerprintSensor.open(
                 os.ttyname(slave), registry=tmp_path / "f.db", timeout_s=REPLY_TIMEOUT_S
             )
@@ -119,7 +119,7 @@ def test_silence_is_bounded_and_recovered(enrolled):
     emu, sensor = enrolled
     emu.inject(Fault.SILENCE)
     started = time.monotonic()
-    with pytest.raises(SensorNotResponding, match=r"stopped answering .* within 0\.3 s"):
+    with pytest.raises(SensorNotResponding, match=r"stopped answering .* within 0\.5 s"):
         identifies_alice(emu, sensor)
     assert time.monotonic() - started < 5  # pyfingerprint alone waits 24 s
     emu.clear_faults()
@@ -128,7 +128,7 @@ def test_silence_is_bounded_and_recovered(enrolled):
 
 def test_a_late_reply_is_not_taken_for_the_next_answer(enrolled):
     emu, sensor = enrolled
-    emu.reply_delay_s = 2 * REPLY_TIMEOUT_S - 0.1  # arrives after the driver gave up
+    emu.reply_delay_s = 1.5 * REPLY_TIMEOUT_S  # after the driver gave up, within the drain
     emu.inject(Fault.LATE_REPLY, times=1)
     with pytest.raises(SensorNotResponding):
         identifies_alice(emu, sensor)
