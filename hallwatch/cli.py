@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, str] = {
     "topics": "mqtt.cli:topics_command",
     "demo": "hallwatch.demo:demo",
     "broker": "mqtt.cli:broker",
+    "finger": "drivers.fingerprint.cli:finger",
 }
 
 

@@ -1,0 +1,246 @@
+"""`hallwatch finger ...`: enrol, identify, list, delete, export and import fingers."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from drivers.fingerprint.backup import export_templates, import_templates
+from drivers.fingerprint.emulator import SensorEmulator
+from drivers.fingerprint.emulator_console import ConsoleError, emulator_status, execute
+from drivers.fingerprint.errors import FingerprintError
+from drivers.fingerprint.sensor import EnrolStep, FingerprintSensor
+from drivers.fingerprint.settings import FingerprintSettings, load_settings
+from hallwatch.config import ConfigError, validate
+
+
+def _u32(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an integer (decimal or 0x hex)") from None
+
+
+def _json_value(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def sensor_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options every sensor command takes; they override the `[fingerprint]` config section."""
+
+    @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Device TOML file with a [fingerprint] section.")
+    @click.option("--port", help="Serial port of the sensor (default /dev/ttyUSB0).")
+    @click.option("--password", type=_u32, envvar="HALLWATCH_FINGER_PASSWORD",
+                  help="Sensor password, decimal or 0x hex (or $HALLWATCH_FINGER_PASSWORD).")
+    @click.option("--address", type=_u32, help="Sensor module address (default 0xFFFFFFFF).")
+    @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+                  help="Where fingers.db (slot -> staff map) lives.")
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+    @functools.wraps(command)
+    def wrapper(config_path: Path | None, as_json: bool, **kwargs: Any) -> Any:
+        given = {name: kwargs.pop(name) for name in ("port", "password", "address", "data_dir")}
+        overrides = {name: value for name, value in given.items() if value is not None}
+        try:
+            base = load_settings(config_path) if config_path else FingerprintSettings()
+            settings = validate(
+                FingerprintSettings, {**base.model_dump(), **overrides}, "command line"
+            )
+            with settings.open_sensor() as sensor:
+                result = command(sensor, **kwargs)
+        except (FingerprintError, ConfigError) as exc:
+            raise click.ClickException(str(exc)) from None
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        human, machine = result
+        click.echo(json.dumps(machine, default=_json_value) if as_json else human)
+
+    return wrapper
+
+
+@click.group()
+def finger() -> None:
+    """Fingerprint sensor: enrol and identify staff fingers, back templates up.
+
+    \b
+    Example:
+        hallwatch finger enroll S1024 --port /dev/ttyUSB0
+    """
+
+
+@finger.command()
+@click.argument("staff_id")
+@click.option("--timeout", default=15.0, show_default=True, help="Seconds to wait for each touch.")
+@sensor_options
+def enroll(sensor: FingerprintSensor, staff_id: str, timeout: float) -> tuple[str, dict]:
+    """Enrol one finger of STAFF_ID (two touches of the same finger).
+
+    \b
+    Example:
+        hallwatch finger enroll S1024 --data-dir /var/lib/hallwatch
+    """
+
+    def show(step: EnrolStep) -> None:
+        click.echo(step.value, err=True)
+
+    enrolled = sensor.enroll(staff_id, timeout_s=timeout, prompt=show)
+    return (
+        f"enrolled {enrolled.staff_id} in slot {enrolled.slot} (touches agreed: {enrolled.score})",
+        asdict(enrolled),
+    )
+
+
+@finger.command()
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for a finger.")
+@sensor_options
+def identify(sensor: FingerprintSensor, timeout: float) -> tuple[str, dict]:
+    """Wait for a finger and say whose it is.
+
+    \b
+    Example:
+        hallwatch finger identify --timeout 5 --json
+    """
+    match = sensor.identify(timeout_s=timeout)
+    if match is None:
+        return "no match: this finger is not enrolled on this device", {"match": None}
+    return (
+        f"{match.staff_id} (slot {match.slot}, score {match.score})",
+        {"match": asdict(match)},
+    )
+
+
+@finger.command(name="list")
+@sensor_options
+def list_fingers(sensor: FingerprintSensor) -> tuple[str, dict]:
+    """List enrolled fingers: slot, staff, enrolment time, and any sensor/database mismatch.
+
+    \b
+    Example:
+        hallwatch finger list --json
+    """
+    used, capacity = sensor.count()
+    slots = sensor.slots()
+    lines = [f"{used} of {capacity} template slots used"]
+    for status in slots:
+        owner = status.staff_id or "(no staff mapped: delete with --slot)"
+        where = "" if status.on_sensor else "  (missing on the sensor: re-enrol)"
+        when = status.enrolled_at.isoformat() if status.enrolled_at else "-"
+        lines.append(f"slot {status.slot:4d}  {owner}  {when}{where}")
+    return "\n".join(lines), {
+        "used": used,
+        "capacity": capacity,
+        "slots": [asdict(status) for status in slots],
+    }
+
+
+@finger.command()
+@click.argument("staff_id", required=False)
+@click.option("--slot", type=int, help="Delete this slot instead (mapped or not).")
+@sensor_options
+def delete(sensor: FingerprintSensor, staff_id: str | None, slot: int | None) -> tuple[str, dict]:
+    """Delete every finger of STAFF_ID (or one --slot) from the sensor and the database.
+
+    \b
+    Example:
+        hallwatch finger delete S1024
+    """
+    if (staff_id is None) == (slot is None):
+        raise ValueError("give either a STAFF_ID or --slot, not both or neither")
+    if slot is not None:
+        sensor.delete_slot(slot)
+        return f"deleted slot {slot}", {"deleted_slots": [slot]}
+    assert staff_id is not None
+    slots = sensor.delete(staff_id)
+    return f"deleted {staff_id}: slots {', '.join(map(str, slots))}", {"deleted_slots": slots}
+
+
+@finger.command(name="export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@sensor_options
+def export_command(sensor: FingerprintSensor, file: Path) -> tuple[str, dict]:
+    """Export every enrolled template with its staff id to FILE (0600: biometric data).
+
+    \b
+    Example:
+        hallwatch finger export /root/fingers-hall01.json
+    """
+    count = export_templates(sensor, file)
+    return f"exported {count} templates to {file}", {"exported": count, "file": str(file)}
+
+
+@finger.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@sensor_options
+def import_command(sensor: FingerprintSensor, file: Path) -> tuple[str, dict]:
+    """Install the templates of an export FILE on this sensor (skips fingers it already has).
+
+    \b
+    Example:
+        hallwatch finger import /root/fingers-hall01.json --port /dev/ttyAMA0
+    """
+    report = import_templates(sensor, file)
+    lines = [
+        f"installed {len(report.installed)}, restored mapping of {len(report.remapped)}, "
+        f"skipped {len(report.skipped)}",
+        *(f"  skipped {reason}" for reason in report.skipped),
+    ]
+    return "\n".join(lines), asdict(report)
+
+
+@finger.command()
+@click.option("--capacity", default=1000, show_default=True, help="Template slots (1..1024).")
+@click.option("--password", type=_u32, default="0", help="Password the sensor expects.")
+@click.option("--address", type=_u32, default="0xFFFFFFFF", help="Module address.")
+@click.option("--packet-size", type=click.Choice(["32", "64", "128", "256"]), default="128",
+              show_default=True, help="Data packet size in bytes.")
+@click.option("--security-level", type=click.IntRange(1, 5), default=3, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def emulate(capacity: int, password: int, address: int, packet_size: str,
+            security_level: int, as_json: bool) -> None:
+    """Run an emulated sensor on a pseudo-terminal for manual trials.
+
+    Prints the port, then takes commands on stdin (type `help`); with --json every line
+    out is a JSON object ({"port": ...} first, then {"reply": ...} or {"error": ...}).
+
+    \b
+    Example:
+        hallwatch finger emulate --capacity 200
+        # in another terminal, with the printed port:
+        hallwatch finger identify --port /tmp/hallwatch-finger-x/ttyFINGER0
+    """
+    try:
+        emulator = SensorEmulator(
+            capacity=capacity,
+            password=password,
+            address=address,
+            packet_size=int(packet_size),
+            security_level=security_level,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    with emulator:
+        if as_json:
+            click.echo(json.dumps(emulator_status(emulator)))
+        else:
+            click.echo(f"emulated fingerprint sensor on {emulator.port} (type help; quit to stop)")
+        for line in sys.stdin:
+            if line.strip().lower() in ("quit", "exit"):
+                break
+            try:
+                answer = {"reply": execute(emulator, line)}
+            except ConsoleError as exc:
+                answer = {"error": str(exc)}
+            if as_json:
+                click.echo(json.dumps(answer))
+            elif "error" in answer:
+                click.echo(f"error: {answer['error']}")
+            elif answer["reply"]:
+                click.echo(answer["reply"])
