@@ -1,7 +1,7 @@
 """Installed model packs: list, verify, install atomically.
 
-Installed packs live in one directory (`$HALLWATCH_MODELS`, by default
-`~/.local/share/hallwatch/models`), one sub-directory per pack. A pack is only ever
+Installed packs live in one directory (see models/locations.py), one sub-directory
+per pack. A pack is only ever
 used after every file's sha256 matched its manifest, and an install either completes
 or leaves nothing behind.
 """
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hallwatch.config import ConfigError
+from models.locations import default_models_dir
 from models.manifest import MANIFEST_NAME, PackManifest, load_manifest
 
 SHIPPED_PACKS = Path(__file__).resolve().parent / "packs"
@@ -29,14 +30,6 @@ _CHUNK = 1 << 20
 
 class PackError(RuntimeError):
     """A model pack that cannot be installed or used, with what to do about it."""
-
-
-def default_models_dir() -> Path:
-    """Where installed packs live: `$HALLWATCH_MODELS` or the user's data directory."""
-    if "HALLWATCH_MODELS" in os.environ:
-        return Path(os.environ["HALLWATCH_MODELS"])
-    data_home = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
-    return data_home / "hallwatch" / "models"
 
 
 def sha256_of(path: Path) -> str:
