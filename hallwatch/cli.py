@@ -17,6 +17,10 @@ SUBCOMMANDS: dict[str, str] = {
     "watch": "mqtt.cli:watch",
     "topics": "mqtt.cli:topics",
     "demo": "hallwatch.demo:demo",
+    "models": "models.cli:models",
+    "enroll": "models.cli:enroll",
+    "identify": "models.cli:identify",
+    "gallery": "models.cli:gallery",
 }
 
 
@@ -44,7 +48,9 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
-@click.group(cls=LazyGroup, lazy=SUBCOMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup, lazy=SUBCOMMANDS, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="hallwatch")
 def main() -> None:
     """hallwatch: attendance and conduct monitoring for service halls.

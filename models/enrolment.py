@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.gallery import Gallery, Template
+from models.gallery import Gallery, GalleryError, Template
 from models.images import ImageError, read_image
 from models.pipeline import FacePipeline
 
@@ -36,6 +36,9 @@ def _store(
     pipeline: FacePipeline, gallery: Gallery, report: EnrolReport, name: str,
     templates: list[Template], replace: bool,
 ) -> EnrolReport:
+    if not templates:
+        reasons = "".join(f"\n  {source}: {why}" for source, why in report.refused.items())
+        raise GalleryError(f"no usable face for {report.staff_id}: nothing enrolled{reasons}")
     report.templates = gallery.enrol(
         report.staff_id, name, templates, pipeline.duplicate_threshold, replace=replace
     )

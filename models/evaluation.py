@@ -29,8 +29,9 @@ class Evaluation:
     threshold: float
     same: np.ndarray  # cosines of same-person pairs
     different: np.ndarray  # cosines of different-person pairs
-    rank1_correct: int
+    rank1_correct: int  # the right person was the best candidate
     rank1_total: int
+    identified: int  # ... and was accepted (threshold and margin)
     unknown_accepted: int
     unknown_total: int
     unusable: dict[str, str]  # photo -> why it gave no embedding
@@ -83,7 +84,7 @@ def evaluate(pipeline: FacePipeline, faces_dir: Path) -> Evaluation:
         for (_, va), (_, vb) in itertools.combinations(vectors.items(), 2)
         for a in va for b in vb
     ]
-    correct = total = accepted_unknown = 0
+    correct = identified = total = accepted_unknown = 0
     unknown_photos = photos_in(faces_dir / "unknown") if (faces_dir / "unknown").is_dir() else []
     with tempfile.TemporaryDirectory(prefix="hallwatch-eval-") as tmp:
         gallery = pipeline.open_gallery(Path(tmp) / "gallery.db")
@@ -94,12 +95,13 @@ def evaluate(pipeline: FacePipeline, faces_dir: Path) -> Evaluation:
             for photo in photos[1:]:
                 total += 1
                 result = pipeline.analyse(read_image(photo), gallery, check_liveness=False)
-                correct += result.match is not None and result.match.staff_id == name
+                correct += result.search is not None and result.search.staff_id == name
+                identified += result.match is not None and result.match.staff_id == name
         for photo in unknown_photos:
             result = pipeline.analyse(read_image(photo), gallery, check_liveness=False)
             accepted_unknown += result.match is not None
         gallery.close()
     return Evaluation(
-        pipeline.threshold, np.array(same), np.array(different), correct, total,
+        pipeline.threshold, np.array(same), np.array(different), correct, total, identified,
         accepted_unknown, len(unknown_photos), unusable,
     )

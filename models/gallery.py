@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from hallwatch.storage import connect_private
+from models.manifest import RecognizerSpec
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS staff (
@@ -86,6 +87,11 @@ class Gallery:
                 "the current pack, or switch back to the pack the gallery was made with."
             )
         self._load()
+
+    @classmethod
+    def for_recognizer(cls, path: str | Path, recognizer: RecognizerSpec) -> Gallery:
+        """A gallery tied to a recogniser: its sha256 names the embedding space."""
+        return cls(path, recognizer.sha256, recognizer.embedding_size)
 
     def close(self) -> None:
         self._db.close()

@@ -101,13 +101,8 @@ class FacePipeline:
         pack_dir = Path(pack_dir)
         return cls(pack_dir, verify_pack(pack_dir), config or FaceConfig())
 
-    @property
-    def model_id(self) -> str:
-        """Identifies the embedding space: galleries are tied to the recogniser's sha256."""
-        return self.manifest.recognizer.sha256
-
     def open_gallery(self, path: str | Path) -> Gallery:
-        return Gallery(path, self.model_id, self.embedder.size)
+        return Gallery.for_recognizer(path, self.manifest.recognizer)
 
     def detect(self, frame: np.ndarray) -> list[DetectedFace]:
         return detect_faces(self.detector, to_bgr(frame))
