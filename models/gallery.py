@@ -8,6 +8,7 @@ so the runner-up is the second *person*, not a second photo of the same one.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -195,6 +196,27 @@ class Gallery:
         return self._db.execute(
             "SELECT count(*) FROM templates WHERE staff_id = ?", (staff_id,)
         ).fetchone()[0]
+
+    def import_templates(self, rows: Iterable[tuple[str, str, np.ndarray, str]]) -> None:
+        """Bulk-load trusted (staff_id, name, embedding, source) rows in one transaction.
+
+        For galleries built elsewhere (another device, a central sync): no duplicate
+        check, which would cost a search per row.
+        """
+        now = datetime.now(UTC).isoformat()
+        with _transaction(self._db):
+            for staff_id, name, embedding, source in rows:
+                if embedding.shape != (self.dimensions,):
+                    raise GalleryError(f"{staff_id}: embedding has {embedding.shape} values, "
+                                       f"the gallery model makes {self.dimensions}")
+                self._db.execute(
+                    "INSERT INTO staff(staff_id, name, enrolled_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(staff_id) DO NOTHING", (staff_id, name, now))
+                self._db.execute(
+                    "INSERT INTO templates(staff_id, model, embedding, source, created_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (staff_id, self.model, embedding.astype(np.float32).tobytes(), source, now))
+        self._load()
 
     def delete(self, staff_id: str) -> None:
         """Remove a person and every template (and stored image) of theirs."""
