@@ -48,12 +48,14 @@ def assess(face: DetectedFace, aligned_bgr: np.ndarray, config: QualityConfig) -
     problems: list[Reason] = []
     if inter_ocular < config.min_eye_distance_px:
         problems.append(Reason.TOO_SMALL)
-    if abs(yaw) > config.max_yaw or not config.min_pitch <= pitch <= config.max_pitch:
-        problems.append(Reason.POSE)
-    if sharpness < config.min_sharpness:
-        problems.append(Reason.BLURRY)
+    # Exposure before sharpness: a dark frame also has little edge energy, and the
+    # light is what the person should fix first.
     if brightness < config.min_brightness:
         problems.append(Reason.TOO_DARK)
     elif brightness > config.max_brightness:
         problems.append(Reason.TOO_BRIGHT)
+    if abs(yaw) > config.max_yaw or not config.min_pitch <= pitch <= config.max_pitch:
+        problems.append(Reason.POSE)
+    if sharpness < config.min_sharpness:
+        problems.append(Reason.BLURRY)
     return QualityReport(inter_ocular, sharpness, yaw, pitch, brightness, tuple(problems))

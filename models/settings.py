@@ -12,7 +12,8 @@ from hallwatch.config import Section, load_toml
 class QualityConfig(Section):
     # Below ~20 px between the eyes MobileFaceNet's 112 px crop is mostly upsampled blur.
     min_eye_distance_px: float = pydantic.Field(20.0, ge=0)
-    min_sharpness: float = pydantic.Field(15.0, ge=0)
+    # Half the lowest value among the 105 real identity photos (82, an LFW image).
+    min_sharpness: float = pydantic.Field(40.0, ge=0)
     max_yaw: float = pydantic.Field(0.45, gt=0)
     min_pitch: float = pydantic.Field(0.2, ge=0)
     max_pitch: float = pydantic.Field(0.85, gt=0)

@@ -127,6 +127,8 @@ def test_quality_gates_name_what_to_do(pipeline, faces_dir):
     assert blurred.rejection is Reason.BLURRY and "hold still" in blurred.reason
     dark = pipeline.analyse((image * 0.12).astype(np.uint8))
     assert dark.rejection is Reason.TOO_DARK
+    glare = pipeline.analyse(cv2.convertScaleAbs(image, alpha=1.0, beta=150))
+    assert glare.rejection is Reason.TOO_BRIGHT and "light" in glare.reason
     small = cv2.resize(image, None, fx=0.15, fy=0.15, interpolation=cv2.INTER_AREA)
     canvas = np.zeros((480, 640, 3), np.uint8)
     canvas[200 : 200 + small.shape[0], 300 : 300 + small.shape[1]] = small
