@@ -73,6 +73,8 @@ class YuNetDetector:
 
     def __init__(self, path: Path, spec: DetectorSpec) -> None:
         self.spec = spec
+        # OpenCV 5 warns on every load that the new DNN engine ignores target hints.
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
         self._net = cv2.FaceDetectorYN.create(
             str(path), "", (spec.input_size, spec.input_size),
             spec.score_threshold, spec.nms_threshold, 100,
