@@ -41,9 +41,9 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 class LivenessChecker:
     """P(real) for a detected face; BGR crop, raw 0-255, as the model was trained."""
 
-    def __init__(self, path: Path, spec: AntiSpoofSpec) -> None:
+    def __init__(self, path: Path, spec: AntiSpoofSpec, threads: int = 1) -> None:
         self.spec = spec
-        self._session = open_session(path)
+        self._session = open_session(path, threads)
         self._input = self._session.get_inputs()[0].name
 
     def real_probability(self, image: np.ndarray, face: DetectedFace) -> float:

@@ -80,12 +80,19 @@ class FacePipeline:
     def __init__(self, pack_dir: Path, manifest: PackManifest, config: FaceConfig) -> None:
         self.manifest = manifest
         self.config = config
-        self.detector = make_detector(pack_dir / manifest.detector.file, manifest.detector)
-        self.embedder = Embedder(pack_dir / manifest.recognizer.file, manifest.recognizer)
+        threads = config.threads
+        self.detector = make_detector(
+            pack_dir / manifest.detector.file, manifest.detector, threads
+        )
+        self.embedder = Embedder(pack_dir / manifest.recognizer.file, manifest.recognizer, threads)
         spoof = manifest.anti_spoof
         self.liveness = (
-            LivenessChecker(pack_dir / spoof.file, spoof) if spoof and config.liveness else None
+            LivenessChecker(pack_dir / spoof.file, spoof, threads)
+            if spoof and config.liveness
+            else None
         )
+        self.full_size = manifest.detector.input_size
+        self.coarse_size = min(config.detect_size or self.full_size, self.full_size)
         self.threshold = (
             config.threshold if config.threshold is not None else manifest.recognizer.threshold
         )
@@ -105,7 +112,16 @@ class FacePipeline:
         return Gallery.for_recognizer(path, self.manifest.recognizer)
 
     def detect(self, frame: np.ndarray) -> list[DetectedFace]:
-        return detect_faces(self.detector, to_bgr(frame))
+        """Every face in the frame, at the pack's full detection size (for counting)."""
+        return detect_faces(self.detector, to_bgr(frame), self.full_size)
+
+    def _find_faces(self, frame: np.ndarray) -> list[DetectedFace]:
+        """The quick coarse pass; the full-size pass only when it finds nothing."""
+        if self.coarse_size < self.full_size:
+            faces = self.detector.detect(frame, self.coarse_size)
+            if faces:
+                return faces
+        return detect_faces(self.detector, frame, self.full_size)
 
     def analyse(
         self, frame: np.ndarray, gallery: Gallery | None = None, *, check_liveness: bool = True
@@ -120,11 +136,10 @@ class FacePipeline:
         clock = _Stopwatch(timings)
         frame = to_bgr(frame)
         with clock.stage("detect"):
-            faces = detect_faces(self.detector, frame)
+            faces = self._find_faces(frame)
             subject = pick_subject(faces, frame.shape[1], frame.shape[0], self.config.crowd_ratio)
             face = subject.face if subject else None
-            detector_side = self.manifest.detector.input_size
-            if face is not None and needs_refinement(face, frame, detector_side):
+            if face is not None and needs_refinement(face, frame, self.coarse_size):
                 face = refine(self.detector, frame, face)
         result = FrameResult(face_count=len(faces), timings_ms=timings)
         if subject is None or face is None:

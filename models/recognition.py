@@ -18,9 +18,9 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
 class Embedder:
     """An ArcFace-style recogniser; one face per call (some exports fix the batch at 1)."""
 
-    def __init__(self, path: Path, spec: RecognizerSpec) -> None:
+    def __init__(self, path: Path, spec: RecognizerSpec, threads: int = 1) -> None:
         self.spec = spec
-        self._session = open_session(path)
+        self._session = open_session(path, threads)
         self._input = self._session.get_inputs()[0].name
 
     @property

@@ -37,6 +37,11 @@ class FaceConfig(Section):
     keep_face_images: bool = False
     votes_needed: int = pydantic.Field(3, ge=1)
     vote_window: int = pydantic.Field(5, ge=1)
+    # Longest side of the first, whole-frame detection pass; the chosen face is then
+    # re-detected at full resolution. 0 uses the pack's detector size (slower).
+    detect_size: int = pydantic.Field(320, ge=0)
+    # ONNX Runtime threads per model (0: every core).
+    threads: int = pydantic.Field(1, ge=0)
     quality: QualityConfig = QualityConfig()
 
     @pydantic.model_validator(mode="after")

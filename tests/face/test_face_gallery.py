@@ -108,12 +108,13 @@ def test_enrol_photos_skips_bad_files_and_keeps_no_images(pipeline, faces_dir, t
     bad = tmp_path / "bad.jpg"
     bad.write_text("nope")
     gallery = pipeline.open_gallery(tmp_path / "g.db")
-    photos = sorted((faces_dir / "identities" / "fr_biden").iterdir())
-    report = enrol_photos(pipeline, gallery, "B", "Biden", [*photos, bad])
+    photo = faces_dir / "identities" / "fr_biden" / "biden.jpg"
+    crowd = faces_dir / "multi" / "fr_two_people.jpg"
+    report = enrol_photos(pipeline, gallery, "B", "Biden", [photo, bad, crowd])
     assert str(bad) in report.refused and "not a readable image" in report.refused[str(bad)]
-    # biden2.jpg has three people in it: refused rather than guessing which face is his.
-    assert any("one person at a time" in why for why in report.refused.values())
-    assert report.templates == 1
+    # Two people of the same size: refused rather than guessing which face is meant.
+    assert "one person at a time" in report.refused[str(crowd)]
+    assert report.accepted == [str(photo)] and report.templates == 1
     stored = sqlite3.connect(tmp_path / "g.db").execute("SELECT face_image FROM templates")
     assert [row[0] for row in stored] == [None]
     with pytest.raises(GalleryError, match="nothing enrolled"):
