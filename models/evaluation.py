@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from models.enrolment import enrol_photos
+from models.gallery import GalleryError
 from models.images import ImageError, read_image
 from models.pipeline import FacePipeline
 
@@ -90,7 +91,10 @@ def evaluate(pipeline: FacePipeline, faces_dir: Path) -> Evaluation:
         gallery = pipeline.open_gallery(Path(tmp) / "gallery.db")
         # Rank-1: each person enrolled from their first photo, probed with the others.
         for name, photos in people.items():
-            enrol_photos(pipeline, gallery, name, name, photos[:1])
+            try:
+                enrol_photos(pipeline, gallery, name, name, photos[:1])
+            except GalleryError as exc:  # an unusable first photo: counted as missed probes
+                unusable[str(photos[0])] = str(exc)
         for name, photos in people.items():
             for photo in photos[1:]:
                 total += 1

@@ -1,6 +1,7 @@
 """From one camera frame to "this is S017, score 0.81, live", or the reason it is not.
 
-detect -> pick the subject -> align -> quality gates -> liveness -> embed -> 1:N search.
+detect -> pick the subject -> refine it -> align -> quality gates -> embed -> 1:N search
+-> liveness (for a face that could be accepted).
 The station calls `FacePipeline.analyse` once per frame and feeds the results to a
 `Decider` (models/decision.py), which votes over several frames.
 """
@@ -154,16 +155,19 @@ class FacePipeline:
         if not result.quality.ok:
             result.rejection = result.quality.problems[0]
             return result
-        if check_liveness and self.liveness is not None:
-            with clock.stage("liveness"):
-                result.liveness = self.liveness.real_probability(frame, face)
-            result.live = result.liveness >= self.config.liveness_threshold
         with clock.stage("embed"):
             result.embedding = self.embedder.embed(aligned)
         if gallery is not None:
             with clock.stage("search"):
                 result.search = gallery.search(result.embedding)
             self._decide(result)
+        # Liveness only matters for a face that could be accepted: a stranger is "not
+        # recognised" either way, so the station saves the model run on such frames.
+        could_match = result.search is None or result.search.score >= self.threshold
+        if check_liveness and self.liveness is not None and could_match:
+            with clock.stage("liveness"):
+                result.liveness = self.liveness.real_probability(frame, face)
+            result.live = result.liveness >= self.config.liveness_threshold
         if result.live is False:
             result.rejection = Reason.SPOOF
         if result.crowded:

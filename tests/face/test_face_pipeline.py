@@ -172,7 +172,22 @@ def test_embeddings_are_unit_length_and_stable(pipeline, faces_dir):
 
 
 def test_per_stage_timings_are_reported(pipeline, faces_dir, tmp_path):
+    from models.enrolment import enrol_photos
+
+    photo = faces_dir / "spoof" / "image_T1.jpg"
     gallery = pipeline.open_gallery(tmp_path / "g.db")
-    result = pipeline.analyse(read_image(faces_dir / "spoof" / "image_T1.jpg"), gallery)
+    enrol_photos(pipeline, gallery, "T1", "T1", [photo])
+    result = pipeline.analyse(read_image(photo), gallery)
+    assert result.accepted and result.match.staff_id == "T1"
     assert set(result.timings_ms) >= {"detect", "align", "liveness", "embed", "search"}
     assert all(ms >= 0 for ms in result.timings_ms.values())
+
+
+def test_liveness_is_skipped_for_a_face_that_cannot_match(pipeline, faces_dir, tmp_path):
+    from models.enrolment import enrol_photos
+
+    gallery = pipeline.open_gallery(tmp_path / "g.db")
+    enrol_photos(pipeline, gallery, "T1", "T1", [faces_dir / "spoof" / "image_T1.jpg"])
+    stranger = pipeline.analyse(read_image(faces_dir / "unknown" / "carell.jpg"), gallery)
+    assert stranger.rejection is Reason.UNKNOWN
+    assert stranger.liveness is None and "liveness" not in stranger.timings_ms
