@@ -178,3 +178,48 @@ def test_cli_list_verify_install(tmp_path, models_source):
     result = runner.invoke(main, ["models", "install", "--from", str(tmp_path / "nowhere"),
                                   "--models-dir", models_dir])
     assert result.exit_code == 1 and "no such directory" in result.output
+
+
+def _toy_recognizer(path: Path, dimensions: int) -> None:
+    """A real, runnable ONNX recogniser (a fixed random projection) of another size."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = np.random.default_rng(0).standard_normal((3 * 112 * 112, dimensions))
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["input.1"], ["flat"]),
+         helper.make_node("MatMul", ["flat", "w"], ["embedding"])],
+        "toy",
+        [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, 112, 112])],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, [1, dimensions])],
+        [numpy_helper.from_array(weights.astype(np.float32), "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, path)
+
+
+def test_an_operator_pack_with_its_own_manifest_and_a_512d_recogniser(
+    tmp_path, models_source, faces_dir
+):
+    """What installing w600k_r50 looks like: the operator's manifest pins the new file."""
+    from models.images import read_image
+    from models.packs import SHIPPED_PACKS, sha256_of
+
+    source = _copy_models(models_source, tmp_path / "src")
+    _toy_recognizer(source / "w600k_toy.onnx", 512)
+    text = (SHIPPED_PACKS / "permissive" / "manifest.toml").read_text()
+    text = text.replace('name = "permissive"', 'name = "site_r50"')
+    text = text.replace('file = "mobilefacenet_foamliu_128d.onnx"', 'file = "w600k_toy.onnx"')
+    text = text.replace(
+        "e0974ec4c84ae30781e9b0a320c37c6705944d4532bfa9fb0c083755b19dde14",
+        sha256_of(source / "w600k_toy.onnx"),
+    ).replace("embedding_size = 128", "embedding_size = 512")
+    (source / "manifest.toml").write_text(text)
+    store = PackStore(tmp_path / "models")
+    assert store.install(str(source)).name == "site_r50"
+    pipeline = FacePipeline.from_pack(store.path("site_r50"))
+    result = pipeline.analyse(read_image(faces_dir / "spoof" / "image_T1.jpg"),
+                              pipeline.open_gallery(tmp_path / "g.db"))
+    assert result.embedding is not None and result.embedding.shape == (512,)
