@@ -28,6 +28,10 @@ class CameraError(RuntimeError):
     """The camera cannot deliver frames (unplugged, busy, missing driver...)."""
 
 
+# What a failing camera may raise: ours, OpenCV's and the operating system's.
+_FAILURES = (CameraError, cv2.error, OSError)
+
+
 class FrameSource(Protocol):
     name: str
 
@@ -237,14 +241,14 @@ class Camera:
                 return None
             try:
                 self.source.open()
-            except CameraError as exc:
+            except _FAILURES as exc:
                 self._fail(exc)
                 return None
             self._backoff = self._backoff_start
             self._report(True, "camera connected")
         try:
             return self.source.read()
-        except CameraError as exc:
+        except _FAILURES as exc:
             self._fail(exc)
             return None
 

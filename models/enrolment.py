@@ -71,9 +71,11 @@ def enrol_captures(
     """Enrol from live frames: the first `wanted` frames that pass every gate, liveness too."""
     report = EnrolReport(staff_id)
     templates = []
+    seen = 0
     for index, frame in enumerate(frames):
         if frame is None:
             continue
+        seen += 1
         source = f"camera frame {index}"
         try:
             templates.append(_template(pipeline, frame, "camera", live=True))
@@ -81,4 +83,6 @@ def enrol_captures(
             report.refused[source] = str(exc)
         if len(templates) == wanted:
             break
+    if not seen:
+        report.refused["camera"] = "no frames: is the camera connected?"
     return _store(pipeline, gallery, report, name, templates, replace)

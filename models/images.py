@@ -14,6 +14,16 @@ class ImageError(ValueError):
 
 def to_bgr(image: np.ndarray) -> np.ndarray:
     """Any decoded image (grey, BGR, BGRA; 8 or 16 bit) as 8-bit BGR."""
+    if (
+        not isinstance(image, np.ndarray)
+        or image.ndim not in (2, 3)
+        or image.size == 0
+        or (image.ndim == 3 and image.shape[2] not in (1, 3, 4))
+    ):
+        shape = getattr(image, "shape", type(image).__name__)
+        raise ImageError(f"not an image frame (shape {shape}); expected HxW or HxWx3 pixels")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
     if image.dtype != np.uint8:
         image = cv2.convertScaleAbs(image, alpha=255.0 / max(float(image.max()), 1.0))
     if image.ndim == 2:

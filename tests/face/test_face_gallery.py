@@ -151,3 +151,10 @@ def test_enrol_from_live_captures_gates_each_frame(pipeline, faces_dir, tmp_path
     from models.images import read_image
 
     assert pipeline.analyse(read_image(probe), gallery).search.staff_id == "P03"
+
+
+def test_enrol_from_a_dead_camera_says_so(pipeline, tmp_path):
+    gallery = pipeline.open_gallery(tmp_path / "g.db")
+    camera = Camera(ReplaySource(tmp_path / "unplugged"), backoff_start=0.01)
+    with pytest.raises(GalleryError, match="no frames: is the camera connected"):
+        enrol_captures(pipeline, gallery, "X", "X", capture_frames(camera, 3))

@@ -117,6 +117,13 @@ def test_corrupt_empty_and_non_image_files_are_clear_errors(tmp_path, faces_dir)
         assert "corrupt" in str(exc)
 
 
+def test_malformed_frames_are_clear_errors(pipeline):
+    for frame in (np.zeros((0, 0, 3), np.uint8), np.zeros((4, 4, 7), np.uint8), "frame"):
+        with pytest.raises(ImageError, match="not an image frame"):
+            pipeline.analyse(frame)
+    assert pipeline.analyse(np.zeros((48, 64, 1), np.uint8)).rejection is Reason.NO_FACE
+
+
 def _subject_and_crop(pipeline, image):
     face = max(pipeline.detect(image), key=lambda f: f.area)
     return face, align_face(image, face.landmarks)
