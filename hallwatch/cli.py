@@ -18,9 +18,9 @@ SUBCOMMANDS: dict[str, str] = {
     "topics": "mqtt.cli:topics",
     "demo": "hallwatch.demo:demo",
     "models": "models.cli:models",
-    "enroll": "models.cli:enroll",
-    "identify": "models.cli:identify",
-    "gallery": "models.cli:gallery",
+    "enroll": "models.cli_staff:enroll",
+    "identify": "models.cli_staff:identify",
+    "gallery": "models.cli_staff:gallery",
 }
 
 
