@@ -134,7 +134,10 @@ class Gallery:
         """Each person's best template cosine, in `self._people` order."""
         if self._starts is None:
             return None
-        return np.maximum.reduceat(self._matrix @ embedding, self._starts)
+        # einsum, not `@`: OpenBLAS spreads this gemv over threads, and on a busy device
+        # waiting for a preempted thread made it 5-10x slower (bench/bench_face.py).
+        scores = np.einsum("ij,j->i", self._matrix, embedding.astype(np.float32))
+        return np.maximum.reduceat(scores, self._starts)
 
     def people(self) -> list[Person]:
         rows = self._db.execute(
