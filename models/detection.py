@@ -131,12 +131,13 @@ class ScrfdDetector:
 
     def detect(self, image: np.ndarray, longest: int) -> list[DetectedFace]:
         small, scale = _downscale(image, longest)
-        # A square canvas per size: insightface keeps one ONNX session per input size,
-        # so sizes must come from a small fixed set, not from every frame's shape.
-        side = int(np.ceil(max(small.shape[:2]) / 32) * 32)
-        canvas = np.zeros((side, side, 3), np.uint8)
+        # Each side padded up to a multiple of 64: insightface keeps one ONNX session
+        # per input size, so a camera's frames always reuse one, and odd photo shapes
+        # share a few; no pixels are spent on a letterboxed square.
+        height, width = (int(np.ceil(side / 64) * 64) for side in small.shape[:2])
+        canvas = np.zeros((height, width, 3), np.uint8)
         canvas[: small.shape[0], : small.shape[1]] = small
-        boxes, landmarks = self._net.detect(canvas, input_size=(side, side))
+        boxes, landmarks = self._net.detect(canvas, input_size=(width, height))
         return [
             DetectedFace(box[:4].astype(np.float32), points.astype(np.float32),
                          float(box[4])).mapped(scale)
