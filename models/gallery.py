@@ -68,6 +68,24 @@ class Person:
     enrolled_at: datetime
 
 
+@dataclass(frozen=True)
+class _Index:
+    """The in-memory gallery: one matrix, rows grouped by person."""
+
+    matrix: np.ndarray  # (templates, dimensions) float32, unit rows
+    people: list[str]  # sorted staff ids
+    starts: np.ndarray | None  # first row of each person; None when empty
+
+    def scores(self, embedding: np.ndarray) -> np.ndarray | None:
+        """Each person's best template cosine, in `people` order."""
+        if self.starts is None:
+            return None
+        # einsum, not `@`: OpenBLAS spreads this gemv over threads, and on a busy device
+        # waiting for a preempted thread made it 5-10x slower (bench/bench_face.py).
+        scores = np.einsum("ij,j->i", self.matrix, embedding.astype(np.float32))
+        return np.maximum.reduceat(scores, self.starts)
+
+
 class Gallery:
     """Enrol, re-enrol, delete and search staff, for one recogniser model."""
 
@@ -101,43 +119,41 @@ class Gallery:
         rows = self._db.execute(
             "SELECT staff_id, embedding FROM templates ORDER BY staff_id, id"
         ).fetchall()
-        self._matrix = np.zeros((len(rows), self.dimensions), dtype=np.float32)
-        owners: list[str] = []
-        for index, (staff_id, blob) in enumerate(rows):
-            self._matrix[index] = np.frombuffer(blob, dtype=np.float32)
-            owners.append(staff_id)
+        blobs = b"".join(blob for _, blob in rows)
+        if len(blobs) != len(rows) * self.dimensions * 4:
+            raise GalleryError(
+                f"{self.path}: stored templates are not {self.dimensions}-value float32 "
+                "vectors (damaged file?); restore a backup or re-enrol"
+            )
+        matrix = np.frombuffer(blobs, dtype=np.float32).reshape(len(rows), self.dimensions)
+        owners = np.array([staff_id for staff_id, _ in rows])
         # Templates are sorted by owner: each person is one contiguous run of rows.
-        self._people = sorted(set(owners))
-        self._starts = np.searchsorted(np.array(owners), self._people) if owners else None
+        people = sorted(set(owners.tolist()))
+        starts = np.searchsorted(owners, people) if rows else None
+        # One assignment: a search running in another thread sees the old or the new
+        # gallery, never half of each.
+        self._index = _Index(matrix, people, starts)
 
     def __len__(self) -> int:
-        return len(self._people)
+        return len(self._index.people)
 
     @property
     def template_count(self) -> int:
-        return int(self._matrix.shape[0])
+        return int(self._index.matrix.shape[0])
 
     def search(self, embedding: np.ndarray) -> SearchResult:
         """The best and second-best person for a unit-length embedding."""
-        per_person = self._person_scores(embedding)
+        index = self._index
+        per_person = index.scores(embedding)
         if per_person is None:
             return SearchResult(None, -1.0, None, -1.0)
         if len(per_person) == 1:
-            return SearchResult(self._people[0], float(per_person[0]), None, -1.0)
+            return SearchResult(index.people[0], float(per_person[0]), None, -1.0)
         runner, best = np.argpartition(per_person, -2)[-2:]
         return SearchResult(
-            self._people[best], float(per_person[best]),
-            self._people[runner], float(per_person[runner]),
+            index.people[best], float(per_person[best]),
+            index.people[runner], float(per_person[runner]),
         )
-
-    def _person_scores(self, embedding: np.ndarray) -> np.ndarray | None:
-        """Each person's best template cosine, in `self._people` order."""
-        if self._starts is None:
-            return None
-        # einsum, not `@`: OpenBLAS spreads this gemv over threads, and on a busy device
-        # waiting for a preempted thread made it 5-10x slower (bench/bench_face.py).
-        scores = np.einsum("ij,j->i", self._matrix, embedding.astype(np.float32))
-        return np.maximum.reduceat(scores, self._starts)
 
     def people(self) -> list[Person]:
         rows = self._db.execute(
@@ -230,10 +246,11 @@ class Gallery:
         self._load()
 
     def _best_other(self, embedding: np.ndarray, staff_id: str) -> tuple[str, float] | None:
-        per_person = self._person_scores(embedding)
+        index = self._index
+        per_person = index.scores(embedding)
         if per_person is None:
             return None
-        others = [(p, float(s)) for p, s in zip(self._people, per_person, strict=True)
+        others = [(p, float(s)) for p, s in zip(index.people, per_person, strict=True)
                   if p != staff_id]
         return max(others, key=lambda pair: pair[1]) if others else None
 

@@ -158,3 +158,15 @@ def test_enrol_from_a_dead_camera_says_so(pipeline, tmp_path):
     camera = Camera(ReplaySource(tmp_path / "unplugged"), backoff_start=0.01)
     with pytest.raises(GalleryError, match="no frames: is the camera connected"):
         enrol_captures(pipeline, gallery, "X", "X", capture_frames(camera, 3))
+
+
+def test_a_damaged_template_is_a_clear_error(tmp_path):
+    gallery = Gallery(tmp_path / "g.db", MODEL, 128)
+    gallery.enrol("A", "A", [Template(_unit(np.random.default_rng(7), 1)[0], "x")], 0.9)
+    gallery.close()
+    db = sqlite3.connect(tmp_path / "g.db")
+    db.execute("UPDATE templates SET embedding = x'00010203'")
+    db.commit()
+    db.close()
+    with pytest.raises(GalleryError, match="damaged file"):
+        Gallery(tmp_path / "g.db", MODEL, 128)
