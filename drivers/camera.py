@@ -175,16 +175,22 @@ class ReplaySource:
         return frame if ok else None
 
     def _read_file(self) -> np.ndarray | None:
-        if self._index >= len(self._files):
-            if not self.loop:
-                return None
-            self._index = 0
-        path = self._files[self._index]
-        self._index += 1
-        frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if frame is None:
-            raise CameraError(f"{self.name}: cannot read {path.name} (removed or corrupt)")
-        return frame
+        # A corrupt image is skipped like a dropped frame; a vanished folder is a
+        # camera gone. At most one pass over the folder per read.
+        for _ in range(len(self._files)):
+            if self._index >= len(self._files):
+                if not self.loop:
+                    return None
+                self._index = 0
+            path = self._files[self._index]
+            self._index += 1
+            if not path.exists():
+                raise CameraError(f"{self.name}: {path.name} is gone (folder removed?)")
+            frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if frame is not None:
+                return frame
+            log.warning("replay %s: skipping unreadable image %s", self.path, path.name)
+        raise CameraError(f"{self.name}: no readable image in the folder")
 
     def close(self) -> None:
         if self._video is not None:

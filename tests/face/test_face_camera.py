@@ -35,6 +35,17 @@ def test_replay_folder_in_order_at_the_set_rate(tmp_path):
         source.read()
 
 
+def test_replay_skips_a_corrupt_image(tmp_path):
+    images = _frames(tmp_path / "frames", 3)
+    (tmp_path / "frames" / "001.png").write_bytes(b"broken")
+    source = ReplaySource(tmp_path / "frames", fps=0, loop=False)
+    source.open()
+    got = [source.read(), source.read()]
+    assert np.array_equal(got[0], images[0]) and np.array_equal(got[1], images[2])
+    with pytest.raises(CameraError, match="end of replay"):
+        source.read()
+
+
 def test_replay_video_file_loops(tmp_path):
     path = tmp_path / "clip.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
