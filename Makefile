@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-EXTRAS := station,rules,activity,demo,dev
+EXTRAS := station,rules,activity,demo,dev,insightface
+# Installed without its declared deps: see the `insightface` extra in pyproject.toml.
+INSIGHTFACE := insightface==2.1
 # Debian packages the tests drive for real (installed only when missing; needs root).
 APT_PACKAGES := mosquitto openssl systemd fonts-wqy-microhei
 
@@ -14,6 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[$(EXTRAS)]'
+	$(BIN)/pip install --quiet --no-deps $(INSIGHTFACE)
 	touch $@
 
 system-deps:

@@ -19,6 +19,10 @@ SUBCOMMANDS: dict[str, str] = {
     "demo": "hallwatch.demo:demo",
     "broker": "mqtt.cli:broker",
     "finger": "drivers.fingerprint.cli:finger",
+    "models": "models.cli:models",
+    "enroll": "models.cli_staff:enroll",
+    "identify": "models.cli_staff:identify",
+    "gallery": "models.cli_staff:gallery",
 }
 
 

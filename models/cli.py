@@ -1,0 +1,133 @@
+"""`hallwatch models list | verify | install | eval`: the face model packs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from models.cli_options import (
+    clear_errors,
+    emit,
+    json_option,
+    load_pipeline,
+    models_dir_option,
+    pipeline_options,
+)
+from models.packs import SHIPPED_PACKS, PackStore, shipped_manifest
+
+
+@click.group()
+def models() -> None:
+    """Face model packs: list, verify, install, evaluate.
+
+    \b
+    Example:
+        hallwatch models install --from /media/usb/models
+        hallwatch models list
+    """
+
+
+@models.command("list")
+@models_dir_option
+@json_option
+def list_packs(models_dir: Path | None, as_json: bool) -> None:
+    """Show every shipped pack with its licence and whether it is installed and intact.
+
+    \b
+    Example:
+        hallwatch models list --json
+    """
+    with clear_errors():
+        store = PackStore(models_dir)
+        installed = {p.name: p for p in store.installed()}
+        names = sorted({p.name for p in SHIPPED_PACKS.iterdir() if p.is_dir()} | set(installed))
+        rows = []
+        for name in names:
+            pack = installed.get(name)
+            manifest = pack.manifest if pack and pack.manifest else None
+            if manifest is None and (SHIPPED_PACKS / name).is_dir():
+                manifest = shipped_manifest(name)
+            status = "not installed" if pack is None else ("broken" if pack.problem else "ok")
+            rows.append({
+                "name": name, "status": status,
+                "licence": manifest.licence if manifest else None,
+                "commercial_use": manifest.commercial_use if manifest else None,
+                "description": manifest.description if manifest else None,
+                "problem": pack.problem if pack else None,
+            })
+    human = "\n".join(
+        f"{r['name']:<22} {r['status']:<14} "
+        f"{'commercial use OK' if r['commercial_use'] else 'NON-COMMERCIAL'}  {r['licence']}"
+        for r in rows
+    )
+    emit(as_json, {"models_dir": str(store.root), "packs": rows},
+          f"packs in {store.root}:\n{human}")
+
+
+@models.command()
+@click.argument("names", nargs=-1)
+@models_dir_option
+@json_option
+def verify(names: tuple[str, ...], models_dir: Path | None, as_json: bool) -> None:
+    """Check every file of installed packs against its pinned sha256 (exit 1 on a mismatch).
+
+    \b
+    Example:
+        hallwatch models verify permissive
+    """
+    store = PackStore(models_dir)
+    packs = [p for p in store.installed() if not names or p.name in names]
+    missing = set(names) - {p.name for p in packs}
+    results = [{"name": p.name, "ok": p.problem is None, "problem": p.problem} for p in packs]
+    results += [{"name": n, "ok": False, "problem": "not installed"} for n in sorted(missing)]
+    if not results:
+        raise click.ClickException(f"no packs installed in {store.root}")
+    emit(as_json, results, "\n".join(
+        f"{r['name']}: {'ok' if r['ok'] else r['problem']}" for r in results))
+    if not all(r["ok"] for r in results):
+        raise SystemExit(1)
+
+
+@models.command()
+@click.option("--from", "source", required=True,
+              help="A directory, a zip file, or an http(s) URL of a zip (downloaded only then).")
+@click.option("--pack", default=None,
+              help="Shipped manifest to install against, if the source has no manifest.toml.")
+@models_dir_option
+@json_option
+def install(source: str, pack: str | None, models_dir: Path | None, as_json: bool) -> None:
+    """Install a pack: every file is checked against its sha256 before it is used.
+
+    \b
+    Example:
+        hallwatch models install --from /media/usb/models --pack permissive
+    """
+    with clear_errors():
+        store = PackStore(models_dir)
+        manifest = store.install(source, pack)
+    emit(as_json, {"installed": manifest.name, "path": str(store.path(manifest.name))},
+          f"installed {manifest.name} in {store.path(manifest.name)} ({manifest.licence})")
+
+
+@models.command("eval")
+@click.option("--faces", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              required=True, help="Folder with identities/<person>/ and unknown/ photos.")
+@pipeline_options
+@json_option
+def eval_pack(faces: Path, models_dir: Path | None, pack: str | None,
+              config_path: Path | None, as_json: bool) -> None:
+    """Score distributions, false-accept/false-reject rates and the threshold's margin.
+
+    \b
+    Example:
+        hallwatch models eval --faces ./faces --pack scrfd_mobilefacenet
+    """
+    from models.evaluation import evaluate
+    from models.report import evaluation_report
+
+    with clear_errors():
+        pipeline = load_pipeline(models_dir, pack, config_path)
+        result = evaluate(pipeline, faces)
+    data, human = evaluation_report(pipeline.manifest.name, result)
+    emit(as_json, data, human)

@@ -1,0 +1,197 @@
+"""`hallwatch enroll`, `hallwatch identify` and `hallwatch gallery list | delete`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from models.cli_options import (
+    clear_errors,
+    emit,
+    gallery_option,
+    json_option,
+    load_pipeline,
+    pipeline_options,
+)
+from models.gallery import Gallery
+from models.images import ImageError, read_image
+from models.locations import default_gallery_path, default_models_dir
+from models.packs import PackStore
+from models.pipeline import FrameResult
+from models.settings import load_face_config
+
+
+def _describe(result: FrameResult) -> dict[str, Any]:
+    found = result.search
+    return {
+        "accepted": result.accepted,
+        "staff_id": result.match.staff_id if result.match else None,
+        "score": round(found.score, 4) if found and found.staff_id else None,
+        "candidate": found.staff_id if found else None,
+        "margin": round(found.margin, 4) if found and found.runner_up_id else None,
+        "runner_up": found.runner_up_id if found else None,
+        "liveness": round(result.liveness, 4) if result.liveness is not None else None,
+        "faces": result.face_count,
+        "rejection": result.rejection.code if result.rejection else None,
+        "reason": result.reason,
+    }
+
+
+def _human_line(name: str, row: dict[str, Any]) -> str:
+    if "error" in row:
+        return f"{name}: error: {row['error']}"
+    parts = [f"{name}:"]
+    if row["accepted"]:
+        parts.append(f"{row['staff_id']}")
+    elif row["candidate"] and row["score"] is not None:
+        parts.append(f"rejected (closest {row['candidate']})")
+    else:
+        parts.append("rejected")
+    for key in ("score", "margin", "liveness"):
+        if row[key] is not None:
+            parts.append(f"{key} {row[key]:.2f}")
+    if row["faces"] > 1:
+        parts.append(f"{row['faces']} faces")
+    if row["reason"]:
+        parts.append(f"- {row['reason']}")
+    return " ".join(parts)
+
+
+@click.command()
+@click.argument("images", nargs=-1, required=True)
+@pipeline_options
+@gallery_option
+@json_option
+def identify(images: tuple[str, ...], models_dir: Path | None, pack: str | None,
+             config_path: Path | None, gallery_path: Path | None, as_json: bool) -> None:
+    """Who is in each photo: staff id, score, margin, liveness, or why not.
+
+    Bad files are reported one by one; the others are still identified.
+
+    \b
+    Example:
+        hallwatch identify visitor.jpg --json
+    """
+    with clear_errors():
+        pipeline = load_pipeline(models_dir, pack, config_path)
+        gallery = pipeline.open_gallery(gallery_path or default_gallery_path())
+    rows = {}
+    for image in images:
+        try:
+            rows[image] = _describe(pipeline.analyse(read_image(image), gallery))
+        except ImageError as exc:
+            rows[image] = {"error": str(exc)}
+    gallery.close()
+    emit(as_json, [{"image": k, **v} for k, v in rows.items()],
+          "\n".join(_human_line(k, v) for k, v in rows.items()))
+
+
+@click.command()
+@click.argument("staff_id")
+@click.argument("photos", nargs=-1)
+@click.option("--name", default=None, help="Display name (default: the staff id).")
+@click.option("--replace", is_flag=True, help="Re-enrol: replace this person's templates.")
+@click.option("--camera", default=None,
+              help="Enrol from live captures: a V4L2 device (0, /dev/video0), "
+                   "'picamera', or a folder/video to replay.")
+@click.option("--captures", default=3, show_default=True, help="Live captures to keep.")
+@pipeline_options
+@gallery_option
+@json_option
+def enroll(staff_id: str, photos: tuple[str, ...], name: str | None, replace: bool,
+           camera: str | None, captures: int, models_dir: Path | None, pack: str | None,
+           config_path: Path | None, gallery_path: Path | None, as_json: bool) -> None:
+    """Enrol a staff member from photos or camera captures (each quality-gated).
+
+    A face that already matches another person is refused.
+
+    \b
+    Example:
+        hallwatch enroll S017 s017-front.jpg s017-left.jpg --name "Li Wei"
+        hallwatch enroll S017 --camera /dev/video0 --replace
+    """
+    from models.enrolment import enrol_captures, enrol_photos
+
+    if bool(photos) == bool(camera):
+        raise click.UsageError("give either PHOTOS or --camera")
+    with clear_errors():
+        pipeline = load_pipeline(models_dir, pack, config_path)
+        gallery = pipeline.open_gallery(gallery_path or default_gallery_path())
+        try:
+            if camera:
+                from drivers.camera import capture_frames, open_camera
+
+                with open_camera(camera) as source:
+                    report = enrol_captures(
+                        pipeline, gallery, staff_id, name or staff_id,
+                        capture_frames(source, limit=captures * 20), wanted=captures,
+                        replace=replace,
+                    )
+            else:
+                report = enrol_photos(pipeline, gallery, staff_id, name or staff_id, photos,
+                                      replace=replace)
+        finally:
+            gallery.close()
+    data = {"staff_id": staff_id, "templates": report.templates,
+            "accepted": report.accepted, "refused": report.refused}
+    refused = "".join(f"\n  skipped {k}: {v}" for k, v in report.refused.items())
+    emit(as_json, data, f"enrolled {staff_id}: {report.templates} templates "
+                         f"({len(report.accepted)} new){refused}")
+
+
+@click.group()
+def gallery() -> None:
+    """The staff gallery on this device: list and delete.
+
+    \b
+    Example:
+        hallwatch gallery list
+    """
+
+
+@gallery.command("list")
+@pipeline_options
+@gallery_option
+@json_option
+def list_people(models_dir: Path | None, pack: str | None, config_path: Path | None,
+                gallery_path: Path | None, as_json: bool) -> None:
+    """Enrolled staff and their template counts.
+
+    \b
+    Example:
+        hallwatch gallery list --json
+    """
+    with clear_errors():
+        people = _open_gallery(models_dir, pack, config_path, gallery_path).people()
+    emit(as_json,
+          [{"staff_id": p.staff_id, "name": p.name, "templates": p.templates,
+            "enrolled_at": p.enrolled_at.isoformat()} for p in people],
+          "\n".join(f"{p.staff_id}\t{p.name}\t{p.templates} templates" for p in people)
+          or "no one enrolled")
+
+
+@gallery.command()
+@click.argument("staff_id")
+@pipeline_options
+@gallery_option
+def delete(staff_id: str, models_dir: Path | None, pack: str | None,
+           config_path: Path | None, gallery_path: Path | None) -> None:
+    """Delete a staff member and every template of theirs.
+
+    \b
+    Example:
+        hallwatch gallery delete S017
+    """
+    with clear_errors():
+        _open_gallery(models_dir, pack, config_path, gallery_path).delete(staff_id)
+    click.echo(f"deleted {staff_id}")
+
+
+def _open_gallery(models_dir: Path | None, pack: str | None, config_path: Path | None,
+                  gallery_path: Path | None) -> Gallery:
+    """The gallery for a pack's recogniser, without loading any model."""
+    config = load_face_config(config_path)
+    _, manifest = PackStore(models_dir or default_models_dir()).open(pack or config.pack)
+    return Gallery.for_recognizer(gallery_path or default_gallery_path(), manifest.recognizer)

@@ -1,0 +1,88 @@
+"""Enrolment: from photo files or live captures, each quality-gated before it counts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from models.gallery import Gallery, GalleryError, Template
+from models.images import ImageError, read_image
+from models.pipeline import FacePipeline
+
+
+@dataclass
+class EnrolReport:
+    staff_id: str
+    accepted: list[str] = field(default_factory=list)  # sources that became templates
+    refused: dict[str, str] = field(default_factory=dict)  # source -> reason
+    templates: int = 0  # the person's template count afterwards
+
+
+def _template(pipeline: FacePipeline, frame: np.ndarray, source: str, live: bool) -> Template:
+    """One template from one frame, or ValueError with what the person should do."""
+    result = pipeline.analyse(frame, check_liveness=live)
+    if result.rejection is not None or result.embedding is None:
+        raise ValueError(result.reason or "no usable face")
+    image = None
+    if pipeline.config.keep_face_images and result.aligned is not None:
+        image = pipeline.encode_face(result.aligned)
+    return Template(result.embedding, source, image)
+
+
+def _store(
+    pipeline: FacePipeline, gallery: Gallery, report: EnrolReport, name: str,
+    templates: list[Template], replace: bool,
+) -> EnrolReport:
+    if not templates:
+        reasons = "".join(f"\n  {source}: {why}" for source, why in report.refused.items())
+        raise GalleryError(f"no usable face for {report.staff_id}: nothing enrolled{reasons}")
+    report.templates = gallery.enrol(
+        report.staff_id, name, templates, pipeline.duplicate_threshold, replace=replace
+    )
+    report.accepted = [t.source for t in templates]
+    return report
+
+
+def enrol_photos(
+    pipeline: FacePipeline, gallery: Gallery, staff_id: str, name: str,
+    photos: Iterable[str | Path], *, replace: bool = False,
+) -> EnrolReport:
+    """Enrol from photo files (liveness is not judged on photos: an operator supervises).
+
+    Unusable photos are reported and skipped; if none is usable nothing changes.
+    """
+    report = EnrolReport(staff_id)
+    templates = []
+    for photo in photos:
+        try:
+            templates.append(_template(pipeline, read_image(photo), str(photo), live=False))
+        except (ImageError, ValueError) as exc:
+            report.refused[str(photo)] = str(exc)
+    return _store(pipeline, gallery, report, name, templates, replace)
+
+
+def enrol_captures(
+    pipeline: FacePipeline, gallery: Gallery, staff_id: str, name: str,
+    frames: Iterable[np.ndarray | None], *, wanted: int = 3, replace: bool = False,
+) -> EnrolReport:
+    """Enrol from live frames: the first `wanted` frames that pass every gate, liveness too."""
+    report = EnrolReport(staff_id)
+    templates = []
+    seen = 0
+    for index, frame in enumerate(frames):
+        if frame is None:
+            continue
+        seen += 1
+        source = f"camera frame {index}"
+        try:
+            templates.append(_template(pipeline, frame, "camera", live=True))
+        except ValueError as exc:
+            report.refused[source] = str(exc)
+        if len(templates) == wanted:
+            break
+    if not seen:
+        report.refused["camera"] = "no frames: is the camera connected?"
+    return _store(pipeline, gallery, report, name, templates, replace)

@@ -1,0 +1,268 @@
+"""The staff gallery: templates in a private SQLite file, searched as one in-memory matrix.
+
+Each person has several templates (one per enrolment image or capture). A search scores
+every template with one matrix-vector product and keeps each person's best template,
+so the runner-up is the second *person*, not a second photo of the same one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from hallwatch.storage import connect_private
+from models.manifest import RecognizerSpec
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS staff (
+    staff_id   TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    enrolled_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS templates (
+    id         INTEGER PRIMARY KEY,
+    staff_id   TEXT NOT NULL REFERENCES staff(staff_id) ON DELETE CASCADE,
+    model      TEXT NOT NULL,
+    embedding  BLOB NOT NULL,
+    source     TEXT NOT NULL,
+    face_image BLOB,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS templates_staff ON templates(staff_id);
+"""
+
+
+class GalleryError(ValueError):
+    """A gallery operation refused, with the reason."""
+
+
+@dataclass(frozen=True)
+class Template:
+    embedding: np.ndarray  # unit-length float32
+    source: str  # photo path or "camera"; never the image itself
+    face_image: bytes | None = None  # an encoded aligned crop, only when configured
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    staff_id: str | None
+    score: float  # best template cosine of the best person (-1 when the gallery is empty)
+    runner_up_id: str | None
+    runner_up_score: float
+
+    @property
+    def margin(self) -> float:
+        return self.score - self.runner_up_score
+
+
+@dataclass(frozen=True)
+class Person:
+    staff_id: str
+    name: str
+    templates: int
+    enrolled_at: datetime
+
+
+@dataclass(frozen=True)
+class _Index:
+    """The in-memory gallery: one matrix, rows grouped by person."""
+
+    matrix: np.ndarray  # (templates, dimensions) float32, unit rows
+    people: list[str]  # sorted staff ids
+    starts: np.ndarray | None  # first row of each person; None when empty
+
+    def scores(self, embedding: np.ndarray) -> np.ndarray | None:
+        """Each person's best template cosine, in `people` order."""
+        if self.starts is None:
+            return None
+        # einsum, not `@`: OpenBLAS spreads this gemv over threads, and on a busy device
+        # waiting for a preempted thread made it 5-10x slower (bench/bench_face.py).
+        scores = np.einsum("ij,j->i", self.matrix, embedding.astype(np.float32))
+        return np.maximum.reduceat(scores, self.starts)
+
+
+class Gallery:
+    """Enrol, re-enrol, delete and search staff, for one recogniser model."""
+
+    def __init__(self, path: str | Path, model: str, dimensions: int) -> None:
+        self.path = Path(path)
+        self.model = model
+        self.dimensions = dimensions
+        self._db = connect_private(self.path)
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+        foreign = self._db.execute(
+            "SELECT count(*) FROM templates WHERE model != ?", (model,)
+        ).fetchone()[0]
+        if foreign:
+            raise GalleryError(
+                f"{self.path}: {foreign} templates were made by another recogniser model; "
+                "embeddings of different models cannot be compared. Re-enrol everyone with "
+                "the current pack, or switch back to the pack the gallery was made with."
+            )
+        self._load()
+
+    @classmethod
+    def for_recognizer(cls, path: str | Path, recognizer: RecognizerSpec) -> Gallery:
+        """A gallery tied to a recogniser: its sha256 names the embedding space."""
+        return cls(path, recognizer.sha256, recognizer.embedding_size)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _load(self) -> None:
+        rows = self._db.execute(
+            "SELECT staff_id, embedding FROM templates ORDER BY staff_id, id"
+        ).fetchall()
+        blobs = b"".join(blob for _, blob in rows)
+        if len(blobs) != len(rows) * self.dimensions * 4:
+            raise GalleryError(
+                f"{self.path}: stored templates are not {self.dimensions}-value float32 "
+                "vectors (damaged file?); restore a backup or re-enrol"
+            )
+        matrix = np.frombuffer(blobs, dtype=np.float32).reshape(len(rows), self.dimensions)
+        owners = np.array([staff_id for staff_id, _ in rows])
+        # Templates are sorted by owner: each person is one contiguous run of rows.
+        people = sorted(set(owners.tolist()))
+        starts = np.searchsorted(owners, people) if rows else None
+        # One assignment: a search running in another thread sees the old or the new
+        # gallery, never half of each.
+        self._index = _Index(matrix, people, starts)
+
+    def __len__(self) -> int:
+        return len(self._index.people)
+
+    @property
+    def template_count(self) -> int:
+        return int(self._index.matrix.shape[0])
+
+    def search(self, embedding: np.ndarray) -> SearchResult:
+        """The best and second-best person for a unit-length embedding."""
+        index = self._index
+        per_person = index.scores(embedding)
+        if per_person is None:
+            return SearchResult(None, -1.0, None, -1.0)
+        if len(per_person) == 1:
+            return SearchResult(index.people[0], float(per_person[0]), None, -1.0)
+        runner, best = np.argpartition(per_person, -2)[-2:]
+        return SearchResult(
+            index.people[best], float(per_person[best]),
+            index.people[runner], float(per_person[runner]),
+        )
+
+    def people(self) -> list[Person]:
+        rows = self._db.execute(
+            "SELECT s.staff_id, s.name, count(t.id), s.enrolled_at FROM staff s "
+            "LEFT JOIN templates t USING (staff_id) GROUP BY s.staff_id ORDER BY s.staff_id"
+        ).fetchall()
+        return [Person(r[0], r[1], r[2], datetime.fromisoformat(r[3])) for r in rows]
+
+    def enrol(
+        self,
+        staff_id: str,
+        name: str,
+        templates: list[Template],
+        duplicate_threshold: float,
+        *,
+        replace: bool = False,
+    ) -> int:
+        """Add templates for a person (replacing theirs if `replace`); returns their count.
+
+        Refuses, changing nothing, a face that already matches *another* person at
+        `duplicate_threshold` or more: one face, one staff record.
+        """
+        if not staff_id.strip():
+            raise GalleryError("a staff id is required")
+        if not templates:
+            raise GalleryError(f"no usable face for {staff_id}: nothing enrolled")
+        for template in templates:
+            if template.embedding.shape != (self.dimensions,):
+                raise GalleryError(
+                    f"template has {template.embedding.shape} values, "
+                    f"the gallery model makes {self.dimensions}"
+                )
+            clash = self._best_other(template.embedding, staff_id)
+            if clash is not None and clash[1] >= duplicate_threshold:
+                raise GalleryError(
+                    f"refused: the face from {template.source} already matches {clash[0]} "
+                    f"(score {clash[1]:.2f}); one person cannot hold two staff records. "
+                    f"If {clash[0]} was enrolled by mistake, delete that record first."
+                )
+        now = datetime.now(UTC).isoformat()
+        with _transaction(self._db):
+            self._db.execute(
+                "INSERT INTO staff(staff_id, name, enrolled_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(staff_id) DO UPDATE SET name = excluded.name",
+                (staff_id, name, now),
+            )
+            if replace:
+                self._db.execute("DELETE FROM templates WHERE staff_id = ?", (staff_id,))
+            self._db.executemany(
+                "INSERT INTO templates(staff_id, model, embedding, source, face_image, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (staff_id, self.model, t.embedding.astype(np.float32).tobytes(), t.source,
+                     t.face_image, now)
+                    for t in templates
+                ],
+            )
+        self._load()
+        return self._db.execute(
+            "SELECT count(*) FROM templates WHERE staff_id = ?", (staff_id,)
+        ).fetchone()[0]
+
+    def import_templates(self, rows: Iterable[tuple[str, str, np.ndarray, str]]) -> None:
+        """Bulk-load trusted (staff_id, name, embedding, source) rows in one transaction.
+
+        For galleries built elsewhere (another device, a central sync): no duplicate
+        check, which would cost a search per row.
+        """
+        now = datetime.now(UTC).isoformat()
+        with _transaction(self._db):
+            for staff_id, name, embedding, source in rows:
+                if embedding.shape != (self.dimensions,):
+                    raise GalleryError(f"{staff_id}: embedding has {embedding.shape} values, "
+                                       f"the gallery model makes {self.dimensions}")
+                self._db.execute(
+                    "INSERT INTO staff(staff_id, name, enrolled_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(staff_id) DO NOTHING", (staff_id, name, now))
+                self._db.execute(
+                    "INSERT INTO templates(staff_id, model, embedding, source, created_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (staff_id, self.model, embedding.astype(np.float32).tobytes(), source, now))
+        self._load()
+
+    def delete(self, staff_id: str) -> None:
+        """Remove a person and every template (and stored image) of theirs."""
+        with _transaction(self._db):
+            deleted = self._db.execute("DELETE FROM staff WHERE staff_id = ?", (staff_id,))
+            if deleted.rowcount == 0:
+                raise GalleryError(f"no staff member '{staff_id}' in {self.path}")
+        self._load()
+
+    def _best_other(self, embedding: np.ndarray, staff_id: str) -> tuple[str, float] | None:
+        index = self._index
+        per_person = index.scores(embedding)
+        if per_person is None:
+            return None
+        others = [(p, float(s)) for p, s in zip(index.people, per_person, strict=True)
+                  if p != staff_id]
+        return max(others, key=lambda pair: pair[1]) if others else None
+
+
+class _transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error (the connection is autocommit)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self._db.execute("COMMIT" if kind is None else "ROLLBACK")

@@ -1,0 +1,192 @@
+"""From one camera frame to "this is S017, score 0.81, live", or the reason it is not.
+
+detect -> pick the subject -> refine it -> align -> quality gates -> embed -> 1:N search
+-> liveness (for a face that could be accepted).
+The station calls `FacePipeline.analyse` once per frame and feeds the results to a
+`Decider` (models/decision.py), which votes over several frames.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from models.alignment import align_face
+from models.detection import DetectedFace, detect_faces, make_detector, needs_refinement, refine
+from models.gallery import Gallery, SearchResult
+from models.images import to_bgr
+from models.liveness import LivenessChecker
+from models.manifest import PackManifest
+from models.packs import verify_pack
+from models.quality import QualityReport, assess
+from models.reasons import Reason
+from models.recognition import Embedder
+from models.settings import FaceConfig
+from models.subject import pick_subject
+
+
+@dataclass(frozen=True)
+class Match:
+    staff_id: str
+    score: float
+    margin: float  # over the runner-up person
+
+
+@dataclass
+class FrameResult:
+    """Everything the pipeline learnt from one frame."""
+
+    face_count: int
+    subject: DetectedFace | None = None
+    crowded: bool = False  # another face nearly as prominent: not accepted, but identified
+    quality: QualityReport | None = None
+    liveness: float | None = None  # P(real), None when not checked
+    live: bool | None = None
+    search: SearchResult | None = None  # the best candidates, even when rejected
+    match: Match | None = None  # set only when above threshold with margin
+    rejection: Reason | None = None
+    embedding: np.ndarray | None = None
+    aligned: np.ndarray | None = None  # the 112x112 crop, for enrolment only
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def accepted(self) -> bool:
+        return self.rejection is None and self.match is not None
+
+    @property
+    def reason(self) -> str | None:
+        return self.rejection.message if self.rejection else None
+
+
+class _Stopwatch:
+    def __init__(self, timings: dict[str, float]) -> None:
+        self._timings = timings
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self._timings[name] = self._timings.get(name, 0.0) + (time.perf_counter() - start) * 1e3
+
+
+class FacePipeline:
+    """The loaded models of one pack plus the gates and thresholds of a `FaceConfig`."""
+
+    def __init__(self, pack_dir: Path, manifest: PackManifest, config: FaceConfig) -> None:
+        self.manifest = manifest
+        self.config = config
+        threads = config.threads
+        self.detector = make_detector(
+            pack_dir / manifest.detector.file, manifest.detector, threads
+        )
+        self.embedder = Embedder(pack_dir / manifest.recognizer.file, manifest.recognizer, threads)
+        spoof = manifest.anti_spoof
+        self.liveness = (
+            LivenessChecker(pack_dir / spoof.file, spoof, threads)
+            if spoof and config.liveness
+            else None
+        )
+        self.full_size = manifest.detector.input_size
+        self.coarse_size = min(config.detect_size or self.full_size, self.full_size)
+        self.threshold = (
+            config.threshold if config.threshold is not None else manifest.recognizer.threshold
+        )
+        self.duplicate_threshold = (
+            config.duplicate_threshold
+            if config.duplicate_threshold is not None
+            else self.threshold
+        )
+
+    @classmethod
+    def from_pack(cls, pack_dir: str | Path, config: FaceConfig | None = None) -> FacePipeline:
+        """Verify the pack's files against their sha256, then load its models."""
+        pack_dir = Path(pack_dir)
+        return cls(pack_dir, verify_pack(pack_dir), config or FaceConfig())
+
+    def open_gallery(self, path: str | Path) -> Gallery:
+        return Gallery.for_recognizer(path, self.manifest.recognizer)
+
+    def detect(self, frame: np.ndarray) -> list[DetectedFace]:
+        """Every face in the frame, at the pack's full detection size (for counting)."""
+        return detect_faces(self.detector, to_bgr(frame), self.full_size)
+
+    def _find_faces(self, frame: np.ndarray) -> list[DetectedFace]:
+        """The quick coarse pass; the full-size pass only when it finds nothing."""
+        if self.coarse_size < self.full_size:
+            faces = self.detector.detect(frame, self.coarse_size)
+            if faces:
+                return faces
+        return detect_faces(self.detector, frame, self.full_size)
+
+    def analyse(
+        self, frame: np.ndarray, gallery: Gallery | None = None, *, check_liveness: bool = True
+    ) -> FrameResult:
+        """Run every stage on one BGR frame; stop at the first gate that fails.
+
+        A subject that fails liveness, or stands in a crowd, is still embedded and
+        searched, so a proxy-punch attempt is reported with whose face was presented;
+        `rejection` then says why it is not accepted.
+        """
+        timings: dict[str, float] = {}
+        clock = _Stopwatch(timings)
+        frame = to_bgr(frame)
+        with clock.stage("detect"):
+            faces = self._find_faces(frame)
+            subject = pick_subject(faces, frame.shape[1], frame.shape[0], self.config.crowd_ratio)
+            face = subject.face if subject else None
+            if face is not None and needs_refinement(face, frame, self.coarse_size):
+                face = refine(self.detector, frame, face)
+        result = FrameResult(face_count=len(faces), timings_ms=timings)
+        if subject is None or face is None:
+            result.rejection = Reason.NO_FACE
+            return result
+        result.subject = face
+        result.crowded = subject.crowded
+        with clock.stage("align"):
+            aligned = align_face(frame, face.landmarks, self.manifest.recognizer.input_size)
+            result.quality = assess(face, aligned, self.config.quality)
+        result.aligned = aligned
+        if not result.quality.ok:
+            result.rejection = result.quality.problems[0]
+            return result
+        with clock.stage("embed"):
+            result.embedding = self.embedder.embed(aligned)
+        if gallery is not None:
+            with clock.stage("search"):
+                result.search = gallery.search(result.embedding)
+            self._decide(result)
+        # Liveness only matters for a face that could be accepted: a stranger is "not
+        # recognised" either way, so the station saves the model run on such frames.
+        could_match = result.search is None or result.search.score >= self.threshold
+        if check_liveness and self.liveness is not None and could_match:
+            with clock.stage("liveness"):
+                result.liveness = self.liveness.real_probability(frame, face)
+            result.live = result.liveness >= self.config.liveness_threshold
+        if result.live is False:
+            result.rejection = Reason.SPOOF
+        if result.crowded:
+            result.rejection = Reason.CROWD
+        return result
+
+    def _decide(self, result: FrameResult) -> None:
+        found = result.search
+        assert found is not None
+        if found.staff_id is None or found.score < self.threshold:
+            result.rejection = Reason.UNKNOWN
+        elif found.margin < self.config.margin:
+            result.rejection = Reason.AMBIGUOUS
+        else:
+            result.match = Match(found.staff_id, found.score, found.margin)
+
+    def encode_face(self, aligned: np.ndarray) -> bytes:
+        """The aligned crop as PNG, for galleries configured to keep face images."""
+        ok, data = cv2.imencode(".png", aligned)
+        if not ok:
+            raise ValueError("cannot encode the face crop")
+        return data.tobytes()

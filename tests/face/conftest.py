@@ -1,0 +1,54 @@
+"""Face-stack fixtures: packs installed once per session from ../shared/models."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from models.evaluation import Evaluation, evaluate
+from models.packs import PackStore
+from models.pipeline import FacePipeline
+
+PACKS = ("permissive", "scrfd_mobilefacenet")
+
+
+@pytest.fixture(scope="session")
+def models_source(shared_dir: Path) -> Path:
+    return shared_dir / "models"
+
+
+@pytest.fixture(scope="session")
+def faces_dir(shared_dir: Path) -> Path:
+    return shared_dir / "faces"
+
+
+@pytest.fixture(scope="session")
+def face_manifest(faces_dir: Path) -> list[dict[str, str]]:
+    with (faces_dir / "manifest.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="session")
+def pack_store(tmp_path_factory: pytest.TempPathFactory, models_source: Path) -> PackStore:
+    store = PackStore(tmp_path_factory.mktemp("models"))
+    for name in PACKS:
+        store.install(str(models_source), name)
+    return store
+
+
+@pytest.fixture(scope="session")
+def pipelines(pack_store: PackStore) -> dict[str, FacePipeline]:
+    return {name: FacePipeline.from_pack(pack_store.path(name)) for name in PACKS}
+
+
+@pytest.fixture(scope="session")
+def pipeline(pipelines: dict[str, FacePipeline]) -> FacePipeline:
+    """The default (permissive) pack with the default configuration."""
+    return pipelines["permissive"]
+
+
+@pytest.fixture(scope="session")
+def evaluations(pipelines: dict[str, FacePipeline], faces_dir: Path) -> dict[str, Evaluation]:
+    return {name: evaluate(p, faces_dir) for name, p in pipelines.items()}

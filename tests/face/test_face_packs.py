@@ -1,0 +1,225 @@
+"""Model packs: verified install from a directory, a zip or a URL; nothing half-installed."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import socket
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from hallwatch.cli import main
+from models.packs import PackError, PackStore, verify_pack
+from models.pipeline import FacePipeline
+
+PERMISSIVE_FILES = (
+    "face_detection_yunet_2023mar.onnx",
+    "mobilefacenet_foamliu_128d.onnx",
+    "anti_spoof/2.7_80x80_MiniFASNetV2.onnx",
+)
+
+
+def _copy_models(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.md", "*.json"))
+    return target
+
+
+def _leftovers(store: PackStore) -> list[str]:
+    return sorted(p.name for p in store.root.iterdir()) if store.root.exists() else []
+
+
+def test_install_from_directory_verifies_and_lists_licence(tmp_path, models_source):
+    store = PackStore(tmp_path / "models")
+    manifest = store.install(str(models_source))
+    assert manifest.name == "permissive" and manifest.commercial_use
+    for name in PERMISSIVE_FILES:
+        assert (store.path("permissive") / name).is_file()
+    assert verify_pack(store.path("permissive")).name == "permissive"
+    assert _leftovers(store) == ["permissive"]
+
+
+def test_tampered_file_is_refused_and_nothing_is_left(tmp_path, models_source):
+    source = _copy_models(models_source, tmp_path / "src")
+    target = source / "mobilefacenet_foamliu_128d.onnx"
+    os.chmod(target, 0o644)
+    data = bytearray(target.read_bytes())
+    data[1000] ^= 0xFF
+    target.write_bytes(bytes(data))
+    store = PackStore(tmp_path / "models")
+    with pytest.raises(PackError, match=r"sha256.*not the expected model"):
+        store.install(str(source))
+    assert _leftovers(store) == []
+
+
+def test_missing_file_is_refused_and_nothing_is_left(tmp_path, models_source):
+    source = _copy_models(models_source, tmp_path / "src")
+    shutil.rmtree(source / "anti_spoof")
+    store = PackStore(tmp_path / "models")
+    with pytest.raises(PackError, match=r"2\.7_80x80_MiniFASNetV2\.onnx.*is not in"):
+        store.install(str(source))
+    assert _leftovers(store) == []
+
+
+def test_failed_reinstall_keeps_the_working_pack(tmp_path, models_source):
+    store = PackStore(tmp_path / "models")
+    store.install(str(models_source))
+    broken = _copy_models(models_source, tmp_path / "src")
+    (broken / "face_detection_yunet_2023mar.onnx").unlink()
+    with pytest.raises(PackError):
+        store.install(str(broken))
+    assert verify_pack(store.path("permissive")).name == "permissive"
+    assert _leftovers(store) == ["permissive"]
+
+
+def test_tampering_after_install_is_caught_before_loading(tmp_path, models_source):
+    store = PackStore(tmp_path / "models")
+    store.install(str(models_source))
+    model = store.path("permissive") / "face_detection_yunet_2023mar.onnx"
+    model.write_bytes(model.read_bytes()[:-10])
+    with pytest.raises(PackError, match="failed verification"):
+        FacePipeline.from_pack(store.path("permissive"))
+    assert store.installed()[0].problem is not None
+
+
+def _zip_of(folder: Path, archive: Path) -> Path:
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                bundle.write(path, Path("buffalo") / path.relative_to(folder))
+    return archive
+
+
+def test_install_from_zip_finds_files_in_subfolders(tmp_path, models_source):
+    archive = _zip_of(models_source, tmp_path / "models.zip")
+    store = PackStore(tmp_path / "models")
+    assert store.install(str(archive), "scrfd_mobilefacenet").name == "scrfd_mobilefacenet"
+    verify_pack(store.path("scrfd_mobilefacenet"))
+
+
+def test_zip_with_unsafe_paths_is_refused(tmp_path):
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("../../escaped.onnx", b"x")
+    store = PackStore(tmp_path / "models")
+    with pytest.raises(PackError, match="unsafe path"):
+        store.install(str(archive))
+    assert not (tmp_path / "escaped.onnx").exists()
+
+
+def test_not_a_zip_or_missing_source_is_a_clear_error(tmp_path):
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"not a zip")
+    store = PackStore(tmp_path / "models")
+    with pytest.raises(PackError, match="not a directory or a valid zip"):
+        store.install(str(junk))
+    with pytest.raises(PackError, match="no such directory"):
+        store.install(str(tmp_path / "nowhere"))
+
+
+def test_unavailable_weights_name_the_missing_file(tmp_path, models_source):
+    store = PackStore(tmp_path / "models")
+    with pytest.raises(PackError, match=r"w600k_mbf\.onnx"):
+        store.install(str(models_source), "buffalo_sc")
+    assert _leftovers(store) == []
+
+
+def test_install_from_url_only_when_asked(tmp_path, models_source):
+    (tmp_path / "served").mkdir()
+    archive = _zip_of(models_source, tmp_path / "served" / "pack.zip")
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "served")
+    )
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{archive.name}"
+        store = PackStore(tmp_path / "models")
+        assert store.install(url).name == "permissive"
+        with pytest.raises(PackError, match="cannot download"):
+            store.install(url.replace("pack.zip", "absent.zip"))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_loading_a_pack_never_touches_the_network(pack_store, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access while loading models")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    for name in ("permissive", "scrfd_mobilefacenet"):
+        loaded = FacePipeline.from_pack(pack_store.path(name))
+        assert loaded.embedder.size == 128
+
+
+def test_cli_list_verify_install(tmp_path, models_source):
+    runner = CliRunner()
+    models_dir = str(tmp_path / "models")
+    result = runner.invoke(main, ["models", "install", "--from", str(models_source),
+                                  "--models-dir", models_dir])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["models", "list", "--models-dir", models_dir])
+    assert result.exit_code == 0
+    assert "permissive" in result.output and "MIT" in result.output
+    assert "NON-COMMERCIAL" in result.output  # the InsightFace packs say so
+    assert runner.invoke(main, ["models", "verify", "--models-dir", models_dir]).exit_code == 0
+    (Path(models_dir) / "permissive" / "mobilefacenet_foamliu_128d.onnx").write_bytes(b"x")
+    result = runner.invoke(main, ["models", "verify", "--models-dir", models_dir, "--json"])
+    assert result.exit_code == 1 and "sha256" in result.output
+    result = runner.invoke(main, ["models", "install", "--from", str(tmp_path / "nowhere"),
+                                  "--models-dir", models_dir])
+    assert result.exit_code == 1 and "no such directory" in result.output
+
+
+def _toy_recognizer(path: Path, dimensions: int) -> None:
+    """A real, runnable ONNX recogniser (a fixed random projection) of another size."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = np.random.default_rng(0).standard_normal((3 * 112 * 112, dimensions))
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["input.1"], ["flat"]),
+         helper.make_node("MatMul", ["flat", "w"], ["embedding"])],
+        "toy",
+        [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, 112, 112])],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, [1, dimensions])],
+        [numpy_helper.from_array(weights.astype(np.float32), "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, path)
+
+
+def test_an_operator_pack_with_its_own_manifest_and_a_512d_recogniser(
+    tmp_path, models_source, faces_dir
+):
+    """What installing w600k_r50 looks like: the operator's manifest pins the new file."""
+    from models.images import read_image
+    from models.packs import SHIPPED_PACKS, sha256_of
+
+    source = _copy_models(models_source, tmp_path / "src")
+    _toy_recognizer(source / "w600k_toy.onnx", 512)
+    text = (SHIPPED_PACKS / "permissive" / "manifest.toml").read_text()
+    text = text.replace('name = "permissive"', 'name = "site_r50"')
+    text = text.replace('file = "mobilefacenet_foamliu_128d.onnx"', 'file = "w600k_toy.onnx"')
+    text = text.replace(
+        "e0974ec4c84ae30781e9b0a320c37c6705944d4532bfa9fb0c083755b19dde14",
+        sha256_of(source / "w600k_toy.onnx"),
+    ).replace("embedding_size = 128", "embedding_size = 512")
+    (source / "manifest.toml").write_text(text)
+    store = PackStore(tmp_path / "models")
+    assert store.install(str(source)).name == "site_r50"
+    pipeline = FacePipeline.from_pack(store.path("site_r50"))
+    result = pipeline.analyse(read_image(faces_dir / "spoof" / "image_T1.jpg"),
+                              pipeline.open_gallery(tmp_path / "g.db"))
+    assert result.embedding is not None and result.embedding.shape == (512,)
