@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, str] = {
     "topics": "mqtt.cli:topics_command",
     "demo": "hallwatch.demo:demo",
     "broker": "mqtt.cli:broker",
+    "station": "edge.station_cli:station",
     "finger": "drivers.fingerprint.cli:finger",
     "models": "models.cli:models",
     "enroll": "models.cli_staff:enroll",

@@ -61,6 +61,16 @@ class SearchResult:
 
 
 @dataclass(frozen=True)
+class GalleryChange:
+    """One operation of a central gallery update (the device `config` topic)."""
+
+    op: str  # "enrol" | "reenrol" | "delete"
+    staff_id: str
+    name: str | None = None
+    embeddings: tuple[np.ndarray, ...] = ()
+
+
+@dataclass(frozen=True)
 class Person:
     staff_id: str
     name: str
@@ -235,6 +245,39 @@ class Gallery:
                     "INSERT INTO templates(staff_id, model, embedding, source, created_at) "
                     "VALUES (?, ?, ?, ?, ?)",
                     (staff_id, self.model, embedding.astype(np.float32).tobytes(), source, now))
+        self._load()
+
+    def apply_sync(self, changes: Iterable[GalleryChange]) -> None:
+        """Apply a central gallery update all at once: every change, or none of them.
+
+        Centrally managed templates are trusted (no duplicate check); a delete of someone
+        not here is already done.
+        """
+        now = datetime.now(UTC).isoformat()
+        with _transaction(self._db):
+            for change in changes:
+                if change.op == "delete":
+                    self._db.execute("DELETE FROM staff WHERE staff_id = ?", (change.staff_id,))
+                    continue
+                for embedding in change.embeddings:
+                    if embedding.shape != (self.dimensions,):
+                        raise GalleryError(
+                            f"{change.staff_id}: a template has {embedding.size} values, "
+                            f"the gallery model makes {self.dimensions}"
+                        )
+                self._db.execute(
+                    "INSERT INTO staff(staff_id, name, enrolled_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(staff_id) DO UPDATE SET name = excluded.name",
+                    (change.staff_id, change.name or change.staff_id, now),
+                )
+                if change.op == "reenrol":
+                    self._db.execute("DELETE FROM templates WHERE staff_id = ?", (change.staff_id,))
+                self._db.executemany(
+                    "INSERT INTO templates(staff_id, model, embedding, source, created_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [(change.staff_id, self.model, e.astype(np.float32).tobytes(), "central", now)
+                     for e in change.embeddings],
+                )
         self._load()
 
     def delete(self, staff_id: str) -> None:

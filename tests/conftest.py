@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -17,6 +18,33 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"test data not found at {SHARED}; set HALLWATCH_SHARED")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def models_source(shared_dir: Path) -> Path:
+    return shared_dir / "models"
+
+
+@pytest.fixture(scope="session")
+def faces_dir(shared_dir: Path) -> Path:
+    return shared_dir / "faces"
+
+
+@pytest.fixture(scope="session")
+def face_manifest(faces_dir: Path) -> list[dict[str, str]]:
+    with (faces_dir / "manifest.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="session")
+def pack_store(tmp_path_factory: pytest.TempPathFactory, models_source: Path):
+    """Both shipped packs, installed once from ../shared/models."""
+    from models.packs import PackStore
+
+    store = PackStore(tmp_path_factory.mktemp("models"))
+    for name in ("permissive", "scrfd_mobilefacenet"):
+        store.install(str(models_source), name)
+    return store
 
 
 @pytest.fixture(scope="session")

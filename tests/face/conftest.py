@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
@@ -12,30 +11,6 @@ from models.packs import PackStore
 from models.pipeline import FacePipeline
 
 PACKS = ("permissive", "scrfd_mobilefacenet")
-
-
-@pytest.fixture(scope="session")
-def models_source(shared_dir: Path) -> Path:
-    return shared_dir / "models"
-
-
-@pytest.fixture(scope="session")
-def faces_dir(shared_dir: Path) -> Path:
-    return shared_dir / "faces"
-
-
-@pytest.fixture(scope="session")
-def face_manifest(faces_dir: Path) -> list[dict[str, str]]:
-    with (faces_dir / "manifest.csv").open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-@pytest.fixture(scope="session")
-def pack_store(tmp_path_factory: pytest.TempPathFactory, models_source: Path) -> PackStore:
-    store = PackStore(tmp_path_factory.mktemp("models"))
-    for name in PACKS:
-        store.install(str(models_source), name)
-    return store
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,114 @@
+"""The fingerprint sensor, watched in its own thread so the camera never waits for it.
+
+The driver blocks while it waits for a finger; this worker turns its calls into a queue
+of readings the station loop takes at its own pace, and keeps a sensor that disappeared
+under reconnection with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from drivers.fingerprint.errors import (
+    FingerprintError,
+    NoFingerError,
+    PoorImageError,
+)
+from drivers.fingerprint.sensor import FingerprintSensor
+
+log = logging.getLogger(__name__)
+
+WAIT_S = 1.0  # one identify call waits this long for a finger, then checks for stop
+BACKOFF_MAX_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class FingerReading:
+    kind: Literal["match", "unknown", "poor", "fault", "online"]
+    staff_id: str | None = None
+    score: int = 0
+    detail: str = ""
+
+
+class FingerWorker:
+    def __init__(self, open_sensor: Callable[[], FingerprintSensor]) -> None:
+        self._open = open_sensor
+        self.readings: queue.Queue[FingerReading] = queue.Queue()
+        self.status = "starting"
+        self._sensor: FingerprintSensor | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="fingerprint", daemon=True)
+
+    def start(self) -> FingerWorker:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(WAIT_S * 5)
+        if self._sensor is not None:
+            self._sensor.close()
+
+    def poll(self) -> FingerReading | None:
+        try:
+            return self.readings.get_nowait()
+        except queue.Empty:
+            return None
+
+    def _connect(self) -> None:
+        backoff = 0.5
+        while self._sensor is None and not self._stop.is_set():
+            try:
+                self._sensor = self._open()
+                self.status = "ok"
+                self.readings.put(FingerReading("online"))
+            except FingerprintError as exc:
+                self._fault(str(exc))
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    def _fault(self, detail: str) -> None:
+        if self.status != f"fault: {detail}":
+            log.warning("fingerprint sensor: %s", detail)
+            self.status = f"fault: {detail}"
+            self.readings.put(FingerReading("fault", detail=detail))
+
+    def _healthy(self) -> None:
+        if self.status != "ok":
+            self.status = "ok"
+            self.readings.put(FingerReading("online"))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._connect()
+            sensor = self._sensor
+            if sensor is None:
+                return
+            try:
+                match = sensor.identify(timeout_s=WAIT_S)
+            except NoFingerError:
+                self._healthy()  # the sensor answered: nobody touched it
+                continue
+            except PoorImageError as exc:
+                self._healthy()
+                self.readings.put(FingerReading("poor", detail=str(exc)))
+                continue
+            except FingerprintError as exc:
+                # Unplugged, silent or garbled: the driver recovers on a later call.
+                self._fault(str(exc))
+                self._stop.wait(1.0)
+                continue
+            self._healthy()
+            if match is None:
+                self.readings.put(FingerReading("unknown"))
+            else:
+                self.readings.put(FingerReading("match", match.staff_id, match.score))
+            try:
+                sensor.wait_for_lift(timeout_s=10.0)
+            except FingerprintError as exc:
+                log.info("fingerprint: %s", exc)

@@ -1,0 +1,137 @@
+"""Station fixtures: an installed pack, an enrolled gallery, replay folders, fingers."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from drivers.fingerprint.emulator import SensorEmulator
+from drivers.fingerprint.sensor import FingerprintSensor
+from edge.station import Station
+from edge.station_config import StationConfig
+from models.enrolment import enrol_photos
+from models.packs import PackStore
+from models.pipeline import FacePipeline
+from mqtt import schema
+from tests.mqtt_helpers import Collector, client
+
+# Who is enrolled at the test station, from which photo.
+STAFF = {
+    "S001": ("张伟", "identities/deepface_p01/img1.jpg"),
+    "S002": ("李娜", "identities/fr_obama/obama.jpg"),
+}
+FINGERS = {"S001": "finger-s001", "S002": "finger-s002", "S003": "finger-s003"}
+
+
+@pytest.fixture(scope="session")
+def enrolled_data(tmp_path_factory, pack_store: PackStore, faces_dir: Path) -> Path:
+    """A data dir with the permissive pack and a gallery of STAFF (built once)."""
+    data = tmp_path_factory.mktemp("station-data")
+    shutil.copytree(pack_store.path("permissive"), data / "models" / "permissive")
+    pipeline = FacePipeline.from_pack(data / "models" / "permissive")
+    gallery = pipeline.open_gallery(data / "gallery.db")
+    for staff_id, (name, photo) in STAFF.items():
+        report = enrol_photos(pipeline, gallery, staff_id, name, [faces_dir / photo])
+        assert report.enrolled, report
+    gallery.close()
+    return data
+
+
+def replay_folder(tmp_path: Path, faces_dir: Path, *photos: str) -> Path:
+    folder = tmp_path / f"replay-{uuid.uuid4().hex[:6]}"
+    folder.mkdir()
+    for i, photo in enumerate(photos):
+        shutil.copy(faces_dir / photo, folder / f"{i:03d}{Path(photo).suffix}")
+    return folder
+
+
+@pytest.fixture
+def station_data(tmp_path: Path, enrolled_data: Path) -> Path:
+    data = tmp_path / "data"
+    shutil.copytree(enrolled_data, data)
+    return data
+
+
+@pytest.fixture
+def site() -> str:
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+def make_config(site: str, data: Path, **overrides) -> StationConfig:
+    base = {
+        "site": site,
+        "device": "st-01",
+        "data_dir": data,
+        "heartbeat_s": 3600,
+        "feedback": {"console": True},
+    }
+    return StationConfig.model_validate(base | overrides)
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[SensorEmulator]:
+    with SensorEmulator(capacity=50, seed=7) as emu:
+        yield emu
+
+
+def enrol_fingers(emu: SensorEmulator, data: Path, staff: list[str]) -> None:
+    with FingerprintSensor.open(emu.port, registry=data / "fingers.db") as sensor:
+        for staff_id in staff:
+            emu.place_finger(FINGERS[staff_id], touches=2)
+            sensor.enroll(staff_id, timeout_s=5)
+            emu.lift_finger()
+
+
+class RunningStation:
+    def __init__(self, station: Station) -> None:
+        self.station = station
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=station.run, args=(self.stop,), daemon=True)
+
+    def __enter__(self) -> Station:
+        self.station.start()
+        self.thread.start()
+        return self.station
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(10)
+        self.station.stop()
+
+
+class Central:
+    """A subscriber to one site's device topics on the shared broker, decoding payloads."""
+
+    def __init__(self, site: str, port: int = 1883, **auth) -> None:
+        self.seen = Collector()
+        self.client = client(port, f"central-{site}", on_message=self.seen, **auth)
+        self.client.subscribe(f"hallwatch/v1/{site}/+/+")
+
+    def __enter__(self) -> Central:
+        self.client.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.stop()
+
+    def events(self, kind: type[schema.Event] | None = None) -> list[schema.Event]:
+        events = [schema.decode(p, t) for t, p in list(self.seen.messages)]
+        return [e for e in events if kind is None or isinstance(e, kind)]
+
+    def wait_for(
+        self, kind: type[schema.Event], count: int, timeout_s: float = 20.0
+    ) -> list[schema.Event]:
+        import time
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            found = self.events(kind)
+            if len(found) >= count:
+                return found
+            time.sleep(0.1)
+        return self.events(kind)
