@@ -144,7 +144,14 @@ class Journal:
             db.execute(
                 "INSERT INTO events (seq, id, kind, priority, payload, created)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (seq, event.id, str(kind), PRIORITY[kind], schema.encode(stored), _iso(self._now())),
+                (
+                    seq,
+                    event.id,
+                    str(kind),
+                    PRIORITY[kind],
+                    schema.encode(stored),
+                    _iso(self._now()),
+                ),
             )
             db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (seq + 1,))
             db.execute("COMMIT")
