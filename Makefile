@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 EXTRAS := station,rules,activity,demo,dev
 # Debian packages the tests drive for real (installed only when missing; needs root).
-APT_PACKAGES := mosquitto xvfb xdotool x11-apps openbox
+APT_PACKAGES := mosquitto xvfb xdotool x11-apps x11-utils openbox
 
 .PHONY: venv test demo bench lint system-deps clean
 

@@ -1,0 +1,61 @@
+"""The workstation agent on a real X display: Xvfb, openbox, X clients and xdotool."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from edge.desktop_x11 import X11Desktop, X11Unavailable
+from tests.support.xsession import XSession
+
+
+@pytest.fixture
+def xsession(tmp_path):
+    with XSession(tmp_path) as session:
+        yield session
+
+
+def test_the_focused_windows_application_is_reported(xsession):
+    editor, editor_window = xsession.app("gedit")
+    game, game_window = xsession.app("minesweeper", title="Minesweeper - level 3")
+    desktop = X11Desktop(xsession.display)
+    try:
+        xsession.activate(editor_window)
+        seen = desktop.foreground()
+        assert (seen.app, seen.pid) == ("gedit", editor.pid)
+        xsession.activate(game_window)
+        seen = desktop.foreground()
+        assert (seen.app, seen.pid, seen.title) == (
+            "minesweeper",
+            game.pid,
+            "Minesweeper - level 3",
+        )
+        game.terminate()
+        game.wait(5)
+        # The game's window is gone: whatever openbox focuses next, it is not the game.
+        assert desktop.foreground().app != "minesweeper"
+    finally:
+        desktop.close()
+
+
+def test_idle_time_grows_without_input_and_resets_on_input(xsession):
+    desktop = X11Desktop(xsession.display)
+    try:
+        xsession.xdotool("mousemove", "5", "5")
+        first = desktop.idle_s()
+        time.sleep(1.5)
+        later = desktop.idle_s()
+        assert later >= first + 1.4
+        xsession.xdotool("mousemove", "200", "150")
+        assert desktop.idle_s() < 0.5
+        time.sleep(1.0)
+        xsession.xdotool("key", "shift")
+        assert desktop.idle_s() < 0.5
+    finally:
+        desktop.close()
+
+
+def test_a_display_that_is_not_there_is_a_clear_error(tmp_path):
+    with pytest.raises(X11Unavailable, match="cannot open X display ':4097'"):
+        X11Desktop(":4097")
