@@ -55,7 +55,7 @@ class AgentConfig(Section):
     device: NodeIdField
     journal: Path = Path("~/.local/state/hallwatch/activity.db")
     interval_s: Annotated[float, pydantic.Field(ge=0.1, le=300)] = 5.0
-    afk_after_s: Annotated[float, pydantic.Field(ge=1, le=86400)] = 180.0
+    afk_after_s: Annotated[float, pydantic.Field(gt=0, le=86400)] = 180.0
     max_interval_s: Annotated[float, pydantic.Field(ge=1, le=3600)] = 60.0
     display: str | None = None  # X display; default: $DISPLAY
     default_category: NodeIdField = "work"

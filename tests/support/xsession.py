@@ -32,8 +32,12 @@ class XSession:
             self.stop()
             raise RuntimeError("Xvfb did not start")
         self.display = f":{number}"
-        self.spawn(["openbox", "--sm-disable"])
-        self._wait(lambda: self.xprop_root("_NET_SUPPORTING_WM_CHECK"), "openbox")
+        try:
+            self.spawn(["openbox", "--sm-disable"])
+            self._wait(lambda: self.xprop_root("_NET_SUPPORTING_WM_CHECK"), "openbox")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     @property
