@@ -95,15 +95,20 @@ class Agent:
                 break
             stop.wait(max(0.0, next_tick - time.monotonic()))
 
-    def stop(self, drain_s: float = 3.0) -> None:
-        """Close the open interval, say offline, and give the backlog a moment to drain."""
+    def stop(self, drain_s: float = 3.0) -> int:
+        """Close the open interval, say offline, give the backlog a moment to drain.
+
+        Returns how many events still wait in the journal for the next run.
+        """
         for interval in self.heartbeats.flush():
             self._record(interval)
         self.journal.append(self._status("offline"))
         self.publisher.stop(drain_s=drain_s)
         self.client.stop()
+        waiting = self.journal.backlog()
         self.journal.close()
         self.desktop.close()
+        return waiting
 
     def show_disclosure(self) -> None:
         log.warning("%s", self.config.disclosure)

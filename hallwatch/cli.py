@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, str] = {
     "watch": "mqtt.cli:watch",
     "topics": "mqtt.cli:topics_command",
     "demo": "hallwatch.demo:demo",
+    "activity": "edge.activity_cli:activity",
 }
 
 
