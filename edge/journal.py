@@ -9,6 +9,7 @@ unsent activity intervals, and a `disk_full` alert is journaled so the centre kn
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -34,6 +35,10 @@ PRIORITY: dict[Kind, int] = {
 DROPPABLE_KIND = Kind.ACTIVITY
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 DEFAULT_RETENTION = timedelta(days=7)
+RESERVE_BYTES = 1024 * 1024
+DELETE_CHUNK = 200
+WAL_CHECKPOINT_PAGES = 64
+WAL_SIZE_LIMIT = 512 * 1024
 # At most one disk_full alert per this period, so a full disk does not flood the backlog.
 ALERT_PERIOD = timedelta(minutes=10)
 
@@ -102,9 +107,19 @@ class Journal:
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('next_seq', 1)")
         except sqlite3.Error as exc:
             raise JournalError(f"cannot open the event journal {self.path}: {exc}") from None
+        # A small WAL, checkpointed often: on a full disk a large WAL could not be
+        # checkpointed into the database file any more.
+        self._db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+        self._db.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
         # The bound is enforced by SQLite itself, so it holds however events arrive.
-        self._db.execute(f"PRAGMA max_page_count={max(max_bytes // page_size, 16)}")
+        self._max_pages = max(max_bytes // page_size, 16)
+        self._db.execute(f"PRAGMA max_page_count={self._max_pages}")
+        # Space set aside on disk: when the disk fills up, deleting rows still needs room
+        # in the WAL, and this file's removal provides it.
+        self._reserve = Path(f"{self.path}-reserve")
+        self._reserve_bytes = min(RESERVE_BYTES, max_bytes // 8)
+        self._ensure_reserve()
 
     # -- writing ---------------------------------------------------------------------
     def append(self, event: schema.Event) -> schema.Event:
@@ -164,46 +179,75 @@ class Journal:
     def _insert_after_making_room(self, event: schema.Event, kind: Kind) -> schema.Event:
         """Free space step by step (sent events, then the oldest unsent activity) and retry."""
         disk_full = not self._at_bound()
-        freed_sent = self._db.execute("DELETE FROM events WHERE sent IS NOT NULL").rowcount
-        dropped = 0
-        while True:
-            try:
-                stored = self._insert(event, kind)
-                break
-            except sqlite3.OperationalError as exc:
-                if not _is_full(exc):
-                    raise JournalError(f"journal write failed: {exc}") from None
-            more = self._drop_oldest_activity()
-            if more == 0:
-                self._raise_full_alert(freed_sent, dropped, disk_full=True)
-                raise JournalFull(
-                    f"the event journal {self.path} is full (disk or size bound) and nothing "
-                    f"more can be dropped: this {kind} event was NOT recorded; free disk space"
-                ) from None
-            dropped += more
+        if disk_full:
+            # Stop the file growing: from now on space is made inside it, as at the bound,
+            # and the reserve gives the checkpoints the little room they still need.
+            self._reserve.unlink(missing_ok=True)
+            pages = self._db.execute("PRAGMA page_count").fetchone()[0]
+            self._db.execute(f"PRAGMA max_page_count={pages}")
+        try:
+            freed_sent = 0
+            while deleted := self._delete_oldest("sent IS NOT NULL", ()):
+                freed_sent += deleted
+            dropped = 0
+            while True:
+                try:
+                    stored = self._insert(event, kind)
+                    break
+                except sqlite3.OperationalError as exc:
+                    if not _is_full(exc):
+                        raise JournalError(f"journal write failed: {exc}") from None
+                more = self._drop_oldest_activity()
+                if more == 0:
+                    self._raise_full_alert(freed_sent, dropped, disk_full=True)
+                    raise JournalFull(
+                        f"the event journal {self.path} is full (disk or size bound) and "
+                        f"nothing more can be dropped: this {kind} event was NOT recorded; "
+                        "free disk space"
+                    )
+                dropped += more
+        except sqlite3.OperationalError as exc:  # even deleting needs room on disk
+            raise JournalFull(
+                f"the disk holding the event journal {self.path} is full ({exc}): this {kind} "
+                "event was NOT recorded; free disk space"
+            ) from None
         if disk_full or dropped:
             self._raise_full_alert(freed_sent, dropped, disk_full=disk_full)
         return stored
+
+    def _ensure_reserve(self) -> None:
+        """(Re)create the reserve file if the disk has room; then let the file grow again."""
+        if not self._reserve.exists():
+            try:
+                with open(self._reserve, "wb") as f:
+                    os.posix_fallocate(f.fileno(), 0, self._reserve_bytes)
+            except OSError:
+                self._reserve.unlink(missing_ok=True)  # no room yet: retry at the next prune
+                return
+        self._db.execute(f"PRAGMA max_page_count={self._max_pages}")
 
     def _at_bound(self) -> bool:
         pages = self._db.execute("PRAGMA page_count").fetchone()[0]
         return pages >= self._db.execute("PRAGMA max_page_count").fetchone()[0] - 1
 
     def _drop_oldest_activity(self) -> int:
-        """Drop the older half of the unsent activity (at least one interval).
-
-        Halving keeps a journal at its bound from paying this price on every append.
-        """
-        unsent = self._db.execute(
-            "SELECT count(*) FROM events WHERE sent IS NULL AND kind = ?", (DROPPABLE_KIND,)
-        ).fetchone()[0]
-        dropped = self._db.execute(
-            "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE sent IS NULL"
-            " AND kind = ? ORDER BY seq LIMIT ?)",
-            (DROPPABLE_KIND, max(1, (unsent + 1) // 2)),
-        ).rowcount
+        dropped = self._delete_oldest("sent IS NULL AND kind = ?", (DROPPABLE_KIND,))
         self.dropped += dropped
         return dropped
+
+    def _delete_oldest(self, where: str, params: tuple) -> int:
+        """Delete a chunk of the oldest matching events, then checkpoint.
+
+        Small chunks and a checkpoint after each keep the WAL from growing, which a full
+        disk could not allow.
+        """
+        deleted = self._db.execute(
+            f"DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE {where}"
+            f" ORDER BY seq LIMIT {DELETE_CHUNK})",
+            params,
+        ).rowcount
+        self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        return deleted
 
     def _raise_full_alert(self, freed_sent: int, dropped: int, *, disk_full: bool) -> None:
         now = self._now()
@@ -248,10 +292,16 @@ class Journal:
             return
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany(
-                "UPDATE events SET sent = ? WHERE seq = ?", [(_iso(self._now()), s) for s in seqs]
-            )
-            self._db.execute("COMMIT")
+            try:
+                self._db.executemany(
+                    "UPDATE events SET sent = ? WHERE seq = ?",
+                    [(_iso(self._now()), s) for s in seqs],
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
 
     def wait_for_append(self, timeout_s: float) -> None:
         """Block until an event is appended or `timeout_s` passes."""
@@ -262,6 +312,7 @@ class Journal:
         """Delete acknowledged events older than the retention period; return how many."""
         cutoff = _iso(self._now() - self.retention)
         with self._lock:
+            self._ensure_reserve()
             return self._db.execute(
                 "DELETE FROM events WHERE sent IS NOT NULL AND sent < ?", (cutoff,)
             ).rowcount

@@ -101,6 +101,9 @@ def test_broker_down_loses_nothing_and_punches_drain_first(hardened_broker, tmp_
     try:
         before = journal.append(activity_event("hall-01", "ws-01"))
         seen.wait_for(1)
+        deadline = time.monotonic() + 5
+        while journal.backlog() and time.monotonic() < deadline:  # its PUBACK is recorded
+            time.sleep(0.01)
         b.stop()
         activity = [journal.append(activity_event("hall-01", "ws-01")) for _ in range(30)]
         clocks = [journal.append(clock_event("hall-01", "ws-01", 0)) for _ in range(5)]
@@ -162,3 +165,38 @@ def _child(path, site: str, mode: str) -> subprocess.Popen:
         cwd=REPO,
         stdout=subprocess.PIPE,
     )
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 2 MB file system (tmpfs), so the disk really fills up."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount)], check=True)
+
+
+def test_a_full_disk_raises_an_alert_and_keeps_every_punch(tiny_disk):
+    site = unique_site()
+    journal = Journal(tiny_disk / "j.db", site, "st-01")
+    clocks = []
+    for i in range(8000):
+        journal.append(activity_event(site, "st-01", app="x" * 100))
+        if i % 20 == 0:
+            clocks.append(journal.append(clock_event(site, "st-01", 0)).id)
+    assert journal.dropped > 0  # the disk filled up: old activity made room
+    kept = journal.events()
+    alerts = [e for e in kept if isinstance(e, schema.Alert)]
+    assert alerts and alerts[0].kind is schema.AlertKind.DISK_FULL
+    assert alerts[0].message.startswith("event journal disk full")
+    assert set(clocks) <= {e.id for e in kept}
+    with pytest.raises(JournalFull, match="NOT recorded"):
+        for _ in range(20_000):
+            clocks.append(journal.append(clock_event(site, "st-01", 0)).id)
+    assert set(clocks) <= {e.id for e in journal.events()}
+    journal.close()
