@@ -7,6 +7,7 @@ set `_NET_WM_PID`), else the window class names the app.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 
 from Xlib import X, display, error
@@ -24,10 +25,14 @@ class X11Desktop:
 
     def __init__(self, display_name: str) -> None:
         self.display_name = display_name
+        self._connect()
+        self._fallback_idle = LogindIdle()
+
+    def _connect(self) -> None:
         try:
-            self._display = display.Display(display_name)
+            self._display = display.Display(self.display_name)
         except (error.DisplayError, error.ConnectionClosedError, OSError) as exc:
-            raise X11Unavailable(f"cannot open X display {display_name!r}: {exc}") from None
+            raise X11Unavailable(f"cannot open X display {self.display_name!r}: {exc}") from None
         self._root = self._display.screen().root
         self._active = self._display.intern_atom("_NET_ACTIVE_WINDOW")
         self._pid = self._display.intern_atom("_NET_WM_PID")
@@ -35,9 +40,21 @@ class X11Desktop:
         self._utf8 = self._display.intern_atom("UTF8_STRING")
         self._has_idle = self._display.has_extension("MIT-SCREEN-SAVER")
         self._has_res = self._display.has_extension("X-Resource")
-        self._fallback_idle = LogindIdle()
+        self._lost = False
+
+    def _reconnected(self) -> bool:
+        """After the X server went away (logout, restart), try to reach it again."""
+        if not self._lost:
+            return True
+        try:
+            self._connect()
+        except X11Unavailable:
+            return False
+        return True
 
     def foreground(self) -> Foreground:
+        if not self._reconnected():
+            return Foreground(app=UNKNOWN_APP, user=getpass.getuser())
         try:
             window_id = self._active_window()
             if window_id is None:
@@ -50,14 +67,22 @@ class X11Desktop:
         except (error.BadWindow, error.BadValue, error.BadMatch):
             # The window closed between two requests: the next sample sees its successor.
             return Foreground(app=NO_WINDOW, user=getpass.getuser())
+        except (error.ConnectionClosedError, OSError):
+            self._lost = True
+            return Foreground(app=UNKNOWN_APP, user=getpass.getuser())
 
     def idle_s(self) -> float | None:
-        if not self._has_idle:
+        if self._lost or not self._has_idle:
             return self._fallback_idle.idle_s()
-        return self._root.screensaver_query_info().idle / 1000.0
+        try:
+            return self._root.screensaver_query_info().idle / 1000.0
+        except (error.ConnectionClosedError, OSError):
+            self._lost = True
+            return self._fallback_idle.idle_s()
 
     def close(self) -> None:
-        self._display.close()
+        with contextlib.suppress(error.ConnectionClosedError, OSError):  # server already gone
+            self._display.close()
 
     def _active_window(self) -> int | None:
         prop = self._root.get_full_property(self._active, X.AnyPropertyType)

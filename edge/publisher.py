@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import paho.mqtt.client as paho
 
-from edge.journal import Entry, Journal
+from edge.journal import Journal
 from mqtt.client import MqttClient
 from mqtt.topics import RETAINED_KINDS, device_topic
 
@@ -26,6 +26,9 @@ ACK_POLL_S = 0.02
 # How often a publisher with nothing to do re-checks the connection and prunes.
 IDLE_WAIT_S = 1.0
 PRUNE_EVERY = timedelta(hours=1)
+# An event connected-and-unacknowledged this long is offered again (same id and seq):
+# paho may have dropped it, and the journal must not wait for a restart to resend it.
+RESEND_AFTER_S = 60.0
 
 
 class Publisher:
@@ -39,10 +42,11 @@ class Publisher:
         self.journal = journal
         self.client = client
         self.window = window or client.config.max_inflight
-        self._inflight: dict[int, tuple[Entry, paho.MQTTMessageInfo]] = {}
+        self._inflight: dict[int, tuple[paho.MQTTMessageInfo, float]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_prune = 0.0
+        self._connected_since: float | None = None
         self.sent = 0  # acknowledged by the broker, this process
 
     def start(self) -> Publisher:
@@ -99,13 +103,27 @@ class Publisher:
             if info.rc != paho.MQTT_ERR_SUCCESS and info.rc != paho.MQTT_ERR_NO_CONN:
                 log.warning("publish of seq %d refused (rc %s); will retry", entry.seq, info.rc)
                 return
-            self._inflight[entry.seq] = (entry, info)
+            self._inflight[entry.seq] = (info, time.monotonic())
 
     def _collect_acks(self) -> None:
-        acked = [seq for seq, (_, info) in self._inflight.items() if info.is_published()]
-        if not acked:
+        acked = [seq for seq, (info, _) in self._inflight.items() if info.is_published()]
+        if acked:
+            self.journal.mark_sent(acked)
+            for seq in acked:
+                del self._inflight[seq]
+            self.sent += len(acked)
+        if not self.client.connected.is_set():
+            # Not a lost message: paho resends its in-flight window after reconnecting.
+            self._connected_since = None
             return
-        self.journal.mark_sent(acked)
-        for seq in acked:
+        if self._connected_since is None:
+            self._connected_since = time.monotonic()
+        horizon = time.monotonic() - RESEND_AFTER_S
+        stale = [
+            seq
+            for seq, (_, sent_at) in self._inflight.items()
+            if max(sent_at, self._connected_since) < horizon
+        ]
+        for seq in stale:
+            log.warning("seq %d unacknowledged for %.0f s; offering it again", seq, RESEND_AFTER_S)
             del self._inflight[seq]
-        self.sent += len(acked)

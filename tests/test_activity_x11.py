@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from edge.desktop import open_desktop
 from edge.desktop_x11 import X11Desktop, X11Unavailable
 from tests.support.xsession import XSession
 
@@ -59,3 +60,23 @@ def test_idle_time_grows_without_input_and_resets_on_input(xsession):
 def test_a_display_that_is_not_there_is_a_clear_error(tmp_path):
     with pytest.raises(X11Unavailable, match="cannot open X display ':4097'"):
         X11Desktop(":4097")
+
+
+def test_an_x_server_that_goes_away_is_reported_as_unknown(xsession):
+    _, editor = xsession.app("soffice")
+    desktop = X11Desktop(xsession.display)
+    xsession.activate(editor)
+    assert desktop.foreground().app == "soffice"
+    xsession.stop()  # the session ends (logout): the agent keeps going
+    assert desktop.foreground().app == "unknown"
+    assert desktop.foreground().app == "unknown"  # reconnecting fails quietly
+    idle = desktop.idle_s()  # from logind's hint if it has one; never an X error
+    assert idle is None or idle >= 0
+    desktop.close()
+
+
+def test_without_a_desktop_to_probe_the_app_is_a_clear_unknown(monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    for desktop in (open_desktop(), open_desktop(":4097")):
+        assert desktop.name == "unknown"
+        assert desktop.foreground().app == "unknown"
