@@ -125,13 +125,20 @@ class Agent:
 
     # -- sampling --------------------------------------------------------------------
     def sample(self) -> list[schema.Activity]:
-        """Take one sample; journal and return the intervals it closes."""
+        """Take one sample; journal and return the intervals it closes.
+
+        Outside the configured recording hours nothing is sampled: the open interval ends.
+        """
+        now = utc_now()
+        recording = self.config.recording
+        if recording is not None and not recording.contains(now):
+            return [self._record(interval) for interval in self.heartbeats.flush()]
         foreground = self.desktop.foreground()
         idle = self.desktop.idle_s()
         classification = self._classify(foreground.app)
         title = foreground.title if classification.titles_allowed else None
         sample = Sample(
-            at=utc_now(),
+            at=now,
             app=foreground.app,
             category=classification.category,
             user=(foreground.user or self._login)[:USER_MAX],

@@ -13,9 +13,10 @@ host = "10.0.0.2"
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
 
@@ -23,6 +24,7 @@ from hallwatch.config import Section
 from mqtt.broker import NodeIdField
 from mqtt.client import BrokerConfig
 
+Weekday = Annotated[int, pydantic.Field(ge=1, le=7)]
 StaffIdField = Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
 DEFAULT_DISCLOSURE = (
@@ -50,6 +52,49 @@ class CategoryRuleConfig(Section):
         return value
 
 
+class RecordingHours(Section):
+    """When the agent records: the hall's office hours, so nothing is kept beyond them."""
+
+    timezone: str | None = None  # IANA name, e.g. "Asia/Shanghai"; default: the system's
+    # ISO weekdays, 1 = Monday; make-up working days (调休) need 6 or 7 added.
+    days: Annotated[list[Weekday], pydantic.Field(min_length=1)] = [1, 2, 3, 4, 5]
+    periods: Annotated[list[str], pydantic.Field(min_length=1)] = ["08:00-18:00"]
+
+    @pydantic.field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+        return value
+
+    @pydantic.field_validator("periods")
+    @classmethod
+    def _periods(cls, values: list[str]) -> list[str]:
+        for value in values:
+            start, end = _period(value)
+            if start >= end:
+                raise ValueError(f"period {value!r} ends before it starts")
+        return values
+
+    def contains(self, moment: datetime) -> bool:
+        local = moment.astimezone(ZoneInfo(self.timezone) if self.timezone else None)
+        if local.isoweekday() not in self.days:
+            return False
+        now = local.time()
+        return any(start <= now < end for start, end in map(_period, self.periods))
+
+
+def _period(text: str) -> tuple[time, time]:
+    try:
+        start, end = text.split("-")
+        return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+    except ValueError:
+        raise ValueError(f"period {text!r} is not HH:MM-HH:MM") from None
+
+
 class AgentConfig(Section):
     site: NodeIdField
     device: NodeIdField
@@ -64,6 +109,7 @@ class AgentConfig(Section):
     disclosure: Annotated[str, pydantic.Field(min_length=1, max_length=4000)] = DEFAULT_DISCLOSURE
     # e.g. ["notify-send", "hallwatch"] or ["xmessage", "-center"]: run with the text appended.
     disclosure_command: list[str] = []
+    recording: RecordingHours | None = None  # None: record whenever the agent runs
     journal_max_mb: Annotated[int, pydantic.Field(ge=1, le=100_000)] = 64
     retention_days: Annotated[float, pydantic.Field(gt=0, le=3650)] = 7
     broker: BrokerConfig = BrokerConfig()

@@ -1,4 +1,4 @@
-"""Merging samples into intervals, and classifying apps by the category rules."""
+"""Merging samples into intervals, classifying apps, and the recording hours."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from edge.agent import Agent
+from edge.agent_config import AgentConfig, RecordingHours
 from edge.classify import DEFAULT_RULES, NON_WORK, CategoryError, Classifier
+from edge.desktop import UnknownDesktop
 from edge.intervals import Heartbeats, Sample
+from hallwatch.config import ConfigError, validate
 from mqtt.schema import CategoryRule
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -88,3 +92,44 @@ def test_first_matching_rule_wins_and_a_bad_pattern_is_named():
     assert classifier.classify("soffice").category == "other"
     with pytest.raises(CategoryError, match=r"rule 2 \(video\).*not a valid regular expression"):
         Classifier([rules[0], CategoryRule(category="video", pattern="[")])
+
+
+def test_recording_hours_follow_the_halls_time_zone_days_and_periods():
+    hours = RecordingHours(
+        timezone="Asia/Shanghai", days=[1, 2, 3, 4, 5], periods=["09:00-12:00", "13:30-17:00"]
+    )
+    monday_0930_beijing = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
+    assert hours.contains(monday_0930_beijing)
+    assert not hours.contains(monday_0930_beijing + timedelta(hours=3))  # 12:30, lunch
+    assert hours.contains(monday_0930_beijing + timedelta(hours=4, minutes=30))  # 14:00
+    assert not hours.contains(monday_0930_beijing + timedelta(days=5))  # Saturday
+    with pytest.raises(ConfigError) as bad:
+        validate(
+            AgentConfig,
+            {
+                "site": "hall-01",
+                "device": "ws-01",
+                "recording": {"timezone": "Mars/Base", "days": [8], "periods": ["17:00-09:00"]},
+            },
+            "activity.toml",
+        )
+    message = str(bad.value)
+    assert "unknown time zone 'mars/base'" in message  # messages are lower-cased
+    assert "recording.days.0" in message
+    assert "'17:00-09:00' ends before it starts" in message
+
+
+def test_outside_recording_hours_nothing_is_sampled(tmp_path):
+    today = datetime.now().astimezone().isoweekday()
+    config = AgentConfig(
+        site="hall-01",
+        device="ws-01",
+        journal=tmp_path / "a.db",
+        recording=RecordingHours(days=[d for d in range(1, 8) if d != today]),
+    )
+    agent = Agent(config, desktop=UnknownDesktop())
+    try:
+        assert [agent.sample() for _ in range(3)] == [[], [], []]
+        assert agent.heartbeats.open is None and agent.journal.events() == []
+    finally:
+        agent.journal.close()
