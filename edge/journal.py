@@ -105,7 +105,7 @@ class Journal:
             self._db = connect_private(self.path, synchronous="FULL")
             self._db.executescript(_SCHEMA)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('next_seq', 1)")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"cannot open the event journal {self.path}: {exc}") from None
         # A small WAL, checkpointed often: on a full disk a large WAL could not be
         # checkpointed into the database file any more.

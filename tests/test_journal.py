@@ -37,6 +37,12 @@ def test_seq_is_persistent_and_ids_are_kept(tmp_path):
         assert journal.backlog() == 4
 
 
+def test_a_journal_that_cannot_be_opened_is_a_clear_error(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(JournalError, match=r"cannot open the event journal .*a-file/j\.db"):
+        Journal(tmp_path / "a-file" / "j.db", "hall-01", "st-01")
+
+
 def test_foreign_events_are_refused(tmp_path):
     site = unique_site()
     with Journal(tmp_path / "j.db", site, "st-01") as journal:
