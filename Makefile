@@ -6,7 +6,7 @@ EXTRAS := station,rules,activity,demo,dev,insightface
 # Installed without its declared deps: see the `insightface` extra in pyproject.toml.
 INSIGHTFACE := insightface==2.1
 # Debian packages the tests drive for real (installed only when missing; needs root).
-APT_PACKAGES := mosquitto openssl systemd fonts-wqy-microhei
+APT_PACKAGES := mosquitto openssl systemd fonts-wqy-microhei xvfb xdotool x11-apps x11-utils openbox
 
 .PHONY: venv test demo bench lint system-deps clean
 

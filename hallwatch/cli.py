@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, str] = {
     "enroll": "models.cli_staff:enroll",
     "identify": "models.cli_staff:identify",
     "gallery": "models.cli_staff:gallery",
+    "activity": "edge.activity_cli:activity",
 }
 
 

@@ -1,0 +1,84 @@
+"""`hallwatch activity`: run the workstation agent."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+import msgspec
+
+from edge.agent_config import AgentConfig
+from edge.journal import JournalError
+from hallwatch.config import ConfigError, load_toml
+from mqtt import schema
+
+
+def _human(event: schema.Activity) -> str:
+    who = event.staff_id or event.user
+    title = f"  [{event.title}]" if event.title else ""
+    return (
+        f"{event.start.astimezone():%H:%M:%S}  {event.duration_s:6.1f}s  {event.category:<9} "
+        f"{event.app}  {who}  idle {event.idle_s:.0f}s{title}"
+    )
+
+
+@click.command("activity")
+@click.option(
+    "--config",
+    "config_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The agent's TOML configuration file.",
+)
+@click.option(
+    "--seconds", type=click.FloatRange(min=0), help="Stop after this many seconds (default: run)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print each interval as a JSON line.")
+@click.option("--quiet", is_flag=True, help="Print nothing per interval (as under systemd).")
+def activity(config_file: Path, seconds: float | None, as_json: bool, quiet: bool) -> None:
+    """Sample the foreground application and input idle time, and publish intervals.
+
+    Shows the disclosure notice at start. Intervals are journaled locally before they
+    are published, so nothing is lost while the broker is unreachable. Stop with Ctrl-C
+    or SIGTERM.
+
+    \b
+    Example:
+        hallwatch activity --config ~/.config/hallwatch/activity.toml
+        hallwatch activity --config agent.toml --seconds 60 --json
+    """
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_toml(AgentConfig, config_file)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    def emit(event: schema.Activity) -> None:
+        if quiet:
+            return
+        line = msgspec.json.encode(event).decode() if as_json else _human(event)
+        click.echo(line)
+
+    from edge.agent import Agent
+
+    try:
+        agent = Agent(config, on_interval=emit)
+    except JournalError as exc:
+        raise click.ClickException(str(exc)) from None
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    agent.start()
+    try:
+        agent.run(stop, seconds=seconds)
+    finally:
+        waiting = agent.stop()
+    print(
+        f"activity agent stopped: {agent.publisher.sent} events sent, "
+        f"{waiting} kept in the journal for the next run",
+        file=sys.stderr,
+    )

@@ -1,0 +1,224 @@
+"""The workstation agent: sample, classify, merge into intervals, journal, publish.
+
+Every few seconds it looks at the foreground app and the input idle time, classifies the
+app with the central policy's categories (the retained `config` topic; a local default
+until then), merges equal consecutive samples into intervals and journals each closed
+interval, which the publisher sends when the broker acknowledges it: nothing is lost while
+offline. Titles leave only for categories whose rule allows them; no keystrokes, no
+screen contents are ever read.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+
+from edge.agent_config import AgentConfig
+from edge.classify import DEFAULT_RULES, CategoryError, Classification, Classifier
+from edge.desktop import NO_WINDOW, UNKNOWN_APP, Desktop, open_desktop
+from edge.intervals import Heartbeats, Interval, Sample
+from edge.journal import Journal
+from edge.publisher import Publisher
+from mqtt import schema
+from mqtt.client import MqttClient
+from mqtt.ids import new_event_id, utc_now
+from mqtt.schema import CategoryRule, PayloadError
+from mqtt.topics import Kind, device_topic
+
+log = logging.getLogger(__name__)
+
+TITLE_MAX = 512
+USER_MAX = 64
+# Apps that are not apps: they keep their own name as category, whatever the rules say.
+SPECIAL_APPS = {UNKNOWN_APP: "unknown", NO_WINDOW: "none"}
+
+
+class Agent:
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        desktop: Desktop | None = None,
+        on_interval: Callable[[schema.Activity], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.on_interval = on_interval
+        local_rules = [CategoryRule(**rule.model_dump()) for rule in config.categories]
+        self.classifier = Classifier(local_rules or DEFAULT_RULES, config.default_category)
+        self.policy_version = 0
+        self.heartbeats = Heartbeats(
+            # One missed tick is tolerated; more means the machine slept.
+            pulse_s=config.interval_s * 2 + 1,
+            max_s=config.max_interval_s,
+        )
+        self.journal = Journal(
+            config.journal,
+            config.site,
+            config.device,
+            max_bytes=config.journal_max_mb * 1024 * 1024,
+            retention=config.retention,
+        )
+        self.desktop = desktop or open_desktop(config.display)
+        self.client = MqttClient(
+            config.broker,
+            f"hallwatch-{config.site}-{config.device}",
+            will=self._status("offline"),  # fixed at connect, so outside the seq order: 0
+            on_message=self._on_config,
+        )
+        self.client.subscribe(device_topic(config.site, config.device, Kind.CONFIG))
+        self.publisher = Publisher(self.journal, self.client)
+        self._login = getpass.getuser()
+
+    # -- lifecycle -------------------------------------------------------------------
+    def start(self) -> Agent:
+        """Show the disclosure notice and begin publishing (the broker may be down)."""
+        self.show_disclosure()
+        self.client.start(wait_s=None)
+        self.journal.append(self._status("online"))
+        self.publisher.start()
+        log.info("activity agent started on the %s desktop", self.desktop.name)
+        return self
+
+    def run(self, stop: threading.Event, seconds: float | None = None) -> None:
+        """Sample every `interval_s` until `stop` is set (or `seconds` have passed)."""
+        began = time.monotonic()
+        ticks = 0
+        while not stop.is_set():
+            self.sample()
+            ticks += 1
+            next_tick = began + ticks * self.config.interval_s
+            if seconds is not None and next_tick - began > seconds:
+                break
+            stop.wait(max(0.0, next_tick - time.monotonic()))
+
+    def stop(self, drain_s: float = 3.0) -> int:
+        """Close the open interval, say offline, give the backlog a moment to drain.
+
+        Returns how many events still wait in the journal for the next run.
+        """
+        for interval in self.heartbeats.flush():
+            self._record(interval)
+        self.journal.append(self._status("offline"))
+        self.publisher.stop(drain_s=drain_s)
+        self.client.stop()
+        waiting = self.journal.backlog()
+        self.journal.close()
+        self.desktop.close()
+        return waiting
+
+    def show_disclosure(self) -> None:
+        log.warning("%s", self.config.disclosure)
+        if self.config.disclosure_command:
+            try:
+                # A desktop dialog stays up as long as the user wants: do not wait for it.
+                subprocess.Popen(
+                    [*self.config.disclosure_command, self.config.disclosure],
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                log.error("cannot run the disclosure command: %s", exc)
+
+    # -- sampling --------------------------------------------------------------------
+    def sample(self) -> list[schema.Activity]:
+        """Take one sample; journal and return the intervals it closes.
+
+        Outside the configured recording hours nothing is sampled: the open interval ends.
+        """
+        now = utc_now()
+        recording = self.config.recording
+        if recording is not None and not recording.contains(now):
+            return [self._record(interval) for interval in self.heartbeats.flush()]
+        foreground = self.desktop.foreground()
+        idle = self.desktop.idle_s()
+        classification = self._classify(foreground.app)
+        title = foreground.title if classification.titles_allowed else None
+        sample = Sample(
+            at=now,
+            app=foreground.app,
+            category=classification.category,
+            user=(foreground.user or self._login)[:USER_MAX],
+            idle_s=idle or 0.0,
+            away=idle is not None and idle >= self.config.afk_after_s,
+            title=title[:TITLE_MAX] if title else None,
+        )
+        return [self._record(interval) for interval in self.heartbeats.add(sample)]
+
+    def _classify(self, app: str) -> Classification:
+        if app in SPECIAL_APPS:
+            return Classification(SPECIAL_APPS[app], False)
+        return self.classifier.classify(app)
+
+    def _record(self, interval: Interval) -> schema.Activity:
+        sample = interval.sample
+        event = schema.Activity(
+            id=new_event_id(),
+            seq=0,
+            site=self.config.site,
+            device=self.config.device,
+            ts=interval.end,
+            user=sample.user,
+            start=interval.start,
+            duration_s=interval.duration_s,
+            app=sample.app,
+            category=sample.category,
+            idle_s=round(interval.idle_s, 3),
+            staff_id=self.config.users.get(sample.user),
+            title=sample.title,
+        )
+        stored = self.journal.append(event)
+        if self.on_interval is not None:
+            self.on_interval(stored)
+        return stored
+
+    # -- central policy --------------------------------------------------------------
+    def _on_config(self, topic: str, payload: bytes) -> None:
+        """Apply a category policy from the retained config topic, and acknowledge it."""
+        try:
+            config = schema.decode(payload, topic)
+        except PayloadError as exc:
+            log.error("ignored an invalid config message on %s: %s", topic, exc.reason)
+            return
+        assert isinstance(config, schema.Config)  # decode checked it against the topic
+        if config.version <= self.policy_version:
+            return  # the retained copy of what is already applied
+        error = None
+        if config.categories:
+            try:
+                self.classifier = Classifier(config.categories, self.config.default_category)
+            except CategoryError as exc:
+                error = str(exc)
+        if error is None:
+            self.policy_version = config.version
+            log.info("category policy version %d applied", config.version)
+        else:
+            log.error("category policy version %d rejected: %s", config.version, error)
+        self.journal.append(
+            schema.Ack(
+                id=new_event_id(),
+                seq=0,
+                site=self.config.site,
+                device=self.config.device,
+                ts=utc_now(),
+                config_id=config.id,
+                version=config.version,
+                applied=error is None,
+                error=error[:200] if error else None,
+            )
+        )
+
+    def _status(self, state: str) -> schema.Status:
+        """A status event; the journal gives it its seq."""
+        return schema.Status(
+            id=new_event_id(),
+            seq=0,
+            site=self.config.site,
+            device=self.config.device,
+            ts=utc_now(),
+            state=state,
+            role="agent",
+        )

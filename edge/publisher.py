@@ -1,0 +1,129 @@
+"""Drain a device journal to the broker: QoS 1, in order, marked sent only on PUBACK.
+
+A bounded window of events is in flight at once; each is marked sent when paho reports
+the broker's acknowledgement. Anything not acknowledged stays unsent in the journal and is
+published again (with the same id and seq) after a reconnect or a restart, so consumers
+dedupe by id and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+import paho.mqtt.client as paho
+
+from edge.journal import Journal
+from mqtt.client import MqttClient
+from mqtt.topics import RETAINED_KINDS, device_topic
+
+log = logging.getLogger(__name__)
+
+# How often acknowledgements are collected while messages are in flight.
+ACK_POLL_S = 0.02
+# How often a publisher with nothing to do re-checks the connection and prunes.
+IDLE_WAIT_S = 1.0
+PRUNE_EVERY = timedelta(hours=1)
+# An event connected-and-unacknowledged this long is offered again (same id and seq):
+# paho may have dropped it, and the journal must not wait for a restart to resend it.
+RESEND_AFTER_S = 60.0
+
+
+class Publisher:
+    """A background thread publishing `journal`'s unsent events through `client`.
+
+    The client must be started by the caller (it also carries subscriptions and the
+    last will); the publisher only publishes.
+    """
+
+    def __init__(self, journal: Journal, client: MqttClient, *, window: int | None = None) -> None:
+        self.journal = journal
+        self.client = client
+        self.window = window or client.config.max_inflight
+        self._inflight: dict[int, tuple[paho.MQTTMessageInfo, float]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_prune = 0.0
+        self._connected_since: float | None = None
+        self.sent = 0  # acknowledged by the broker, this process
+
+    def start(self) -> Publisher:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="journal-publisher", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, drain_s: float = 0.0) -> None:
+        """Stop publishing; with `drain_s`, first wait up to that long for the backlog to go."""
+        deadline = time.monotonic() + drain_s
+        while drain_s and time.monotonic() < deadline and self.journal.backlog():
+            time.sleep(ACK_POLL_S)
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> Publisher:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._step()
+            except Exception:  # a transient failure must not end publishing for good
+                log.exception("journal publisher step failed; retrying")
+                self._stop.wait(IDLE_WAIT_S)
+
+    def _step(self) -> None:
+        self._collect_acks()
+        if self.client.connected.is_set():
+            self._fill_window()
+        if time.monotonic() - self._last_prune > PRUNE_EVERY.total_seconds():
+            self._last_prune = time.monotonic()
+            pruned = self.journal.prune()
+            if pruned:
+                log.info("pruned %d acknowledged events past retention", pruned)
+        if self._inflight:
+            self._stop.wait(ACK_POLL_S)
+        else:
+            self.journal.wait_for_append(IDLE_WAIT_S)
+
+    def _fill_window(self) -> None:
+        room = self.window - len(self._inflight)
+        if room <= 0:
+            return
+        for entry in self.journal.pending(room, exclude=set(self._inflight)):
+            topic = device_topic(self.journal.site, self.journal.device, entry.kind)
+            info = self.client.publish(topic, entry.payload, retain=entry.kind in RETAINED_KINDS)
+            if info.rc != paho.MQTT_ERR_SUCCESS and info.rc != paho.MQTT_ERR_NO_CONN:
+                log.warning("publish of seq %d refused (rc %s); will retry", entry.seq, info.rc)
+                return
+            self._inflight[entry.seq] = (info, time.monotonic())
+
+    def _collect_acks(self) -> None:
+        acked = [seq for seq, (info, _) in self._inflight.items() if info.is_published()]
+        if acked:
+            self.journal.mark_sent(acked)
+            for seq in acked:
+                del self._inflight[seq]
+            self.sent += len(acked)
+        if not self.client.connected.is_set():
+            # Not a lost message: paho resends its in-flight window after reconnecting.
+            self._connected_since = None
+            return
+        if self._connected_since is None:
+            self._connected_since = time.monotonic()
+        horizon = time.monotonic() - RESEND_AFTER_S
+        stale = [
+            seq
+            for seq, (_, sent_at) in self._inflight.items()
+            if max(sent_at, self._connected_since) < horizon
+        ]
+        for seq in stale:
+            log.warning("seq %d unacknowledged for %.0f s; offering it again", seq, RESEND_AFTER_S)
+            del self._inflight[seq]
