@@ -33,12 +33,28 @@ class XSession:
             raise RuntimeError("Xvfb did not start")
         self.display = f":{number}"
         try:
-            self.spawn(["openbox", "--sm-disable"])
-            self._wait(lambda: self.xprop_root("_NET_SUPPORTING_WM_CHECK"), "openbox")
+            self._start_window_manager()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _start_window_manager(self) -> None:
+        log = self.workdir / "openbox.log"
+        for _ in range(3):  # openbox occasionally exits at once; a new one then works
+            with log.open("ab") as err:
+                wm = subprocess.Popen(
+                    ["openbox", "--sm-disable"], env=self.env, stdout=err, stderr=err
+                )
+            self.processes.append(wm)
+            deadline = time.monotonic() + 10
+            while wm.poll() is None and time.monotonic() < deadline:
+                if self.xprop_root("_NET_SUPPORTING_WM_CHECK"):
+                    return
+                time.sleep(0.05)
+            if wm.poll() is None:
+                raise RuntimeError(f"openbox is not managing {self.display}: {log.read_text()}")
+        raise RuntimeError(f"openbox keeps exiting (status {wm.returncode}): {log.read_text()}")
 
     @property
     def env(self) -> dict[str, str]:
