@@ -1,0 +1,194 @@
+"""Alerts for strangers, photos and proxy punches; central gallery updates; bad configs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from edge.station import Station
+from edge.station_config import StationConfig
+from models.enrolment import enrol_photos
+from models.gallery import Gallery
+from models.pipeline import FacePipeline
+from mqtt import schema
+from mqtt.ids import new_event_id, utc_now
+from tests.conftest import REPO
+from tests.mqtt_helpers import client
+from tests.station.conftest import (
+    Central,
+    RunningStation,
+    enrol_fingers,
+    make_config,
+    replay_folder,
+)
+
+
+def test_a_stranger_raises_one_unknown_face_alert_and_no_punch(
+    tmp_path, site, station_data, faces_dir
+):
+    folder = replay_folder(tmp_path, faces_dir, "unknown/carell.jpg", "unknown/adams.jpg")
+    config = make_config(
+        site,
+        station_data,
+        identify="face",
+        camera={"source": str(folder), "fps": 10},
+        evidence={"keep_snapshots": True},
+    )
+    with Central(site) as central, RunningStation(Station(config)):
+        alerts = central.wait_for(schema.Alert, 1)
+        time.sleep(1.5)
+    alerts = central.events(schema.Alert)
+    assert [a.kind for a in alerts] == [schema.AlertKind.UNKNOWN_FACE]  # rate-limited to one
+    assert central.events(schema.Clock) == []
+    snapshot = station_data / "evidence" / alerts[0].evidence
+    assert snapshot.exists() and (snapshot.stat().st_mode & 0o777) == 0o600
+
+
+def test_a_photo_held_up_raises_a_spoof_alert(tmp_path, site, station_data, faces_dir):
+    # The live face of minivision's sample person is enrolled; a photo of them is presented.
+    pipeline = FacePipeline.from_pack(station_data / "models" / "permissive")
+    gallery = pipeline.open_gallery(station_data / "gallery.db")
+    assert enrol_photos(
+        pipeline, gallery, "S009", "赵敏", [faces_dir / "spoof/image_T1.jpg"]
+    ).accepted
+    gallery.close()
+    folder = replay_folder(tmp_path, faces_dir, "spoof/image_F2.jpg")
+    config = make_config(
+        site, station_data, identify="face", camera={"source": str(folder), "fps": 10}
+    )
+    with Central(site) as central, RunningStation(Station(config)):
+        alerts = central.wait_for(schema.Alert, 1)
+    assert alerts[0].kind is schema.AlertKind.SPOOF_SUSPECTED
+    assert alerts[0].severity is schema.Severity.SERIOUS
+    assert alerts[0].staff_id == "S009"  # whose face the photo showed: proxy-punch evidence
+    assert alerts[0].evidence is None  # no snapshot unless configured
+    assert central.events(schema.Clock) == []
+
+
+def test_face_and_finger_must_be_the_same_person(tmp_path, site, station_data, faces_dir, emulator):
+    enrol_fingers(emulator, station_data, ["S001", "S002"])
+    folder = replay_folder(tmp_path, faces_dir, "identities/deepface_p01/img2.jpg")
+    config = make_config(
+        site,
+        station_data,
+        identify="face_and_finger",
+        debounce_s=0.5,
+        second_factor_s=30,
+        camera={"source": str(folder), "fps": 10},
+        fingerprint={"port": emulator.port, "data_dir": str(station_data)},
+    )
+    with Central(site) as central, RunningStation(Station(config)):
+        time.sleep(1.5)  # the face (S001) is identified and waits for a finger
+        emulator.place_finger("finger-s002", touches=1)  # someone else's finger
+        alert = central.wait_for(schema.Alert, 1)[0]
+        emulator.place_finger("finger-s001", touches=1)
+        punch = central.wait_for(schema.Clock, 1)[0]
+    assert (
+        alert.kind is schema.AlertKind.PROXY_PUNCH
+        and "S001" in alert.message
+        and alert.staff_id == "S002"
+    )
+    assert (punch.staff_id, punch.method) == ("S001", schema.Method.FACE_FINGER)
+    assert punch.finger_score is not None and -1 <= punch.score <= 1
+
+
+def test_central_gallery_update_is_applied_atomically_and_acknowledged(
+    tmp_path, site, station_data
+):
+    config = make_config(
+        site,
+        station_data,
+        identify="face",
+        camera={"source": str(tmp_path / "no-camera"), "fps": 5},
+    )
+    rng = np.random.default_rng(1)
+    templates = [(rng.standard_normal(128).astype(np.float32)) for _ in range(2)]
+    templates = [(t / np.linalg.norm(t)).tobytes() for t in templates]
+
+    def update(version: int, ops: list[schema.GalleryOp]) -> schema.Config:
+        return schema.Config(
+            id=new_event_id(),
+            seq=version,
+            site=site,
+            device="central",
+            ts=utc_now(),
+            version=version,
+            gallery=ops,
+        )
+
+    good = update(
+        1,
+        [
+            schema.GalleryOp(op="enrol", staff_id="S100", name="王芳", face_templates=templates),
+            schema.GalleryOp(op="delete", staff_id="S002"),
+        ],
+    )
+    bad = update(
+        2,
+        [
+            schema.GalleryOp(op="enrol", staff_id="S101", face_templates=[templates[0]]),
+            schema.GalleryOp(op="reenrol", staff_id="S001", face_templates=[b"\x00" * 12]),
+        ],
+    )
+    with Central(site) as central, RunningStation(Station(config)):
+        with client(1883, f"rules-{site}") as rules:
+            rules.publish_event(good, device="st-01").wait_for_publish(5)
+            central.wait_for(schema.Ack, 1)
+            rules.publish_event(bad, device="st-01").wait_for_publish(5)
+            acks = central.wait_for(schema.Ack, 2)
+            rules.publish(f"hallwatch/v1/{site}/st-01/config", b"", retain=True).wait_for_publish(5)
+    assert [(a.version, a.applied) for a in acks] == [(1, True), (2, False)]
+    assert acks[0].config_id == good.id and acks[0].gallery_size == 2
+    assert "3 values" in acks[1].error
+    gallery = Gallery(station_data / "gallery.db", _model(station_data), 128)
+    people = {p.staff_id: (p.name, p.templates) for p in gallery.people()}
+    # Version 2 failed as a whole: S101 was not added, S001 kept its template.
+    assert people == {"S001": ("张伟", 1), "S100": ("王芳", 2)}
+
+
+def _model(data) -> str:
+    from models.packs import verify_pack
+
+    return verify_pack(data / "models" / "permissive").recognizer.sha256
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('site = "hall-01"\n', "key 'device': missing (required)"),
+        (
+            'site = "hall-01"\ndevice = "st-01"\nidentify = "finger"\n',
+            "needs a [fingerprint] table",
+        ),
+        ('site = "hall-01"\ndevice = "st-01"\ntimezone = "Mars/Olympus"\n', "unknown time zone"),
+        (
+            'site = "hall-01"\ndevice = "st-01"\n[[sessions]]\nstart = 12:00:00\nend = 09:00:00\n',
+            "ends",
+        ),
+        ('site = "hall-01"\ndevice = "st-01"\ndebounce = 5\n', "key 'debounce': unknown key"),
+    ],
+)
+def test_a_bad_config_is_a_clear_error(tmp_path, text, message):
+    path = tmp_path / "station.toml"
+    path.write_text(text)
+    result = subprocess.run(
+        [sys.executable, "-m", "hallwatch", "station", "--config", str(path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert str(path) in result.stderr and message in result.stderr
+
+
+def test_a_missing_model_pack_says_how_to_install_it(tmp_path):
+    config = StationConfig(site="hall-01", device="st-01", data_dir=tmp_path, identify="face")
+    from models.packs import PackError
+
+    with pytest.raises(PackError, match="hallwatch models install"):
+        Station(config)
