@@ -134,13 +134,16 @@ def test_central_gallery_update_is_applied_atomically_and_acknowledged(
             schema.GalleryOp(op="reenrol", staff_id="S001", face_templates=[b"\x00" * 12]),
         ],
     )
-    with Central(site) as central, RunningStation(Station(config)):
-        with client(1883, f"rules-{site}") as rules:
-            rules.publish_event(good, device="st-01").wait_for_publish(5)
-            central.wait_for(schema.Ack, 1)
-            rules.publish_event(bad, device="st-01").wait_for_publish(5)
-            acks = central.wait_for(schema.Ack, 2)
-            rules.publish(f"hallwatch/v1/{site}/st-01/config", b"", retain=True).wait_for_publish(5)
+    with (
+        Central(site) as central,
+        RunningStation(Station(config)),
+        client(1883, f"rules-{site}") as rules,
+    ):
+        rules.publish_event(good, device="st-01").wait_for_publish(5)
+        central.wait_for(schema.Ack, 1)
+        rules.publish_event(bad, device="st-01").wait_for_publish(5)
+        acks = central.wait_for(schema.Ack, 2)
+        rules.publish(f"hallwatch/v1/{site}/st-01/config", b"", retain=True).wait_for_publish(5)
     assert [(a.version, a.applied) for a in acks] == [(1, True), (2, False)]
     assert acks[0].config_id == good.id and acks[0].gallery_size == 2
     assert "3 values" in acks[1].error
