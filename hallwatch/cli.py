@@ -17,6 +17,13 @@ SUBCOMMANDS: dict[str, str] = {
     "watch": "mqtt.cli:watch",
     "topics": "mqtt.cli:topics_command",
     "demo": "hallwatch.demo:demo",
+    "rules": "rules.cli:rules",
+    "violations": "rules.cli:violations",
+    "correct": "rules.cli:correct",
+    "void": "rules.cli:void",
+    "leave": "rules.cli:leave",
+    "inspect": "rules.cli:inspect",
+    "score": "rules.cli:score",
 }
 
 

@@ -103,7 +103,7 @@ def group_by_person(events: Iterable[schema.Event], policy: Policy) -> dict[str,
     return grouped
 
 
-def _order(event: schema.Event) -> tuple[datetime, str]:
+def event_order(event: schema.Event) -> tuple[datetime, str]:
     return (event_time(event), event.id)
 
 
@@ -132,14 +132,14 @@ class _Day:
         self.day_span = (day_start, day_start + timedelta(days=1))
         in_day = self.day_span[0].__le__
         self.clocks = sorted(
-            (c for c in events.clocks if in_day(c.ts) and c.ts < self.day_span[1]), key=_order
+            (c for c in events.clocks if in_day(c.ts) and c.ts < self.day_span[1]), key=event_order
         )
         self.activity = sorted(
             (a for a in events.activity if in_day(a.start) and a.start < self.day_span[1]),
-            key=_order,
+            key=event_order,
         )
         self.alerts = sorted(
-            (a for a in events.alerts if in_day(a.ts) and a.ts < self.day_span[1]), key=_order
+            (a for a in events.alerts if in_day(a.ts) and a.ts < self.day_span[1]), key=event_order
         )
         self.leaves = [lv for lv in leaves if lv.staff_id == staff]
         self.findings: list[Finding] = []

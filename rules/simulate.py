@@ -11,7 +11,7 @@ import json
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import msgspec
@@ -127,19 +127,19 @@ class _Month:
         r = self.rng.random
         m = timedelta(minutes=1)
         for start, end in self.policy.session_bounds(self.sim.site, day):
-            if r() < 0.01:
+            if r() < 0.003:
                 continue  # absent for the session
             arrive = start - self.rng.uniform(1, 20) * m
-            if r() < 0.06:
+            if r() < 0.02:
                 arrive = start + self.rng.uniform(6, 40) * m
-            elif r() < 0.01:
+            elif r() < 0.003:
                 arrive = start + self.rng.uniform(61, 90) * m
             self.punch(station, staff, arrive, Action.CLOCK_IN)
             leave = end + self.rng.uniform(0, 15) * m
-            if r() < 0.03:
+            if r() < 0.01:
                 leave = end - self.rng.uniform(10, 40) * m
             middle = start + (end - start) / 2
-            if r() < 0.05:
+            if r() < 0.03:
                 back = middle + self.rng.uniform(20, 55) * m
                 self.punch(
                     station,
@@ -152,14 +152,14 @@ class _Month:
                 )
                 self.punch(station, staff, back, Action.LEAVE_RETURN)
             self.use(staff, max(arrive, start), 50, "gov-portal", "work")
-            if r() < 0.04:
+            if r() < 0.015:
                 self.use(staff, start + 50 * m, 12, "steam", "other")
-            elif r() < 0.03:
+            elif r() < 0.01:
                 self.use(staff, start + 50 * m, 35, "gov-portal", "work", idle=True)
             self.use(staff, start + 90 * m, 60, "office", "work")
-            if r() > 0.02:
+            if r() > 0.005:
                 self.punch(station, staff, leave, Action.CLOCK_OUT)
-            if r() < 0.002:
+            if r() < 0.001:
                 self.emit(
                     station,
                     schema.Alert,
@@ -182,6 +182,11 @@ def generate_month(
     }
     sim = Simulation(site, month, windows)
     run = _Month(sim, sim.policy(), seed)
+    first = datetime.combine(month_days(month)[0], time(7), run.zone)
+    devices = {f"st-{n // PER_STATION + 1:02d}": "station" for n in range(staff_count)}
+    devices |= {f"ws-{s.lower()}": "agent" for s in staff}
+    for device, role in devices.items():
+        run.emit(device, schema.Status, first, state="online", role=role)
     for day in month_days(month):
         for index, person in enumerate(staff):
             run.person_day(person, f"st-{index // PER_STATION + 1:02d}", day)
