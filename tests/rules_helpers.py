@@ -30,32 +30,70 @@ def at(hms: str, day: date = DAY) -> datetime:
     return datetime.combine(day, time.fromisoformat(hms), TZ)
 
 
-def clock(hms: str, action: Action = Action.CLOCK_IN, staff: str = "S1", day: date = DAY,
-          **fields) -> schema.Clock:
-    return schema.Clock(id=new_event_id(), seq=1, site=SITE, device="st-01", ts=at(hms, day),
-                        staff_id=staff, action=action, method=Method.FACE, score=0.8, **fields)
+def clock(
+    hms: str, action: Action = Action.CLOCK_IN, staff: str = "S1", day: date = DAY, **fields
+) -> schema.Clock:
+    return schema.Clock(
+        id=new_event_id(),
+        seq=1,
+        site=SITE,
+        device="st-01",
+        ts=at(hms, day),
+        staff_id=staff,
+        action=action,
+        method=Method.FACE,
+        score=0.8,
+        **fields,
+    )
 
 
-def going_out(hms: str, expected: str, kind: LeaveKind = LeaveKind.OUTING, staff: str = "S1",
-              day: date = DAY) -> schema.Clock:
+def going_out(
+    hms: str, expected: str, kind: LeaveKind = LeaveKind.OUTING, staff: str = "S1", day: date = DAY
+) -> schema.Clock:
     leave = schema.Leave(kind=kind, reason="bank", expected_return=at(expected, day))
     return clock(hms, Action.LEAVE_OUT, staff, day, leave=leave)
 
 
-def activity(start: str, minutes: float, *, app: str = "office", category: str = "work",
-             idle_min: float = 0, device: str = "ws-1", staff: str | None = None,
-             day: date = DAY) -> schema.Activity:
+def activity(
+    start: str,
+    minutes: float,
+    *,
+    app: str = "office",
+    category: str = "work",
+    idle_min: float = 0,
+    device: str = "ws-1",
+    staff: str | None = None,
+    day: date = DAY,
+) -> schema.Activity:
     begin = at(start, day)
-    return schema.Activity(id=new_event_id(), seq=1, site=SITE, device=device,
-                           ts=begin + timedelta(minutes=minutes), user="u1", start=begin,
-                           duration_s=minutes * 60, app=app, category=category,
-                           idle_s=idle_min * 60, staff_id=staff)
+    return schema.Activity(
+        id=new_event_id(),
+        seq=1,
+        site=SITE,
+        device=device,
+        ts=begin + timedelta(minutes=minutes),
+        user="u1",
+        start=begin,
+        duration_s=minutes * 60,
+        app=app,
+        category=category,
+        idle_s=idle_min * 60,
+        staff_id=staff,
+    )
 
 
 def alert(hms: str, kind: schema.AlertKind, staff: str | None = "S1") -> schema.Alert:
-    return schema.Alert(id=new_event_id(), seq=1, site=SITE, device="st-01", ts=at(hms),
-                        kind=kind, severity=schema.Severity.SERIOUS, message="two faces",
-                        staff_id=staff)
+    return schema.Alert(
+        id=new_event_id(),
+        seq=1,
+        site=SITE,
+        device="st-01",
+        ts=at(hms),
+        kind=kind,
+        severity=schema.Severity.SERIOUS,
+        message="two faces",
+        staff_id=staff,
+    )
 
 
 def full_day(staff: str = "S1", day: date = DAY) -> list[schema.Clock]:

@@ -33,9 +33,7 @@ def rules_of(events, **kwargs) -> list[str]:
 
 
 def replace(day_events, old_time: str, new_time: str):
-    return [
-        clock(new_time, e.action) if e.ts == at(old_time) else e for e in day_events
-    ]
+    return [clock(new_time, e.action) if e.ts == at(old_time) else e for e in day_events]
 
 
 def test_a_blameless_day_has_no_violation():
@@ -112,8 +110,11 @@ def test_going_out_overdue():
     # The kind's allowance caps a generous promise: outing allows 60 minutes.
     capped = [*base, going_out("10:00", "11:50"), clock("11:15", Action.LEAVE_RETURN)]
     assert rules_of(capped) == ["outing_overdue"]
-    official = [*base, going_out("10:00", "11:50", LeaveKind.OFFICIAL),
-                clock("11:55", Action.LEAVE_RETURN)]
+    official = [
+        *base,
+        going_out("10:00", "11:50", LeaveKind.OFFICIAL),
+        clock("11:55", Action.LEAVE_RETURN),
+    ]
     assert rules_of(official) == []
 
 
@@ -165,14 +166,20 @@ def test_nonwork_use_per_session_and_per_day():
 
 
 def test_spoof_and_proxy_alerts_are_serious_and_others_are_not():
-    events = [*full_day(), alert("09:30", AlertKind.PROXY_PUNCH),
-              alert("09:40", AlertKind.SPOOF_SUSPECTED), alert("09:50", AlertKind.CAMERA_FAULT)]
+    events = [
+        *full_day(),
+        alert("09:30", AlertKind.PROXY_PUNCH),
+        alert("09:40", AlertKind.SPOOF_SUSPECTED),
+        alert("09:50", AlertKind.CAMERA_FAULT),
+    ]
     assert rules_of(events) == ["spoof", "spoof"]
 
 
 def test_make_up_working_day_and_holiday():
     saturday, national_day = date(2026, 9, 26), DAY
-    pol = policy(calendar={"workdays": [saturday.isoformat()], "holidays": [national_day.isoformat()]})
+    pol = policy(
+        calendar={"workdays": [saturday.isoformat()], "holidays": [national_day.isoformat()]}
+    )
     assert rules_of([], pol=pol) == []  # a holiday on a Tuesday: nobody is absent
     assert rules_of([], day=date(2026, 9, 27), pol=pol) == []  # an ordinary Sunday
     assert rules_of([], day=saturday, pol=pol) == ["absence", "absence"]
@@ -180,17 +187,38 @@ def test_make_up_working_day_and_holiday():
 
 
 def test_seasonal_schedule():
-    pol = policy(schedules=[
-        {"from": "01-01", "sessions": [{"start": "09:00", "end": "12:00"},
-                                       {"start": "13:30", "end": "17:00"}]},
-        {"from": "10-01", "sessions": [{"start": "09:00", "end": "12:00"},
-                                       {"start": "13:30", "end": "17:00"}]},
-        {"from": "06-01", "sessions": [{"start": "08:30", "end": "12:00"},
-                                       {"start": "14:30", "end": "17:30"}]},
-    ])
+    pol = policy(
+        schedules=[
+            {
+                "from": "01-01",
+                "sessions": [
+                    {"start": "09:00", "end": "12:00"},
+                    {"start": "13:30", "end": "17:00"},
+                ],
+            },
+            {
+                "from": "10-01",
+                "sessions": [
+                    {"start": "09:00", "end": "12:00"},
+                    {"start": "13:30", "end": "17:00"},
+                ],
+            },
+            {
+                "from": "06-01",
+                "sessions": [
+                    {"start": "08:30", "end": "12:00"},
+                    {"start": "14:30", "end": "17:30"},
+                ],
+            },
+        ]
+    )
     summer = date(2026, 7, 1)
-    day = [clock("08:40", day=summer), clock("12:00", Action.CLOCK_OUT, day=summer),
-           clock("14:25", day=summer), clock("17:10", Action.CLOCK_OUT, day=summer)]
+    day = [
+        clock("08:40", day=summer),
+        clock("12:00", Action.CLOCK_OUT, day=summer),
+        clock("14:25", day=summer),
+        clock("17:10", Action.CLOCK_OUT, day=summer),
+    ]
     assert rules_of(day, day=summer, pol=pol) == ["early_departure", "late"]
     assert rules_of(full_day(), pol=pol) == []  # November: the winter schedule again
 
@@ -201,8 +229,12 @@ def month_events(lates: int, extra=()):
     events = []
     for n, day in enumerate(days):
         arrival = "09:20" if n < lates else "08:50"
-        events += [clock(arrival, day=day), clock("12:01", Action.CLOCK_OUT, day=day),
-                   clock("13:20", day=day), clock("17:01", Action.CLOCK_OUT, day=day)]
+        events += [
+            clock(arrival, day=day),
+            clock("12:01", Action.CLOCK_OUT, day=day),
+            clock("13:20", day=day),
+            clock("17:01", Action.CLOCK_OUT, day=day),
+        ]
     return [*events, *extra]
 
 
@@ -227,7 +259,10 @@ def test_minor_violations_are_numbered_then_escalate_and_veto():
 def test_escalated_deduction_and_allowance_are_configurable():
     pol = policy(corrections={"allowance": 1, "escalated_deduction": 10})
     records = month(month_events(2), pol=pol)
-    assert [(r.correction_no, r.deduction, r.veto) for r in records] == [(1, 1, False), (2, 10, True)]
+    assert [(r.correction_no, r.deduction, r.veto) for r in records] == [
+        (1, 1, False),
+        (2, 10, True),
+    ]
 
 
 def test_void_removes_a_violation_from_numbering_and_correct_keeps_it():
@@ -241,7 +276,10 @@ def test_void_removes_a_violation_from_numbering_and_correct_keeps_it():
     assert after[0].status == "voided" and after[0].deduction == 0 and after[0].veto is False
     assert "bus strike" in after[0].detail
     assert [(r.correction_no, r.status, r.veto) for r in after[1:]] == [
-        (1, "corrected", False), (2, "open", False), (3, "open", False)]
+        (1, "corrected", False),
+        (2, "open", False),
+        (3, "open", False),
+    ]
     # A later correction cannot un-void.
     again = [*actions, ManagerAction("a3", at("18:02"), "boss", "correct", first, "x")]
     assert month(month_events(4), again)[0].status == "voided"
@@ -257,8 +295,13 @@ def test_violation_ids_are_stable_when_late_events_change_the_outcome():
 
 
 def test_arrival_order_and_duplicates_do_not_matter():
-    events = month_events(5, extra=[activity("10:00", 40, idle_min=40, day=date(2026, 11, 10)),
-                                    alert("11:00", AlertKind.PROXY_PUNCH)])
+    events = month_events(
+        5,
+        extra=[
+            activity("10:00", 40, idle_min=40, day=date(2026, 11, 10)),
+            alert("11:00", AlertKind.PROXY_PUNCH),
+        ],
+    )
     expected = evaluate_month(POLICY, "2026-11", events)
     shuffled = events + events[:20]
     random.Random(7).shuffle(shuffled)
@@ -268,8 +311,15 @@ def test_arrival_order_and_duplicates_do_not_matter():
 
 def test_unknown_staff_and_non_person_events_are_ignored():
     stranger = clock("09:30", staff="S999")
-    status = schema.Status(id=clock("09:00").id, seq=1, site="hall-01", device="st-01",
-                           ts=at("09:00"), state="online", role="station")
+    status = schema.Status(
+        id=clock("09:00").id,
+        seq=1,
+        site="hall-01",
+        device="st-01",
+        ts=at("09:00"),
+        state="online",
+        role="station",
+    )
     grouped = group_by_person([stranger, status], POLICY)
     assert list(grouped) == ["S999"] and not grouped["S999"].activity
     assert evaluate_day(POLICY, "S999", DAY, grouped["S999"]) == []

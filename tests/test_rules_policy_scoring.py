@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import date, time
 
@@ -17,21 +18,34 @@ from tests.rules_helpers import at, policy
 def test_defaults_mirror_the_brief():
     p = Policy()
     assert [(s.start, s.end) for s in p.sessions(date(2026, 11, 24))] == [
-        (time(9), time(12)), (time(13, 30), time(17))]
+        (time(9), time(12)),
+        (time(13, 30), time(17)),
+    ]
     assert p.sessions(date(2026, 11, 28)) == []  # Saturday
     g = p.grace
     assert (g.late_min, g.early_min, g.absent_late_min, g.outing_overdue_min) == (5, 5, 60, 10)
     assert (g.away_idle_min, g.nonwork_session_min, g.nonwork_day_min) == (30, 5, 60)
     table = {rule: (pen.severity, pen.deduction) for rule, pen in p.catalogue.items()}
     assert table == {
-        "late": ("minor", 1), "early_departure": ("minor", 1), "missing_punch": ("minor", 1),
-        "absence": ("serious", 10), "outing_overdue": ("minor", 1),
-        "away_from_post": ("minor", 2), "nonwork_session": ("minor", 2),
-        "nonwork_day": ("serious", 5), "spoof": ("serious", 10),
+        "late": ("minor", 1),
+        "early_departure": ("minor", 1),
+        "missing_punch": ("minor", 1),
+        "absence": ("serious", 10),
+        "outing_overdue": ("minor", 1),
+        "away_from_post": ("minor", 2),
+        "nonwork_session": ("minor", 2),
+        "nonwork_day": ("serious", 5),
+        "spoof": ("serious", 10),
     }
     assert p.corrections.allowance == 3
     assert [p.rating(s, False) for s in (100, 95, 94.9, 85, 70, 69.9)] == [
-        "excellent", "excellent", "good", "good", "pass", "fail"]
+        "excellent",
+        "excellent",
+        "good",
+        "good",
+        "pass",
+        "fail",
+    ]
     assert p.rating(100, True) == "fail"
 
 
@@ -40,17 +54,27 @@ def test_defaults_mirror_the_brief():
     [
         ('[default_site]\ntimezone = "Mars/Base"', "unknown time zone 'Mars/Base'"),
         ('[[schedules]]\nsessions = [{start="12:00", end="09:00"}]', "ends (09:00:00) before"),
-        ('[[schedules]]\nsessions = [{start="09:00", end="12:00"}, {start="11:00", end="17:00"}]',
-         "overlap"),
-        ('[grace]\nlate_mins = 5', "key 'grace.late_mins': unknown key"),
-        ('[grace]\nlate_min = -1', "key 'grace.late_min'"),
-        ('[[windows]]\nid = "w1"\nsite = "h"\nstaff = ["A"]\n[[windows]]\nid = "w2"\nsite = "h"\n'
-         'staff = ["A"]', "staff A is in windows w1 and w2"),
-        ('[[windows]]\nid = "w1"\nsite = "h"\nstaff = ["A"]\nworkstations = {ws-1 = "B"}',
-         "not in this window: ['B']"),
+        (
+            '[[schedules]]\nsessions = [{start="09:00", end="12:00"}, {start="11:00", end="17:00"}]',
+            "overlap",
+        ),
+        ("[grace]\nlate_mins = 5", "key 'grace.late_mins': unknown key"),
+        ("[grace]\nlate_min = -1", "key 'grace.late_min'"),
+        (
+            '[[windows]]\nid = "w1"\nsite = "h"\nstaff = ["A"]\n[[windows]]\nid = "w2"\nsite = "h"\n'
+            'staff = ["A"]',
+            "staff A is in windows w1 and w2",
+        ),
+        (
+            '[[windows]]\nid = "w1"\nsite = "h"\nstaff = ["A"]\nworkstations = {ws-1 = "B"}',
+            "not in this window: ['B']",
+        ),
         ('[[categories.rules]]\npattern = "(unclosed"\ncategory = "game"', "regular expression"),
-        ('[calendar]\nholidays = [2026-10-01]\nworkdays = [2026-10-01]', "both holiday and make-up"),
-        ("[catalogue.late]\nseverity = \"minor\"\ndeduction = 1", "catalogue lacks rules"),
+        (
+            "[calendar]\nholidays = [2026-10-01]\nworkdays = [2026-10-01]",
+            "both holiday and make-up",
+        ),
+        ('[catalogue.late]\nseverity = "minor"\ndeduction = 1', "catalogue lacks rules"),
     ],
 )
 def test_bad_policies_are_refused_with_the_key_and_the_reason(tmp_path, toml, message):
@@ -66,24 +90,43 @@ def test_a_missing_policy_file_is_named(tmp_path):
         load_policy(tmp_path / "nope.toml")
 
 
-def violation(staff: str, deduction: float, severity="minor", veto=False, status="open", n=[0]):
-    n[0] += 1
+_ids = itertools.count(1)
+
+
+def violation(staff: str, deduction: float, severity="minor", veto=False, status="open"):
     return ViolationRecord(
-        f"v-{n[0]}", staff, "hall-01", None, date(2026, 11, 2), at("09:10"), "late", severity,
-        deduction, None, False, veto, (), status, "",
+        f"v-{next(_ids)}",
+        staff,
+        "hall-01",
+        None,
+        date(2026, 11, 2),
+        at("09:10"),
+        "late",
+        severity,
+        deduction,
+        None,
+        False,
+        veto,
+        (),
+        status,
+        "",
     )
 
 
 def test_scores_floor_vetoes_ratings_and_ranking():
-    pol = policy(windows=[
-        {"id": "w1", "site": "hall-01", "staff": ["A", "B"]},
-        {"id": "w2", "site": "hall-01", "staff": ["C", "D"]},
-        {"id": "w3", "site": "hall-01", "staff": ["E"]},
-    ])
+    pol = policy(
+        windows=[
+            {"id": "w1", "site": "hall-01", "staff": ["A", "B"]},
+            {"id": "w2", "site": "hall-01", "staff": ["C", "D"]},
+            {"id": "w3", "site": "hall-01", "staff": ["E"]},
+        ]
+    )
     rows = [
-        violation("A", 3), violation("A", 2),
+        violation("A", 3),
+        violation("A", 2),
         violation("B", 1),
-        violation("C", 60), violation("C", 60),  # floor at 0
+        violation("C", 60),
+        violation("C", 60),  # floor at 0
         violation("D", 10, "serious", veto=True),
         replace(violation("E", 10, "serious", veto=True), status="voided"),
     ]

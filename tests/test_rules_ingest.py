@@ -1,0 +1,139 @@
+"""Ingest through a real Mosquitto: store once, dead letters, late events, shared load."""
+
+from __future__ import annotations
+
+import secrets
+import stat
+import time
+from datetime import date
+
+import msgspec
+import pytest
+
+from mqtt import schema, topics
+from mqtt.client import BrokerConfig, MqttClient, topic_for
+from mqtt.schema import Action
+from rules.service import RulesService, RulesSettings, ServiceConfig
+from rules.store import SqliteStore
+from tests.mqtt_helpers import Collector
+from tests.rules_helpers import clock
+
+PAST = date(2026, 10, 13)  # a settled Tuesday
+
+
+def wait_until(condition, timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def on_site(event: schema.Event, site: str) -> schema.Event:
+    return msgspec.structs.replace(event, site=site)
+
+
+def test_store_keeps_each_event_once_in_a_private_file(tmp_path):
+    store = SqliteStore(tmp_path / "rules.db")
+    a, b = clock("09:00"), clock("09:01")
+    assert store.add_events([(a, schema.encode(a)), (a, schema.encode(a))]) == [a]
+    assert store.add_events([(a, schema.encode(a)), (b, schema.encode(b))]) == [b]
+    assert [e.id for e in store.events(a.ts, b.ts + (b.ts - a.ts))] == [a.id, b.id]
+    assert stat.S_IMODE((tmp_path / "rules.db").stat().st_mode) == 0o600
+    store.close()
+
+
+@pytest.fixture
+def service_for(tmp_path):
+    started: list[RulesService] = []
+
+    def start(site: str, group: str, name: str = "a") -> RulesService:
+        pol_file = tmp_path / "policy.toml"
+        pol_file.write_text(f'[[windows]]\nid = "w1"\nsite = "{site}"\nstaff = ["S1"]\n')
+        config = ServiceConfig(
+            broker=BrokerConfig(persistent_session=False),
+            rules=RulesSettings(
+                db=tmp_path / f"{name}.db",
+                policy=pol_file,
+                group=group,
+                client_id=f"rules-{name}-{secrets.token_hex(4)}",
+                sites=[site],
+                recompute_every_s=0.2,
+            ),
+        )
+        service = RulesService(config).start()
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        service.stop()
+
+
+def test_ingest_stores_once_dead_letters_and_recomputes_late_events(service_for):
+    site = f"t-{secrets.token_hex(4)}"
+    service = service_for(site, f"g{secrets.token_hex(3)}")
+    seen = Collector()
+    watcher = MqttClient(BrokerConfig(persistent_session=False), f"w-{site}", on_message=seen)
+    watcher.subscribe(topics.subscription(site, topics.CENTRAL))
+    device = MqttClient(BrokerConfig(persistent_session=False), f"d-{site}")
+    with watcher, device:
+        time.sleep(0.3)  # let the subscriptions settle
+        late = on_site(clock("09:20", day=PAST), site)
+        others = [
+            on_site(clock(t, a, day=PAST), site)
+            for t, a in [
+                ("12:02", Action.CLOCK_OUT),
+                ("13:20", Action.CLOCK_IN),
+                ("17:01", Action.CLOCK_OUT),
+            ]
+        ]
+        for event in [late, late, *others]:  # the first one twice: a redelivery
+            device.publish_event(event).wait_for_publish(5)
+        clock_topic = topic_for(late)
+        device.publish(clock_topic, b"{not json").wait_for_publish(5)
+        impostor = on_site(msgspec.structs.replace(clock("09:00"), device="st-99"), site)
+        device.publish(clock_topic, schema.encode(impostor)).wait_for_publish(5)
+
+        def violations_on(day_rule):
+            return [v for v in service.store.violations(staff="S1") if (v.day, v.rule) == day_rule]
+
+        assert wait_until(lambda: violations_on((PAST, "late")))
+        found = violations_on((PAST, "late"))[0]
+        assert found.evidence == (late.id,)
+        assert service.ingest.duplicates == 1 and service.ingest.rejected == 2
+        reasons = [d.reason for d in service.store.dead_letters()]
+        assert any("not valid JSON" in r for r in reasons)
+        assert any("does not match the topic's publisher" in r for r in reasons)
+
+        # The device that was offline delivers an earlier clock-in: no longer late.
+        device.publish_event(on_site(clock("08:58", day=PAST), site)).wait_for_publish(5)
+        assert wait_until(lambda: not violations_on((PAST, "late")))
+
+        def published(kind):
+            return [schema.decode(p, t) for t, p in seen.messages if t.endswith(kind)]
+
+        assert wait_until(
+            lambda: any(
+                v.violation_id == found.violation_id and v.status == "voided"
+                for v in published("/violation")
+            )
+        )
+        first = next(v for v in published("/violation") if v.violation_id == found.violation_id)
+        assert first.rule == "late" and first.evidence == [late.id] and first.correction_no
+        letters = published("/deadletter")
+        assert len(letters) == 2 and all(d.topic == clock_topic for d in letters)
+
+
+def test_instances_in_one_group_share_the_load(service_for):
+    site, group = f"t-{secrets.token_hex(4)}", f"g{secrets.token_hex(3)}"
+    a, b = service_for(site, group, "a"), service_for(site, group, "b")
+    device = MqttClient(BrokerConfig(persistent_session=False), f"d-{site}")
+    with device:
+        time.sleep(0.3)
+        infos = [device.publish_event(on_site(clock("09:00", day=PAST), site)) for _ in range(200)]
+        for info in infos:
+            info.wait_for_publish(5)
+        assert wait_until(lambda: a.ingest.stored + b.ingest.stored == 200)
+    assert a.ingest.stored > 20 and b.ingest.stored > 20
