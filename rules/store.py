@@ -264,7 +264,7 @@ class SqliteStore:
             }
             for event, payload in fresh.values()
         ]
-        with self.db.conn:
+        with self.db.atomic():
             self.db["events"].insert_all(rows, ignore=True, batch_size=BATCH)
         return [event for event, _ in fresh.values()]
 
@@ -304,7 +304,7 @@ class SqliteStore:
 
     # -- dead letters ----------------------------------------------------------------
     def add_dead_letter(self, row: DeadLetterRow) -> None:
-        with self.db.conn:
+        with self.db.atomic():
             self.db["dead_letters"].insert(
                 {
                     "received": row.received.isoformat(),
@@ -323,7 +323,7 @@ class SqliteStore:
 
     # -- manager actions ---------------------------------------------------------------
     def add_action(self, action: ManagerAction) -> None:
-        with self.db.conn:
+        with self.db.atomic():
             self.db["actions"].insert(_action_row(action))
 
     def actions(self) -> list[ManagerAction]:
@@ -337,7 +337,7 @@ class SqliteStore:
         after = {r.violation_id: r for r in records}
         changed = [r for r in records if before.get(r.violation_id) != r]
         withdrawn = [v for vid, v in before.items() if vid not in after]
-        with self.db.conn:
+        with self.db.atomic():
             for gone in withdrawn:
                 self.db["violations"].delete(gone.violation_id)
             if changed:
