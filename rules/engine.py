@@ -178,68 +178,85 @@ class _Day:
         return (start, end) if start < end else None
 
     def attendance(self) -> None:
-        g = self.grace
         for index, ((start, end), (lo, hi)) in enumerate(
             zip(self.sessions, self.segments(), strict=True)
         ):
-            slot = f"s{index}"
-            label = f"session {_hm(start, self.zone)}-{_hm(end, self.zone)}"
             due = self.leave_adjusted(start, end)
             if due is None:
                 continue  # on leave for the whole session
-            due_start, due_end = due
-            ins = [c for c in self.clocks if c.action is Action.CLOCK_IN and lo <= c.ts < hi]
-            outs = [c for c in self.clocks if c.action is Action.CLOCK_OUT and lo <= c.ts < hi]
-            if not ins and not outs:
+            slot = f"s{index}"
+            label = f"session {_hm(start, self.zone)}-{_hm(end, self.zone)}"
+            punches = [c for c in self.clocks if lo <= c.ts < hi]
+            # On a registered outing when the session starts or ends: the outing rule judges
+            # that part, not lateness, early departure or a missing punch.
+            outside = self.outing_spans()
+            out_at_start = any(a <= due[0] < b for a, b in outside)
+            out_at_end = any(a < due[1] <= b for a, b in outside)
+            if not punches and not (out_at_start or out_at_end):
                 if self.settled(end):
-                    self.add("absence", slot, due_start, (), f"no punch in the {label}")
+                    self.add("absence", slot, due[0], (), f"no punch in the {label}")
                 continue
-            if ins:
-                arrival = ins[0]
-                late = arrival.ts - due_start
-                if late > timedelta(minutes=g.absent_late_min):
-                    self.add(
-                        "absence",
-                        slot,
-                        arrival.ts,
-                        [arrival.id],
-                        f"arrived {late.total_seconds() / 60:.0f} min late for the {label}",
-                    )
-                elif late > timedelta(minutes=g.late_min):
-                    self.add(
-                        "late",
-                        slot,
-                        arrival.ts,
-                        [arrival.id],
-                        f"arrived {late.total_seconds() / 60:.0f} min late for the {label}",
-                    )
-            elif self.settled(end):
+            if not out_at_start:
+                self.arrival(slot, label, due[0], end, punches)
+            if not out_at_end:
+                self.departure(slot, label, due[1], end, punches)
+
+    def arrival(
+        self, slot: str, label: str, due: datetime, end: datetime, punches: list[schema.Clock]
+    ) -> None:
+        ins = [c for c in punches if c.action is Action.CLOCK_IN]
+        if not ins:
+            if self.settled(end) and punches:
                 self.add(
                     "missing_punch",
                     slot + "-in",
-                    outs[-1].ts,
-                    [outs[-1].id],
+                    punches[0].ts,
+                    [punches[0].id],
                     f"no clock-in for the {label}",
                 )
-            if outs:
-                departure = outs[-1]
-                early = due_end - departure.ts
-                if early > timedelta(minutes=g.early_min):
-                    self.add(
-                        "early_departure",
-                        slot,
-                        departure.ts,
-                        [departure.id],
-                        f"left {early.total_seconds() / 60:.0f} min before the end of the {label}",
-                    )
-            elif self.settled(end):
+            return
+        late = ins[0].ts - due
+        minutes = f"arrived {late.total_seconds() / 60:.0f} min late for the {label}"
+        if late > timedelta(minutes=self.grace.absent_late_min):
+            self.add("absence", slot, ins[0].ts, [ins[0].id], minutes)
+        elif late > timedelta(minutes=self.grace.late_min):
+            self.add("late", slot, ins[0].ts, [ins[0].id], minutes)
+
+    def departure(
+        self, slot: str, label: str, due: datetime, end: datetime, punches: list[schema.Clock]
+    ) -> None:
+        outs = [c for c in punches if c.action is Action.CLOCK_OUT]
+        if not outs:
+            if self.settled(end) and punches:
                 self.add(
                     "missing_punch",
                     slot + "-out",
                     end,
-                    [ins[0].id],
+                    [punches[-1].id],
                     f"no clock-out for the {label}",
                 )
+            return
+        early = due - outs[-1].ts
+        if early > timedelta(minutes=self.grace.early_min):
+            self.add(
+                "early_departure",
+                slot,
+                outs[-1].ts,
+                [outs[-1].id],
+                f"left {early.total_seconds() / 60:.0f} min before the end of the {label}",
+            )
+
+    def returns(self) -> list[tuple[schema.Clock, schema.Clock | None]]:
+        """Each registered going-out with the next punch (proof of being back), if any."""
+        pairs = []
+        for index, punch in enumerate(self.clocks):
+            if punch.action is Action.LEAVE_OUT:
+                back = next((c for c in self.clocks[index + 1 :] if c.ts > punch.ts), None)
+                pairs.append((punch, back))
+        return pairs
+
+    def outing_spans(self) -> list[Span]:
+        return [(out.ts, back.ts if back else self.day_span[1]) for out, back in self.returns()]
 
     def session_of(self, moment: datetime) -> Span:
         for (start, end), (lo, hi) in zip(self.sessions, self.segments(), strict=True):
@@ -249,8 +266,8 @@ class _Day:
 
     def outings(self) -> None:
         g = self.grace
-        for index, out in enumerate(self.clocks):
-            if out.action is not Action.LEAVE_OUT or out.leave is None:
+        for out, back in self.returns():
+            if out.leave is None:
                 continue
             allowed = timedelta(minutes=self.policy.outing.allowed_min.get(out.leave.kind, 0))
             deadline = min(out.leave.expected_return, out.ts + allowed)
@@ -258,7 +275,6 @@ class _Day:
             _, session_end = self.session_of(out.ts)
             if deadline <= session_end:
                 cutoff = min(cutoff, session_end)
-            back = next((c for c in self.clocks[index + 1 :] if c.ts > out.ts), None)
             slot = f"out-{out.id}"
             if back is not None and back.ts > cutoff:
                 over = (back.ts - deadline).total_seconds() / 60

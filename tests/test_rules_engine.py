@@ -122,7 +122,8 @@ def test_going_out_not_back_by_the_sessions_end():
     base = full_day()
     late_out = [*base, going_out("16:30", "16:55")]
     late_out = [e for e in late_out if e.ts != at("17:02")]
-    assert rules_of(late_out) == ["missing_punch", "outing_overdue"]
+    # Not back: the outing rule judges it, not also a missing clock-out.
+    assert rules_of(late_out) == ["outing_overdue"]
     back_after_end = [*base[:3], going_out("16:40", "16:55"), clock("17:03", Action.CLOCK_OUT)]
     assert rules_of(back_after_end) == ["outing_overdue"]
 
@@ -331,3 +332,16 @@ def test_weekend_without_punches_is_quiet_and_day_boundaries_are_local():
     assert rules_of([], day=saturday) == []
     # 00:30 local on the 24th is the 23rd in UTC: it still belongs to the 24th.
     assert at("00:30").astimezone(TZ).date() == DAY
+
+
+def test_an_official_outing_across_lunch_is_neither_early_nor_absent():
+    day = [
+        clock("08:55"),
+        going_out("11:00", "15:00", LeaveKind.OFFICIAL),
+        clock("14:50", Action.LEAVE_RETURN),
+        clock("17:02", Action.CLOCK_OUT),
+    ]
+    assert rules_of(day) == []
+    # Back at 15:30 against a promised 15:00: overdue, and only that.
+    late_back = [*day[:2], clock("15:30", Action.LEAVE_RETURN), day[3]]
+    assert rules_of(late_back) == ["outing_overdue"]
