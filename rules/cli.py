@@ -16,24 +16,53 @@ from typing import Any
 import click
 
 from hallwatch.config import ConfigError
-from mqtt.client import ConnectError
+from mqtt.client import BrokerConfig, ConnectError, MqttClient
 from mqtt.ids import new_event_id, utc_now
 from mqtt.schema import LeaveKind
 from rules import render
 from rules.actions import LeaveRecord, ManagerAction, effective_leave
+from rules.ingest import Publisher
 from rules.policy import Policy, load_policy
-from rules.recompute import month_of, recompute_person_month
+from rules.recompute import Change, month_of, recompute_person_month
 from rules.store import SqliteStore
 
 FILE = click.Path(dir_okay=False, path_type=Path)
 
 
 class Context:
-    """The store and policy a manager command works on."""
+    """The store and policy a manager command works on, and the broker to announce on."""
 
-    def __init__(self, db: Path, policy: Path) -> None:
+    def __init__(self, db: Path, policy: Path, broker: BrokerConfig | None = None) -> None:
         self.policy: Policy = load_policy(policy)
         self.store = SqliteStore(db)
+        self.broker = broker
+
+    def announce(self, action: ManagerAction, staff: str, change: Change) -> None:
+        """Publish the action and the violations it changed, when a broker is configured.
+
+        The action is already stored: a broker that cannot be reached only costs the live
+        notification (the service and the reports read the store), so it is a warning.
+        """
+        if self.broker is None:
+            return
+        viewer = self.broker.model_copy(update={"persistent_session": False})
+        client = MqttClient(viewer, f"hallwatch-manager-{new_event_id()[-12:]}")
+        try:
+            client.start(wait_s=5)
+        except ConnectError as exc:
+            click.echo(f"warning: recorded, but not announced on MQTT: {exc}", err=True)
+            return
+        sent = []
+        publisher = Publisher(lambda event: sent.append(client.publish_event(event)))
+        publisher.correction(self.policy.window_of[staff].site, action)
+        changed, withdrawn = change
+        for record in changed:
+            publisher.violation(record)
+        for record in withdrawn:
+            publisher.violation(record, withdrawn=True)
+        for info in sent:
+            info.wait_for_publish(5)
+        client.stop()
 
 
 def with_context(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -50,15 +79,17 @@ def with_context(command: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--policy", type=FILE, envvar="HALLWATCH_POLICY", help="Policy TOML file.")
     @wraps(command)
     def wrapper(config_file: Path | None, db: Path | None, policy: Path | None, **kwargs):
+        broker = None
         try:
             if config_file is not None:
                 from rules.service import load_config
 
-                settings = load_config(config_file).rules
-                db, policy = db or settings.db, policy or settings.policy
+                config = load_config(config_file)
+                db, policy = db or config.rules.db, policy or config.rules.policy
+                broker = config.broker
             if db is None or policy is None:
                 raise click.UsageError("give --config FILE, or both --db FILE and --policy FILE")
-            ctx = Context(db, policy)
+            ctx = Context(db, policy, broker)
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
         try:
@@ -227,7 +258,10 @@ def _act(ctx: Context, target: str, kind: str, reason: str, by: str | None) -> N
         raise click.ClickException(f"{target} already has a correction recorded")
     action = ManagerAction(new_event_id(), utc_now(), who(by), kind, target, reason.strip())  # type: ignore[arg-type]
     ctx.store.add_action(action)
-    recompute_person_month(ctx.store, ctx.policy, found.staff_id, month_of(found.day), utc_now())
+    change = recompute_person_month(
+        ctx.store, ctx.policy, found.staff_id, month_of(found.day), utc_now()
+    )
+    ctx.announce(action, found.staff_id, change)
     after = ctx.store.violation(target)
     click.echo(render.violation_line(after) if after else f"{target}: {kind} recorded")
 
@@ -302,25 +336,29 @@ def leave_add(ctx: Context, staff: str, start: str, end: str, kind: str, reason:
     record = LeaveRecord(
         f"lv-{new_event_id()[-12:]}", staff, begin, finish, LeaveKind(kind), reason
     )
-    ctx.store.add_action(
-        ManagerAction(
-            new_event_id(), utc_now(), who(by), "leave_add", record.leave_id, reason, record
-        )
+    action = ManagerAction(
+        new_event_id(), utc_now(), who(by), "leave_add", record.leave_id, reason, record
     )
-    _recompute_leave(ctx, record)
+    _record_leave_action(ctx, action, record)
     click.echo(
         f"{record.leave_id}: {staff} on {kind} leave {begin.isoformat()} - {finish.isoformat()}"
     )
 
 
-def _recompute_leave(ctx: Context, record: LeaveRecord) -> None:
+def _record_leave_action(ctx: Context, action: ManagerAction, record: LeaveRecord) -> None:
+    """Store a leave action, recompute the months the leave touches, announce the result."""
+    ctx.store.add_action(action)
     zone = ctx.policy.zone(ctx.policy.window_of[record.staff_id].site)
-    months = {
-        month_of(record.start.astimezone(zone).date()),
-        month_of(record.end.astimezone(zone).date()),
-    }
+    months = {month_of(moment.astimezone(zone).date()) for moment in (record.start, record.end)}
+    changed: list = []
+    withdrawn: list = []
     for month in sorted(months):
-        recompute_person_month(ctx.store, ctx.policy, record.staff_id, month, utc_now())
+        more, gone = recompute_person_month(
+            ctx.store, ctx.policy, record.staff_id, month, utc_now()
+        )
+        changed += more
+        withdrawn += gone
+    ctx.announce(action, record.staff_id, (changed, withdrawn))
 
 
 @leave.command("list")
@@ -366,10 +404,8 @@ def leave_cancel(ctx: Context, leave_id: str, reason: str, by: str | None) -> No
     current = {lv.leave_id: lv for lv in effective_leave(ctx.policy, ctx.store.actions())}
     if leave_id not in current:
         raise click.ClickException(f"no leave {leave_id!r} in force; see 'hallwatch leave list'")
-    ctx.store.add_action(
-        ManagerAction(new_event_id(), utc_now(), who(by), "leave_cancel", leave_id, reason)
-    )
-    _recompute_leave(ctx, current[leave_id])
+    action = ManagerAction(new_event_id(), utc_now(), who(by), "leave_cancel", leave_id, reason)
+    _record_leave_action(ctx, action, current[leave_id])
     click.echo(f"{leave_id} cancelled")
 
 

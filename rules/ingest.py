@@ -18,6 +18,7 @@ from datetime import datetime
 from mqtt import schema, topics
 from mqtt.ids import new_event_id, utc_now
 from mqtt.topics import Kind
+from rules.actions import ManagerAction
 from rules.engine import ViolationRecord
 from rules.policy import Policy
 from rules.recompute import affected, month_of, recompute_month, recompute_person_month
@@ -75,6 +76,21 @@ class Publisher:
                 evidence=list(record.evidence),
                 status="voided" if withdrawn else record.status,  # type: ignore[arg-type]
                 detail=("withdrawn on recomputation: " if withdrawn else "") + record.detail,
+            )
+        )
+
+    def correction(self, site: str, action: ManagerAction) -> None:
+        self.send(
+            schema.Correction(
+                id=new_event_id(),
+                seq=self._next(),
+                site=site,
+                device=topics.CENTRAL,
+                ts=action.ts,
+                target=action.target,
+                action=action.action,
+                by=action.by[:200],
+                reason=action.reason[:2000],
             )
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import stat
 import time
@@ -9,14 +10,18 @@ from datetime import date
 
 import msgspec
 import pytest
+from click.testing import CliRunner
 
+from hallwatch.cli import main
 from mqtt import schema, topics
 from mqtt.client import BrokerConfig, MqttClient, topic_for
 from mqtt.schema import Action
 from rules.service import RulesService, RulesSettings, ServiceConfig
+from rules.simulate import generate_month
 from rules.store import SqliteStore
 from tests.mqtt_helpers import Collector
 from tests.rules_helpers import clock
+from tests.support.mosquitto import free_port
 
 PAST = date(2026, 10, 13)  # a settled Tuesday
 
@@ -137,3 +142,92 @@ def test_instances_in_one_group_share_the_load(service_for):
             info.wait_for_publish(5)
         assert wait_until(lambda: a.ingest.stored + b.ingest.stored == 200)
     assert a.ingest.stored > 20 and b.ingest.stored > 20
+
+
+def test_manager_actions_are_announced_on_mqtt(tmp_path):
+    site = f"t-{secrets.token_hex(4)}"
+    policy_file, events_file = generate_month("2026-10", 5, seed=4, site=site).write(tmp_path)
+    db = tmp_path / "rules.db"
+    config = tmp_path / "rules.toml"
+    config.write_text(f'[broker]\nport = 1883\n[rules]\ndb = "{db}"\npolicy = "{policy_file}"\n')
+    runner = CliRunner()
+    replayed = runner.invoke(
+        main,
+        [
+            "rules",
+            "replay",
+            "--events",
+            str(events_file),
+            "--policy",
+            str(policy_file),
+            "--db",
+            str(db),
+        ],
+    )
+    assert replayed.exit_code == 0, replayed.output
+    target = json.loads(
+        runner.invoke(main, ["violations", "--config", str(config), "--json"]).output
+    )[0]
+    seen = Collector()
+    watcher = MqttClient(BrokerConfig(persistent_session=False), f"w-{site}", on_message=seen)
+    watcher.subscribe(topics.subscription(site, topics.CENTRAL))
+    with watcher:
+        time.sleep(0.3)
+        result = runner.invoke(
+            main,
+            [
+                "void",
+                target["violation_id"],
+                "--reason",
+                "appeal upheld",
+                "--by",
+                "wang",
+                "--config",
+                str(config),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        messages = seen.wait_for(2)
+    decoded = [schema.decode(p, t) for t, p in messages]
+    correction = next(e for e in decoded if isinstance(e, schema.Correction))
+    assert (correction.target, correction.action, correction.by, correction.reason) == (
+        target["violation_id"],
+        "void",
+        "wang",
+        "appeal upheld",
+    )
+    voided = [e for e in decoded if isinstance(e, schema.Violation)]
+    assert any(v.violation_id == target["violation_id"] and v.status == "voided" for v in voided)
+
+
+def test_an_unreachable_broker_warns_but_keeps_the_action(tmp_path):
+    site = f"t-{secrets.token_hex(4)}"
+    policy_file, events_file = generate_month("2026-10", 2, seed=4, site=site).write(tmp_path)
+    db = tmp_path / "rules.db"
+    config = tmp_path / "rules.toml"
+    port = free_port()
+    config.write_text(f'[broker]\nport = {port}\n[rules]\ndb = "{db}"\npolicy = "{policy_file}"\n')
+    runner = CliRunner()
+    runner.invoke(
+        main,
+        [
+            "rules",
+            "replay",
+            "--events",
+            str(events_file),
+            "--policy",
+            str(policy_file),
+            "--db",
+            str(db),
+        ],
+    )
+    target = json.loads(
+        runner.invoke(main, ["violations", "--config", str(config), "--json"]).output
+    )[0]
+    result = runner.invoke(
+        main, ["correct", target["violation_id"], "--note", "told", "--config", str(config)]
+    )
+    assert result.exit_code == 0 and "not announced on MQTT" in result.output
+    store = SqliteStore(db)
+    assert store.violation(target["violation_id"]).status == "corrected"
+    store.close()
