@@ -40,13 +40,18 @@ class WindowScore:
     vetoed_staff: tuple[str, ...]
 
 
-def _ranked(rows: list, key) -> list[int]:
-    """Competition ranking (1, 2, 2, 4) of rows already sorted by `key`."""
-    ranks: list[int] = []
-    for index, row in enumerate(rows):
-        tied = index and key(rows[index - 1]) == key(row)
-        ranks.append(ranks[-1] if tied else index + 1)
-    return ranks
+def _ranking(rows: list[dict], name: str) -> list[tuple[int, dict]]:
+    """Not vetoed before vetoed, then by score; ties share a rank (1, 2, 2, 4)."""
+
+    def merit(row: dict) -> tuple[bool, float]:
+        return (row["vetoed"], -row["score"])
+
+    ordered = sorted(rows, key=lambda row: (*merit(row), row[name]))
+    ranked: list[tuple[int, dict]] = []
+    for index, row in enumerate(ordered):
+        tied = index > 0 and merit(ordered[index - 1]) == merit(row)
+        ranked.append((ranked[-1][0] if tied else index + 1, row))
+    return ranked
 
 
 def score_month(
@@ -79,14 +84,7 @@ def score_month(
                 }
             )
 
-    def person_key(p: dict) -> tuple:
-        return (p["vetoed"], -p["score"])
-
-    people.sort(key=lambda p: (*person_key(p), p["staff_id"]))
-    person_rows = [
-        PersonScore(rank=rank, **p)
-        for rank, p in zip(_ranked(people, person_key), people, strict=True)
-    ]
+    person_rows = [PersonScore(rank=r, **p) for r, p in _ranking(people, "staff_id")]
     windows = []
     for window in policy.windows:
         members = [p for p in person_rows if p.window == window.id]
@@ -105,12 +103,5 @@ def score_month(
             }
         )
 
-    def window_key(w: dict) -> tuple:
-        return (w["vetoed"], -w["score"])
-
-    windows.sort(key=lambda w: (*window_key(w), w["window"]))
-    window_rows = [
-        WindowScore(rank=rank, **w)
-        for rank, w in zip(_ranked(windows, window_key), windows, strict=True)
-    ]
+    window_rows = [WindowScore(rank=r, **w) for r, w in _ranking(windows, "window")]
     return person_rows, window_rows

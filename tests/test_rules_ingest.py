@@ -7,6 +7,7 @@ import secrets
 import stat
 import time
 from datetime import date
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -144,48 +145,30 @@ def test_instances_in_one_group_share_the_load(service_for):
     assert a.ingest.stored > 20 and b.ingest.stored > 20
 
 
-def test_manager_actions_are_announced_on_mqtt(tmp_path):
+def replayed_hall(tmp_path, port: int) -> tuple[str, list[str], dict]:
+    """A short generated month on its own site, replayed; the config, and one violation."""
     site = f"t-{secrets.token_hex(4)}"
     policy_file, events_file = generate_month("2026-10", 5, seed=4, site=site).write(tmp_path)
     db = tmp_path / "rules.db"
     config = tmp_path / "rules.toml"
-    config.write_text(f'[broker]\nport = 1883\n[rules]\ndb = "{db}"\npolicy = "{policy_file}"\n')
+    config.write_text(f'[broker]\nport = {port}\n[rules]\ndb = "{db}"\npolicy = "{policy_file}"\n')
     runner = CliRunner()
-    replayed = runner.invoke(
-        main,
-        [
-            "rules",
-            "replay",
-            "--events",
-            str(events_file),
-            "--policy",
-            str(policy_file),
-            "--db",
-            str(db),
-        ],
-    )
+    replay = ["rules", "replay", "--events", str(events_file), "--policy", str(policy_file)]
+    replayed = runner.invoke(main, [*replay, "--db", str(db)])
     assert replayed.exit_code == 0, replayed.output
-    target = json.loads(
-        runner.invoke(main, ["violations", "--config", str(config), "--json"]).output
-    )[0]
+    listed = runner.invoke(main, ["violations", "--config", str(config), "--json"])
+    return site, ["--config", str(config)], json.loads(listed.output)[0]
+
+
+def test_manager_actions_are_announced_on_mqtt(tmp_path):
+    site, config, target = replayed_hall(tmp_path, 1883)
     seen = Collector()
     watcher = MqttClient(BrokerConfig(persistent_session=False), f"w-{site}", on_message=seen)
     watcher.subscribe(topics.subscription(site, topics.CENTRAL))
     with watcher:
         time.sleep(0.3)
-        result = runner.invoke(
-            main,
-            [
-                "void",
-                target["violation_id"],
-                "--reason",
-                "appeal upheld",
-                "--by",
-                "wang",
-                "--config",
-                str(config),
-            ],
-        )
+        void = ["void", target["violation_id"], "--reason", "appeal upheld", "--by", "wang"]
+        result = CliRunner().invoke(main, [*void, *config])
         assert result.exit_code == 0, result.output
         messages = seen.wait_for(2)
     decoded = [schema.decode(p, t) for t, p in messages]
@@ -201,33 +184,11 @@ def test_manager_actions_are_announced_on_mqtt(tmp_path):
 
 
 def test_an_unreachable_broker_warns_but_keeps_the_action(tmp_path):
-    site = f"t-{secrets.token_hex(4)}"
-    policy_file, events_file = generate_month("2026-10", 2, seed=4, site=site).write(tmp_path)
-    db = tmp_path / "rules.db"
-    config = tmp_path / "rules.toml"
-    port = free_port()
-    config.write_text(f'[broker]\nport = {port}\n[rules]\ndb = "{db}"\npolicy = "{policy_file}"\n')
-    runner = CliRunner()
-    runner.invoke(
-        main,
-        [
-            "rules",
-            "replay",
-            "--events",
-            str(events_file),
-            "--policy",
-            str(policy_file),
-            "--db",
-            str(db),
-        ],
-    )
-    target = json.loads(
-        runner.invoke(main, ["violations", "--config", str(config), "--json"]).output
-    )[0]
-    result = runner.invoke(
-        main, ["correct", target["violation_id"], "--note", "told", "--config", str(config)]
+    _, config, target = replayed_hall(tmp_path, free_port())
+    result = CliRunner().invoke(
+        main, ["correct", target["violation_id"], "--note", "told", *config]
     )
     assert result.exit_code == 0 and "not announced on MQTT" in result.output
-    store = SqliteStore(db)
+    store = SqliteStore(Path(config[1]).with_name("rules.db"))
     assert store.violation(target["violation_id"]).status == "corrected"
     store.close()
