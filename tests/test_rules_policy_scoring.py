@@ -157,3 +157,18 @@ def test_ties_share_a_rank_and_the_window_veto_can_be_off():
     assert (windows[0].score, windows[0].vetoed, windows[0].rating) == (98, False, "excellent")
     tie, _ = score_month(pol, [])
     assert [p.rank for p in tie] == [1, 1, 1]
+
+
+def test_the_documented_examples_load_and_show_the_defaults():
+    from pathlib import Path
+
+    from rules.service import load_config
+
+    examples = Path(__file__).resolve().parent.parent / "docs" / "examples"
+    example = load_policy(examples / "policy.toml")
+    defaults = Policy()
+    for section in ("grace", "outing", "categories", "catalogue", "corrections", "veto", "bands"):
+        assert getattr(example, section) == getattr(defaults, section), section
+    assert example.calendar.is_workday(date(2026, 9, 27))  # a make-up Sunday
+    assert not example.calendar.is_workday(date(2026, 10, 1))
+    assert load_config(examples / "rules.toml").rules.group == "hallwatch-rules"
