@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import secrets
+import signal
 import stat
+import subprocess
+import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import msgspec
@@ -191,4 +194,50 @@ def test_an_unreachable_broker_warns_but_keeps_the_action(tmp_path):
     assert result.exit_code == 0 and "not announced on MQTT" in result.output
     store = SqliteStore(Path(config[1]).with_name("rules.db"))
     assert store.violation(target["violation_id"]).status == "corrected"
+    store.close()
+
+
+def test_the_service_command_runs_and_stops_cleanly_on_sigterm(tmp_path):
+    site = f"t-{secrets.token_hex(4)}"
+    (tmp_path / "policy.toml").write_text(
+        f'[[windows]]\nid = "w1"\nsite = "{site}"\nstaff = ["S1"]\n'
+    )
+    db = tmp_path / "rules.db"
+    config = tmp_path / "rules.toml"
+    config.write_text(
+        f'[broker]\npersistent_session = false\n[rules]\ndb = "{db}"\n'
+        f'policy = "{tmp_path / "policy.toml"}"\ngroup = "g{site}"\nclient_id = "{site}"\n'
+        f'sites = ["{site}"]\nrecompute_every_s = 0.2\n'
+    )
+    hallwatch = Path(sys.executable).with_name("hallwatch")
+    process = subprocess.Popen(
+        [str(hallwatch), "rules", "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        device = MqttClient(BrokerConfig(persistent_session=False), f"d-{site}")
+        event = on_site(clock("09:30", day=PAST), site)
+        with device:
+            # Publish until the service has subscribed and stored it (it starts in the background).
+            def stored() -> bool:
+                device.publish_event(event).wait_for_publish(5)
+                if not db.exists():
+                    return False
+                store = SqliteStore(db)
+                try:
+                    return bool(store.events(event.ts, event.ts + timedelta(seconds=1)))
+                finally:
+                    store.close()
+
+            assert wait_until(stored, timeout_s=20)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    store = SqliteStore(db)
+    # Judged before exiting: late in the morning, no clock-out, absent in the afternoon.
+    rules = sorted(v.rule for v in store.violations(staff="S1", day=PAST))
+    assert rules == ["absence", "late", "missing_punch"]
     store.close()
