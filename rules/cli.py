@@ -37,11 +37,11 @@ class Context:
         self.store = SqliteStore(db)
         self.broker = broker
 
-    def announce(self, action: ManagerAction, staff: str, change: Change) -> None:
-        """Publish the action and the violations it changed, when a broker is configured.
+    def publish(self, fill: Callable[[Publisher], None], what: str) -> None:
+        """Publish what `fill` gives the publisher, when a broker is configured.
 
-        The action is already stored: a broker that cannot be reached only costs the live
-        notification (the service and the reports read the store), so it is a warning.
+        What is published is already stored: a broker that cannot be reached only costs
+        the live notification (the service and the reports read the store): a warning.
         """
         if self.broker is None:
             return
@@ -50,19 +50,26 @@ class Context:
         try:
             client.start(wait_s=5)
         except ConnectError as exc:
-            click.echo(f"warning: recorded, but not announced on MQTT: {exc}", err=True)
+            click.echo(f"warning: {what}, but not announced on MQTT: {exc}", err=True)
             return
         sent = []
-        publisher = Publisher(lambda event: sent.append(client.publish_event(event)))
-        publisher.correction(self.policy.window_of[staff].site, action)
-        changed, withdrawn = change
-        for record in changed:
-            publisher.violation(record)
-        for record in withdrawn:
-            publisher.violation(record, withdrawn=True)
+        fill(Publisher(lambda event: sent.append(client.publish_event(event))))
         for info in sent:
             info.wait_for_publish(5)
         client.stop()
+
+    def announce(self, action: ManagerAction, staff: str, change: Change) -> None:
+        """Publish a manager's action and the violations it changed."""
+
+        def fill(publisher: Publisher) -> None:
+            publisher.correction(self.policy.window_of[staff].site, action)
+            changed, withdrawn = change
+            for record in changed:
+                publisher.violation(record)
+            for record in withdrawn:
+                publisher.violation(record, withdrawn=True)
+
+        self.publish(fill, "recorded")
 
 
 def with_context(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -414,20 +421,32 @@ def leave_cancel(ctx: Context, leave_id: str, reason: str, by: str | None) -> No
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The day.")
 @click.option("--site", help="Only this site.")
 @click.option("--now", help="As of this moment (ISO; default now).")
+@click.option("--publish", is_flag=True, help="Also publish the counts per site (needs --config).")
 @output_format
 @with_context
 def inspect(
-    ctx: Context, day: datetime, site: str | None, now: str | None, as_json: bool, as_csv: bool
+    ctx: Context,
+    day: datetime,
+    site: str | None,
+    now: str | None,
+    publish: bool,
+    as_json: bool,
+    as_csv: bool,
 ) -> None:
     """The daily inspection: per window who is where, punches, violations, devices, open items.
 
     \b
     Example:
         hallwatch inspect --date 2026-11-24 --site hall-01 --config rules.toml
+        hallwatch inspect --date 2026-11-24 --json --publish --config rules.toml
     """
     from rules.inspection import load_inspection
 
+    if publish and ctx.broker is None:
+        raise click.UsageError("--publish needs --config FILE (its [broker] table)")
     report = load_inspection(ctx.store, ctx.policy, day.date(), site, parse_now(now))
+    if publish:
+        ctx.publish(lambda publisher: publisher.inspections(report), "inspected")
     if as_json:
         click.echo(render.to_json(report))
     elif as_csv:

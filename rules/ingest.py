@@ -20,6 +20,7 @@ from mqtt.ids import new_event_id, utc_now
 from mqtt.topics import Kind
 from rules.actions import ManagerAction
 from rules.engine import ViolationRecord
+from rules.inspection import InspectionReport
 from rules.policy import Policy
 from rules.recompute import affected, month_of, recompute_month, recompute_person_month
 from rules.store import DeadLetterRow, Store
@@ -93,6 +94,23 @@ class Publisher:
                 reason=action.reason[:2000],
             )
         )
+
+    def inspections(self, report: InspectionReport) -> None:
+        """One summary per site of the report, on its central/inspection topic."""
+        for site in sorted({w.site for w in report.windows}):
+            counts = report.counts({site})
+            self.send(
+                schema.Inspection(
+                    id=new_event_id(),
+                    seq=self._next(),
+                    site=site,
+                    device=topics.CENTRAL,
+                    ts=report.as_of,
+                    day=report.day,
+                    counts=counts,
+                    summary=", ".join(f"{k}: {n}" for k, n in sorted(counts.items()))[:2000],
+                )
+            )
 
     def dead_letter(self, site: str, row: DeadLetterRow) -> None:
         self.send(

@@ -53,23 +53,32 @@ class DeviceLine:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenItem:
+    site: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class InspectionReport:
     day: date
     site: str | None
     as_of: datetime
     windows: tuple[WindowLine, ...]
     offline: tuple[DeviceLine, ...]
-    open_items: tuple[str, ...]
+    open_items: tuple[OpenItem, ...]
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, sites: set[str] | None = None) -> dict[str, int]:
+        """Staff per status and violations per rule (of `sites`, or all), devices, items."""
         counts: dict[str, int] = {}
         for window in self.windows:
+            if sites is not None and window.site not in sites:
+                continue
             for line in window.staff:
                 counts[line.status] = counts.get(line.status, 0) + 1
                 for v in line.violations:
                     counts[v.rule] = counts.get(v.rule, 0) + 1
-        counts["devices offline"] = len(self.offline)
-        counts["open items"] = len(self.open_items)
+        counts["devices offline"] = sum(sites is None or d.site in sites for d in self.offline)
+        counts["open items"] = sum(sites is None or i.site in sites for i in self.open_items)
         return counts
 
 
@@ -175,24 +184,34 @@ def _offline(
 
 def _open_items(
     policy: Policy, violations: list[ViolationRecord], events: list[schema.Event]
-) -> tuple[str, ...]:
+) -> tuple[OpenItem, ...]:
+    allowance = policy.corrections.allowance
     items = [
-        f"{v.staff_id}: {v.rule} needs a correction notice ({v.correction_no}/"
-        f"{policy.corrections.allowance}) - {v.violation_id}"
+        OpenItem(
+            v.site,
+            f"{v.staff_id}: {v.rule} needs a correction notice "
+            f"({v.correction_no}/{allowance}) - {v.violation_id}",
+        )
         for v in violations
         if v.status == "open" and v.severity == "minor" and v.correction_no
     ]
     items += [
-        f"{v.staff_id}: serious {v.rule} ({v.violation_id}) vetoes the month unless voided"
+        OpenItem(
+            v.site,
+            f"{v.staff_id}: serious {v.rule} ({v.violation_id}) vetoes the month unless voided",
+        )
         for v in violations
         if v.status == "open" and v.veto
     ]
     for event in events:
         staff = getattr(event, "staff_id", None)
+        where = f"{event.site}/{event.device}"
         if isinstance(event, schema.Alert) and (staff is None or staff not in policy.window_of):
-            items.append(f"{event.site}/{event.device}: unattributed {event.kind} alert {event.id}")
+            items.append(
+                OpenItem(event.site, f"{where}: unattributed {event.kind} alert {event.id}")
+            )
         elif isinstance(event, schema.Clock) and staff not in policy.window_of:
-            items.append(f"{event.site}/{event.device}: punch by {staff}, who is in no window")
+            items.append(OpenItem(event.site, f"{where}: punch by {staff}, who is in no window"))
     return tuple(items)
 
 

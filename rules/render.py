@@ -84,7 +84,7 @@ def inspection_text(report: InspectionReport) -> str:
     out.append("\nDevices and agents offline:")
     out += [f"  {d.site}/{d.device} ({d.role}): {d.state}" for d in report.offline] or ["  none"]
     out.append("\nOpen items:")
-    out += [f"  - {item}" for item in report.open_items] or ["  none"]
+    out += [f"  - {item.text}" for item in report.open_items] or ["  none"]
     return "\n".join(out)
 
 

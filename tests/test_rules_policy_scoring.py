@@ -172,3 +172,46 @@ def test_the_documented_examples_load_and_show_the_defaults():
     assert example.calendar.is_workday(date(2026, 9, 27))  # a make-up Sunday
     assert not example.calendar.is_workday(date(2026, 10, 1))
     assert load_config(examples / "rules.toml").rules.group == "hallwatch-rules"
+
+
+def test_inspection_status_now_and_what_is_known_at_that_time():
+    from mqtt import schema
+    from mqtt.schema import Action, AlertKind
+    from rules.actions import LeaveRecord
+    from rules.inspection import inspect_day
+    from tests.rules_helpers import DAY, activity, alert, clock, going_out
+
+    pol = policy()
+    events = [
+        clock("08:55"),
+        activity("09:30", 45, idle_min=45),  # S1 idle since 09:30
+        clock("12:01", Action.CLOCK_OUT),  # after the inspection time: not known yet
+        clock("08:50", staff="S2"),
+        going_out("10:00", "10:30", staff="S2"),
+        alert("09:40", AlertKind.UNKNOWN_FACE, staff=None),
+    ]
+    offline = schema.Status(
+        id=events[0].id,
+        seq=1,
+        site="hall-01",
+        device="st-01",
+        ts=at("07:00"),
+        state="offline",
+        role="station",
+    )
+    leave = LeaveRecord("lv-1", "S3", at("08:00"), at("18:00"), schema.LeaveKind.SICK)
+    report = inspect_day(pol, DAY, None, events, [], [offline], [leave], at("10:15"))
+    lines = {line.staff_id: line for w in report.windows for line in w.staff}
+    assert {s: line.status for s, line in lines.items()} == {
+        "S1": "away",
+        "S2": "out",
+        "S3": "on leave",
+    }
+    assert [p.time for p in lines["S1"].punches] == ["08:55"]
+    assert [(d.device, d.state) for d in report.offline] == [
+        ("st-01", "offline"),
+        ("ws-1", "never seen"),
+    ]
+    assert any("unattributed unknown_face alert" in i.text for i in report.open_items)
+    late = inspect_day(pol, DAY, None, events, [], [], [], at("11:00"))
+    assert {line.staff_id: line.status for w in late.windows for line in w.staff}["S3"] == "absent"
