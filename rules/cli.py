@@ -222,6 +222,31 @@ def replay(events_file: Path, policy_file: Path, db: Path, now: str | None, as_j
     click.echo(f"results digest {summary.digest}")
 
 
+@rules.command()
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV instead of text.")
+@with_context
+def audit(ctx: Context, as_json: bool, as_csv: bool) -> None:
+    """The audit trail: every correction, void and leave change (who, when, why).
+
+    \b
+    Example:
+        hallwatch rules audit --config rules.toml
+    """
+    rows = ctx.store.actions()
+    if as_json:
+        click.echo(render.to_json(rows))
+    elif as_csv:
+        click.echo(render.to_csv(rows), nl=False)
+    else:
+        for a in rows:
+            click.echo(
+                f"{a.ts.isoformat(timespec='seconds')}  {a.by:<12} {a.action:<12} "
+                f"{a.target}  {a.reason}"
+            )
+        click.echo(f"{len(rows)} actions")
+
+
 # -- violations and manager actions ----------------------------------------------------
 @click.command()
 @with_context

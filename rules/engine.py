@@ -90,10 +90,12 @@ def event_time(event: schema.Event) -> datetime:
 
 def group_by_person(events: Iterable[schema.Event], policy: Policy) -> dict[str, PersonEvents]:
     grouped: dict[str, PersonEvents] = defaultdict(PersonEvents)
+    seen: set[str] = set()
     for event in events:
         staff = staff_of(event, policy)
-        if staff is None:
-            continue
+        if staff is None or event.id in seen:
+            continue  # nobody's, or a redelivery
+        seen.add(event.id)
         if isinstance(event, schema.Clock):
             grouped[staff].clocks.append(event)
         elif isinstance(event, schema.Activity):

@@ -134,6 +134,11 @@ def test_void_and_correct_are_audited_and_change_the_sheet(hall):
     assert ("void", minor["violation_id"], "li", "sensor fault") in audit
     assert ("correct", other["violation_id"], "li", "talked to them") in audit
 
+    trail = cli(hall, "rules", "audit")
+    assert (
+        trail.exit_code == 0
+        and f"li           void         {minor['violation_id']}" in trail.output
+    )
     missing = cli(hall, "correct", "v-nope", "--note", "x")
     assert missing.exit_code != 0 and "no violation 'v-nope'" in missing.output
 
