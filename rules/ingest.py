@@ -143,7 +143,7 @@ class Ingest:
         self.recompute_every_s = recompute_every_s
         self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.dirty: set[tuple[str, str]] = set()
-        self.stored = self.duplicates = self.rejected = 0
+        self.stored = self.duplicates = self.rejected = self.failures = 0
         self._last_tick: datetime | None = None
 
     def handle(self, topic: str, payload: bytes) -> None:
@@ -196,9 +196,15 @@ class Ingest:
         now = self.clock()
         self.mark_settled_sessions(now)
         dirty, self.dirty = sorted(self.dirty), set()
-        for staff, month in dirty:
-            changed, withdrawn = recompute_person_month(self.store, self.policy, staff, month, now)
-            self.announce(changed, withdrawn)
+        for n, (staff, month) in enumerate(dirty):
+            try:
+                change = recompute_person_month(self.store, self.policy, staff, month, now)
+            except Exception:
+                log.exception("could not recompute %s %s; will retry", staff, month)
+                self.dirty.update(dirty[n:])
+                self.failures += 1
+                return n
+            self.announce(*change)
         return len(dirty)
 
     def recompute_all(self, month: str) -> None:
@@ -227,16 +233,29 @@ class Ingest:
                 batch.append(self.inbox.get_nowait())
             except queue.Empty:
                 break
-        self.process(batch)
+        try:
+            self.process(batch)
+        except Exception:
+            # The store failed (disk full, database down): keep the messages for a retry.
+            # Putting them back at the end is safe because results do not depend on order.
+            log.exception("could not store a batch of %d messages; will retry", len(batch))
+            for item in batch:
+                self.inbox.put(item)
+            self.failures += 1
+            return 0
         return len(batch)
 
     def run(self, stop: threading.Event) -> None:
         next_flush = time.monotonic() + self.recompute_every_s
         while not stop.is_set():
+            failures = self.failures
             self.drain(timeout_s=0.2)
+            if self.failures > failures:
+                stop.wait(1.0)  # give a failing store a moment before the retry
             if time.monotonic() >= next_flush:
                 self.flush()
                 next_flush = time.monotonic() + self.recompute_every_s
-        while self.drain(timeout_s=0):
+        failures = self.failures
+        while self.drain(timeout_s=0) and self.failures == failures:
             pass
         self.flush()

@@ -263,3 +263,24 @@ def test_the_inspection_is_published_per_site(tmp_path):
     assert summary.day == date(2026, 10, 14)
     assert all(summary.counts[status] == n for status, n in statuses.items())
     assert sum(statuses.values()) == 5
+
+
+def test_a_failing_store_keeps_the_messages_for_a_retry(tmp_path):
+    from rules.ingest import Ingest
+    from tests.rules_helpers import policy
+
+    store = SqliteStore(tmp_path / "rules.db")
+    ingest = Ingest(store, policy())
+    event = clock("09:20", day=PAST)
+    ingest.handle(topic_for(event), schema.encode(event))
+    store.db.execute("PRAGMA query_only = ON")  # a real write failure from SQLite
+    assert ingest.drain(timeout_s=0) == 0 and ingest.failures == 1
+    assert ingest.inbox.qsize() == 1
+    store.db.execute("PRAGMA query_only = OFF")
+    assert ingest.drain(timeout_s=0) == 1 and ingest.stored == 1
+    store.db.execute("PRAGMA query_only = ON")
+    assert ingest.flush() == 0 and ingest.dirty == {("S1", "2026-10")}
+    store.db.execute("PRAGMA query_only = OFF")
+    assert ingest.flush() == 1
+    assert "late" in {v.rule for v in store.violations(staff="S1", day=PAST)}
+    store.close()
