@@ -285,7 +285,7 @@ class _Day:
                     slot,
                     cutoff,
                     [out.id, back.id],
-                    f"{out.leave.kind} outing back at {_hm(back.ts, self.zone)}, "
+                    f"going out ({out.leave.kind}): back at {_hm(back.ts, self.zone)}, "
                     f"{over:.0f} min after the allowed {_hm(deadline, self.zone)}",
                 )
             elif back is None and self.settled(cutoff):
@@ -294,7 +294,7 @@ class _Day:
                     slot,
                     cutoff,
                     [out.id],
-                    f"{out.leave.kind} outing at {_hm(out.ts, self.zone)} not back "
+                    f"going out ({out.leave.kind}) at {_hm(out.ts, self.zone)}: not back "
                     f"(allowed until {_hm(deadline, self.zone)})",
                 )
 

@@ -284,3 +284,25 @@ def test_a_failing_store_keeps_the_messages_for_a_retry(tmp_path):
     assert ingest.flush() == 1
     assert "late" in {v.rule for v in store.violations(staff="S1", day=PAST)}
     store.close()
+
+
+def test_absences_appear_once_a_session_has_settled_without_any_event(tmp_path):
+    from rules.ingest import Ingest
+    from tests.rules_helpers import DAY, at, policy
+
+    store = SqliteStore(tmp_path / "rules.db")
+    moments = iter([at("17:20"), at("17:29"), at("17:31")])
+    ingest = Ingest(store, policy(), clock=lambda: next(moments))
+    ingest.recompute_all("2026-11")  # start-up at 17:20: the afternoon is not settled yet
+
+    def afternoon_absences() -> set[str]:
+        return {
+            v.staff_id
+            for v in store.violations(day=DAY)
+            if v.rule == "absence" and v.at == at("13:30")
+        }
+
+    assert afternoon_absences() == set()
+    assert ingest.flush() == 0  # 17:29: still within the 30 minutes devices get to deliver
+    assert ingest.flush() == 3 and afternoon_absences() == {"S1", "S2", "S3"}
+    store.close()
