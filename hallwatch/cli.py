@@ -14,9 +14,6 @@ from hallwatch import __version__
 
 # name -> "module:attribute" of a click command or group.
 SUBCOMMANDS: dict[str, str] = {
-    "watch": "mqtt.cli:watch",
-    "topics": "mqtt.cli:topics_command",
-    "demo": "hallwatch.demo:demo",
     "rules": "rules.cli:rules",
     "violations": "rules.cli:violations",
     "correct": "rules.cli:correct",
@@ -24,6 +21,9 @@ SUBCOMMANDS: dict[str, str] = {
     "leave": "rules.cli:leave",
     "inspect": "rules.cli:inspect",
     "score": "rules.cli:score",
+    "watch": "mqtt.cli:watch",
+    "topics": "mqtt.cli:topics_command",
+    "demo": "hallwatch.demo:demo",
 }
 
 
