@@ -8,7 +8,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -112,7 +112,7 @@ def output_format(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")(command)
 
 
-def parse_moment(value: str, zone, what: str) -> datetime:
+def parse_moment(value: str, zone: tzinfo, what: str) -> datetime:
     """An ISO date-time; without an offset it is read in the site's time zone."""
     try:
         moment = datetime.fromisoformat(value)
@@ -124,7 +124,7 @@ def parse_moment(value: str, zone, what: str) -> datetime:
 
 
 def parse_now(value: str | None) -> datetime:
-    return utc_now() if value is None else parse_moment(value, utc_now().tzinfo, "--now")
+    return utc_now() if value is None else parse_moment(value, UTC, "--now")
 
 
 def who(by: str | None) -> str:
@@ -189,7 +189,9 @@ def run(config_file: Path) -> None:
 )
 @click.option("--policy", "policy_file", type=FILE, required=True, help="Policy TOML file.")
 @click.option("--db", type=FILE, required=True, help="Database to (re)build.")
-@click.option("--now", help="Judge sessions as of this moment (ISO, default: now).")
+@click.option(
+    "--now", help="Judge sessions as of this moment (ISO; UTC without an offset; default: now)."
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON summary.")
 def replay(events_file: Path, policy_file: Path, db: Path, now: str | None, as_json: bool) -> None:
     """Rebuild violations offline from recorded payloads; prints a digest of the results.
@@ -223,8 +225,7 @@ def replay(events_file: Path, policy_file: Path, db: Path, now: str | None, as_j
 
 
 @rules.command()
-@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
-@click.option("--csv", "as_csv", is_flag=True, help="CSV instead of text.")
+@output_format
 @with_context
 def audit(ctx: Context, as_json: bool, as_csv: bool) -> None:
     """The audit trail: every correction, void and leave change (who, when, why).
@@ -445,7 +446,7 @@ def leave_cancel(ctx: Context, leave_id: str, reason: str, by: str | None) -> No
 @click.command()
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), required=True, help="The day.")
 @click.option("--site", help="Only this site.")
-@click.option("--now", help="As of this moment (ISO; default now).")
+@click.option("--now", help="As of this moment (ISO; UTC without an offset; default now).")
 @click.option("--publish", is_flag=True, help="Also publish the counts per site (needs --config).")
 @output_format
 @with_context
