@@ -6,6 +6,8 @@ import random
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mqtt import schema
 from mqtt.schema import Action, AlertKind, LeaveKind
@@ -345,3 +347,34 @@ def test_an_official_outing_across_lunch_is_neither_early_nor_absent():
     # Back at 15:30 against a promised 15:00: overdue, and only that.
     late_back = [*day[:2], clock("15:30", Action.LEAVE_RETURN), day[3]]
     assert rules_of(late_back) == ["outing_overdue"]
+
+
+minute_of_day = st.integers(min_value=7 * 60, max_value=19 * 60)
+
+
+def random_event(kind: str, minute: int, extra: int):
+    hms = f"{minute // 60:02d}:{minute % 60:02d}"
+    if kind == "activity":
+        return activity(
+            hms, 1 + extra % 50, idle_min=extra % 3 * 10, app=["office", "steam"][extra % 2]
+        )
+    if kind == Action.LEAVE_OUT:
+        back = min(minute + 10 + extra % 90, 23 * 60)
+        return going_out(hms, f"{back // 60:02d}:{back % 60:02d}")
+    return clock(hms, Action(kind))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([*Action, "activity"]), minute_of_day, st.integers(0, 1000)),
+        max_size=14,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_any_day_gives_the_same_violations_in_any_order_with_redeliveries(spec, rnd):
+    events = [random_event(kind, minute, extra) for kind, minute, extra in spec]
+    expected = month([*events, *full_day(day=date(2026, 11, 3))])
+    shuffled = events + events[: len(events) // 2]
+    rnd.shuffle(shuffled)
+    assert month([*shuffled, *full_day(day=date(2026, 11, 3))]) == expected
