@@ -20,9 +20,9 @@ from mqtt.client import BrokerConfig, ConnectError, MqttClient
 from mqtt.ids import new_event_id, utc_now
 from mqtt.schema import LeaveKind
 from rules import render
-from rules.actions import LeaveRecord, ManagerAction, effective_leave
-from rules.ingest import Publisher
+from rules.actions import ActionKind, LeaveRecord, ManagerAction, effective_leave
 from rules.policy import Policy, load_policy
+from rules.publish import Publisher
 from rules.recompute import Change, month_of, recompute_person_month
 from rules.store import SqliteStore
 
@@ -276,7 +276,7 @@ def violations(ctx: Context, month, day, staff, site, as_json: bool, as_csv: boo
         click.echo(f"{len(rows)} violations")
 
 
-def _act(ctx: Context, target: str, kind: str, reason: str, by: str | None) -> None:
+def _act(ctx: Context, target: str, kind: ActionKind, reason: str, by: str | None) -> None:
     """Record a correction or void against a violation, then recompute its person-month."""
     if not reason.strip():
         raise click.BadParameter("say why (it is kept in the audit trail)")
@@ -289,7 +289,7 @@ def _act(ctx: Context, target: str, kind: str, reason: str, by: str | None) -> N
         raise click.ClickException(f"{target} is already voided; nothing to {kind}")
     if kind == "correct" and found.status == "corrected":
         raise click.ClickException(f"{target} already has a correction recorded")
-    action = ManagerAction(new_event_id(), utc_now(), who(by), kind, target, reason.strip())  # type: ignore[arg-type]
+    action = ManagerAction(new_event_id(), utc_now(), who(by), kind, target, reason.strip())
     ctx.store.add_action(action)
     change = recompute_person_month(
         ctx.store, ctx.policy, found.staff_id, month_of(found.day), utc_now()
@@ -299,36 +299,42 @@ def _act(ctx: Context, target: str, kind: str, reason: str, by: str | None) -> N
     click.echo(render.violation_line(after) if after else f"{target}: {kind} recorded")
 
 
-@click.command()
-@click.argument("violation_id")
-@click.option(
-    "--note", required=True, help="The correction notice given (kept in the audit trail)."
-)
-@click.option("--by", help="Who records it [your user name].")
-@with_context
-def correct(ctx: Context, violation_id: str, note: str, by: str | None) -> None:
+def _violation_command(kind: ActionKind, text: str, text_help: str, doc: str) -> click.Command:
+    """`correct` and `void`: one action on one violation, with its reason and author."""
+
+    @click.command(name=kind, help=doc)
+    @click.argument("violation_id")
+    @click.option(f"--{text}", "reason", required=True, help=text_help)
+    @click.option("--by", help="Who decides [your user name].")
+    @with_context
+    def command(ctx: Context, violation_id: str, reason: str, by: str | None) -> None:
+        _act(ctx, violation_id, kind, reason, by)
+
+    return command
+
+
+correct = _violation_command(
+    "correct",
+    "note",
+    "The correction notice given (kept in the audit trail).",
     """Record the correction notice for a violation (纠错); it stays counted.
 
     \b
     Example:
         hallwatch correct v-1a2b3c4d5e6f7a8b --note "talked to S017, 11-24" --config rules.toml
-    """
-    _act(ctx, violation_id, "correct", note, by)
-
-
-@click.command()
-@click.argument("violation_id")
-@click.option("--reason", required=True, help="Why it is void (appeal outcome, evidence).")
-@click.option("--by", help="Who decides [your user name].")
-@with_context
-def void(ctx: Context, violation_id: str, reason: str, by: str | None) -> None:
+    """,
+)
+void = _violation_command(
+    "void",
+    "reason",
+    "Why it is void (appeal outcome, evidence).",
     """Void a violation (appeal upheld): it no longer deducts, counts or vetoes.
 
     \b
     Example:
         hallwatch void v-1a2b3c4d5e6f7a8b --reason "sensor fault, see ticket 42" --config rules.toml
-    """
-    _act(ctx, violation_id, "void", reason, by)
+    """,
+)
 
 
 @click.group()

@@ -16,12 +16,11 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from mqtt import schema, topics
-from mqtt.ids import new_event_id, utc_now
+from mqtt.ids import utc_now
 from mqtt.topics import Kind
-from rules.actions import ManagerAction
 from rules.engine import ViolationRecord
-from rules.inspection import InspectionReport
 from rules.policy import Policy
+from rules.publish import Publisher
 from rules.recompute import affected, month_of, recompute_month, recompute_person_month
 from rules.store import DeadLetterRow, Store
 
@@ -29,8 +28,6 @@ log = logging.getLogger(__name__)
 
 INGESTED_KINDS = (Kind.CLOCK, Kind.ACTIVITY, Kind.ALERT, Kind.STATUS)
 MAX_BATCH = 1000
-
-Publish = Callable[[schema.Event], None]
 
 
 def subscriptions(group: str, sites: Iterable[str] = ()) -> list[str]:
@@ -41,90 +38,6 @@ def subscriptions(group: str, sites: Iterable[str] = ()) -> list[str]:
         for site in chosen
         for kind in INGESTED_KINDS
     ]
-
-
-class Publisher:
-    """Turns results into contract payloads with this instance's own sequence numbers."""
-
-    def __init__(self, send: Callable[[schema.Event], object]) -> None:
-        self.send = send
-        self.seq = 0
-        self._lock = threading.Lock()
-
-    def _next(self) -> int:
-        with self._lock:
-            self.seq += 1
-            return self.seq
-
-    def violation(self, record: ViolationRecord, *, withdrawn: bool = False) -> None:
-        self.send(
-            schema.Violation(
-                id=new_event_id(),
-                seq=self._next(),
-                site=record.site,
-                device=topics.CENTRAL,
-                ts=utc_now(),
-                violation_id=record.violation_id,
-                staff_id=record.staff_id,
-                rule=record.rule,
-                day=record.day,
-                severity=schema.Severity(record.severity),
-                deduction=0.0 if withdrawn else record.deduction,
-                window=record.window,
-                correction_no=record.correction_no,
-                escalated=record.escalated,
-                veto=record.veto and not withdrawn,
-                evidence=list(record.evidence),
-                status="voided" if withdrawn else record.status,  # type: ignore[arg-type]
-                detail=("withdrawn on recomputation: " if withdrawn else "") + record.detail,
-            )
-        )
-
-    def correction(self, site: str, action: ManagerAction) -> None:
-        self.send(
-            schema.Correction(
-                id=new_event_id(),
-                seq=self._next(),
-                site=site,
-                device=topics.CENTRAL,
-                ts=action.ts,
-                target=action.target,
-                action=action.action,
-                by=action.by[:200],
-                reason=action.reason[:2000],
-            )
-        )
-
-    def inspections(self, report: InspectionReport) -> None:
-        """One summary per site of the report, on its central/inspection topic."""
-        for site in sorted({w.site for w in report.windows}):
-            counts = report.counts({site})
-            self.send(
-                schema.Inspection(
-                    id=new_event_id(),
-                    seq=self._next(),
-                    site=site,
-                    device=topics.CENTRAL,
-                    ts=report.as_of,
-                    day=report.day,
-                    counts=counts,
-                    summary=", ".join(f"{k}: {n}" for k, n in sorted(counts.items()))[:2000],
-                )
-            )
-
-    def dead_letter(self, site: str, row: DeadLetterRow) -> None:
-        self.send(
-            schema.DeadLetter(
-                id=new_event_id(),
-                seq=self._next(),
-                site=site,
-                device=topics.CENTRAL,
-                ts=row.received,
-                topic=row.topic[:512],
-                reason=row.reason[:2000],
-                payload=row.payload[:4096],
-            )
-        )
 
 
 class Ingest:

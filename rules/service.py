@@ -12,8 +12,9 @@ import pydantic
 from hallwatch.config import Section, load_toml
 from mqtt.client import BrokerConfig, MqttClient
 from mqtt.ids import utc_now
-from rules.ingest import Ingest, Publisher, subscriptions
+from rules.ingest import Ingest, subscriptions
 from rules.policy import Policy, load_policy
+from rules.publish import Publisher
 from rules.recompute import month_of
 from rules.store import SqliteStore
 
