@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 import logging
 import signal
+import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, tzinfo
@@ -29,12 +30,19 @@ from rules.store import SqliteStore
 FILE = click.Path(dir_okay=False, path_type=Path)
 
 
+def open_store(path: Path, synchronous: str = "FULL") -> SqliteStore:
+    try:
+        return SqliteStore(path, synchronous=synchronous)
+    except (OSError, sqlite3.Error) as exc:
+        raise click.ClickException(f"cannot open the rules database {path}: {exc}") from None
+
+
 class Context:
     """The store and policy a manager command works on, and the broker to announce on."""
 
     def __init__(self, db: Path, policy: Path, broker: BrokerConfig | None = None) -> None:
         self.policy: Policy = load_policy(policy)
-        self.store = SqliteStore(db)
+        self.store = open_store(db)
         self.broker = broker
 
     def publish(self, fill: Callable[[Publisher], None], what: str) -> None:
@@ -206,7 +214,7 @@ def replay(events_file: Path, policy_file: Path, db: Path, now: str | None, as_j
         policy = load_policy(policy_file)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    store = SqliteStore(db, synchronous="NORMAL")
+    store = open_store(db, synchronous="NORMAL")
     try:
         with events_file.open("rb") as lines:
             summary = run_replay(lines, policy, store, parse_now(now))

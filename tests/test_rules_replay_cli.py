@@ -229,6 +229,13 @@ def test_commands_say_what_is_missing(tmp_path):
         main, ["violations", "--db", str(tmp_path / "x.db"), "--policy", str(bad)]
     )
     assert result.exit_code != 0 and "grace.late': unknown key" in result.output
+    not_a_db = tmp_path / "notes.txt"
+    not_a_db.write_text("shopping list\n" * 100)
+    good = tmp_path / "good.toml"
+    good.write_text("")
+    result = CliRunner().invoke(main, ["violations", "--db", str(not_a_db), "--policy", str(good)])
+    assert result.exit_code != 0 and "cannot open the rules database" in result.output
+    assert not_a_db.read_text().startswith("shopping list")  # and it is left as it was
     for command in ("rules", "violations", "correct", "void", "leave", "inspect", "score"):
         help_text = CliRunner().invoke(main, [command, "--help"]).output
         assert "Example" in help_text, command
