@@ -14,6 +14,13 @@ from hallwatch import __version__
 
 # name -> "module:attribute" of a click command or group.
 SUBCOMMANDS: dict[str, str] = {
+    "rules": "rules.cli:rules",
+    "violations": "rules.cli:violations",
+    "correct": "rules.cli:correct",
+    "void": "rules.cli:void",
+    "leave": "rules.cli:leave",
+    "inspect": "rules.cli:inspect",
+    "score": "rules.cli:score",
     "watch": "mqtt.cli:watch",
     "topics": "mqtt.cli:topics_command",
     "demo": "hallwatch.demo:demo",

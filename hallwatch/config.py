@@ -34,7 +34,9 @@ def _describe(error: dict[str, Any]) -> str:
         return f"key '{key}': missing (required)"
     got = error.get("input")
     shown = repr(got) if not isinstance(got, dict) else "a table"
-    return f"key '{key}': {error['msg'].lower()} (got {shown})"
+    message = error["msg"]
+    # Lower-case only the first letter: values quoted in the message must stay as written.
+    return f"key '{key}': {message[:1].lower()}{message[1:]} (got {shown})"
 
 
 def validate(model: type[ModelT], data: dict[str, Any], source: str) -> ModelT:

@@ -1,0 +1,174 @@
+"""Ingest: MQTT messages -> validate -> store once -> recompute person-months -> publish.
+
+The network thread only queues; one worker thread validates and stores in batches (one
+transaction per batch), remembers which person-months changed, and recomputes them at a
+bounded rate so a burst of late events from a device that was offline costs one
+recomputation per person-month, not one per event.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from mqtt import schema, topics
+from mqtt.ids import utc_now
+from mqtt.topics import Kind
+from rules.engine import ViolationRecord
+from rules.policy import Policy
+from rules.publish import Publisher
+from rules.recompute import affected, month_of, recompute_month, recompute_person_month
+from rules.store import DeadLetterRow, Store
+
+log = logging.getLogger(__name__)
+
+INGESTED_KINDS = (Kind.CLOCK, Kind.ACTIVITY, Kind.ALERT, Kind.STATUS)
+MAX_BATCH = 1000
+
+
+def subscriptions(group: str, sites: Iterable[str] = ()) -> list[str]:
+    """Shared subscriptions to every ingested kind, for all sites or the given ones."""
+    chosen = sorted(sites) or [None]
+    return [
+        topics.shared(group, topics.subscription(site, None, kind))
+        for site in chosen
+        for kind in INGESTED_KINDS
+    ]
+
+
+class Ingest:
+    """The ingest pipeline; `handle` is the MQTT callback, `run` the worker loop."""
+
+    def __init__(
+        self,
+        store: Store,
+        policy: Policy,
+        publisher: Publisher | None = None,
+        *,
+        recompute_every_s: float = 2.0,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.store, self.policy, self.publisher, self.clock = store, policy, publisher, clock
+        self.recompute_every_s = recompute_every_s
+        self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.dirty: set[tuple[str, str]] = set()
+        self.stored = self.duplicates = self.rejected = self.failures = 0
+        self._last_tick: datetime | None = None
+
+    def handle(self, topic: str, payload: bytes) -> None:
+        self.inbox.put((topic, payload))
+
+    # -- one batch -------------------------------------------------------------------
+    def process(self, batch: list[tuple[str, bytes]]) -> None:
+        valid: list[tuple[schema.Event, bytes]] = []
+        for topic, payload in batch:
+            try:
+                valid.append((schema.decode(payload, topic), payload))
+            except schema.PayloadError as exc:
+                self.dead_letter(topic, payload, exc.reason)
+        new = self.store.add_events(valid)
+        self.stored += len(new)
+        self.duplicates += len(valid) - len(new)
+        for event in new:
+            key = affected(event, self.policy)
+            if key is not None:
+                self.dirty.add(key)
+
+    def dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
+        self.rejected += 1
+        row = DeadLetterRow(utc_now(), topic, reason, payload.decode("utf-8", "replace"))
+        self.store.add_dead_letter(row)
+        log.warning("dead letter from %s: %s", topic, reason)
+        try:
+            site = topics.parse(topic).site
+        except topics.TopicError:
+            return  # no site to report it under; it is stored all the same
+        if self.publisher is not None:
+            self.publisher.dead_letter(site, row)
+
+    # -- recomputation ---------------------------------------------------------------
+    def mark_settled_sessions(self, now: datetime) -> None:
+        """Sessions that settled since the last tick can now show absences: recompute them."""
+        last, self._last_tick = self._last_tick, now
+        if last is None:
+            return
+        settle = self.policy.settle()
+        for window in self.policy.windows:
+            zone = self.policy.zone(window.site)
+            for day in {last.astimezone(zone).date(), now.astimezone(zone).date()}:
+                ends = [end + settle for _, end in self.policy.session_bounds(window.site, day)]
+                if any(last < moment <= now for moment in ends):
+                    self.dirty.update((staff, month_of(day)) for staff in window.staff)
+
+    def flush(self) -> int:
+        """Recompute every dirty person-month; publish what changed. Returns the count."""
+        now = self.clock()
+        self.mark_settled_sessions(now)
+        dirty, self.dirty = sorted(self.dirty), set()
+        for n, (staff, month) in enumerate(dirty):
+            try:
+                change = recompute_person_month(self.store, self.policy, staff, month, now)
+            except Exception:
+                log.exception("could not recompute %s %s; will retry", staff, month)
+                self.dirty.update(dirty[n:])
+                self.failures += 1
+                return n
+            self.announce(*change)
+        return len(dirty)
+
+    def recompute_all(self, month: str) -> None:
+        """Start-up: bring a whole month up to date (events may have come in while down)."""
+        now = self.clock()
+        self._last_tick = now
+        self.announce(*recompute_month(self.store, self.policy, month, now))
+
+    def announce(self, changed: list[ViolationRecord], withdrawn: list[ViolationRecord]) -> None:
+        if self.publisher is None:
+            return
+        for record in changed:
+            self.publisher.violation(record)
+        for record in withdrawn:
+            self.publisher.violation(record, withdrawn=True)
+
+    # -- worker loop -----------------------------------------------------------------
+    def drain(self, timeout_s: float) -> int:
+        """Process what is queued (waiting up to `timeout_s` for the first message)."""
+        try:
+            batch = [self.inbox.get(timeout=timeout_s)]
+        except queue.Empty:
+            return 0
+        while len(batch) < MAX_BATCH:
+            try:
+                batch.append(self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        try:
+            self.process(batch)
+        except Exception:
+            # The store failed (disk full, database down): keep the messages for a retry.
+            # Putting them back at the end is safe because results do not depend on order.
+            log.exception("could not store a batch of %d messages; will retry", len(batch))
+            for item in batch:
+                self.inbox.put(item)
+            self.failures += 1
+            return 0
+        return len(batch)
+
+    def run(self, stop: threading.Event) -> None:
+        next_flush = time.monotonic() + self.recompute_every_s
+        while not stop.is_set():
+            failures = self.failures
+            self.drain(timeout_s=0.2)
+            if self.failures > failures:
+                stop.wait(1.0)  # give a failing store a moment before the retry
+            if time.monotonic() >= next_flush:
+                self.flush()
+                next_flush = time.monotonic() + self.recompute_every_s
+        failures = self.failures
+        while self.drain(timeout_s=0) and self.failures == failures:
+            pass
+        self.flush()

@@ -1,0 +1,229 @@
+"""The daily inspection (每日巡查): per window, who is where, punches, violations, devices.
+
+`inspect_day` is pure (events, violations, statuses and "now" in, a report out);
+`load_inspection` reads what it needs from a store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from mqtt import schema
+from mqtt.schema import Action
+from rules.actions import LeaveRecord, effective_leave
+from rules.engine import PersonEvents, ViolationRecord, event_order, group_by_person
+from rules.policy import Policy, Window
+from rules.store import Store
+
+KINDS = ("clock", "activity", "alert")
+
+
+@dataclass(frozen=True, slots=True)
+class Punch:
+    time: str  # local HH:MM
+    action: str
+    device: str
+    method: str
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StaffLine:
+    staff_id: str
+    status: str  # at post | out | away | absent | on leave | off duty | not yet in
+    punches: tuple[Punch, ...]
+    violations: tuple[ViolationRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowLine:
+    window: str
+    site: str
+    staff: tuple[StaffLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceLine:
+    site: str
+    device: str
+    role: str
+    state: str  # offline | never seen
+    since: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenItem:
+    site: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class InspectionReport:
+    day: date
+    site: str | None
+    as_of: datetime
+    windows: tuple[WindowLine, ...]
+    offline: tuple[DeviceLine, ...]
+    open_items: tuple[OpenItem, ...]
+
+    def counts(self, sites: set[str] | None = None) -> dict[str, int]:
+        """Staff per status and violations per rule (of `sites`, or all), devices, items."""
+        counts: dict[str, int] = {}
+        for window in self.windows:
+            if sites is not None and window.site not in sites:
+                continue
+            for line in window.staff:
+                counts[line.status] = counts.get(line.status, 0) + 1
+                for v in line.violations:
+                    counts[v.rule] = counts.get(v.rule, 0) + 1
+        counts["devices offline"] = sum(sites is None or d.site in sites for d in self.offline)
+        counts["open items"] = sum(sites is None or i.site in sites for i in self.open_items)
+        return counts
+
+
+def _status(
+    policy: Policy,
+    window: Window,
+    staff: str,
+    person: PersonEvents,
+    leaves: list[LeaveRecord],
+    day: date,
+    at: datetime,
+) -> str:
+    sessions = policy.session_bounds(window.site, day)
+    if any(lv.staff_id == staff and lv.start <= at < lv.end for lv in leaves):
+        return "on leave"
+    punches = person.clocks
+    if not sessions:
+        return "off duty"
+    if not punches:
+        started = at >= sessions[0][0] + timedelta(minutes=policy.grace.absent_late_min)
+        return "absent" if started else "not yet in"
+    last = punches[-1].action
+    if last is Action.LEAVE_OUT:
+        return "out"
+    if last is Action.CLOCK_OUT:
+        return "off duty"
+    idle_since = None
+    for a in person.activity:
+        finish = a.start + timedelta(seconds=a.duration_s)
+        if finish <= at and a.idle_s > 0:
+            idle_since = finish - timedelta(seconds=a.idle_s)
+        elif finish <= at:
+            idle_since = None
+    away = idle_since is not None and at - idle_since >= timedelta(
+        minutes=policy.grace.away_idle_min
+    )
+    return "away" if away else "at post"
+
+
+def inspect_day(
+    policy: Policy,
+    day: date,
+    site: str | None,
+    events: list[schema.Event],
+    violations: list[ViolationRecord],
+    statuses: list[schema.Status],
+    leaves: list[LeaveRecord],
+    now: datetime,
+) -> InspectionReport:
+    grouped = group_by_person(events, policy)
+    windows = []
+    for window in policy.windows:
+        if site is not None and window.site != site:
+            continue
+        zone = policy.zone(window.site)
+        end_of_day = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone)
+        at = min(now, end_of_day - timedelta(microseconds=1))
+        lines = []
+        for staff in window.staff:
+            # As of `at`: what happened later that day is not known yet at inspection time.
+            person = grouped.get(staff, PersonEvents())
+            person.clocks = sorted((c for c in person.clocks if c.ts <= at), key=event_order)
+            person.activity = sorted((a for a in person.activity if a.start <= at), key=event_order)
+            punches = tuple(
+                Punch(
+                    c.ts.astimezone(zone).strftime("%H:%M"),
+                    str(c.action),
+                    c.device,
+                    str(c.method),
+                    c.id,
+                )
+                for c in person.clocks
+            )
+            mine = tuple(v for v in violations if v.staff_id == staff and v.at <= at)
+            status = _status(policy, window, staff, person, leaves, day, at)
+            lines.append(StaffLine(staff, status, punches, mine))
+        windows.append(WindowLine(window.id, window.site, tuple(lines)))
+    return InspectionReport(
+        day,
+        site,
+        now,
+        tuple(windows),
+        _offline(policy, site, statuses),
+        _open_items(policy, violations, events),
+    )
+
+
+def _offline(
+    policy: Policy, site: str | None, statuses: list[schema.Status]
+) -> tuple[DeviceLine, ...]:
+    seen = {(s.site, s.device): s for s in statuses if site is None or s.site == site}
+    lines = [
+        DeviceLine(s.site, s.device, s.role, "offline", s.ts.isoformat())
+        for s in seen.values()
+        if s.state == "offline"
+    ]
+    for window in policy.windows:
+        for workstation in window.workstations:
+            if (site is None or window.site == site) and (window.site, workstation) not in seen:
+                lines.append(DeviceLine(window.site, workstation, "agent", "never seen", None))
+    return tuple(sorted(lines, key=lambda d: (d.site, d.device)))
+
+
+def _open_items(
+    policy: Policy, violations: list[ViolationRecord], events: list[schema.Event]
+) -> tuple[OpenItem, ...]:
+    allowance = policy.corrections.allowance
+    items = [
+        OpenItem(
+            v.site,
+            f"{v.staff_id}: {v.rule} needs a correction notice "
+            f"({v.correction_no}/{allowance}) - {v.violation_id}",
+        )
+        for v in violations
+        if v.status == "open" and v.severity == "minor" and v.correction_no
+    ]
+    items += [
+        OpenItem(
+            v.site,
+            f"{v.staff_id}: serious {v.rule} ({v.violation_id}) vetoes the month unless voided",
+        )
+        for v in violations
+        if v.status == "open" and v.veto
+    ]
+    for event in events:
+        staff = getattr(event, "staff_id", None)
+        where = f"{event.site}/{event.device}"
+        if isinstance(event, schema.Alert) and (staff is None or staff not in policy.window_of):
+            items.append(
+                OpenItem(event.site, f"{where}: unattributed {event.kind} alert {event.id}")
+            )
+        elif isinstance(event, schema.Clock) and staff not in policy.window_of:
+            items.append(OpenItem(event.site, f"{where}: punch by {staff}, who is in no window"))
+    return tuple(items)
+
+
+def load_inspection(
+    store: Store, policy: Policy, day: date, site: str | None, now: datetime
+) -> InspectionReport:
+    sites = {w.site for w in policy.windows if site is None or w.site == site} or {site or ""}
+    zones = [policy.zone(s) for s in sites]
+    start = min(datetime.combine(day, datetime.min.time(), z) for z in zones)
+    end = max(datetime.combine(day + timedelta(days=1), datetime.min.time(), z) for z in zones)
+    events = [e for e in store.events(start, end, kinds=KINDS) if site is None or e.site == site]
+    violations = store.violations(day=day, site=site)
+    statuses = store.latest_status()
+    leaves = effective_leave(policy, store.actions())
+    return inspect_day(policy, day, site, events, violations, statuses, leaves, now)

@@ -1,0 +1,87 @@
+"""What the rules service publishes: violations, corrections, inspections, dead letters."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from mqtt import schema, topics
+from mqtt.ids import new_event_id, utc_now
+from rules.actions import ManagerAction
+from rules.engine import ViolationRecord
+from rules.inspection import InspectionReport
+from rules.store import DeadLetterRow
+
+
+class Publisher:
+    """Turns results into contract payloads with this instance's own sequence numbers."""
+
+    def __init__(self, send: Callable[[schema.Event], object]) -> None:
+        self.send = send
+        self.seq = 0
+        self._lock = threading.Lock()
+
+    def _publish(self, kind: type[schema.Event], site: str, ts: datetime, **fields: Any) -> None:
+        with self._lock:
+            self.seq += 1
+            seq = self.seq
+        event = kind(id=new_event_id(), seq=seq, site=site, device=topics.CENTRAL, ts=ts, **fields)
+        self.send(event)
+
+    def violation(self, record: ViolationRecord, *, withdrawn: bool = False) -> None:
+        """A new or changed violation; a withdrawn one goes out as voided, without effect."""
+        self._publish(
+            schema.Violation,
+            record.site,
+            utc_now(),
+            violation_id=record.violation_id,
+            staff_id=record.staff_id,
+            rule=record.rule,
+            day=record.day,
+            severity=schema.Severity(record.severity),
+            deduction=0.0 if withdrawn else record.deduction,
+            window=record.window,
+            correction_no=record.correction_no,
+            escalated=record.escalated,
+            veto=record.veto and not withdrawn,
+            evidence=list(record.evidence),
+            status="voided" if withdrawn else record.status,
+            detail=("withdrawn on recomputation: " if withdrawn else "") + record.detail,
+        )
+
+    def correction(self, site: str, action: ManagerAction) -> None:
+        self._publish(
+            schema.Correction,
+            site,
+            action.ts,
+            target=action.target,
+            action=action.action,
+            by=action.by[:200],
+            reason=action.reason[:2000],
+        )
+
+    def inspections(self, report: InspectionReport) -> None:
+        """One summary per site of the report, on its central/inspection topic."""
+        for site in sorted({w.site for w in report.windows}):
+            counts = report.counts({site})
+            summary = ", ".join(f"{k}: {n}" for k, n in sorted(counts.items()))
+            self._publish(
+                schema.Inspection,
+                site,
+                report.as_of,
+                day=report.day,
+                counts=counts,
+                summary=summary[:2000],
+            )
+
+    def dead_letter(self, site: str, row: DeadLetterRow) -> None:
+        self._publish(
+            schema.DeadLetter,
+            site,
+            row.received,
+            topic=row.topic[:512],
+            reason=row.reason[:2000],
+            payload=row.payload[:4096],
+        )

@@ -1,0 +1,81 @@
+"""Bring stored violations in line with stored events, per person-month or per month."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+from mqtt import schema
+from rules.engine import (
+    PersonEvents,
+    ViolationRecord,
+    evaluate_person_month,
+    group_by_person,
+    month_days,
+    staff_of,
+)
+from rules.policy import Policy
+from rules.store import Store
+
+PERSON_KINDS = ("clock", "activity", "alert")
+
+
+def month_of(day: date) -> str:
+    return day.strftime("%Y-%m")
+
+
+def month_span(policy: Policy, site: str, month: str) -> tuple[datetime, datetime]:
+    zone = policy.zone(site)
+    days = month_days(month)
+    start = datetime.combine(days[0], datetime.min.time(), zone)
+    return start, datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), zone)
+
+
+def affected(event: schema.Event, policy: Policy) -> tuple[str, str] | None:
+    """The person-month (staff id, YYYY-MM) whose results an event can change."""
+    staff = staff_of(event, policy)
+    window = policy.window_of.get(staff) if staff else None
+    if window is None:
+        return None
+    moment = event.start if isinstance(event, schema.Activity) else event.ts
+    return staff, month_of(moment.astimezone(policy.zone(window.site)).date())
+
+
+Change = tuple[list[ViolationRecord], list[ViolationRecord]]
+
+
+def recompute_person_month(
+    store: Store, policy: Policy, staff: str, month: str, now: datetime | None
+) -> Change:
+    """Re-evaluate one person-month from the store; return (changed, withdrawn)."""
+    window = policy.window_of[staff]
+    start, end = month_span(policy, window.site, month)
+    workstations = [(window.site, ws) for ws, who in window.workstations.items() if who == staff]
+    events = store.events(start, end, staff=staff, workstations=workstations, kinds=PERSON_KINDS)
+    person = group_by_person(events, policy).get(staff, PersonEvents())
+    records = evaluate_person_month(policy, staff, month, person, store.actions(), now)
+    return store.replace_violations(staff, month, records)
+
+
+def recompute_month(
+    store: Store, policy: Policy, month: str, now: datetime | None, staff: Iterable[str] = ()
+) -> Change:
+    """Re-evaluate a whole month (all staff, or those given) with one read of its events."""
+    chosen = sorted(staff) or sorted(policy.window_of)
+    sites = {policy.window_of[s].site for s in chosen}
+    spans = [month_span(policy, site, month) for site in sites]
+    if not spans:
+        return [], []
+    start, end = min(s for s, _ in spans), max(e for _, e in spans)
+    grouped = group_by_person(store.events(start, end, kinds=PERSON_KINDS), policy)
+    actions = store.actions()
+    changed: list[ViolationRecord] = []
+    withdrawn: list[ViolationRecord] = []
+    for person in chosen:
+        records = evaluate_person_month(
+            policy, person, month, grouped.get(person, PersonEvents()), actions, now
+        )
+        more, gone = store.replace_violations(person, month, records)
+        changed += more
+        withdrawn += gone
+    return changed, withdrawn

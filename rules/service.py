@@ -1,0 +1,83 @@
+"""The rules service process: configuration, MQTT wiring, start-up catch-up, shutdown."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import pydantic
+
+from hallwatch.config import Section, load_toml
+from mqtt.client import BrokerConfig, MqttClient
+from mqtt.ids import utc_now
+from rules.ingest import Ingest, subscriptions
+from rules.policy import Policy, load_policy
+from rules.publish import Publisher
+from rules.recompute import month_of
+from rules.store import SqliteStore
+
+log = logging.getLogger(__name__)
+
+
+class RulesSettings(Section):
+    db: Path
+    policy: Path
+    group: Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "hallwatch-rules"
+    client_id: Annotated[str, pydantic.Field(min_length=1, max_length=64)] = "hallwatch-rules-1"
+    sites: list[str] = []  # empty: every site
+    recompute_every_s: Annotated[float, pydantic.Field(gt=0, le=3600)] = 2.0
+
+
+class ServiceConfig(Section):
+    broker: BrokerConfig = BrokerConfig()
+    rules: RulesSettings
+
+
+def load_config(path: str | Path) -> ServiceConfig:
+    return load_toml(ServiceConfig, path)
+
+
+class RulesService:
+    """Shared-subscription consumer; several instances split the load between them."""
+
+    def __init__(self, config: ServiceConfig, policy: Policy | None = None) -> None:
+        self.config = config
+        self.policy = policy or load_policy(config.rules.policy)
+        self.store = SqliteStore(config.rules.db)
+        self.ingest = Ingest(
+            self.store, self.policy, recompute_every_s=config.rules.recompute_every_s
+        )
+        self.client = MqttClient(
+            config.broker, config.rules.client_id, on_message=self.ingest.handle
+        )
+        self.ingest.publisher = Publisher(self.client.publish_event)
+        self.stop_event = threading.Event()
+        self._worker: threading.Thread | None = None
+
+    def start(self) -> RulesService:
+        self.ingest.recompute_all(month_of(utc_now().date()))
+        for topic_filter in subscriptions(self.config.rules.group, self.config.rules.sites):
+            self.client.subscribe(topic_filter)
+        self.client.start()
+        self._worker = threading.Thread(
+            target=self.ingest.run, args=(self.stop_event,), name="rules-ingest", daemon=True
+        )
+        self._worker.start()
+        log.info("rules service up: %s", ", ".join(subscriptions(self.config.rules.group)))
+        return self
+
+    def stop(self) -> None:
+        """Finish what is queued and publish its results, then disconnect."""
+        self.stop_event.set()
+        if self._worker is not None:
+            self._worker.join()
+        self.client.stop()
+        self.store.close()
+
+    def __enter__(self) -> RulesService:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

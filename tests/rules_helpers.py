@@ -1,0 +1,106 @@
+"""Building blocks for rules tests: a small hall policy and events at local times."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from mqtt import schema
+from mqtt.ids import new_event_id
+from mqtt.schema import Action, LeaveKind, Method
+from rules.policy import Policy
+
+SITE = "hall-01"
+TZ = ZoneInfo("Asia/Shanghai")
+DAY = date(2026, 11, 24)  # a Tuesday
+
+
+def policy(**overrides) -> Policy:
+    data = {
+        "sites": {SITE: {"timezone": "Asia/Shanghai"}},
+        "windows": [
+            {"id": "w1", "site": SITE, "staff": ["S1", "S2"], "workstations": {"ws-1": "S1"}},
+            {"id": "w2", "site": SITE, "staff": ["S3"]},
+        ],
+    }
+    return Policy.model_validate(data | overrides)
+
+
+def at(hms: str, day: date = DAY) -> datetime:
+    return datetime.combine(day, time.fromisoformat(hms), TZ)
+
+
+def clock(
+    hms: str, action: Action = Action.CLOCK_IN, staff: str = "S1", day: date = DAY, **fields
+) -> schema.Clock:
+    return schema.Clock(
+        id=new_event_id(),
+        seq=1,
+        site=SITE,
+        device="st-01",
+        ts=at(hms, day),
+        staff_id=staff,
+        action=action,
+        method=Method.FACE,
+        score=0.8,
+        **fields,
+    )
+
+
+def going_out(
+    hms: str, expected: str, kind: LeaveKind = LeaveKind.OUTING, staff: str = "S1", day: date = DAY
+) -> schema.Clock:
+    leave = schema.Leave(kind=kind, reason="bank", expected_return=at(expected, day))
+    return clock(hms, Action.LEAVE_OUT, staff, day, leave=leave)
+
+
+def activity(
+    start: str,
+    minutes: float,
+    *,
+    app: str = "office",
+    category: str = "work",
+    idle_min: float = 0,
+    device: str = "ws-1",
+    staff: str | None = None,
+    day: date = DAY,
+) -> schema.Activity:
+    begin = at(start, day)
+    return schema.Activity(
+        id=new_event_id(),
+        seq=1,
+        site=SITE,
+        device=device,
+        ts=begin + timedelta(minutes=minutes),
+        user="u1",
+        start=begin,
+        duration_s=minutes * 60,
+        app=app,
+        category=category,
+        idle_s=idle_min * 60,
+        staff_id=staff,
+    )
+
+
+def alert(hms: str, kind: schema.AlertKind, staff: str | None = "S1") -> schema.Alert:
+    return schema.Alert(
+        id=new_event_id(),
+        seq=1,
+        site=SITE,
+        device="st-01",
+        ts=at(hms),
+        kind=kind,
+        severity=schema.Severity.SERIOUS,
+        message="two faces",
+        staff_id=staff,
+    )
+
+
+def full_day(staff: str = "S1", day: date = DAY) -> list[schema.Clock]:
+    """A blameless day: in before each session, out after it."""
+    return [
+        clock("08:55", Action.CLOCK_IN, staff, day),
+        clock("12:01", Action.CLOCK_OUT, staff, day),
+        clock("13:25", Action.CLOCK_IN, staff, day),
+        clock("17:02", Action.CLOCK_OUT, staff, day),
+    ]

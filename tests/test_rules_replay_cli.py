@@ -1,0 +1,241 @@
+"""Replays are reproducible; the managers' commands audit every change and report it."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from typing import get_args
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from hallwatch.cli import main
+from rules.policy import RuleId
+from rules.replay import replay
+from rules.simulate import generate_month
+from rules.store import SqliteStore
+
+MONTH = "2026-10"
+
+
+def run_replay(lines, policy, path):
+    store = SqliteStore(path, synchronous="NORMAL")
+    try:
+        summary = replay(lines, policy, store)
+        return summary, store.violations(month=MONTH)
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_a_month_for_500_staff_replays_identically_twice_and_shuffled(tmp_path):
+    sim = generate_month(MONTH, 500, seed=5)
+    lines, policy = sim.payloads(), sim.policy()
+    first, violations = run_replay(lines, policy, tmp_path / "a.db")
+    assert first.stored == len(lines) > 80_000
+    rules = Counter(v.rule for v in violations)
+    # Not a vacuous comparison: every kind of breach is present
+    # (a day of 60 minutes' non-work use is left to the engine tests).
+    assert set(rules) == set(get_args(RuleId)) - {"nonwork_day"}
+    assert any(v.escalated for v in violations) and any(v.correction_no == 3 for v in violations)
+
+    second, again = run_replay(lines, policy, tmp_path / "b.db")
+    shuffled_lines = lines + lines[:1000]  # with redeliveries
+    random.Random(11).shuffle(shuffled_lines)
+    third, shuffled = run_replay(shuffled_lines, policy, tmp_path / "c.db")
+    assert third.duplicates == 1000
+    assert first.digest == second.digest == third.digest
+    assert violations == again == shuffled
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory):
+    """A 20-person month on disk, replayed once through the CLI."""
+    directory = tmp_path_factory.mktemp("hall")
+    policy, events = generate_month(MONTH, 20, seed=9).write(directory)
+    with events.open("ab") as out:
+        out.write(b'{"schema": "hallwatch.clock/1"}\n')  # a bad line becomes a dead letter
+    db = directory / "rules.db"
+    result = CliRunner().invoke(
+        main,
+        [
+            "rules",
+            "replay",
+            "--events",
+            str(events),
+            "--policy",
+            str(policy),
+            "--db",
+            str(db),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return {"policy": policy, "db": db, "events": events, "summary": json.loads(result.output)}
+
+
+def cli(hall, *args: str):
+    env = {"HALLWATCH_RULES_DB": str(hall["db"]), "HALLWATCH_POLICY": str(hall["policy"])}
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def test_replay_reports_dead_letters_and_a_digest(hall):
+    summary = hall["summary"]
+    assert summary["dead_letters"] == 1 and summary["stored"] == summary["lines"] - 1
+    again = CliRunner().invoke(
+        main,
+        [
+            "rules",
+            "replay",
+            "--events",
+            str(hall["events"]),
+            "--policy",
+            str(hall["policy"]),
+            "--db",
+            str(hall["db"]),
+        ],
+    )
+    assert again.exit_code == 0 and f"results digest {summary['digest']}" in again.output
+    assert "0 stored" in again.output
+
+
+def violations_of(hall, *args):
+    result = cli(hall, "violations", "--json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def score_of(hall, staff):
+    sheet = json.loads(cli(hall, "score", "--month", MONTH, "--json").output)
+    return next(p for p in sheet["staff"] if p["staff_id"] == staff)
+
+
+def test_void_and_correct_are_audited_and_change_the_sheet(hall):
+    rows = violations_of(hall, "--month", MONTH)
+    minor = next(v for v in rows if v["severity"] == "minor" and v["status"] == "open")
+    staff = minor["staff_id"]
+    before = score_of(hall, staff)
+    result = cli(hall, "void", minor["violation_id"], "--reason", "sensor fault", "--by", "li")
+    assert result.exit_code == 0 and "[voided]" in result.output
+    after = score_of(hall, staff)
+    assert after["score"] == min(100, before["score"] + minor["deduction"])
+    assert after["voided"] == before["voided"] + 1
+    again = cli(hall, "void", minor["violation_id"], "--reason", "twice")
+    assert again.exit_code != 0 and "already voided" in again.output
+
+    other = next(v for v in violations_of(hall, "--staff", staff) if v["status"] == "open")
+    result = cli(hall, "correct", other["violation_id"], "--note", "talked to them", "--by", "li")
+    assert result.exit_code == 0 and "[corrected]" in result.output
+    store = SqliteStore(hall["db"])
+    audit = [(a.action, a.target, a.by, a.reason) for a in store.actions()]
+    store.close()
+    assert ("void", minor["violation_id"], "li", "sensor fault") in audit
+    assert ("correct", other["violation_id"], "li", "talked to them") in audit
+
+    trail = cli(hall, "rules", "audit")
+    assert (
+        trail.exit_code == 0
+        and f"li           void         {minor['violation_id']}" in trail.output
+    )
+    missing = cli(hall, "correct", "v-nope", "--note", "x")
+    assert missing.exit_code != 0 and "no violation 'v-nope'" in missing.output
+
+
+def test_leave_after_the_fact_withdraws_an_absence(hall):
+    absence = next(v for v in violations_of(hall, "--month", MONTH) if v["rule"] == "absence")
+    staff, day = absence["staff_id"], absence["day"]
+    result = cli(
+        hall,
+        "leave",
+        "add",
+        "--staff",
+        staff,
+        "--from",
+        f"{day}T08:00",
+        "--to",
+        f"{day}T18:00",
+        "--kind",
+        "sick",
+        "--reason",
+        "doctor's note",
+    )
+    assert result.exit_code == 0, result.output
+    leave_id = result.output.split(":")[0]
+    remaining = violations_of(hall, "--staff", staff, "--date", day)
+    assert absence["violation_id"] not in {v["violation_id"] for v in remaining}
+    listed = json.loads(cli(hall, "leave", "list", "--staff", staff, "--json").output)
+    assert [lv["leave_id"] for lv in listed] == [leave_id]
+    assert listed[0]["start"].endswith("+08:00")  # no offset given: the site's time zone
+    cancelled = cli(hall, "leave", "cancel", leave_id, "--reason", "entered for the wrong day")
+    assert cancelled.exit_code == 0
+    restored = violations_of(hall, "--staff", staff, "--date", day)
+    assert absence["violation_id"] in {v["violation_id"] for v in restored}
+    unknown = cli(
+        hall, "leave", "add", "--staff", "NOBODY", "--from", day, "--to", day, "--reason", "x"
+    )
+    assert unknown.exit_code != 0 and "in no window" in unknown.output
+
+
+def test_inspection_in_text_json_and_csv(hall):
+    day = "2026-10-14"
+    text = cli(hall, "inspect", "--date", day, "--now", f"{day}T10:30+08:00")
+    assert text.exit_code == 0, text.output
+    assert "Daily inspection 2026-10-14" in text.output and "Window w0001" in text.output
+    report = json.loads(cli(hall, "inspect", "--date", day, "--json").output)
+    lines = [line for w in report["windows"] for line in w["staff"]]
+    assert len(lines) == 20
+    assert {line["status"] for line in lines} <= {
+        "at post",
+        "out",
+        "away",
+        "absent",
+        "on leave",
+        "off duty",
+        "not yet in",
+    }
+    # Every violation shown names its evidence or says it has none (an absence).
+    for line in lines:
+        for v in line["violations"]:
+            assert v["evidence"] or v["rule"] == "absence"
+    csv_out = cli(hall, "inspect", "--date", day, "--csv").output.splitlines()
+    assert csv_out[0].startswith("day,window,site,staff_id,status") and len(csv_out) == 21
+
+
+def test_monthly_sheet_in_text_csv_and_xlsx(hall, tmp_path):
+    path = tmp_path / "sheet.xlsx"
+    text = cli(hall, "score", "--month", MONTH, "--xlsx", str(path))
+    assert text.exit_code == 0 and "Monthly assessment 2026-10" in text.output
+    sheet = json.loads(cli(hall, "score", "--month", MONTH, "--json").output)
+    assert [p["rank"] for p in sheet["staff"]] == sorted(p["rank"] for p in sheet["staff"])
+    book = load_workbook(path)
+    staff_rows = list(book[f"Staff {MONTH}"].values)
+    assert staff_rows[0][:3] == ("rank", "staff_id", "window") and len(staff_rows) == 21
+    assert [r[1] for r in staff_rows[1:]] == [p["staff_id"] for p in sheet["staff"]]
+    assert len(list(book["Violations"].values)) - 1 == len(violations_of(hall, "--month", MONTH))
+    csv_out = cli(hall, "score", "--month", MONTH, "--csv").output
+    assert csv_out.startswith("rank,staff_id,window,site,deductions,score,vetoed")
+    bad = cli(hall, "score", "--month", "October")
+    assert bad.exit_code != 0 and "is not YYYY-MM" in bad.output
+
+
+def test_commands_say_what_is_missing(tmp_path):
+    result = CliRunner().invoke(main, ["violations"], env={"HALLWATCH_RULES_DB": ""})
+    assert result.exit_code != 0 and "--db FILE and --policy FILE" in result.output
+    bad = tmp_path / "p.toml"
+    bad.write_text("[grace]\nlate = 5\n")
+    result = CliRunner().invoke(
+        main, ["violations", "--db", str(tmp_path / "x.db"), "--policy", str(bad)]
+    )
+    assert result.exit_code != 0 and "grace.late': unknown key" in result.output
+    not_a_db = tmp_path / "notes.txt"
+    not_a_db.write_text("shopping list\n" * 100)
+    good = tmp_path / "good.toml"
+    good.write_text("")
+    result = CliRunner().invoke(main, ["violations", "--db", str(not_a_db), "--policy", str(good)])
+    assert result.exit_code != 0 and "cannot open the rules database" in result.output
+    assert not_a_db.read_text().startswith("shopping list")  # and it is left as it was
+    for command in ("rules", "violations", "correct", "void", "leave", "inspect", "score"):
+        help_text = CliRunner().invoke(main, [command, "--help"]).output
+        assert "Example" in help_text, command
