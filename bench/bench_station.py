@@ -21,18 +21,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from drivers.camera import Camera  # noqa: E402
-from drivers.feedback import Notice  # noqa: E402
-from edge.station import Station  # noqa: E402
-from edge.station_config import StationConfig  # noqa: E402
-from models.enrolment import enrol_photos  # noqa: E402
-from models.images import read_image  # noqa: E402
-from models.packs import PackStore  # noqa: E402
-from models.pipeline import FacePipeline  # noqa: E402
-from mqtt import schema  # noqa: E402
-from mqtt.client import BrokerConfig, MqttClient  # noqa: E402
+from drivers.camera import Camera
+from drivers.feedback import Notice
+from edge.station import Station
+from edge.station_config import StationConfig
+from models.enrolment import enrol_photos
+from models.images import read_image
+from models.packs import PackStore
+from models.pipeline import FacePipeline
+from mqtt import schema
+from mqtt.client import BrokerConfig, MqttClient
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 ENROL = SHARED / "faces/identities/deepface_p01/img1.jpg"

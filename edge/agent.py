@@ -23,6 +23,7 @@ from edge.desktop import NO_WINDOW, UNKNOWN_APP, Desktop, open_desktop
 from edge.intervals import Heartbeats, Interval, Sample
 from edge.journal import Journal
 from edge.publisher import Publisher
+from hallwatch import sdnotify
 from mqtt import schema
 from mqtt.client import MqttClient
 from mqtt.ids import new_event_id, utc_now
@@ -87,8 +88,11 @@ class Agent:
         """Sample every `interval_s` until `stop` is set (or `seconds` have passed)."""
         began = time.monotonic()
         ticks = 0
+        watchdog = sdnotify.Watchdog()
+        sdnotify.ready("sampling")
         while not stop.is_set():
             self.sample()
+            watchdog.pet()
             ticks += 1
             next_tick = began + ticks * self.config.interval_s
             if seconds is not None and next_tick - began > seconds:

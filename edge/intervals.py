@@ -40,7 +40,7 @@ class Interval:
     start: datetime
     end: datetime
     sample: Sample  # the activity (its last sample)
-    idle_s: float  # the longest input idle time seen in the interval
+    idle_s: float  # input idle time at the end of the interval (the rules read it so)
 
     @property
     def duration_s(self) -> float:
@@ -66,7 +66,7 @@ class Heartbeats:
         if not sample.same_activity(current.sample):
             self.open = Interval(sample.at, sample.at, sample, sample.idle_s)
             return [replace(current, end=sample.at)]
-        extended = Interval(current.start, sample.at, sample, max(current.idle_s, sample.idle_s))
+        extended = Interval(current.start, sample.at, sample, sample.idle_s)
         if extended.duration_s >= self.max_s:
             self.open = Interval(sample.at, sample.at, sample, sample.idle_s)
             return [extended]

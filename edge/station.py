@@ -27,6 +27,7 @@ from drivers.feedback import (
     ToneSound,
 )
 from edge.actions import LastPunch
+from edge.clock import clock_state
 from edge.finger_worker import FingerReading, FingerWorker
 from edge.identity import Combiner, FaceId, FingerId, Identified, Mismatch, NeedSecond, Outcome
 from edge.inputs import ActionRequest, InputError, KeyReader
@@ -104,6 +105,7 @@ class Station:
         self._last_hint = 0.0
         self._last_unknown_alert = float("-inf")
         self._last_heartbeat = float("-inf")
+        self._watchdog = sdnotify.Watchdog()
 
     # -- lifecycle -------------------------------------------------------------------
     def _default_feedback(self) -> Feedback:
@@ -166,7 +168,8 @@ class Station:
         if now - self._last_heartbeat >= self.config.heartbeat_s:
             self._last_heartbeat = now
             self.journal.append(self._status("online", self._health()))
-            sdnotify.watchdog()
+            self._prune_evidence()
+        self._watchdog.pet()  # a loop that stops turning gets the station restarted
 
     def _take_key(self, key: ActionRequest | InputError | None, now: float) -> None:
         if isinstance(key, InputError):
@@ -383,6 +386,7 @@ class Station:
 
     def _health(self) -> schema.Health:
         disk = shutil.disk_usage(self.config.data_dir)
+        clock = clock_state()
         return schema.Health(
             camera=self.camera_status if self.camera is not None else None,
             sensor=self.fingers.status[:200] if self.fingers is not None else None,
@@ -390,6 +394,8 @@ class Station:
             gallery_size=len(self.names),
             backlog=self.journal.backlog(),
             disk_free_mb=disk.free // (1024 * 1024),
+            clock_synced=clock.synchronised if clock else None,
+            clock_offset_s=round(clock.offset_s, 6) if clock and clock.synchronised else None,
             uptime_s=round(time.monotonic() - self.started, 1),
         )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 
 
 def notify(*fields: str) -> bool:
@@ -29,6 +30,22 @@ def ready(status: str = "") -> bool:
 
 def watchdog() -> bool:
     return notify("WATCHDOG=1")
+
+
+class Watchdog:
+    """Pets systemd's watchdog from a loop, at most twice per WatchdogSec."""
+
+    def __init__(self) -> None:
+        self.interval_s = watchdog_interval_s()
+        self._last = float("-inf")
+
+    def pet(self) -> None:
+        if self.interval_s is None:
+            return
+        now = time.monotonic()
+        if now - self._last >= self.interval_s:
+            self._last = now
+            watchdog()
 
 
 def stopping() -> bool:

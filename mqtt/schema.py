@@ -123,7 +123,11 @@ class Clock(Event, tag="hallwatch.clock/1"):
 
 
 class Activity(Event, tag="hallwatch.activity/1"):
-    """A workstation interval (ActivityWatch-style: equal consecutive samples merged)."""
+    """A workstation interval (ActivityWatch-style: equal consecutive samples merged).
+
+    `idle_s` is the input idle time at the interval's end: no keyboard or mouse input in
+    the last `idle_s` seconds before `start + duration_s`.
+    """
 
     user: Annotated[str, Meta(max_length=64)]
     start: AwareDatetime
@@ -150,7 +154,8 @@ class Health(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True
     model_pack: ShortText | None = None
     gallery_size: Annotated[int, Meta(ge=0)] | None = None
     backlog: Annotated[int, Meta(ge=0)] | None = None
-    clock_offset_s: float | None = None
+    clock_offset_s: float | None = None  # the kernel's NTP estimate, when synchronised
+    clock_synced: bool | None = None
     disk_free_mb: Annotated[int, Meta(ge=0)] | None = None
     uptime_s: Seconds | None = None
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from hallwatch import sdnotify
 from hallwatch.config import ConfigError
 from mqtt.client import BrokerConfig, ConnectError, MqttClient
 from mqtt.ids import new_event_id, utc_now
@@ -179,11 +180,16 @@ def run(config_file: Path) -> None:
         raise click.ClickException(str(exc)) from None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    sdnotify.ready("ingesting")
+    watchdog = sdnotify.Watchdog()
     try:
-        stop.wait()
+        while not stop.wait(1.0):
+            if service.alive():  # a dead worker stops the petting: systemd restarts us
+                watchdog.pet()
     except KeyboardInterrupt:
         pass
     finally:
+        sdnotify.stopping()
         service.stop()
 
 

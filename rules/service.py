@@ -68,6 +68,10 @@ class RulesService:
         log.info("rules service up: %s", ", ".join(subscriptions(self.config.rules.group)))
         return self
 
+    def alive(self) -> bool:
+        """The ingest worker is running (the systemd watchdog is petted only then)."""
+        return self._worker is not None and self._worker.is_alive()
+
     def stop(self) -> None:
         """Finish what is queued and publish its results, then disconnect."""
         self.stop_event.set()

@@ -28,3 +28,16 @@ def activity_event(site: str, device: str, app: str = "soffice", seconds: float 
         category="work",
         idle_s=0.0,
     )
+
+
+def alert_event(site: str, device: str, message: str = "sensor cover opened"):
+    return schema.Alert(
+        id=new_event_id(),
+        seq=0,
+        site=site,
+        device=device,
+        ts=utc_now(),
+        kind=schema.AlertKind.TAMPER,
+        severity=schema.Severity.MINOR,
+        message=message,
+    )

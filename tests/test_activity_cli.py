@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from mqtt import schema
-from tests.conftest import REPO
 from tests.journal_helpers import unique_site
 from tests.mqtt_helpers import Collector, client
 from tests.support.xsession import XSession
@@ -77,11 +76,3 @@ def test_a_bad_config_file_is_explained(tmp_path):
         text=True,
     )
     assert "no such configuration file" in missing.stderr
-
-
-def test_the_user_unit_verifies():
-    unit = REPO / "systemd" / "hallwatch-activity.service"
-    run = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    assert run.stderr.strip() == ""  # unknown keys only warn: none allowed
-    assert "hallwatch activity --config %E/hallwatch/activity.toml" in unit.read_text()

@@ -18,7 +18,7 @@ from edge.publisher import Publisher
 from mqtt import schema
 from mqtt.ids import utc_now
 from tests.conftest import REPO
-from tests.journal_helpers import activity_event, unique_site
+from tests.journal_helpers import activity_event, alert_event, unique_site
 from tests.mqtt_helpers import Collector, client, clock_event
 
 
@@ -95,7 +95,8 @@ def test_acknowledged_events_are_pruned_after_retention(tmp_path):
     journal.close()
 
 
-def test_broker_down_loses_nothing_and_punches_drain_first(hardened_broker, tmp_path):
+def test_broker_down_loses_nothing_and_alerts_drain_first(hardened_broker, tmp_path):
+    """An agent's alerts drain before its intervals (a station's punches likewise)."""
     b = hardened_broker
     seen = Collector()
     rules = client(b.port, "rules-journal", "rules", b.password("rules"), on_message=seen)
@@ -112,7 +113,7 @@ def test_broker_down_loses_nothing_and_punches_drain_first(hardened_broker, tmp_
             time.sleep(0.01)
         b.stop()
         activity = [journal.append(activity_event("hall-01", "ws-01")) for _ in range(30)]
-        clocks = [journal.append(clock_event("hall-01", "ws-01", 0)) for _ in range(5)]
+        alerts = [journal.append(alert_event("hall-01", "ws-01")) for _ in range(5)]
         assert journal.backlog() == 35
         b.start()
         got = seen.wait_for(36, timeout_s=30)
@@ -123,8 +124,8 @@ def test_broker_down_loses_nothing_and_punches_drain_first(hardened_broker, tmp_
     events = [schema.decode(p, t) for t, p in got]
     assert len({e.id for e in events}) == 36
     assert events[0].id == before.id
-    # After the outage the punches go first, then the intervals in their original order.
-    assert [e.id for e in events[1:6]] == [c.id for c in clocks]
+    # After the outage the alerts go first, then the intervals in their original order.
+    assert [e.id for e in events[1:6]] == [a.id for a in alerts]
     assert [e.seq for e in events[6:]] == [a.seq for a in activity]
     assert journal.backlog() == 0
     journal.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -29,9 +31,39 @@ def _user_flag(unit: Path) -> list[str]:
     return ["--user"] if unit.parent.name == "user" else []
 
 
+def _env(tmp_path: Path) -> dict[str, str]:
+    # A user unit is analysed for a user manager, which needs a runtime directory.
+    return os.environ | {"XDG_RUNTIME_DIR": str(tmp_path)}
+
+
+def _exec_start(unit: Path) -> list[str]:
+    line = next(x for x in unit.read_text().splitlines() if x.startswith("ExecStart="))
+    return shlex.split(line.removeprefix("ExecStart="))
+
+
 def test_units_exist():
     names = {u.name for u in UNITS}
-    assert "hallwatch-station.service" in names
+    assert names == {
+        "hallwatch-station.service",
+        "hallwatch-rules.service",
+        "hallwatch-activity.service",
+    }
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=lambda u: u.name)
+def test_exec_start_is_a_real_hallwatch_command(unit):
+    command = _exec_start(unit)
+    assert command[0] == INSTALLED_BINARY
+    words = [w for w in command[1:] if not w.startswith("-")][:2]
+    subcommand = words[:1] if words[0] != "rules" else words  # `rules run` is a group's command
+    result = subprocess.run(
+        [sys.executable, "-m", "hallwatch", *subcommand, "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    assert all(option in result.stdout for option in command[1:] if option.startswith("--"))
 
 
 @pytest.mark.parametrize("unit", UNITS, ids=lambda u: u.name)
@@ -41,6 +73,7 @@ def test_unit_verifies_without_warnings(unit, tmp_path):
         ["systemd-analyze", "verify", *_user_flag(unit), str(staged)],
         capture_output=True,
         text=True,
+        env=_env(tmp_path),
         cwd=tmp_path,
     )
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
@@ -53,6 +86,7 @@ def test_unit_exposure_is_ok_or_better(unit, tmp_path):
         ["systemd-analyze", "security", "--offline=true", *_user_flag(unit), str(staged)],
         capture_output=True,
         text=True,
+        env=_env(tmp_path),
         cwd=tmp_path,
     )
     match = re.search(r"Overall exposure level for \S+: ([\d.]+) (\w+)", result.stdout)

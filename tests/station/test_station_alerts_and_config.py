@@ -195,3 +195,21 @@ def test_a_missing_model_pack_says_how_to_install_it(tmp_path):
 
     with pytest.raises(PackError, match="hallwatch models install"):
         Station(config)
+
+
+def test_heartbeat_reports_health(tmp_path, site, station_data):
+    config = make_config(
+        site,
+        station_data,
+        identify="face",
+        heartbeat_s=0.5,
+        camera={"source": str(tmp_path / "missing-camera"), "fps": 5},
+    )
+    with Central(site) as central, RunningStation(Station(config)):
+        statuses = central.wait_for(schema.Status, 3)
+        alerts = central.wait_for(schema.Alert, 1)
+    health = [s.health for s in statuses if s.health is not None][-1]
+    assert health.model_pack == "permissive" and health.gallery_size == 2
+    assert health.camera.startswith("offline") and health.backlog is not None
+    assert health.clock_synced is not None and health.disk_free_mb > 0
+    assert alerts[0].kind is schema.AlertKind.CAMERA_FAULT
