@@ -6,6 +6,7 @@ import getpass
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,9 @@ def test_agent_shows_the_disclosure_and_publishes_intervals(xsession, tmp_path):
     subscriber.stop()
     assert run.returncode == 0, run.stderr
     assert "This PC records app use for the hall rules." in run.stderr
+    deadline = time.monotonic() + 10  # the disclosure dialog is started, not waited for
+    while not (shown.exists() and shown.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert shown.read_text() == "This PC records app use for the hall rules."
     printed = [json.loads(line) for line in run.stdout.splitlines()]
     assert len(printed) >= 2  # cut at max_interval_s: about one interval a second
