@@ -24,6 +24,8 @@ from mqtt.topics import Kind
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], None]
+# A handler that acknowledges itself: it calls `ack()` once the message is safely kept.
+DeliveryHandler = Callable[[str, bytes, Callable[[], None]], None]
 
 
 class TlsConfig(Section):
@@ -80,10 +82,15 @@ class MqttClient:
         *,
         will: schema.Status | None = None,
         on_message: MessageHandler | None = None,
+        on_delivery: DeliveryHandler | None = None,
     ) -> None:
+        """`on_delivery` instead of `on_message`: the broker's copy of a message is released
+        (PUBACK) only when the handler calls `ack`, so a consumer killed before storing a
+        message gets it again from the broker instead of losing it."""
         self.config = config
         self.client_id = client_id
         self.on_message = on_message
+        self.on_delivery = on_delivery
         self.connected = threading.Event()
         self.last_error: str | None = None
         self._subscriptions: dict[str, int] = {}
@@ -96,6 +103,7 @@ class MqttClient:
             protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
             transport=config.transport,
             reconnect_on_failure=True,
+            manual_ack=on_delivery is not None,
         )
         if config.username is not None:
             password = config.password.get_secret_value() if config.password else None
@@ -216,9 +224,11 @@ class MqttClient:
             log.warning("MQTT connection lost (%s); reconnecting with backoff", reason_code)
 
     def _on_message(self, client, userdata, message: paho.MQTTMessage) -> None:
-        if self.on_message is None:
-            return
         try:
-            self.on_message(message.topic, message.payload)
+            if self.on_delivery is not None:
+                mid, qos = message.mid, message.qos
+                self.on_delivery(message.topic, message.payload, lambda: client.ack(mid, qos))
+            elif self.on_message is not None:
+                self.on_message(message.topic, message.payload)
         except Exception:  # a bad handler must not kill the network thread
             log.exception("message handler failed on %s", message.topic)

@@ -21,6 +21,7 @@ from mqtt.topics import Kind
 from rules.engine import ViolationRecord
 from rules.policy import Policy
 from rules.publish import Publisher
+from rules.ratelimit import TokenBucket
 from rules.recompute import affected, month_of, recompute_month, recompute_person_month
 from rules.store import DeadLetterRow, Store
 
@@ -28,6 +29,16 @@ log = logging.getLogger(__name__)
 
 INGESTED_KINDS = (Kind.CLOCK, Kind.ACTIVITY, Kind.ALERT, Kind.STATUS)
 MAX_BATCH = 1000
+# Dead letters announced on MQTT (and logged) per second, and at once: a flood of garbage
+# is stored (bounded) and counted, but does not flood the live feeds or the log.
+DEAD_LETTERS_PER_S = 5.0
+DEAD_LETTER_BURST = 20
+
+Ack = Callable[[], None]
+
+
+def _no_ack() -> None:
+    """Messages handed over without an acknowledgement to send (tests, replays)."""
 
 
 def subscriptions(group: str, sites: Iterable[str] = ()) -> list[str]:
@@ -51,26 +62,33 @@ class Ingest:
         *,
         recompute_every_s: float = 2.0,
         clock: Callable[[], datetime] = utc_now,
+        dead_letter_gate: TokenBucket | None = None,
     ) -> None:
         self.store, self.policy, self.publisher, self.clock = store, policy, publisher, clock
         self.recompute_every_s = recompute_every_s
-        self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.inbox: queue.Queue[tuple[str, bytes, Ack]] = queue.Queue()
         self.dirty: set[tuple[str, str]] = set()
         self.stored = self.duplicates = self.rejected = self.failures = 0
+        self.unannounced = 0  # dead letters stored but not announced (rate limit)
+        self._unlogged = 0
+        self.gate = dead_letter_gate or TokenBucket(DEAD_LETTERS_PER_S, DEAD_LETTER_BURST)
         self._last_tick: datetime | None = None
 
-    def handle(self, topic: str, payload: bytes) -> None:
-        self.inbox.put((topic, payload))
+    def handle(self, topic: str, payload: bytes, ack: Ack = _no_ack) -> None:
+        """Queue a message; `ack` is called once it is stored (or stored as a dead letter)."""
+        self.inbox.put((topic, payload, ack))
 
     # -- one batch -------------------------------------------------------------------
-    def process(self, batch: list[tuple[str, bytes]]) -> None:
+    def process(self, batch: list[tuple[str, bytes, Ack]]) -> None:
         valid: list[tuple[schema.Event, bytes]] = []
-        for topic, payload in batch:
+        for topic, payload, _ in batch:
             try:
                 valid.append((schema.decode(payload, topic), payload))
             except schema.PayloadError as exc:
                 self.dead_letter(topic, payload, exc.reason)
         new = self.store.add_events(valid)
+        for *_, ack in batch:  # only now may the broker forget them
+            ack()
         self.stored += len(new)
         self.duplicates += len(valid) - len(new)
         for event in new:
@@ -82,7 +100,11 @@ class Ingest:
         self.rejected += 1
         row = DeadLetterRow(utc_now(), topic, reason, payload.decode("utf-8", "replace"))
         self.store.add_dead_letter(row)
-        log.warning("dead letter from %s: %s", topic, reason)
+        if not self.gate.allow():
+            self.unannounced += 1
+            self._unlogged += 1
+            return
+        log.warning("dead letter from %s: %s", topic[:200], reason[:500])
         try:
             site = topics.parse(topic).site
         except topics.TopicError:
@@ -106,6 +128,9 @@ class Ingest:
 
     def flush(self) -> int:
         """Recompute every dirty person-month; publish what changed. Returns the count."""
+        if self._unlogged:
+            log.warning("%d more dead letters stored, not announced (rate limit)", self._unlogged)
+            self._unlogged = 0
         now = self.clock()
         self.mark_settled_sessions(now)
         dirty, self.dirty = sorted(self.dirty), set()

@@ -81,7 +81,7 @@ def replay(
                     utc_now(),
                     f"replay line {number}",
                     exc.reason,
-                    line.decode("utf-8", "replace")[:4096],
+                    line.decode("utf-8", "replace"),
                 )
             )
         if len(batch) >= BATCH:

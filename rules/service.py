@@ -12,11 +12,12 @@ import pydantic
 from hallwatch.config import Section, load_toml
 from mqtt.client import BrokerConfig, MqttClient
 from mqtt.ids import utc_now
-from rules.ingest import Ingest, subscriptions
+from rules.ingest import DEAD_LETTER_BURST, DEAD_LETTERS_PER_S, Ingest, subscriptions
 from rules.policy import Policy, load_policy
 from rules.publish import Publisher
+from rules.ratelimit import TokenBucket
 from rules.recompute import month_of
-from rules.store import SqliteStore
+from rules.store import DEAD_LETTER_CAP, SqliteStore
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,10 @@ class RulesSettings(Section):
     client_id: Annotated[str, pydantic.Field(min_length=1, max_length=64)] = "hallwatch-rules-1"
     sites: list[str] = []  # empty: every site
     recompute_every_s: Annotated[float, pydantic.Field(gt=0, le=3600)] = 2.0
+    # Bounds on the dead-letter path (a flood of garbage must not grow without end).
+    dead_letter_cap: Annotated[int, pydantic.Field(ge=1)] = DEAD_LETTER_CAP
+    dead_letters_per_s: Annotated[float, pydantic.Field(gt=0)] = DEAD_LETTERS_PER_S
+    dead_letter_burst: Annotated[int, pydantic.Field(ge=1)] = DEAD_LETTER_BURST
 
 
 class ServiceConfig(Section):
@@ -45,13 +50,16 @@ class RulesService:
     def __init__(self, config: ServiceConfig, policy: Policy | None = None) -> None:
         self.config = config
         self.policy = policy or load_policy(config.rules.policy)
-        self.store = SqliteStore(config.rules.db)
+        settings = config.rules
+        self.store = SqliteStore(settings.db, dead_letter_cap=settings.dead_letter_cap)
         self.ingest = Ingest(
-            self.store, self.policy, recompute_every_s=config.rules.recompute_every_s
+            self.store,
+            self.policy,
+            recompute_every_s=settings.recompute_every_s,
+            dead_letter_gate=TokenBucket(settings.dead_letters_per_s, settings.dead_letter_burst),
         )
-        self.client = MqttClient(
-            config.broker, config.rules.client_id, on_message=self.ingest.handle
-        )
+        # Acknowledged to the broker only once stored: a SIGKILL loses nothing.
+        self.client = MqttClient(config.broker, settings.client_id, on_delivery=self.ingest.handle)
         self.ingest.publisher = Publisher(self.client.publish_event)
         self.stop_event = threading.Event()
         self._worker: threading.Thread | None = None

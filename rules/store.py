@@ -23,6 +23,11 @@ from rules.actions import LeaveRecord, ManagerAction
 from rules.engine import ViolationRecord, event_time
 
 BATCH = 500  # bound on the ids of one IN (...) query
+# Dead letters are bounded so a device (or an attacker with its credentials) publishing
+# garbage cannot grow the database without end: past the cap the oldest rows go first,
+# and the count of rows dropped stays visible.
+DEAD_LETTER_CAP = 10_000
+DEAD_LETTER_PAYLOAD_CHARS = 4096  # what is kept of a rejected payload
 
 
 def stamp(moment: datetime) -> str:
@@ -44,9 +49,14 @@ class Store(Protocol):
     def add_events(self, events: Sequence[tuple[schema.Event, bytes]]) -> list[schema.Event]:
         """Store events not seen before (by id); return those that were new."""
 
-    def add_dead_letter(self, row: DeadLetterRow) -> None: ...
+    def add_dead_letter(self, row: DeadLetterRow) -> None:
+        """Keep the row (its payload cut to DEAD_LETTER_PAYLOAD_CHARS); past the store's cap
+        drop the oldest rows."""
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetterRow]: ...
+
+    def dead_letter_counts(self) -> tuple[int, int]:
+        """(rows kept, rows dropped over the cap since the store was created)."""
 
     def events(
         self,
@@ -175,8 +185,15 @@ def _action_of(row: dict) -> ManagerAction:
 class SqliteStore:
     """The default store: one private (0600) WAL SQLite file."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: str = "FULL",
+        dead_letter_cap: int = DEAD_LETTER_CAP,
+    ) -> None:
         self.path = Path(path)
+        self.dead_letter_cap = dead_letter_cap
         self.db = sqlite_utils.Database(connect_private(self.path, synchronous=synchronous))
         self._create()
 
@@ -310,8 +327,13 @@ class SqliteStore:
                     "received": row.received.isoformat(),
                     "topic": row.topic,
                     "reason": row.reason,
-                    "payload": row.payload,
+                    "payload": row.payload[:DEAD_LETTER_PAYLOAD_CHARS],
                 }
+            )
+            # `n` only grows (rows go oldest first), so MAX(n) - COUNT(*) is what was dropped.
+            self.db.execute(
+                "DELETE FROM dead_letters WHERE n <= (SELECT MAX(n) FROM dead_letters) - ?",
+                [self.dead_letter_cap],
             )
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetterRow]:
@@ -320,6 +342,10 @@ class SqliteStore:
             [limit],
         ).fetchall()
         return [DeadLetterRow(datetime.fromisoformat(r[0]), r[1], r[2], r[3]) for r in rows]
+
+    def dead_letter_counts(self) -> tuple[int, int]:
+        kept, last = self.db.execute("SELECT COUNT(*), MAX(n) FROM dead_letters").fetchone()
+        return kept, (last or 0) - kept
 
     # -- manager actions ---------------------------------------------------------------
     def add_action(self, action: ManagerAction) -> None:
