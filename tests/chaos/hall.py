@@ -1,0 +1,269 @@
+"""A whole hall for the chaos suite: real Mosquitto (TLS for devices), device processes
+behind TCP proxies the test controls, the real rules service process, and the checks.
+
+Devices are `tests.support.chaos_device` processes (journal + publisher, the station's own
+modules) replaying a generated hall-month; the rules service is `hallwatch rules run`.
+`verify()` proves every journaled event is in the central store exactly once and that the
+central results equal a clean offline replay of exactly the journaled events.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from mqtt import schema
+from mqtt.broker import Deployment, DeviceAccount, Listeners
+from mqtt.ids import utc_now
+from rules.policy import load_policy
+from rules.replay import replay, results_digest
+from rules.simulate import generate_month
+from rules.store import SqliteStore
+from tests.conftest import REPO
+from tests.support.mosquitto import Mosquitto, free_port
+from tests.support.tcp_proxy import TcpProxy
+
+SITE = "hall-01"
+MONTH = "2026-10"
+HALLWATCH = Path(sys.executable).with_name("hallwatch")
+
+
+class Device:
+    """One device: its events file, journal, proxy, and the process (restarted at will)."""
+
+    def __init__(self, hall: Hall, name: str, events: list[schema.Event]) -> None:
+        self.hall, self.name = hall, name
+        self.dir = hall.root / "devices" / name
+        self.dir.mkdir(parents=True)
+        self.events_file = self.dir / "events.jsonl"
+        self.events_file.write_bytes(b"".join(schema.encode(e) + b"\n" for e in events))
+        self.journal = self.dir / "journal.db"
+        self.proxy = TcpProxy(hall.broker.deployment.listeners.tls_port)
+        self.broker_file = self.dir / "broker.json"
+        self.broker_file.write_text(json.dumps(hall.device_broker(name, self.proxy.port)))
+        self.process: subprocess.Popen | None = None
+        self.runs = 0
+        self.skew_s = 0.0
+        self.pace_s = 0.0
+
+    def start(self) -> None:
+        self.runs += 1
+        out = (self.dir / f"run-{self.runs}.out").open("wb")
+        err = (self.dir / "stderr.log").open("ab")
+        command = [sys.executable, "-m", "tests.support.chaos_device", str(self.journal)]
+        command += [str(self.events_file), str(self.broker_file)]
+        command += ["--pace-s", str(self.pace_s), "--skew-s", str(self.skew_s)]
+        self.process = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=err)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def finish(self, timeout_s: float = 90) -> int:
+        """Wait for the process to drain and exit; return its final backlog."""
+        assert self.process is not None
+        assert self.process.wait(timeout_s) == 0, (self.dir / "stderr.log").read_text()
+        last = (self.dir / f"run-{self.runs}.out").read_bytes().splitlines()[-1]
+        assert last.startswith(b"BACKLOG "), last
+        return int(last.split()[1])
+
+    def outputs(self) -> list[tuple[bytes, bytes]]:
+        """(tag, body) of every complete line every run printed."""
+        lines = []
+        for run in range(1, self.runs + 1):
+            for line in (self.dir / f"run-{run}.out").read_bytes().splitlines():
+                tag, _, body = line.partition(b" ")
+                lines.append((tag, body))
+        return lines
+
+
+class Hall:
+    def __init__(self, root: Path, ca: Listeners, *, events: int = 300, seed: int = 9) -> None:
+        self.root = root
+        sim = generate_month(MONTH, 3, seed=seed, site=SITE)
+        chosen = sim.events[:events]
+        by_device: dict[str, list[schema.Event]] = defaultdict(list)
+        for event in chosen:
+            by_device[event.device].append(event)
+        listeners = ca.model_copy(
+            update={"local_port": free_port(), "tls_port": free_port(), "websockets_port": None}
+        )
+        accounts = [
+            DeviceAccount(site=SITE, id=name, role="station" if name.startswith("st-") else "agent")
+            for name in by_device
+        ]
+        self.broker = Mosquitto(Deployment(listeners=listeners, devices=accounts), root / "broker")
+        self.broker.start()
+        self.policy_file, _ = sim.write(root / "sim")
+        self.devices = {name: Device(self, name, evs) for name, evs in by_device.items()}
+        self.db = root / "central" / "rules.db"
+        self.rules_log = root / "central" / "rules.log"
+        self.rules_config = self._write_rules_config()
+        self.rules: subprocess.Popen | None = None
+        self.rules_starts = 0
+
+    # -- configuration ---------------------------------------------------------------
+    def device_broker(self, name: str, port: int) -> dict:
+        user = f"{SITE}.{name}"
+        return {
+            "host": "localhost",
+            "port": port,
+            "username": user,
+            "password": self.broker.password(user),
+            "tls": {"ca_file": str(self.broker.deployment.listeners.ca_file)},
+            "keepalive_s": 5,
+            "reconnect_min_s": 0.2,
+            "reconnect_max_s": 1,
+        }
+
+    def _write_rules_config(self) -> Path:
+        self.db.parent.mkdir(parents=True)
+        path = self.db.parent / "rules.toml"
+        path.write_text(
+            f'[broker]\nport = {self.broker.port}\nusername = "rules"\n'
+            f'password = "{self.broker.password("rules")}"\n'
+            f'[rules]\ndb = "{self.db}"\npolicy = "{self.policy_file}"\n'
+            'group = "chaos"\nclient_id = "rules-chaos-1"\nrecompute_every_s = 0.3\n'
+        )
+        return path
+
+    def passwords(self) -> list[str]:
+        users = [f"{SITE}.{name}" for name in self.devices] + ["rules", "viewer"]
+        return [self.broker.password(user) for user in users]
+
+    # -- the rules service -----------------------------------------------------------
+    def start_rules(self, *, wait: bool = False) -> None:
+        """Start the service; with `wait`, until it has subscribed (the first start: MQTT
+        keeps nothing for a subscription that does not exist yet)."""
+        self.rules_starts += 1
+        log = self.rules_log.open("ab")
+        command = [str(HALLWATCH), "rules", "run", "--config", str(self.rules_config)]
+        self.rules = subprocess.Popen(command, stdout=log, stderr=log)
+        deadline = time.monotonic() + 20
+        while wait and self.rules_log.read_text().count("rules service up") < self.rules_starts:
+            assert time.monotonic() < deadline and self.rules.poll() is None, "no service"
+            time.sleep(0.05)
+        if wait:
+            time.sleep(0.3)  # its SUBACK
+
+    def kill_rules(self) -> None:
+        assert self.rules is not None
+        self.rules.send_signal(signal.SIGKILL)
+        self.rules.wait(10)
+
+    def stop_rules(self) -> None:
+        assert self.rules is not None
+        self.rules.send_signal(signal.SIGTERM)
+        assert self.rules.wait(30) == 0, self.rules_log.read_text()[-3000:]
+
+    # -- running ---------------------------------------------------------------------
+    def start_devices(self, pace_s: float = 0.0) -> None:
+        for device in self.devices.values():
+            device.pace_s = pace_s
+            device.start()
+
+    def chaos(self, seconds: float, rng: random.Random, action) -> int:
+        """Call `action(rng)` at random moments for `seconds`; return how many times."""
+        deadline, count = time.monotonic() + seconds, 0
+        while time.monotonic() < deadline:
+            time.sleep(rng.uniform(0.3, 1.2))
+            action(rng)
+            count += 1
+        return count
+
+    def finish_devices(self) -> None:
+        for device in self.devices.values():
+            if not device.running():
+                device.start()  # a killed one comes back, as systemd would restart it
+        for device in self.devices.values():
+            assert device.finish() == 0
+
+    def journaled(self) -> dict[str, bytes]:
+        """Every event a journal recorded (printed once durable, or still in the journal)."""
+        found: dict[str, bytes] = {}
+        for device in self.devices.values():
+            for tag, body in device.outputs():
+                if tag == b"J":
+                    event = schema.decode(body)
+                    assert found.setdefault(event.id, body) == body, "one id, two payloads"
+        return found
+
+    def central(self) -> dict[str, list[bytes]]:
+        """The central store's events by id (a list, so a duplicate would show)."""
+        if not self.db.exists():
+            return {}
+        rows: dict[str, list[bytes]] = defaultdict(list)
+        try:
+            with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True) as conn:
+                for event_id, payload in conn.execute("SELECT id, payload FROM events"):
+                    rows[event_id].append(payload.encode())
+        except sqlite3.OperationalError:
+            return {}  # the service is still creating its tables
+        return rows
+
+    def settle(self, timeout_s: float = 60) -> None:
+        """Wait for the centre to hold every journaled event, then stop it (it flushes)."""
+        wanted = set(self.journaled())
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not wanted <= set(self.central()):
+            time.sleep(0.2)
+        self.stop_rules()
+
+    # -- the checks ------------------------------------------------------------------
+    def verify(self) -> dict[str, int]:
+        journaled = self.journaled()
+        central = self.central()
+        missing = set(journaled) - set(central)
+        assert not missing, f"{len(missing)} journaled events never reached the store"
+        assert set(central) == set(journaled), "the store holds events no device journaled"
+        assert all(len(copies) == 1 for copies in central.values())
+        for event_id, body in journaled.items():
+            assert schema.decode(central[event_id][0]) == schema.decode(body)
+        # A clean replay of exactly the journaled events, in another order, in a new store.
+        lines = list(journaled.values())
+        random.Random(1).shuffle(lines)
+        policy = load_policy(self.policy_file)
+        clean = SqliteStore(self.root / "replay.db", synchronous="OFF")
+        summary = replay(lines, policy, clean, now=utc_now())
+        live = SqliteStore(self.db)
+        try:
+            assert summary.dead_letters == 0 and summary.stored == len(journaled)
+            months = list(summary.months)
+            assert [v for m in months for v in live.violations(month=m)] == [
+                v for m in months for v in clean.violations(month=m)
+            ]
+            assert results_digest(live, months) == summary.digest
+            violations = sum(summary.months.values())
+        finally:
+            live.close()
+            clean.close()
+        self.assert_no_secret_in_logs()
+        return {"events": len(journaled), "violations": violations}
+
+    def assert_no_secret_in_logs(self) -> None:
+        logs = [self.rules_log, self.root / "broker" / "mosquitto.log"]
+        logs += [d.dir / "stderr.log" for d in self.devices.values()]
+        text = "\n".join(p.read_text(errors="replace") for p in logs if p.exists())
+        assert text, "no logs captured"
+        for password in self.passwords():
+            assert password not in text
+
+    def close(self) -> None:
+        for device in self.devices.values():
+            if device.running():
+                device.kill()
+            device.proxy.close()
+        if self.rules is not None and self.rules.poll() is None:
+            self.kill_rules()
+        self.broker.stop()

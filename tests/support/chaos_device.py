@@ -1,0 +1,83 @@
+"""A device process for the chaos suite: journal a file of events, publish them, drain.
+
+    python -m tests.support.chaos_device JOURNAL EVENTS BROKER_JSON [--pace-s S] [--skew-s S]
+
+EVENTS holds one device's contract payloads (one per line). Each is journaled (an event
+already in the journal keeps its first seq, so a restarted process simply starts over) and
+printed as `J <payload as journaled>` once the journal has it durably, or `FULL <id>` when
+the journal refused it. `--skew-s` runs the device with its clock that far off: event times
+and the journal's own clock. At the end the process waits for its backlog to drain, prints
+what is still in the journal (alerts it raised itself, too) and `BACKLOG n`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import msgspec
+
+from edge.journal import Journal, JournalFull
+from edge.publisher import Publisher
+from mqtt import schema
+from mqtt.client import BrokerConfig, MqttClient
+from mqtt.ids import utc_now
+
+
+def skewed(event: schema.Event, skew: timedelta) -> schema.Event:
+    """The event as a device whose clock is `skew` off would have stamped it."""
+    changes: dict[str, object] = {"ts": event.ts + skew}
+    if isinstance(event, schema.Activity):
+        changes["start"] = event.start + skew
+    if isinstance(event, schema.Clock) and event.leave is not None:
+        leave = event.leave
+        changes["leave"] = msgspec.structs.replace(
+            leave, expected_return=leave.expected_return + skew
+        )
+    return msgspec.structs.replace(event, **changes)
+
+
+def emit(tag: str, body: bytes) -> None:
+    sys.stdout.buffer.write(tag.encode() + b" " + body + b"\n")
+    sys.stdout.buffer.flush()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("journal", type=Path)
+    parser.add_argument("events", type=Path)
+    parser.add_argument("broker", type=Path)
+    parser.add_argument("--pace-s", type=float, default=0.0)
+    parser.add_argument("--skew-s", type=float, default=0.0)
+    args = parser.parse_args()
+    skew = timedelta(seconds=args.skew_s)
+    events = [
+        skewed(schema.decode(line), skew) for line in args.events.read_bytes().splitlines() if line
+    ]
+    broker = BrokerConfig.model_validate(json.loads(args.broker.read_text()))
+    site, device = events[0].site, events[0].device
+    journal = Journal(args.journal, site, device, now=lambda: utc_now() + skew)
+    client = MqttClient(broker, f"{site}-{device}").start(wait_s=None)
+    publisher = Publisher(journal, client).start()
+    for event in events:
+        try:
+            stored = journal.append(event)
+        except JournalFull:
+            emit("FULL", event.id.encode())
+            continue
+        emit("J", schema.encode(stored))
+        time.sleep(args.pace_s)
+    publisher.stop(drain_s=120)
+    for event in journal.events():
+        emit("J", schema.encode(event))
+    emit("BACKLOG", str(journal.backlog()).encode())
+    client.stop()
+    journal.close()
+
+
+if __name__ == "__main__":
+    main()
