@@ -178,13 +178,7 @@ class Journal:
 
     def _insert_after_making_room(self, event: schema.Event, kind: Kind) -> schema.Event:
         """Free space step by step (sent events, then the oldest unsent activity) and retry."""
-        disk_full = not self._at_bound()
-        if disk_full:
-            # Stop the file growing: from now on space is made inside it, as at the bound,
-            # and the reserve gives the checkpoints the little room they still need.
-            self._reserve.unlink(missing_ok=True)
-            pages = self._db.execute("PRAGMA page_count").fetchone()[0]
-            self._db.execute(f"PRAGMA max_page_count={pages}")
+        disk_full = self._stop_growing()
         try:
             freed_sent = 0
             while deleted := self._delete_oldest("sent IS NOT NULL", ()):
@@ -225,6 +219,17 @@ class Journal:
                 self._reserve.unlink(missing_ok=True)  # no room yet: retry at the next prune
                 return
         self._db.execute(f"PRAGMA max_page_count={self._max_pages}")
+
+    def _stop_growing(self) -> bool:
+        """If the disk is full (rather than the file at its bound), stop the file growing:
+        from now on space is made inside it, as at the bound, and the reserve gives the
+        checkpoints the little room they still need. Returns whether the disk was full."""
+        if self._at_bound():
+            return False
+        self._reserve.unlink(missing_ok=True)
+        pages = self._db.execute("PRAGMA page_count").fetchone()[0]
+        self._db.execute(f"PRAGMA max_page_count={pages}")
+        return True
 
     def _at_bound(self) -> bool:
         pages = self._db.execute("PRAGMA page_count").fetchone()[0]
@@ -291,17 +296,28 @@ class Journal:
         if not seqs:
             return
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.executemany(
-                    "UPDATE events SET sent = ? WHERE seq = ?",
-                    [(_iso(self._now()), s) for s in seqs],
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
+                sent = _iso(self._now())
+                self._write("UPDATE events SET sent = ? WHERE seq = ?", [(sent, s) for s in seqs])
+            except sqlite3.OperationalError as exc:
+                if not _is_full(exc):
+                    raise
+                # Marking needs room a full journal may not have, and without it nothing
+                # could ever be freed. An acknowledged event need not be kept: delete it.
+                disk_full = self._stop_growing()
+                self._write("DELETE FROM events WHERE seq = ?", [(s,) for s in seqs])
+                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                self._raise_full_alert(len(seqs), 0, disk_full=disk_full)
+
+    def _write(self, sql: str, rows: list[tuple]) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany(sql, rows)
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
 
     def wait_for_append(self, timeout_s: float) -> None:
         """Block until an event is appended or `timeout_s` passes."""

@@ -42,13 +42,16 @@ def _no_ack() -> None:
 
 
 def subscriptions(group: str, sites: Iterable[str] = ()) -> list[str]:
-    """Shared subscriptions to every ingested kind, for all sites or the given ones."""
+    """Shared subscriptions to every ingested kind, for all sites or the given ones.
+
+    An empty `group` gives plain subscriptions (one instance): Mosquitto 2.0 does not
+    restore shared subscriptions from its persistence file, so after a broker restart a
+    `$share` group gets nothing until its instances are back, while a plain subscription
+    of a persistent session is queued for from the broker's first second (tests/chaos).
+    """
     chosen = sorted(sites) or [None]
-    return [
-        topics.shared(group, topics.subscription(site, None, kind))
-        for site in chosen
-        for kind in INGESTED_KINDS
-    ]
+    filters = [topics.subscription(site, None, kind) for site in chosen for kind in INGESTED_KINDS]
+    return [topics.shared(group, f) for f in filters] if group else filters
 
 
 class Ingest:

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 class RulesSettings(Section):
     db: Path
     policy: Path
-    group: Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "hallwatch-rules"
+    # "" for one instance: plain subscriptions, which survive a broker restart (ingest.py).
+    group: Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9_-]{0,64}$")] = "hallwatch-rules"
     client_id: Annotated[str, pydantic.Field(min_length=1, max_length=64)] = "hallwatch-rules-1"
     sites: list[str] = []  # empty: every site
     recompute_every_s: Annotated[float, pydantic.Field(gt=0, le=3600)] = 2.0

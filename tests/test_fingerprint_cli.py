@@ -81,7 +81,7 @@ def test_config_file_supplies_settings_and_bad_config_is_explained(tmp_path):
         config = tmp_path / "station.toml"
         config.write_text(
             f'[fingerprint]\nport = "{emu.port}"\npassword = 0x10\ndata_dir = "{tmp_path}"\n'
-            '[camera]\nindex = 0\n'
+            "[camera]\nindex = 0\n"
         )
         code, out = run("list", "--config", str(config))
         assert code == 0 and "0 of 1000 template slots used" in out
@@ -94,7 +94,9 @@ def test_config_file_supplies_settings_and_bad_config_is_explained(tmp_path):
 
 def test_emulate_console(tmp_path):
     code, out = run(
-        "emulate", "--capacity", "50",
+        "emulate",
+        "--capacity",
+        "50",
         input="status\nplace alice light 2\nfault silence 3\nfault nope\nunplug\nstatus\nquit\n",
     )
     assert code == 0, out

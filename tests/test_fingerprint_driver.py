@@ -22,8 +22,10 @@ from tests.fingerprint_helpers import emulated_sensor, enrol
 def test_enrol_100_identify_each_and_reject_100_unknown(tmp_path):
     with emulated_sensor(tmp_path, capacity=162, seed=4) as (emu, sensor):
         staff = {f"S{n:04d}": f"finger-{n}" for n in range(100)}
-        slots = {staff_id: enrol(emu, sensor, staff_id, finger).slot
-                 for staff_id, finger in staff.items()}
+        slots = {
+            staff_id: enrol(emu, sensor, staff_id, finger).slot
+            for staff_id, finger in staff.items()
+        }
         assert sorted(slots.values()) == list(range(100))
         assert sensor.count() == (100, 162)
 

@@ -174,20 +174,6 @@ def _child(path, site: str, mode: str) -> subprocess.Popen:
     )
 
 
-@pytest.fixture
-def tiny_disk(tmp_path):
-    """A real 2 MB file system (tmpfs), so the disk really fills up."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], check=True)
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "--lazy", str(mount)], check=True)
-
-
 def test_a_full_disk_raises_an_alert_and_keeps_every_punch(tiny_disk):
     site = unique_site()
     journal = Journal(tiny_disk / "j.db", site, "st-01")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from mqtt import schema
 from mqtt.broker import Deployment, DeviceAccount, Listeners
+from mqtt.client import BrokerConfig, MqttClient
 from mqtt.ids import utc_now
 from rules.policy import load_policy
 from rules.replay import replay, results_digest
@@ -78,6 +79,14 @@ class Device:
         assert last.startswith(b"BACKLOG "), last
         return int(last.split()[1])
 
+    def wait_journaled(self, count: int, timeout_s: float = 20) -> None:
+        """Wait until this run of the device has journaled `count` events."""
+        deadline = time.monotonic() + timeout_s
+        out = self.dir / f"run-{self.runs}.out"
+        while out.read_bytes().count(b"\nJ ") + out.read_bytes().startswith(b"J ") < count:
+            assert time.monotonic() < deadline and self.running(), f"{self.name} stalled"
+            time.sleep(0.02)
+
     def outputs(self) -> list[tuple[bytes, bytes]]:
         """(tag, body) of every complete line every run printed."""
         lines = []
@@ -112,6 +121,8 @@ class Hall:
         self.rules_config = self._write_rules_config()
         self.rules: subprocess.Popen | None = None
         self.rules_starts = 0
+        # Events the test published itself, as a device (duplicated, out of order).
+        self.direct: dict[str, bytes] = {}
 
     # -- configuration ---------------------------------------------------------------
     def device_broker(self, name: str, port: int) -> dict:
@@ -134,7 +145,7 @@ class Hall:
             f'[broker]\nport = {self.broker.port}\nusername = "rules"\n'
             f'password = "{self.broker.password("rules")}"\n'
             f'[rules]\ndb = "{self.db}"\npolicy = "{self.policy_file}"\n'
-            'group = "chaos"\nclient_id = "rules-chaos-1"\nrecompute_every_s = 0.3\n'
+            'group = ""\nclient_id = "rules-chaos-1"\nrecompute_every_s = 0.3\n'
         )
         return path
 
@@ -167,6 +178,12 @@ class Hall:
         self.rules.send_signal(signal.SIGTERM)
         assert self.rules.wait(30) == 0, self.rules_log.read_text()[-3000:]
 
+    def device_client(self, name: str) -> MqttClient:
+        """A client with `name`'s own credentials, over its proxy and TLS."""
+        device = self.devices[name]
+        config = BrokerConfig.model_validate(self.device_broker(name, device.proxy.port))
+        return MqttClient(config, f"{SITE}-{name}-direct")
+
     # -- running ---------------------------------------------------------------------
     def start_devices(self, pace_s: float = 0.0) -> None:
         for device in self.devices.values():
@@ -191,7 +208,7 @@ class Hall:
 
     def journaled(self) -> dict[str, bytes]:
         """Every event a journal recorded (printed once durable, or still in the journal)."""
-        found: dict[str, bytes] = {}
+        found: dict[str, bytes] = dict(self.direct)
         for device in self.devices.values():
             for tag, body in device.outputs():
                 if tag == b"J":

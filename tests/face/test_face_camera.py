@@ -63,8 +63,12 @@ def test_replay_video_file_loops(tmp_path):
 def test_a_camera_that_disappears_is_reported_and_reconnected(tmp_path):
     _frames(tmp_path / "frames", 3)
     statuses: list[CameraStatus] = []
-    camera = Camera(ReplaySource(tmp_path / "frames", fps=0), statuses.append,
-                    backoff_start=0.05, backoff_max=0.2)
+    camera = Camera(
+        ReplaySource(tmp_path / "frames", fps=0),
+        statuses.append,
+        backoff_start=0.05,
+        backoff_max=0.2,
+    )
     assert camera.read() is not None and camera.online
     shutil.move(tmp_path / "frames", tmp_path / "unplugged")
     assert all(camera.read() is None for _ in range(5))  # no exception, just no frames
@@ -83,8 +87,9 @@ def test_a_camera_that_disappears_is_reported_and_reconnected(tmp_path):
 
 def test_backoff_grows_and_is_capped(tmp_path):
     statuses: list[CameraStatus] = []
-    camera = Camera(ReplaySource(tmp_path / "never"), statuses.append,
-                    backoff_start=0.1, backoff_max=0.4)
+    camera = Camera(
+        ReplaySource(tmp_path / "never"), statuses.append, backoff_start=0.1, backoff_max=0.4
+    )
     deadline = time.monotonic() + 3
     while len(statuses) < 4 and time.monotonic() < deadline:
         assert camera.read() is None

@@ -35,8 +35,13 @@ def test_enroll_identify_delete(run, faces_dir, tmp_path):
 
     bad = tmp_path / "bad.jpg"
     bad.write_text("x")
-    result = run("identify", "--json", str(ids / "fr_obama" / "obama3.jpg"),
-                 str(faces_dir / "unknown" / "carell.jpg"), str(bad))
+    result = run(
+        "identify",
+        "--json",
+        str(ids / "fr_obama" / "obama3.jpg"),
+        str(faces_dir / "unknown" / "carell.jpg"),
+        str(bad),
+    )
     assert result.exit_code == 0, result.output
     known, stranger, broken = json.loads(result.output)
     assert known["accepted"] and known["staff_id"] == "S017" and known["score"] > 0.455
@@ -84,9 +89,16 @@ def test_missing_pack_and_bad_config_are_clear(run, tmp_path, faces_dir):
 
 
 def test_every_command_has_help_with_an_example(run):
-    for command in (["models", "list"], ["models", "verify"], ["models", "install"],
-                    ["models", "eval"], ["enroll"], ["identify"], ["gallery", "list"],
-                    ["gallery", "delete"]):
+    for command in (
+        ["models", "list"],
+        ["models", "verify"],
+        ["models", "install"],
+        ["models", "eval"],
+        ["enroll"],
+        ["identify"],
+        ["gallery", "list"],
+        ["gallery", "delete"],
+    ):
         result = run(*command, "--help")
         assert result.exit_code == 0 and "Example:" in result.output, command
 
@@ -98,8 +110,9 @@ def test_models_eval_prints_distributions_and_rates(run, faces_dir, tmp_path):
         for photo in sorted((faces_dir / "identities" / person).iterdir())[:3]:
             (subset / "identities" / person / photo.name).write_bytes(photo.read_bytes())
     (subset / "unknown").mkdir()
-    (subset / "unknown" / "adams.jpg").write_bytes((faces_dir / "unknown" / "adams.jpg")
-                                                   .read_bytes())
+    (subset / "unknown" / "adams.jpg").write_bytes(
+        (faces_dir / "unknown" / "adams.jpg").read_bytes()
+    )
     result = run("models", "eval", "--faces", str(subset), "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)

@@ -58,8 +58,10 @@ def test_a_crowd_is_rejected_naming_whose_face_was_presented(scene):
 
 def test_one_lucky_frame_is_not_enough(scene):
     decider = Decider(votes_needed=3, vote_window=5)
-    outcomes = [decider.add(scene[name]).outcome
-                for name in ("obama", "stranger", "stranger", "obama", "stranger")]
+    outcomes = [
+        decider.add(scene[name]).outcome
+        for name in ("obama", "stranger", "stranger", "obama", "stranger")
+    ]
     assert Outcome.IDENTIFIED not in outcomes
 
 

@@ -27,9 +27,12 @@ def test_file_is_private_and_reloads_the_same_matrix(tmp_path):
     vectors = _unit(rng, 6)
     gallery = Gallery(tmp_path / "g.db", MODEL, 128)
     for index in range(3):
-        gallery.enrol(f"S{index}", f"person {index}",
-                      [Template(vectors[2 * index], "a"), Template(vectors[2 * index + 1], "b")],
-                      duplicate_threshold=0.9)
+        gallery.enrol(
+            f"S{index}",
+            f"person {index}",
+            [Template(vectors[2 * index], "a"), Template(vectors[2 * index + 1], "b")],
+            duplicate_threshold=0.9,
+        )
     assert stat.S_IMODE((tmp_path / "g.db").stat().st_mode) == 0o600
     gallery.close()
     reopened = Gallery(tmp_path / "g.db", MODEL, 128)
@@ -57,8 +60,12 @@ def test_duplicate_face_for_another_person_is_refused_and_nothing_changes(tmp_pa
     gallery = Gallery(tmp_path / "g.db", MODEL, 128)
     gallery.enrol("A", "A", [Template(face, "a.jpg")], duplicate_threshold=0.5)
     with pytest.raises(GalleryError, match="already matches A"):
-        gallery.enrol("B", "B", [Template(stranger, "s.jpg"), Template(face, "dup.jpg")],
-                      duplicate_threshold=0.5)
+        gallery.enrol(
+            "B",
+            "B",
+            [Template(stranger, "s.jpg"), Template(face, "dup.jpg")],
+            duplicate_threshold=0.5,
+        )
     assert [p.staff_id for p in gallery.people()] == ["A"] and gallery.template_count == 1
     # The same person may add templates of their own face.
     assert gallery.enrol("A", "A", [Template(face, "again.jpg")], duplicate_threshold=0.5) == 2
@@ -123,11 +130,13 @@ def test_enrol_photos_skips_bad_files_and_keeps_no_images(pipeline, faces_dir, t
 
 
 def test_face_images_are_kept_only_when_configured(pack_store, faces_dir, tmp_path):
-    keeping = FacePipeline.from_pack(pack_store.path("permissive"),
-                                     FaceConfig(keep_face_images=True))
+    keeping = FacePipeline.from_pack(
+        pack_store.path("permissive"), FaceConfig(keep_face_images=True)
+    )
     gallery = keeping.open_gallery(tmp_path / "g.db")
-    enrol_photos(keeping, gallery, "O", "Obama",
-                 [faces_dir / "identities" / "fr_obama" / "obama.jpg"])
+    enrol_photos(
+        keeping, gallery, "O", "Obama", [faces_dir / "identities" / "fr_obama" / "obama.jpg"]
+    )
     (image,) = sqlite3.connect(tmp_path / "g.db").execute("SELECT face_image FROM templates")
     assert image[0][:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -143,8 +152,7 @@ def test_enrol_from_live_captures_gates_each_frame(pipeline, faces_dir, tmp_path
         (frames_dir / f"{index:02d}.jpg").write_bytes(source.read_bytes())
     gallery = pipeline.open_gallery(tmp_path / "g.db")
     camera = Camera(ReplaySource(frames_dir, fps=0, loop=False))
-    report = enrol_captures(pipeline, gallery, "P03", "p03", capture_frames(camera, 10),
-                            wanted=3)
+    report = enrol_captures(pipeline, gallery, "P03", "p03", capture_frames(camera, 10), wanted=3)
     assert report.templates == 3
     assert any("liveness" in why for why in report.refused.values())
     probe = sorted((faces_dir / "identities" / "deepface_p03").iterdir())[-1]

@@ -164,8 +164,9 @@ def test_loading_a_pack_never_touches_the_network(pack_store, monkeypatch):
 def test_cli_list_verify_install(tmp_path, models_source):
     runner = CliRunner()
     models_dir = str(tmp_path / "models")
-    result = runner.invoke(main, ["models", "install", "--from", str(models_source),
-                                  "--models-dir", models_dir])
+    result = runner.invoke(
+        main, ["models", "install", "--from", str(models_source), "--models-dir", models_dir]
+    )
     assert result.exit_code == 0, result.output
     result = runner.invoke(main, ["models", "list", "--models-dir", models_dir])
     assert result.exit_code == 0
@@ -175,8 +176,9 @@ def test_cli_list_verify_install(tmp_path, models_source):
     (Path(models_dir) / "permissive" / "mobilefacenet_foamliu_128d.onnx").write_bytes(b"x")
     result = runner.invoke(main, ["models", "verify", "--models-dir", models_dir, "--json"])
     assert result.exit_code == 1 and "sha256" in result.output
-    result = runner.invoke(main, ["models", "install", "--from", str(tmp_path / "nowhere"),
-                                  "--models-dir", models_dir])
+    result = runner.invoke(
+        main, ["models", "install", "--from", str(tmp_path / "nowhere"), "--models-dir", models_dir]
+    )
     assert result.exit_code == 1 and "no such directory" in result.output
 
 
@@ -188,8 +190,10 @@ def _toy_recognizer(path: Path, dimensions: int) -> None:
 
     weights = np.random.default_rng(0).standard_normal((3 * 112 * 112, dimensions))
     graph = helper.make_graph(
-        [helper.make_node("Flatten", ["input.1"], ["flat"]),
-         helper.make_node("MatMul", ["flat", "w"], ["embedding"])],
+        [
+            helper.make_node("Flatten", ["input.1"], ["flat"]),
+            helper.make_node("MatMul", ["flat", "w"], ["embedding"]),
+        ],
         "toy",
         [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [1, 3, 112, 112])],
         [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, [1, dimensions])],
@@ -220,6 +224,7 @@ def test_an_operator_pack_with_its_own_manifest_and_a_512d_recogniser(
     store = PackStore(tmp_path / "models")
     assert store.install(str(source)).name == "site_r50"
     pipeline = FacePipeline.from_pack(store.path("site_r50"))
-    result = pipeline.analyse(read_image(faces_dir / "spoof" / "image_T1.jpg"),
-                              pipeline.open_gallery(tmp_path / "g.db"))
+    result = pipeline.analyse(
+        read_image(faces_dir / "spoof" / "image_T1.jpg"), pipeline.open_gallery(tmp_path / "g.db")
+    )
     assert result.embedding is not None and result.embedding.shape == (512,)

@@ -60,8 +60,9 @@ def test_a_crowd_is_reported_and_the_subject_still_identified(pipeline, faces_di
 
     gallery = pipeline.open_gallery(tmp_path / "g.db")
     for staff in ("fr_obama", "fr_biden"):
-        enrol_photos(pipeline, gallery, staff, staff,
-                     [faces_dir / "identities" / staff / f"{staff[3:]}.jpg"])
+        enrol_photos(
+            pipeline, gallery, staff, staff, [faces_dir / "identities" / staff / f"{staff[3:]}.jpg"]
+        )
     result = pipeline.analyse(read_image(faces_dir / "multi" / "fr_obama_and_biden.jpg"), gallery)
     assert result.face_count == 3 and result.crowded
     assert result.rejection is Reason.CROWD and not result.accepted
@@ -81,8 +82,13 @@ def test_hard_cases_give_clear_results(pipeline, faces_dir, tmp_path):
     from models.enrolment import enrol_photos
 
     gallery = pipeline.open_gallery(tmp_path / "g.db")
-    enrol_photos(pipeline, gallery, "fr_obama", "Obama",
-                 [faces_dir / "identities" / "fr_obama" / "obama.jpg"])
+    enrol_photos(
+        pipeline,
+        gallery,
+        "fr_obama",
+        "Obama",
+        [faces_dir / "identities" / "fr_obama" / "obama.jpg"],
+    )
     for path in sorted((faces_dir / "hard").iterdir()):
         result = pipeline.analyse(read_image(path), gallery)
         assert result.accepted or result.reason, path.name
@@ -102,8 +108,13 @@ def test_corrupt_empty_and_non_image_files_are_clear_errors(tmp_path, faces_dir)
     text.write_text("not a photo")
     garbage = tmp_path / "garbage.png"
     garbage.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
-    expected = {empty: "empty", text: "not a readable image", garbage: "not a readable image",
-                tmp_path / "missing.jpg": "no such file", tmp_path: "directory"}
+    expected = {
+        empty: "empty",
+        text: "not a readable image",
+        garbage: "not a readable image",
+        tmp_path / "missing.jpg": "no such file",
+        tmp_path: "directory",
+    }
     for path, message in expected.items():
         with pytest.raises(ImageError, match=message):
             read_image(path)

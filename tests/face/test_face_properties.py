@@ -36,9 +36,7 @@ def test_search_equals_brute_force_best_and_runner_up_person(tmp_path_factory, o
     vectors = rng.standard_normal((len(owners) + 1, 16)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     gallery = Gallery(tmp_path_factory.mktemp("p") / "g.db", "m" * 64, 16)
-    gallery.import_templates(
-        (f"P{owner}", "x", vectors[i], "t") for i, owner in enumerate(owners)
-    )
+    gallery.import_templates((f"P{owner}", "x", vectors[i], "t") for i, owner in enumerate(owners))
     probe = vectors[-1]
     best: dict[str, float] = {}
     for i, owner in enumerate(owners):

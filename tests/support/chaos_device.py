@@ -4,8 +4,8 @@
 
 EVENTS holds one device's contract payloads (one per line). Each is journaled (an event
 already in the journal keeps its first seq, so a restarted process simply starts over) and
-printed as `J <payload as journaled>` once the journal has it durably, or `FULL <id>` when
-the journal refused it. `--skew-s` runs the device with its clock that far off: event times
+printed as `J <payload as journaled>` once the journal has it durably (alerts the journal
+raises itself too), or `FULL <id>` when the journal refused it. `--skew-s` runs the device with its clock that far off: event times
 and the journal's own clock. At the end the process waits for its backlog to drain, prints
 what is still in the journal (alerts it raised itself, too) and `BACKLOG n`.
 """
@@ -46,6 +46,15 @@ def emit(tag: str, body: bytes) -> None:
     sys.stdout.buffer.flush()
 
 
+def report_own_alerts(journal: Journal, reported: set[str]) -> None:
+    """Alerts the journal raised itself (disk full) are journaled events too: print them
+    before a full disk makes room by deleting them once sent."""
+    for event in journal.events():
+        if isinstance(event, schema.Alert) and event.id not in reported:
+            reported.add(event.id)
+            emit("J", schema.encode(event))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("journal", type=Path)
@@ -63,6 +72,7 @@ def main() -> None:
     journal = Journal(args.journal, site, device, now=lambda: utc_now() + skew)
     client = MqttClient(broker, f"{site}-{device}").start(wait_s=None)
     publisher = Publisher(journal, client).start()
+    reported: set[str] = set()
     for event in events:
         try:
             stored = journal.append(event)
@@ -70,6 +80,7 @@ def main() -> None:
             emit("FULL", event.id.encode())
             continue
         emit("J", schema.encode(stored))
+        report_own_alerts(journal, reported)
         time.sleep(args.pace_s)
     publisher.stop(drain_s=120)
     for event in journal.events():

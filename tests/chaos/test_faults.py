@@ -1,0 +1,95 @@
+"""Broker restarts, a device cut off, duplicated and reordered deliveries, a skewed clock."""
+
+from __future__ import annotations
+
+import random
+import time
+
+from mqtt import schema
+from mqtt.topics import device_topic
+from tests.chaos.hall import SITE
+
+
+def test_broker_restarted_mid_burst(hall):
+    hall.start_rules(wait=True)
+    hall.start_devices(pace_s=0.03)
+    station = hall.devices["st-01"]
+    for restart, journaled in enumerate((30, 60), start=1):
+        station.wait_journaled(journaled)
+        hall.broker.stop()  # SIGTERM: Mosquitto saves its queues and sessions
+        time.sleep(1.0)
+        hall.broker.start()
+        deadline = time.monotonic() + 10
+        while station.proxy.connections <= restart:  # the station is back
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    hall.finish_devices()
+    hall.settle()
+    assert hall.verify()["events"] >= 300
+
+
+def test_a_device_cut_off_for_a_long_stretch_catches_up(hall):
+    hall.start_rules(wait=True)
+    station = hall.devices["st-01"]
+    station.proxy.cut()
+    hall.start_devices(pace_s=0.02)
+    time.sleep(8)  # longer than its keepalive: the device knows it is offline
+    stored = hall.central()
+    journaled = hall.journaled()
+    from_station = {i for i, p in journaled.items() if schema.decode(p).device == "st-01"}
+    assert len(from_station) > 100 and not from_station & set(stored)  # all held back
+    others = set(journaled) - from_station
+    deadline = time.monotonic() + 20
+    while not others <= set(hall.central()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert others <= set(hall.central())  # the other devices were not held up
+    station.proxy.restore()
+    hall.finish_devices()
+    hall.settle()
+    assert hall.verify()["events"] >= 300
+
+
+def test_duplicated_and_reordered_deliveries_count_once(hall):
+    """Every event of the month, each sent one to three times, in a shuffled order."""
+    rng = random.Random(3)
+    sends: list[tuple[str, bytes]] = []
+    for name, device in hall.devices.items():
+        for line in device.events_file.read_bytes().splitlines():
+            hall.direct[schema.decode(line).id] = line
+            sends += [(name, line)] * rng.randint(1, 3)
+    rng.shuffle(sends)
+    hall.start_rules(wait=True)
+    clients = {name: hall.device_client(name).start() for name in hall.devices}
+    try:
+        infos = []
+        for name, line in sends:
+            kind = schema.kind_of(schema.decode(line))
+            infos.append(clients[name].publish(device_topic(SITE, name, kind), line))
+        for info in infos:
+            info.wait_for_publish(20)
+    finally:
+        for client in clients.values():
+            client.stop()
+    hall.settle()
+    assert len(sends) > 1.5 * len(hall.direct)
+    assert hall.verify()["events"] == len(hall.direct) >= 300
+
+
+def test_device_clocks_skewed_both_ways(hall):
+    """A station three days ahead, an agent two hours behind: stored as they stamped them."""
+    hall.devices["st-01"].skew_s = 3 * 86400
+    hall.devices["ws-s00001"].skew_s = -2 * 3600
+    hall.start_rules(wait=True)
+    hall.start_devices(pace_s=0.005)
+    hall.finish_devices()
+    hall.settle()
+    assert hall.verify()["events"] >= 300
+    original = {
+        schema.decode(line).id: schema.decode(line)
+        for line in hall.devices["st-01"].events_file.read_bytes().splitlines()
+    }
+    stored = hall.central()
+    shifts = {
+        (schema.decode(stored[i][0]).ts - event.ts).total_seconds() for i, event in original.items()
+    }
+    assert shifts == {3 * 86400.0}
