@@ -25,8 +25,13 @@ class Section(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
+def _printable(text: str) -> str:
+    """Control characters escaped, so a key cannot break or garble the message."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _describe(error: dict[str, Any]) -> str:
-    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    key = _printable(".".join(str(part) for part in error["loc"])) or "(top level)"
     kind = error["type"]
     if kind == "extra_forbidden":
         return f"key '{key}': unknown key"
