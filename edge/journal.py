@@ -19,7 +19,7 @@ from pathlib import Path
 
 import msgspec
 
-from hallwatch.storage import connect_private
+from hallwatch.storage import PRIVATE_MODE, connect_private
 from mqtt import schema
 from mqtt.ids import new_event_id, utc_now
 from mqtt.topics import Kind
@@ -213,8 +213,12 @@ class Journal:
         """(Re)create the reserve file if the disk has room; then let the file grow again."""
         if not self._reserve.exists():
             try:
-                with open(self._reserve, "wb") as f:
-                    os.posix_fallocate(f.fileno(), 0, self._reserve_bytes)
+                # Private like the journal: nothing else in the data directory is writable.
+                fd = os.open(self._reserve, os.O_CREAT | os.O_WRONLY, PRIVATE_MODE)
+                try:
+                    os.posix_fallocate(fd, 0, self._reserve_bytes)
+                finally:
+                    os.close(fd)
             except OSError:
                 self._reserve.unlink(missing_ok=True)  # no room yet: retry at the next prune
                 return
