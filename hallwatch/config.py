@@ -6,6 +6,7 @@ without reading code.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 import pydantic
 
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
+SECRET_KEY = re.compile(r"(?i)password|secret|token|passphrase")
 
 
 class ConfigError(ValueError):
@@ -39,6 +41,8 @@ def _describe(error: dict[str, Any]) -> str:
         return f"key '{key}': missing (required)"
     got = error.get("input")
     shown = repr(got) if not isinstance(got, dict) else "a table"
+    if SECRET_KEY.search(key):
+        shown = "a value, not shown"  # a mistyped password must not end up in a log
     message = error["msg"]
     # Lower-case only the first letter: values quoted in the message must stay as written.
     return f"key '{key}': {message[:1].lower()}{message[1:]} (got {shown})"

@@ -167,3 +167,55 @@ def test_committed_broker_files_match_the_example_deployment():
     deployment = load_deployment(folder / "deployment.example.toml")
     assert (folder / "hallwatch.conf").read_text() == render_conf(deployment)
     assert (folder / "acl.example").read_text() == render_acl(deployment)
+
+
+def _violation(device: str) -> schema.Violation:
+    return schema.Violation(
+        id=new_event_id(),
+        seq=1,
+        site="hall-01",
+        device=device,
+        ts=utc_now(),
+        violation_id="v-forged",
+        staff_id="S002",
+        rule="late",
+        day=utc_now().date(),
+        severity=schema.Severity.SERIOUS,
+        deduction=100,
+    )
+
+
+def test_a_device_reads_no_one_elses_events_and_cannot_forge_results(hardened_broker):
+    b = hardened_broker
+    rules_seen, spy_seen = Collector(), Collector()
+    with (
+        client(b.port, "rules-1", "rules", b.password("rules"), on_message=rules_seen) as rules,
+        client(
+            b.port, "st-01", "hall-01.st-01", b.password("hall-01.st-01"), on_message=spy_seen
+        ) as st01,
+    ):
+        rules.subscribe("hallwatch/v1/#")
+        st01.subscribe("hallwatch/v1/#")  # granted by nobody: the broker delivers nothing
+        with client(b.port, "st-02", "hall-01.st-02", b.password("hall-01.st-02")) as st02:
+            import time
+
+            time.sleep(0.3)
+            st01.publish_event(_violation("central")).wait_for_publish(5)  # a forged result
+            st02.publish_event(clock_event("hall-01", "st-02", 1)).wait_for_publish(5)
+        got = rules_seen.wait_for(1)
+    assert [t for t, _ in got] == ["hallwatch/v1/hall-01/st-02/clock"]
+    assert spy_seen.messages == []
+
+
+def test_the_viewer_account_can_only_watch(hardened_broker):
+    b = hardened_broker
+    seen = Collector()
+    with client(b.port, "rules-1", "rules", b.password("rules"), on_message=seen) as rules:
+        rules.subscribe("hallwatch/v1/#")
+        with client(b.port, "viewer-1", "viewer", b.password("viewer")) as viewer:
+            viewer.publish_event(clock_event("hall-01", "st-01", 1)).wait_for_publish(5)
+            viewer.publish_event(_violation("central")).wait_for_publish(5)
+        with client(b.port, "st-01", "hall-01.st-01", b.password("hall-01.st-01")) as st01:
+            st01.publish_event(clock_event("hall-01", "st-01", 2)).wait_for_publish(5)
+        got = seen.wait_for(1)
+    assert [schema.decode(p).seq for _, p in got] == [2]  # only the station's own punch

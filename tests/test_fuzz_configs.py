@@ -81,3 +81,15 @@ def test_any_file_text_loads_or_is_explained(tmp_path_factory, name, text):
     except ConfigError as exc:
         assert str(exc).startswith(f"{path}: ")
         assert all(line.isprintable() for line in str(exc).split("\n")), str(exc)
+
+
+@pytest.mark.parametrize("name", ["station", "rules service"])
+@settings(max_examples=40, deadline=None)
+@given(secret=st.text(max_size=20).filter(str.isprintable).map(lambda t: f"s3cr3t-{t}"))
+def test_a_mistyped_password_is_never_echoed(name, secret):
+    model, base = BASES[name]
+    broker = {**base.get("broker", {}), "password": [secret]}  # a list, not a string
+    with pytest.raises(ConfigError) as err:
+        validate(model, {**base, "broker": broker}, "fuzzed.toml")
+    assert "key 'broker.password'" in str(err.value)
+    assert secret not in str(err.value)
