@@ -55,8 +55,9 @@ def install_packs(root: Path) -> PackStore:
     return store
 
 
-def rank1(embedders: dict[str, Embed], photos: dict[str, list[np.ndarray]],
-          passes: int = 2) -> dict[str, tuple[int, int, float, float]]:
+def rank1(
+    embedders: dict[str, Embed], photos: dict[str, list[np.ndarray]], passes: int = 2
+) -> dict[str, tuple[int, int, float, float]]:
     """Per embedder: rank-1 hits and probes (first photo enrolled, the others probed), and
     the median wall-clock and CPU milliseconds per probe frame (CPU time, summed over
     the process's threads, is what other engineers' jobs on a shared host disturb least).
@@ -66,8 +67,9 @@ def rank1(embedders: dict[str, Embed], photos: dict[str, list[np.ndarray]],
     """
     galleries: dict[str, tuple[list[str], np.ndarray]] = {}
     for label, embed in embedders.items():
-        enrolled = [(name, v) for name, images in photos.items()
-                    if (v := embed(images[0])) is not None]
+        enrolled = [
+            (name, v) for name, images in photos.items() if (v := embed(images[0])) is not None
+        ]
         galleries[label] = ([n for n, _ in enrolled], np.stack([v for _, v in enrolled]))
     hits = dict.fromkeys(embedders, 0)
     times: dict[str, list[float]] = {label: [] for label in embedders}
@@ -85,9 +87,15 @@ def rank1(embedders: dict[str, Embed], photos: dict[str, list[np.ndarray]],
                     names, matrix = galleries[label]
                     hits[label] += names[int(np.argmax(matrix @ vector))] == name
                 times[label].append((time.perf_counter() - start) * 1e3)
-    return {label: (hits[label], len(probes), statistics.median(times[label]),
-                    statistics.median(cpu[label]))
-            for label in embedders}
+    return {
+        label: (
+            hits[label],
+            len(probes),
+            statistics.median(times[label]),
+            statistics.median(cpu[label]),
+        )
+        for label in embedders
+    }
 
 
 def reference(pack_dir: Path, threads: int | None):
@@ -101,8 +109,12 @@ def reference(pack_dir: Path, threads: int | None):
     for name in ("det_500m.onnx", "mobilefacenet_foamliu_128d.onnx"):
         (folder / name).symlink_to(pack_dir / name)
     options = {} if threads is None else {"sess_options": session_options(threads)}
-    app = FaceAnalysis(name=str(folder), allowed_modules=["detection", "recognition"],
-                       providers=["CPUExecutionProvider"], **options)
+    app = FaceAnalysis(
+        name=str(folder),
+        allowed_modules=["detection", "recognition"],
+        providers=["CPUExecutionProvider"],
+        **options,
+    )
     app.prepare(ctx_id=-1, det_size=(640, 640))
 
     def embed(image: np.ndarray) -> np.ndarray | None:
@@ -171,8 +183,9 @@ for line in open("/proc/self/status"):
     if line.startswith("VmHWM:"):
         print(int(line.split()[1]) / 1024)
 """
-    output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            check=True)
+    output = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
     return float(output.stdout.strip().splitlines()[-1])
 
 
@@ -180,19 +193,26 @@ def main() -> None:
     photo_paths = photo_files()
     photos = {name: [read_image(p) for p in paths] for name, paths in photo_paths.items()}
     count = sum(len(v) for v in photos.values())
-    print(f"{count} photos of {len(photos)} people from {SHARED / 'faces'}; "
-          f"rank-1 protocol: first photo enrolled, the others probed")
+    print(
+        f"{count} photos of {len(photos)} people from {SHARED / 'faces'}; "
+        f"rank-1 protocol: first photo enrolled, the others probed"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         store = install_packs(Path(tmp))
         embedders: dict[str, Embed] = {
-            "insightface FaceAnalysis, its default threads":
-                reference(store.path("scrfd_mobilefacenet"), None),
-            "insightface FaceAnalysis, 1 thread per model, as ours":
-                reference(store.path("scrfd_mobilefacenet"), 1),
+            "insightface FaceAnalysis, its default threads": reference(
+                store.path("scrfd_mobilefacenet"), None
+            ),
+            "insightface FaceAnalysis, 1 thread per model, as ours": reference(
+                store.path("scrfd_mobilefacenet"), 1
+            ),
         }
         stage_times: dict[str, dict[str, list[float]]] = {}
-        variants = (("scrfd_mobilefacenet", FaceConfig()), ("permissive", FaceConfig()),
-                    ("permissive", FaceConfig(liveness=False)))
+        variants = (
+            ("scrfd_mobilefacenet", FaceConfig()),
+            ("permissive", FaceConfig()),
+            ("permissive", FaceConfig(liveness=False)),
+        )
         for pack, config in variants:
             label = pack if config.liveness else f"{pack}, liveness off (the reference's work)"
             pipeline = FacePipeline.from_pack(store.path(pack), config)
@@ -208,10 +228,13 @@ def main() -> None:
             times.clear()
         results = rank1(embedders, photos)
         rows = [(label, *figures) for label, figures in results.items()]
-        stage_table = {pack: {s: statistics.median(t[s]) for s in STAGES if s in t}
-                       for pack, t in stage_times.items()}
-        memory = {pack: station_memory(store.path(pack))
-                  for pack in ("permissive", "scrfd_mobilefacenet")}
+        stage_table = {
+            pack: {s: statistics.median(t[s]) for s in STAGES if s in t}
+            for pack, t in stage_times.items()
+        }
+        memory = {
+            pack: station_memory(store.path(pack)) for pack in ("permissive", "scrfd_mobilefacenet")
+        }
 
     print("\nper-stage milliseconds (median per frame)")
     print(f"{'pack':<58}" + "".join(f"{s:>9}" for s in STAGES))
@@ -223,17 +246,25 @@ def main() -> None:
     print("reference: insightface FaceAnalysis, det_500m + MobileFaceNet, det_size 640")
     print(f"  {'':<62} {'wall ms':>8} {'speed-up':>9} {'CPU ms':>8} {'speed-up':>9}  rank-1")
     for name, hits, probes, ms, cpu_ms in rows:
-        print(f"  {name:<62} {ms:8.2f} {reference_ms / ms:8.2f}x {cpu_ms:8.2f} "
-              f"{reference_cpu / cpu_ms:8.2f}x  {hits}/{probes}")
+        print(
+            f"  {name:<62} {ms:8.2f} {reference_ms / ms:8.2f}x {cpu_ms:8.2f} "
+            f"{reference_cpu / cpu_ms:8.2f}x  {hits}/{probes}"
+        )
 
     search_ms = search_benchmark(128)
-    print(f"\n1:N search, {GALLERY_PEOPLE} people x {TEMPLATES_PER_PERSON} templates: "
-          f"{search_ms:.3f} ms per probe (target < 2 ms: {'met' if search_ms < 2 else 'MISSED'})")
+    print(
+        f"\n1:N search, {GALLERY_PEOPLE} people x {TEMPLATES_PER_PERSON} templates: "
+        f"{search_ms:.3f} ms per probe (target < 2 ms: {'met' if search_ms < 2 else 'MISSED'})"
+    )
     for pack, megabytes in memory.items():
-        print(f"station process peak RSS ({pack} pack, {GALLERY_PEOPLE}-person gallery): "
-              f"{megabytes:.0f} MB (target < 300 MB: {'met' if megabytes < 300 else 'MISSED'})")
-    print(f"this bench process peak RSS (with insightface loaded): "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        print(
+            f"station process peak RSS ({pack} pack, {GALLERY_PEOPLE}-person gallery): "
+            f"{megabytes:.0f} MB (target < 300 MB: {'met' if megabytes < 300 else 'MISSED'})"
+        )
+    print(
+        f"this bench process peak RSS (with insightface loaded): "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

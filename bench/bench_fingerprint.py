@@ -77,9 +77,7 @@ def run_driver(store: int, data_dir: Path) -> tuple[list[float], list[float], fl
 
         enrol_ms = [timed(lambda n=n: enrol(n)) for n in range(store)]
         identify_ms = [timed(lambda n=n: identify(n)) for n in range(store)]
-        silent = FingerprintSensor.open(
-            emu.port, registry=data_dir / "fingers.db", timeout_s=0.5
-        )
+        silent = FingerprintSensor.open(emu.port, registry=data_dir / "fingers.db", timeout_s=0.5)
         emu.inject(Fault.SILENCE)
         started = time.perf_counter()
         try:
@@ -115,8 +113,10 @@ def main() -> None:
         print(f"{name:<10}{'driver':<16}{d_med:>10.2f}{d_p95:>10.2f}")
         print(f"{name:<10}{'pyfingerprint':<16}{r_med:>10.2f}{r_p95:>10.2f}")
         print(f"{name:<10}{'overhead':<16}{d_med / r_med:>9.2f}x{d_p95 / r_p95:>9.2f}x")
-    print(f"silent sensor detected by the driver in {silence_s:.2f} s "
-          "(reply timeout 0.5 s; pyfingerprint alone: 24 s)")
+    print(
+        f"silent sensor detected by the driver in {silence_s:.2f} s "
+        "(reply timeout 0.5 s; pyfingerprint alone: 24 s)"
+    )
 
 
 if __name__ == "__main__":

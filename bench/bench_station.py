@@ -85,8 +85,15 @@ def main() -> None:
         gallery = pipeline.open_gallery(data / "gallery.db")
         enrol_photos(pipeline, gallery, "S001", "bench", [ENROL])
         gallery.close()
-        config = StationConfig(site=site, device="st-01", data_dir=data, identify="face", debounce_s=0.05,
-                               heartbeat_s=3600, camera={"source": str(PROBE.parent)})
+        config = StationConfig(
+            site=site,
+            device="st-01",
+            data_dir=data,
+            identify="face",
+            debounce_s=0.05,
+            heartbeat_s=3600,
+            camera={"source": str(PROBE.parent)},
+        )
         confirmations = Confirmations()
         station = Station(config, feedback=confirmations)
         scene = Scene(read_image(PROBE), args.fps)
@@ -99,7 +106,9 @@ def main() -> None:
                 published.append(time.monotonic())
                 received.set()
 
-        central = MqttClient(BrokerConfig(persistent_session=False), f"bench-{site}", on_message=on_message)
+        central = MqttClient(
+            BrokerConfig(persistent_session=False), f"bench-{site}", on_message=on_message
+        )
         central.subscribe(f"hallwatch/v1/{site}/st-01/clock")
         central.start()
         station.start()
@@ -126,13 +135,19 @@ def main() -> None:
     def p95(values: list[float]) -> float:
         return float(np.percentile(values, 95))
 
-    print(f"face appears -> punch journaled and confirmed: median {statistics.median(journaled_ms):7.1f} ms"
-          f"   p95 {p95(journaled_ms):7.1f} ms")
-    print(f"face appears -> punch published (PUBACK, received): median {statistics.median(published_ms):7.1f} ms"
-          f"   p95 {p95(published_ms):7.1f} ms")
-    print(f"reference: the camera alone needs {floor:.0f} ms ({config.face.votes_needed} agreeing frames at"
-          f" {args.fps:g} fps); ratio {statistics.median(journaled_ms) / floor:.2f};"
-          f" {args.trials} trials, permissive pack, Mosquitto at 127.0.0.1:1883")
+    print(
+        f"face appears -> punch journaled and confirmed: median {statistics.median(journaled_ms):7.1f} ms"
+        f"   p95 {p95(journaled_ms):7.1f} ms"
+    )
+    print(
+        f"face appears -> punch published (PUBACK, received): median {statistics.median(published_ms):7.1f} ms"
+        f"   p95 {p95(published_ms):7.1f} ms"
+    )
+    print(
+        f"reference: the camera alone needs {floor:.0f} ms ({config.face.votes_needed} agreeing frames at"
+        f" {args.fps:g} fps); ratio {statistics.median(journaled_ms) / floor:.2f};"
+        f" {args.trials} trials, permissive pack, Mosquitto at 127.0.0.1:1883"
+    )
 
 
 if __name__ == "__main__":
