@@ -16,6 +16,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from edge.agent_config import AgentConfig
 from edge.classify import DEFAULT_RULES, CategoryError, Classification, Classifier
@@ -45,8 +46,10 @@ class Agent:
         *,
         desktop: Desktop | None = None,
         on_interval: Callable[[schema.Activity], None] | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.config = config
+        self.clock = clock  # sample times; the demo runs a day on an accelerated clock
         self.on_interval = on_interval
         local_rules = [CategoryRule(**rule.model_dump()) for rule in config.categories]
         self.classifier = Classifier(local_rules or DEFAULT_RULES, config.default_category)
@@ -133,7 +136,7 @@ class Agent:
 
         Outside the configured recording hours nothing is sampled: the open interval ends.
         """
-        now = utc_now()
+        now = self.clock()
         recording = self.config.recording
         if recording is not None and not recording.contains(now):
             return [self._record(interval) for interval in self.heartbeats.flush()]
@@ -207,7 +210,7 @@ class Agent:
                 seq=0,
                 site=self.config.site,
                 device=self.config.device,
-                ts=utc_now(),
+                ts=self.clock(),
                 config_id=config.id,
                 version=config.version,
                 applied=error is None,
@@ -222,7 +225,7 @@ class Agent:
             seq=0,
             site=self.config.site,
             device=self.config.device,
-            ts=utc_now(),
+            ts=self.clock(),
             state=state,
             role="agent",
         )

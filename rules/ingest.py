@@ -30,14 +30,14 @@ INGESTED_KINDS = (Kind.CLOCK, Kind.ACTIVITY, Kind.ALERT, Kind.STATUS)
 MAX_BATCH = 1000
 
 
-def subscriptions(group: str, sites: Iterable[str] = ()) -> list[str]:
-    """Shared subscriptions to every ingested kind, for all sites or the given ones."""
+def subscriptions(group: str | None, sites: Iterable[str] = ()) -> list[str]:
+    """Shared subscriptions to every ingested kind, for all sites or the given ones.
+
+    With no group, plain subscriptions: one instance, on a broker without `$share`.
+    """
     chosen = sorted(sites) or [None]
-    return [
-        topics.shared(group, topics.subscription(site, None, kind))
-        for site in chosen
-        for kind in INGESTED_KINDS
-    ]
+    filters = [topics.subscription(site, None, kind) for site in chosen for kind in INGESTED_KINDS]
+    return [topics.shared(group, f) if group else f for f in filters]
 
 
 class Ingest:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -24,7 +26,9 @@ log = logging.getLogger(__name__)
 class RulesSettings(Section):
     db: Path
     policy: Path
-    group: Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "hallwatch-rules"
+    # Instances in one group share the load ($share); none: a plain subscription, for a
+    # single instance on a broker without shared subscriptions (the demo's embedded one).
+    group: Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = "hallwatch-rules"
     client_id: Annotated[str, pydantic.Field(min_length=1, max_length=64)] = "hallwatch-rules-1"
     sites: list[str] = []  # empty: every site
     recompute_every_s: Annotated[float, pydantic.Field(gt=0, le=3600)] = 2.0
@@ -42,12 +46,19 @@ def load_config(path: str | Path) -> ServiceConfig:
 class RulesService:
     """Shared-subscription consumer; several instances split the load between them."""
 
-    def __init__(self, config: ServiceConfig, policy: Policy | None = None) -> None:
+    def __init__(
+        self,
+        config: ServiceConfig,
+        policy: Policy | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.config = config
+        self.clock = clock
         self.policy = policy or load_policy(config.rules.policy)
         self.store = SqliteStore(config.rules.db)
         self.ingest = Ingest(
-            self.store, self.policy, recompute_every_s=config.rules.recompute_every_s
+            self.store, self.policy, recompute_every_s=config.rules.recompute_every_s, clock=clock
         )
         self.client = MqttClient(
             config.broker, config.rules.client_id, on_message=self.ingest.handle
@@ -57,7 +68,7 @@ class RulesService:
         self._worker: threading.Thread | None = None
 
     def start(self) -> RulesService:
-        self.ingest.recompute_all(month_of(utc_now().date()))
+        self.ingest.recompute_all(month_of(self.clock().date()))
         for topic_filter in subscriptions(self.config.rules.group, self.config.rules.sites):
             self.client.subscribe(topic_filter)
         self.client.start()
