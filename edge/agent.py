@@ -186,11 +186,10 @@ class Agent:
     def _on_config(self, topic: str, payload: bytes) -> None:
         """Apply a category policy from the retained config topic, and acknowledge it."""
         try:
-            config = schema.decode(payload, topic)
+            config = schema.decode_as(schema.Config, payload, topic)
         except PayloadError as exc:
             log.error("ignored an invalid config message on %s: %s", topic, exc.reason)
             return
-        assert isinstance(config, schema.Config)  # decode checked it against the topic
         if config.version <= self.policy_version:
             return  # the retained copy of what is already applied
         error = None

@@ -411,11 +411,10 @@ class Station:
     def _on_message(self, topic: str, payload: bytes) -> None:
         """A (retained) config message: apply its gallery changes atomically, then ack."""
         try:
-            config = schema.decode(payload, topic)
+            config = schema.decode_as(schema.Config, payload, topic)
         except schema.PayloadError as exc:
             log.error("config on %s rejected: %s", topic, exc.reason)
             return
-        assert isinstance(config, schema.Config)
         with self._config_lock:
             if config.version <= self._applied_version():
                 return  # the retained copy of an update already applied

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import msgspec
 from msgspec import Meta, Struct
@@ -264,6 +264,9 @@ SCHEMA_NAMES: dict[type[Event], str] = {t: t.__struct_config__.tag for t in EVEN
 TYPE_OF_KIND: dict[Kind, type[Event]] = {k: t for t, k in KIND_OF.items()}
 
 
+EventT = TypeVar("EventT", bound=Event)
+
+
 class PayloadError(ValueError):
     """A payload that does not satisfy the contract; `reason` says precisely why."""
 
@@ -300,6 +303,17 @@ def decode(data: bytes | str, topic: str | None = None) -> Event:
         raise PayloadError(f"not valid JSON: {exc}") from None
     if topic is not None:
         check_topic(event, topic)
+    return event
+
+
+def decode_as(expected: type[EventT], data: bytes | str, topic: str) -> EventT:
+    """`decode`, insisting on one payload type: a subscriber to its own config topic must
+    not act on anything else a broker hands it."""
+    event = decode(data, topic)
+    if not isinstance(event, expected):
+        raise PayloadError(
+            f"expected {SCHEMA_NAMES[expected]}, got {SCHEMA_NAMES[type(event)]} on {topic}"
+        )
     return event
 
 

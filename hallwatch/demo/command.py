@@ -7,6 +7,7 @@ agents on scripted desktops, the rules service on SQLite, and the live feed.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -73,6 +74,12 @@ def demo(
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    # Components log to a file; the terminal shows the feed, the screens and the reports.
+    logging.basicConfig(
+        filename=out / "demo.log",
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     clock = SimClock(hall.START, speed)
     clock.freeze()  # the day starts once the hall is set up (HallDay.live)
     with HallDay(out, clock, faces, models_source, quiet=quiet) as day:

@@ -149,7 +149,7 @@ class HallDay:
         run_feed(
             self.broker.model_copy(update={"persistent_session": False}),
             selection,
-            print_line(False),
+            print_line(False, hall.ZONE),
             stop=self._stop,
         )
 
