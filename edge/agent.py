@@ -203,19 +203,7 @@ class Agent:
             log.info("category policy version %d applied", config.version)
         else:
             log.error("category policy version %d rejected: %s", config.version, error)
-        self.journal.append(
-            schema.Ack(
-                id=new_event_id(),
-                seq=0,
-                site=self.config.site,
-                device=self.config.device,
-                ts=self.clock(),
-                config_id=config.id,
-                version=config.version,
-                applied=error is None,
-                error=error[:200] if error else None,
-            )
-        )
+        self.journal.append(schema.ack_for(config, self.config.device, self.clock(), error))
 
     def _status(self, state: str) -> schema.Status:
         """A status event; the journal gives it its seq."""

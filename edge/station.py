@@ -422,18 +422,7 @@ class Station:
             if error is None:
                 (self.config.data_dir / "config.version").write_text(str(config.version))
             self.journal.append(
-                schema.Ack(
-                    id=new_event_id(),
-                    seq=0,
-                    site=self.config.site,
-                    device=self.config.device,
-                    ts=self.clock(),
-                    config_id=config.id,
-                    version=config.version,
-                    applied=error is None,
-                    error=error[:200] if error else None,
-                    gallery_size=len(self.names),
-                )
+                schema.ack_for(config, self.config.device, self.clock(), error, len(self.names))
             )
 
     def _applied_version(self) -> int:

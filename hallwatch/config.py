@@ -6,13 +6,27 @@ without reading code.
 
 from __future__ import annotations
 
+import re
 import tomllib
+from datetime import time
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import pydantic
 
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
+
+
+def _compiles(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+    return value
+
+
+# A regular expression, checked when the file is read rather than when first used.
+Regex = Annotated[str, pydantic.Field(max_length=200), pydantic.AfterValidator(_compiles)]
 
 
 class ConfigError(ValueError):
@@ -23,6 +37,19 @@ class Section(pydantic.BaseModel):
     """Base for configuration sections: unknown keys are errors, objects are immutable."""
 
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class SessionTimes(Section):
+    """An office-hours session of a day, in the site's local time."""
+
+    start: time
+    end: time
+
+    @pydantic.model_validator(mode="after")
+    def _ordered(self) -> SessionTimes:
+        if self.end <= self.start:
+            raise ValueError(f"session ends ({self.end}) before it starts ({self.start})")
+        return self
 
 
 def _describe(error: dict[str, Any]) -> str:

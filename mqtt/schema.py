@@ -17,6 +17,7 @@ from typing import Annotated, Literal, TypeVar
 import msgspec
 from msgspec import Meta, Struct
 
+from mqtt.ids import new_event_id
 from mqtt.topics import CENTRAL, ID_PATTERN, Kind, TopicError, parse
 
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -198,6 +199,24 @@ class Ack(Event, tag="hallwatch.ack/1"):
     applied: bool
     error: ShortText | None = None
     gallery_size: Annotated[int, Meta(ge=0)] | None = None
+
+
+def ack_for(
+    config: Config, device: str, ts: datetime, error: str | None, gallery_size: int | None = None
+) -> Ack:
+    """A device's answer to `config`: applied, or the reason it was not."""
+    return Ack(
+        id=new_event_id(),
+        seq=0,
+        site=config.site,
+        device=device,
+        ts=ts,
+        config_id=config.id,
+        version=config.version,
+        applied=error is None,
+        error=error[:200] if error else None,
+        gallery_size=gallery_size,
+    )
 
 
 class Violation(Event, tag="hallwatch.violation/1"):

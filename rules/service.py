@@ -28,7 +28,9 @@ class RulesSettings(Section):
     policy: Path
     # Instances in one group share the load ($share); none: a plain subscription, for a
     # single instance on a broker without shared subscriptions (the demo's embedded one).
-    group: Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = "hallwatch-rules"
+    group: Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = (
+        "hallwatch-rules"
+    )
     client_id: Annotated[str, pydantic.Field(min_length=1, max_length=64)] = "hallwatch-rules-1"
     sites: list[str] = []  # empty: every site
     recompute_every_s: Annotated[float, pydantic.Field(gt=0, le=3600)] = 2.0
