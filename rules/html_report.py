@@ -19,7 +19,7 @@ table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
 th, td { border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; }
 .serious { color: #cf222e; font-weight: bold; } .minor { color: #9a6700; }
-.veto { color: #cf222e; font-weight: bold; } small { color: #59636e; }
+.veto { color: #cf222e; font-weight: bold; } small { color: #59636e; } td.punches { white-space: nowrap; }
 """
 
 
@@ -57,7 +57,7 @@ def _inspection(report: InspectionReport) -> str:
             )
             rows.append(
                 f"<tr><td>{escape(window.window)}</td><td>{escape(line.staff_id)}</td>"
-                f"<td>{escape(line.status)}</td><td>{punches or '—'}</td><td>{violations or '—'}</td></tr>"
+                f"<td>{escape(line.status)}</td><td class=\"punches\">{punches or '—'}</td><td>{violations or '—'}</td></tr>"
             )
     offline = "".join(
         f"<li>{escape(f'{d.site}/{d.device} ({d.role}): {d.state}')}"
