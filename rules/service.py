@@ -12,17 +12,17 @@ import pydantic
 from hallwatch.config import Section, load_toml
 from mqtt.client import BrokerConfig, MqttClient
 from mqtt.ids import utc_now
+from rules.backend import StoreLocation, open_store
 from rules.ingest import Ingest, subscriptions
 from rules.policy import Policy, load_policy
 from rules.publish import Publisher
 from rules.recompute import month_of
-from rules.store import SqliteStore
 
 log = logging.getLogger(__name__)
 
 
 class RulesSettings(Section):
-    db: Path
+    db: StoreLocation  # a SQLite file, or a postgresql:// URL shared by several instances
     policy: Path
     group: Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "hallwatch-rules"
     client_id: Annotated[str, pydantic.Field(min_length=1, max_length=64)] = "hallwatch-rules-1"
@@ -45,12 +45,12 @@ class RulesService:
     def __init__(self, config: ServiceConfig, policy: Policy | None = None) -> None:
         self.config = config
         self.policy = policy or load_policy(config.rules.policy)
-        self.store = SqliteStore(config.rules.db)
+        self.store = open_store(config.rules.db)
         self.ingest = Ingest(
             self.store, self.policy, recompute_every_s=config.rules.recompute_every_s
         )
         self.client = MqttClient(
-            config.broker, config.rules.client_id, on_message=self.ingest.handle
+            config.broker, config.rules.client_id, on_delivery=self.ingest.handle
         )
         self.ingest.publisher = Publisher(self.client.publish_event)
         self.stop_event = threading.Event()

@@ -219,7 +219,7 @@ def _insert(table: str, columns: Sequence[str], rows: int = 1) -> str:
     return f"INSERT INTO {table} ({_names(columns)}) VALUES {values}"
 
 
-def _tables(text: str, real: str, serial: str) -> list[str]:
+def tables(text: str, real: str, serial: str) -> list[str]:
     """The schema, in the types a backend names (`text`, `real`, an auto-numbered key)."""
     return [
         f"""CREATE TABLE IF NOT EXISTS events ("id" {text} PRIMARY KEY, "kind" {text},
@@ -501,7 +501,7 @@ class SqliteStore(SqlStore):
         self.path = Path(path)
         self.db: sqlite3.Connection = connect_private(self.path, synchronous=synchronous)
         # Files made by earlier versions (sqlite-utils tables) have the same tables.
-        self._create(_tables("TEXT", "FLOAT", "INTEGER PRIMARY KEY"))
+        self._create(tables("TEXT", "FLOAT", "INTEGER PRIMARY KEY"))
 
     def _connection(self) -> sqlite3.Connection:
         return self.db
