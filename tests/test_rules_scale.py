@@ -1,0 +1,191 @@
+"""Scale-out: three rules-service processes share one subscription and one PostgreSQL.
+
+One instance is SIGKILLed mid-run (and restarted, as systemd would); afterwards every
+event is stored exactly once and the violations equal a single-instance replay of the
+same events. The locks that make concurrent recomputations safe are tested directly.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from mqtt import schema
+from mqtt.client import BrokerConfig, MqttClient, topic_for
+from mqtt.ids import utc_now
+from rules.pgstore import PostgresStore
+from rules.replay import replay, results_digest
+from rules.simulate import generate_month
+from rules.store import SqliteStore
+from tests.support.mosquitto import anonymous_broker
+
+MONTH = "2026-10"
+HALLWATCH = Path(sys.executable).with_name("hallwatch")
+
+
+def wait_until(condition, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.1)
+
+
+class Instance:
+    """One `hallwatch rules run` process; its log says when it has subscribed."""
+
+    def __init__(self, config: Path, log: Path) -> None:
+        self.config, self.log = config, log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Instance:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [str(HALLWATCH), "rules", "run", "--config", str(self.config)],
+                stdout=out,
+                stderr=out,
+            )
+        return self
+
+    def up(self) -> bool:
+        assert self.process is not None and self.process.poll() is None, self.log.read_text()
+        return self.log.read_text().count("rules service up") > 0
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+        self.log.write_text("")  # so that `up` waits for the restarted process
+
+    def stop(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(30)
+
+
+@pytest.fixture
+def hall(tmp_path):
+    site = f"t-{secrets.token_hex(4)}"
+    sim = generate_month(MONTH, 10, seed=9, site=site)
+    policy_file, _ = sim.write(tmp_path)
+    return site, sim, policy_file
+
+
+def test_three_instances_one_killed_store_each_event_once_and_match_one_instance(
+    tmp_path, hall, postgres_url
+):
+    site, sim, policy_file = hall
+    payloads = [(topic_for(e), schema.encode(e)) for e in sim.events]
+    rng = random.Random(5)
+    # Redeliveries: a tenth of the events published twice, late, in another order.
+    deliveries = payloads + rng.sample(payloads, len(payloads) // 10)
+    rng.shuffle(deliveries)
+    with anonymous_broker(tmp_path / "broker") as port:
+        instances = []
+        for n in range(3):
+            config = tmp_path / f"rules-{n}.toml"
+            config.write_text(
+                f'[broker]\nport = {port}\n[rules]\ndb = "{postgres_url}"\n'
+                f'policy = "{policy_file}"\ngroup = "g-{site}"\nclient_id = "{site}-{n}"\n'
+                f'sites = ["{site}"]\nrecompute_every_s = 0.3\n'
+            )
+            instances.append(Instance(config, tmp_path / f"rules-{n}.log").start())
+        store = PostgresStore(postgres_url)
+        peek = psycopg.connect(postgres_url, autocommit=True)
+
+        def count(table: str) -> int:
+            return peek.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+        try:
+            wait_until(lambda: all(i.up() for i in instances), 30, "three instances up")
+            time.sleep(0.3)  # let the subscriptions settle
+
+            device = MqttClient(BrokerConfig(port=port, persistent_session=False), f"d-{site}")
+            with device:
+                publishing = threading.Thread(target=publish, args=(device, deliveries))
+                publishing.start()
+                wait_until(lambda: count("events") >= len(payloads) // 3, 30, "a third stored")
+                instances[1].kill()
+                assert publishing.is_alive(), "the kill must come mid-run"
+                publishing.join()
+                instances[1].start()  # same client id: the broker redelivers what it never acked
+                wait_until(instances[1].up, 30, "the killed instance back")
+                wait_until(
+                    lambda: count("events") == len(payloads) and not store.pending(),
+                    60,
+                    f"{len(payloads)} events stored and judged",
+                )
+            assert [i.stop() for i in instances] == [0, 0, 0]
+            shared_digest = results_digest(store, [MONTH])
+            violations = store.violations(month=MONTH)
+            assert count("dead_letters") == 0
+        finally:
+            for instance in instances:
+                if instance.process is not None and instance.process.poll() is None:
+                    instance.process.kill()
+            store.close()
+            peek.close()
+    # The same events, once, through one instance's pipeline (a replay into SQLite).
+    alone = SqliteStore(tmp_path / "alone.db", synchronous="NORMAL")
+    summary = replay((p for _, p in payloads), sim.policy(), alone, utc_now())
+    assert summary.stored == len(payloads) and summary.digest == shared_digest
+    assert len(violations) == sum(summary.months.values()) > 20
+    alone.close()
+
+
+def publish(device: MqttClient, deliveries: list[tuple[str, bytes]]) -> None:
+    """At a device's pace (bursts of 50), so that the run lasts while an instance dies."""
+    for start in range(0, len(deliveries), 50):
+        infos = [
+            device.publish(topic, payload) for topic, payload in deliveries[start : start + 50]
+        ]
+        for info in infos:
+            info.wait_for_publish(10)
+        time.sleep(0.05)
+
+
+def test_recomputations_of_a_person_month_wait_for_each_other(postgres_url):
+    first, second = PostgresStore(postgres_url), PostgresStore(postgres_url)
+    order: list[str] = []
+
+    def enter(store: PostgresStore, name: str, *, staff: str | None) -> threading.Thread:
+        def cycle() -> None:
+            if staff is None:
+                with store.recomputing_month(MONTH):
+                    order.append(name)
+            else:
+                with store.recomputing(staff, MONTH):
+                    order.append(name)
+
+        thread = threading.Thread(target=cycle)
+        thread.start()
+        return thread
+
+    try:
+        with first.recomputing("S1", MONTH):
+            other_person = enter(second, "S2", staff="S2")
+            other_person.join(5)
+            assert order == ["S2"]  # another person-month does not wait
+            same_person = enter(second, "S1 again", staff="S1")
+            time.sleep(0.5)
+            assert order == ["S2"]  # the same one waits for the first cycle to commit
+            order.append("first done")
+        same_person.join(5)
+        with first.recomputing("S3", MONTH):
+            whole_month = enter(second, "month", staff=None)
+            time.sleep(0.5)
+            assert order == ["S2", "first done", "S1 again"]  # the month waits for S3
+        whole_month.join(5)
+        assert order[-1] == "month"
+    finally:
+        first.close()
+        second.close()
