@@ -41,7 +41,9 @@ def store_location(value: object) -> Path | str:
     try:
         conninfo_to_dict(value)
     except ProgrammingError as exc:
-        raise ValueError(f"not a valid PostgreSQL URL ({exc}): give {EXAMPLE}") from None
+        raise ValueError(
+            f"not a valid PostgreSQL URL ({str(exc).strip()}): give {EXAMPLE}"
+        ) from None
     return value
 
 

@@ -7,6 +7,7 @@ same events. The locks that make concurrent recomputations safe are tested direc
 
 from __future__ import annotations
 
+import json
 import random
 import secrets
 import signal
@@ -26,7 +27,7 @@ from rules.pgstore import PostgresStore
 from rules.replay import replay, results_digest
 from rules.simulate import generate_month
 from rules.store import SqliteStore
-from tests.support.mosquitto import anonymous_broker
+from tests.support.mosquitto import anonymous_broker, free_port
 
 MONTH = "2026-10"
 HALLWATCH = Path(sys.executable).with_name("hallwatch")
@@ -189,3 +190,56 @@ def test_recomputations_of_a_person_month_wait_for_each_other(postgres_url):
     finally:
         first.close()
         second.close()
+
+
+def test_manager_commands_work_on_the_shared_database(tmp_path, hall, postgres_url):
+    from click.testing import CliRunner
+
+    from hallwatch.cli import main
+
+    _, sim, policy_file = hall
+    _, events_file = sim.write(tmp_path)
+    runner = CliRunner()
+    replayed = runner.invoke(
+        main,
+        ["rules", "replay", "--events", str(events_file), "--policy", str(policy_file),
+         "--db", postgres_url, "--json"],
+    )  # fmt: skip
+    assert replayed.exit_code == 0, replayed.output
+    listed = runner.invoke(
+        main, ["violations", "--db", postgres_url, "--policy", str(policy_file), "--json"]
+    )
+    assert listed.exit_code == 0, listed.output
+    assert len(json.loads(listed.output)) == sum(json.loads(replayed.output)["months"].values())
+
+
+@pytest.mark.parametrize(
+    "db, message",
+    [
+        ("mysql://hall@db/rules", "unsupported database URL scheme 'mysql'"),
+        ("postgresql://db/rules?colour=red", 'invalid URI query parameter: "colour"'),
+        ("", "give a SQLite file path, or postgresql://"),
+    ],
+)
+def test_a_db_setting_that_names_no_store_is_refused(tmp_path, db, message):
+    from hallwatch.config import ConfigError
+    from rules.service import load_config
+
+    config = tmp_path / "rules.toml"
+    config.write_text(f'[rules]\ndb = "{db}"\npolicy = "policy.toml"\n')
+    with pytest.raises(ConfigError) as refused:
+        load_config(config)
+    assert "key 'rules.db'" in str(refused.value) and message in str(refused.value)
+
+
+def test_an_unreachable_database_is_named_without_its_password(tmp_path, hall):
+    from click.testing import CliRunner
+
+    from hallwatch.cli import main
+
+    _, _, policy_file = hall
+    url = f"postgresql://hall:s3cret@127.0.0.1:{free_port()}/rules"
+    result = CliRunner().invoke(main, ["violations", "--db", url, "--policy", str(policy_file)])
+    assert result.exit_code == 1
+    assert "cannot open the rules database (PostgreSQL dbname=rules" in result.output
+    assert "s3cret" not in result.output
