@@ -44,13 +44,17 @@ class PostgresStore(SqlStore):
         # psycopg's placeholder; the store's SQL has no other `?` and no `%`.
         return text.replace("?", "%s")
 
-    def _hold(self, month: str, staff: str | None) -> None:
+    def _hold(self, month: str, staff: str | None, wait: bool = True) -> bool:
         if staff is None:
             self._execute(f"SELECT pg_advisory_xact_lock({MONTH_KEY})", [month])
-            return
+            return True
         # Month first, then person: every cycle takes them in that order, so none deadlock.
         self._execute(f"SELECT pg_advisory_xact_lock_shared({MONTH_KEY})", [month])
-        self._execute(f"SELECT pg_advisory_xact_lock({PERSON_KEY})", [staff, month])
+        if wait:
+            self._execute(f"SELECT pg_advisory_xact_lock({PERSON_KEY})", [staff, month])
+            return True
+        query = f"SELECT pg_try_advisory_xact_lock({PERSON_KEY})"
+        return bool(self._execute(query, [staff, month]).fetchone()[0])
 
     def close(self) -> None:
         self.conn.close()

@@ -55,13 +55,13 @@ def recompute_person_month(
 ) -> Change:
     """Re-evaluate one person-month from the store; return (changed, withdrawn).
 
-    `if_pending`: only if it is still marked pending (another instance sharing the store
-    may have recomputed it since it was listed).
+    `if_pending`: only if it is still marked pending and no other instance is on it (one
+    sharing the store may have recomputed it since it was listed, or be doing so).
     """
     window = policy.window_of[staff]
     start, end = month_span(policy, window.site, month)
     workstations = [(window.site, ws) for ws, who in window.workstations.items() if who == staff]
-    with store.recomputing(staff, month) as pending:
+    with store.recomputing(staff, month, wait=not if_pending) as pending:
         if if_pending and not pending:
             return [], []
         events = store.events(

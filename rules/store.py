@@ -62,12 +62,16 @@ class Store(Protocol):
     def pending(self, limit: int = 1000) -> list[PersonMonth]:
         """Person-months marked by `add_events` and not recomputed since."""
 
-    def recomputing(self, staff: str, month: str) -> AbstractContextManager[bool]:
+    def recomputing(
+        self, staff: str, month: str, *, wait: bool = True
+    ) -> AbstractContextManager[bool]:
         """Hold a person-month for one read-evaluate-replace cycle, in one transaction.
 
         Concurrent cycles on it (other instances, manager commands) wait, so the last one
         to write has read every event stored before it began. Yields whether it was
         pending; on success its mark is cleared, unless new events marked it meanwhile.
+        `wait=False`: if another cycle holds it, yield False at once (its mark stays if
+        that cycle misses anything, so it is picked up again).
         """
 
     def recomputing_month(self, month: str) -> AbstractContextManager[None]:
@@ -266,8 +270,10 @@ class SqlStore:
     def _sql(self, text: str) -> str:
         return text
 
-    def _hold(self, month: str, staff: str | None) -> None:
-        """Inside a transaction: lock the person-month (or the month) until it ends."""
+    def _hold(self, month: str, staff: str | None, wait: bool = True) -> bool:
+        """Inside a transaction: lock the person-month (or the month) until it ends.
+
+        Returns False only when `wait` is False and another transaction holds it."""
         raise NotImplementedError
 
     # -- plumbing --------------------------------------------------------------------------
@@ -390,9 +396,11 @@ class SqlStore:
         return [(staff, month) for staff, month in self._rows(sql, [limit])]
 
     @contextmanager
-    def recomputing(self, staff: str, month: str) -> Iterator[bool]:
+    def recomputing(self, staff: str, month: str, *, wait: bool = True) -> Iterator[bool]:
         with self._transaction():
-            self._hold(month, staff)
+            if not self._hold(month, staff, wait):
+                yield False
+                return
             seen = self._execute(
                 'SELECT "n" FROM pending WHERE "staff_id" = ? AND "month" = ?', [staff, month]
             ).fetchall()
@@ -506,8 +514,9 @@ class SqliteStore(SqlStore):
     def _connection(self) -> sqlite3.Connection:
         return self.db
 
-    def _hold(self, month: str, staff: str | None) -> None:
+    def _hold(self, month: str, staff: str | None, wait: bool = True) -> bool:
         """Nothing more to take: the transaction holds the database's write lock."""
+        return True
 
     def close(self) -> None:
         self.db.close()

@@ -243,3 +243,24 @@ def test_an_unreachable_database_is_named_without_its_password(tmp_path, hall):
     assert result.exit_code == 1
     assert "cannot open the rules database (PostgreSQL dbname=rules" in result.output
     assert "s3cret" not in result.output
+
+
+def test_a_pending_person_month_another_instance_is_judging_is_left_to_it(postgres_url):
+    from datetime import date
+
+    from tests.rules_helpers import clock
+
+    first, second = PostgresStore(postgres_url), PostgresStore(postgres_url)
+    late = clock("09:20", day=date(2026, 10, 13))
+    try:
+        first.add_events([(late, schema.encode(late))], lambda event: ("S1", MONTH))
+        with first.recomputing("S1", MONTH) as pending:
+            assert pending
+            with second.recomputing("S1", MONTH, wait=False) as other:
+                assert not other  # no waiting: the first instance is on it
+            with second.recomputing("S2", MONTH, wait=False) as free:
+                assert not free  # free to hold, but not pending
+        assert first.pending() == []
+    finally:
+        first.close()
+        second.close()

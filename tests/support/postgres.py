@@ -1,4 +1,5 @@
-"""A scratch schema in the test PostgreSQL server: created for a test, dropped after it."""
+"""A scratch schema in the test PostgreSQL server: created for a test (or a benchmark run),
+dropped after it."""
 
 from __future__ import annotations
 
@@ -13,19 +14,19 @@ SERVER = os.environ.get("HALLWATCH_TEST_POSTGRES", "postgresql://postgres@127.0.
 
 
 @contextmanager
-def scratch_schema() -> Iterator[str]:
+def scratch_schema(server: str = SERVER) -> Iterator[str]:
     """Yield a URL whose connections work in a new, empty schema; drop it afterwards."""
     name = f"hallwatch_test_{secrets.token_hex(6)}"
     try:
-        admin = psycopg.connect(SERVER, autocommit=True)
+        admin = psycopg.connect(server, autocommit=True)
     except psycopg.OperationalError as exc:
         raise RuntimeError(
-            f"the PostgreSQL tests need a server at {SERVER} (set HALLWATCH_TEST_POSTGRES): {exc}"
+            f"PostgreSQL is needed at {server} (set HALLWATCH_TEST_POSTGRES): {exc}"
         ) from None
     with admin:
         admin.execute(f"CREATE SCHEMA {name}")
         try:
-            sep = "&" if "?" in SERVER else "?"
-            yield f"{SERVER}{sep}options=-csearch_path%3D{name}"
+            sep = "&" if "?" in server else "?"
+            yield f"{server}{sep}options=-csearch_path%3D{name}"
         finally:
             admin.execute(f"DROP SCHEMA {name} CASCADE")
