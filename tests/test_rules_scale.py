@@ -264,3 +264,25 @@ def test_a_pending_person_month_another_instance_is_judging_is_left_to_it(postgr
     finally:
         first.close()
         second.close()
+
+
+def test_a_lost_database_connection_loses_nothing_and_is_reopened(postgres_url):
+    from datetime import date
+
+    from rules.ingest import Ingest
+    from tests.rules_helpers import clock, policy
+
+    store = PostgresStore(postgres_url)
+    ingest = Ingest(store, policy())
+    event = clock("09:20", day=date(2026, 10, 13))
+    acked: list[str] = []
+    ingest.handle(topic_for(event), schema.encode(event), lambda: acked.append(event.id))
+    with psycopg.connect(postgres_url, autocommit=True) as admin:  # as a server restart would
+        admin.execute("SELECT pg_terminate_backend(%s)", [store.conn.info.backend_pid])
+    try:
+        assert ingest.drain(timeout_s=0) == 0 and ingest.failures == 1 and acked == []
+        assert ingest.drain(timeout_s=0) == 1 and acked == [event.id]  # a new connection
+        assert ingest.flush() == 1
+        assert "late" in {v.rule for v in store.violations(staff="S1")}
+    finally:
+        store.close()
