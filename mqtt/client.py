@@ -24,6 +24,8 @@ from mqtt.topics import Kind
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], None]
+# Called with (topic, payload, ack): the broker redelivers the message until `ack()`.
+AckedHandler = Callable[[str, bytes, Callable[[], None]], None]
 
 
 class TlsConfig(Section):
@@ -80,10 +82,14 @@ class MqttClient:
         *,
         will: schema.Status | None = None,
         on_message: MessageHandler | None = None,
+        on_delivery: AckedHandler | None = None,
     ) -> None:
+        """`on_delivery` instead of `on_message`: acknowledge each message explicitly, once
+        it is safe (stored), so a process killed before that gets it again on reconnect."""
         self.config = config
         self.client_id = client_id
         self.on_message = on_message
+        self.on_delivery = on_delivery
         self.connected = threading.Event()
         self.last_error: str | None = None
         self._subscriptions: dict[str, int] = {}
@@ -118,6 +124,7 @@ class MqttClient:
         self._paho.on_connect = self._on_connect
         self._paho.on_disconnect = self._on_disconnect
         self._paho.on_message = self._on_message
+        self._paho.manual_ack_set(on_delivery is not None)
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self, wait_s: float | None = 10.0) -> MqttClient:
@@ -216,9 +223,11 @@ class MqttClient:
             log.warning("MQTT connection lost (%s); reconnecting with backoff", reason_code)
 
     def _on_message(self, client, userdata, message: paho.MQTTMessage) -> None:
-        if self.on_message is None:
-            return
         try:
-            self.on_message(message.topic, message.payload)
+            if self.on_delivery is not None:
+                mid, qos = message.mid, message.qos
+                self.on_delivery(message.topic, message.payload, lambda: client.ack(mid, qos))
+            elif self.on_message is not None:
+                self.on_message(message.topic, message.payload)
         except Exception:  # a bad handler must not kill the network thread
             log.exception("message handler failed on %s", message.topic)

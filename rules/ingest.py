@@ -1,9 +1,12 @@
 """Ingest: MQTT messages -> validate -> store once -> recompute person-months -> publish.
 
 The network thread only queues; one worker thread validates and stores in batches (one
-transaction per batch), remembers which person-months changed, and recomputes them at a
-bounded rate so a burst of late events from a device that was offline costs one
-recomputation per person-month, not one per event.
+transaction per batch, which also marks the changed person-months pending in the store),
+acknowledges the batch's messages to the broker only then, and recomputes pending
+person-months at a bounded rate so a burst of late events from a device that was offline
+costs one recomputation per person-month, not one per event. Marks live in the store, so
+instances sharing it judge what a killed one stored; a message it took but did not store
+is redelivered by the broker, as it was never acknowledged.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ log = logging.getLogger(__name__)
 
 INGESTED_KINDS = (Kind.CLOCK, Kind.ACTIVITY, Kind.ALERT, Kind.STATUS)
 MAX_BATCH = 1000
+
+Ack = Callable[[], None]  # tells the broker a message is safely stored
 
 
 def subscriptions(group: str | None, sites: Iterable[str] = ()) -> list[str]:
@@ -54,13 +59,13 @@ class Ingest:
     ) -> None:
         self.store, self.policy, self.publisher, self.clock = store, policy, publisher, clock
         self.recompute_every_s = recompute_every_s
-        self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.inbox: queue.Queue[tuple[str, bytes, Ack | None]] = queue.Queue()
         self.dirty: set[tuple[str, str]] = set()
         self.stored = self.duplicates = self.rejected = self.failures = 0
         self._last_tick: datetime | None = None
 
-    def handle(self, topic: str, payload: bytes) -> None:
-        self.inbox.put((topic, payload))
+    def handle(self, topic: str, payload: bytes, ack: Ack | None = None) -> None:
+        self.inbox.put((topic, payload, ack))
 
     # -- one batch -------------------------------------------------------------------
     def process(self, batch: list[tuple[str, bytes]]) -> None:
@@ -70,13 +75,9 @@ class Ingest:
                 valid.append((schema.decode(payload, topic), payload))
             except schema.PayloadError as exc:
                 self.dead_letter(topic, payload, exc.reason)
-        new = self.store.add_events(valid)
+        new = self.store.add_events(valid, lambda event: affected(event, self.policy))
         self.stored += len(new)
         self.duplicates += len(valid) - len(new)
-        for event in new:
-            key = affected(event, self.policy)
-            if key is not None:
-                self.dirty.add(key)
 
     def dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
         self.rejected += 1
@@ -105,20 +106,36 @@ class Ingest:
                     self.dirty.update((staff, month_of(day)) for staff in window.staff)
 
     def flush(self) -> int:
-        """Recompute every dirty person-month; publish what changed. Returns the count."""
+        """Recompute every dirty or pending person-month; publish what changed.
+
+        Returns the count. Pending ones were marked in the store by any instance sharing
+        it (one killed before judging them included); they are skipped if another
+        instance has judged them meanwhile. A failure leaves them marked, to retry.
+        """
         now = self.clock()
         self.mark_settled_sessions(now)
         dirty, self.dirty = sorted(self.dirty), set()
-        for n, (staff, month) in enumerate(dirty):
+        try:
+            pending = set(self.store.pending()) - set(dirty)
+        except Exception:
+            log.exception("could not read the pending person-months; will retry")
+            self.dirty.update(dirty)
+            self.failures += 1
+            return 0
+        known = [key for key in sorted(pending) if key[0] in self.policy.window_of]
+        work = [(key, False) for key in dirty] + [(key, True) for key in known]
+        for n, ((staff, month), if_pending) in enumerate(work):
             try:
-                change = recompute_person_month(self.store, self.policy, staff, month, now)
+                change = recompute_person_month(
+                    self.store, self.policy, staff, month, now, if_pending=if_pending
+                )
             except Exception:
                 log.exception("could not recompute %s %s; will retry", staff, month)
-                self.dirty.update(dirty[n:])
+                self.dirty.update(key for key, marked in work[n:] if not marked)
                 self.failures += 1
                 return n
             self.announce(*change)
-        return len(dirty)
+        return len(work)
 
     def recompute_all(self, month: str) -> None:
         """Start-up: bring a whole month up to date (events may have come in while down)."""
@@ -147,7 +164,7 @@ class Ingest:
             except queue.Empty:
                 break
         try:
-            self.process(batch)
+            self.process([(topic, payload) for topic, payload, _ in batch])
         except Exception:
             # The store failed (disk full, database down): keep the messages for a retry.
             # Putting them back at the end is safe because results do not depend on order.
@@ -156,6 +173,9 @@ class Ingest:
                 self.inbox.put(item)
             self.failures += 1
             return 0
+        for _, _, ack in batch:
+            if ack is not None:
+                ack()
         return len(batch)
 
     def run(self, stop: threading.Event) -> None:

@@ -14,17 +14,17 @@ import pydantic
 from hallwatch.config import Section, load_toml
 from mqtt.client import BrokerConfig, MqttClient
 from mqtt.ids import utc_now
+from rules.backend import StoreLocation, open_store
 from rules.ingest import Ingest, subscriptions
 from rules.policy import Policy, load_policy
 from rules.publish import Publisher
 from rules.recompute import month_of
-from rules.store import SqliteStore
 
 log = logging.getLogger(__name__)
 
 
 class RulesSettings(Section):
-    db: Path
+    db: StoreLocation  # a SQLite file, or a postgresql:// URL shared by several instances
     policy: Path
     # Instances in one group share the load ($share); none: a plain subscription, for a
     # single instance on a broker without shared subscriptions (the demo's embedded one).
@@ -58,12 +58,12 @@ class RulesService:
         self.config = config
         self.clock = clock
         self.policy = policy or load_policy(config.rules.policy)
-        self.store = SqliteStore(config.rules.db)
+        self.store = open_store(config.rules.db)
         self.ingest = Ingest(
             self.store, self.policy, recompute_every_s=config.rules.recompute_every_s, clock=clock
         )
         self.client = MqttClient(
-            config.broker, config.rules.client_id, on_message=self.ingest.handle
+            config.broker, config.rules.client_id, on_delivery=self.ingest.handle
         )
         self.ingest.publisher = Publisher(self.client.publish_event)
         self.stop_event = threading.Event()
