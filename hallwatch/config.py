@@ -59,11 +59,26 @@ def _describe(error: dict[str, Any]) -> str:
         return f"key '{key}': unknown key"
     if kind == "missing":
         return f"key '{key}': missing (required)"
-    got = error.get("input")
-    shown = repr(got) if not isinstance(got, dict) else "a table"
-    message = error["msg"]
+    message = _redacted(error["msg"])
     # Lower-case only the first letter: values quoted in the message must stay as written.
-    return f"key '{key}': {message[:1].lower()}{message[1:]} (got {shown})"
+    return f"key '{key}': {message[:1].lower()}{message[1:]} (got {_shown(key, error.get('input'))})"
+
+
+# user:password@ in a URL (a database or broker address).
+_URL_SECRET = re.compile(r"(://[^/@:\s]*:)[^/@\s]*@")
+
+
+def _redacted(text: str) -> str:
+    return _URL_SECRET.sub(r"\1***@", text)
+
+
+def _shown(key: str, value: Any) -> str:
+    """The offending value as the operator wrote it, but never a secret."""
+    if isinstance(value, dict):
+        return "a table"
+    if any(word in key.lower() for word in ("password", "secret", "token")):
+        return "a value (hidden: it is a secret)"
+    return _redacted(repr(value))
 
 
 def validate(model: type[ModelT], data: dict[str, Any], source: str) -> ModelT:
