@@ -150,7 +150,7 @@ def ingest_rate(port: int, path: Path, count: int, sim, workdir: Path, *, acked:
         stop.set()
         thread.join()
         client.stop()
-    dirty = len(ingest.dirty)
+    dirty = len(store.pending())
     start = time.perf_counter()
     ingest.flush()
     recompute_s = time.perf_counter() - start

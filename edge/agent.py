@@ -16,6 +16,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from edge.agent_config import AgentConfig
 from edge.classify import DEFAULT_RULES, CategoryError, Classification, Classifier
@@ -45,8 +46,10 @@ class Agent:
         *,
         desktop: Desktop | None = None,
         on_interval: Callable[[schema.Activity], None] | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.config = config
+        self.clock = clock  # sample times; the demo runs a day on an accelerated clock
         self.on_interval = on_interval
         local_rules = [CategoryRule(**rule.model_dump()) for rule in config.categories]
         self.classifier = Classifier(local_rules or DEFAULT_RULES, config.default_category)
@@ -133,7 +136,7 @@ class Agent:
 
         Outside the configured recording hours nothing is sampled: the open interval ends.
         """
-        now = utc_now()
+        now = self.clock()
         recording = self.config.recording
         if recording is not None and not recording.contains(now):
             return [self._record(interval) for interval in self.heartbeats.flush()]
@@ -183,11 +186,10 @@ class Agent:
     def _on_config(self, topic: str, payload: bytes) -> None:
         """Apply a category policy from the retained config topic, and acknowledge it."""
         try:
-            config = schema.decode(payload, topic)
+            config = schema.decode_as(schema.Config, payload, topic)
         except PayloadError as exc:
             log.error("ignored an invalid config message on %s: %s", topic, exc.reason)
             return
-        assert isinstance(config, schema.Config)  # decode checked it against the topic
         if config.version <= self.policy_version:
             return  # the retained copy of what is already applied
         error = None
@@ -201,19 +203,7 @@ class Agent:
             log.info("category policy version %d applied", config.version)
         else:
             log.error("category policy version %d rejected: %s", config.version, error)
-        self.journal.append(
-            schema.Ack(
-                id=new_event_id(),
-                seq=0,
-                site=self.config.site,
-                device=self.config.device,
-                ts=utc_now(),
-                config_id=config.id,
-                version=config.version,
-                applied=error is None,
-                error=error[:200] if error else None,
-            )
-        )
+        self.journal.append(schema.ack_for(config, self.config.device, self.clock(), error))
 
     def _status(self, state: str) -> schema.Status:
         """A status event; the journal gives it its seq."""
@@ -222,7 +212,7 @@ class Agent:
             seq=0,
             site=self.config.site,
             device=self.config.device,
-            ts=utc_now(),
+            ts=self.clock(),
             state=state,
             role="agent",
         )

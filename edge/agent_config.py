@@ -12,7 +12,6 @@ host = "10.0.0.2"
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -20,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
 
-from hallwatch.config import Section
+from hallwatch.config import Regex, Section
 from mqtt.broker import NodeIdField
 from mqtt.client import BrokerConfig
 
@@ -39,17 +38,8 @@ class CategoryRuleConfig(Section):
     """A local category rule, used until the central policy arrives."""
 
     category: NodeIdField
-    pattern: Annotated[str, pydantic.Field(max_length=200)]
+    pattern: Regex
     titles_allowed: bool = False
-
-    @pydantic.field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from None
-        return value
 
 
 class RecordingHours(Section):

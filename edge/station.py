@@ -11,13 +11,14 @@ import logging
 import shutil
 import threading
 import time
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from drivers.camera import Camera, CameraStatus, source_for
+from drivers.camera import Camera, CameraStatus, FrameSource, source_for
 from drivers.feedback import (
     ConsoleFeedback,
     DisplayFeedback,
@@ -63,8 +64,11 @@ class Station:
         *,
         keys: KeyReader | None = None,
         feedback: Feedback | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        camera: FrameSource | None = None,
     ) -> None:
         self.config = config
+        self.clock = clock  # event times; the demo runs a day on an accelerated clock
         self.started = time.monotonic()
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(
@@ -95,9 +99,8 @@ class Station:
             pack_dir, _ = PackStore(config.packs_dir).open(config.face.pack)
             self.pipeline = FacePipeline.from_pack(pack_dir, config.face)
             self.gallery = self.pipeline.open_gallery(config.data_dir / "gallery.db")
-            self.camera = Camera(
-                source_for(config.camera.source, config.camera.fps), on_status=self._on_camera
-            )
+            source = camera or source_for(config.camera.source, config.camera.fps)
+            self.camera = Camera(source, on_status=self._on_camera)
         self.names = self._load_names()
         self.fingers = FingerWorker(config.fingerprint.open_sensor) if config.fingerprint else None
         self._config_lock = threading.Lock()
@@ -266,7 +269,7 @@ class Station:
         if request is not None and now - request.at > self.config.key_timeout_s:
             request = None
         self.pending_request = None
-        ts = utc_now()
+        ts = self.clock()
         local = ts.astimezone(self.config.zone)
         plan = plan_punch(self.config, self.last_punch.get(who.staff_id), request, local)
         lang, name = self.config.language, self.names.get(who.staff_id, who.staff_id)
@@ -338,7 +341,7 @@ class Station:
             seq=0,
             site=self.config.site,
             device=self.config.device,
-            ts=utc_now(),
+            ts=self.clock(),
             kind=kind,
             severity=severity,
             message=message,
@@ -378,7 +381,7 @@ class Station:
             seq=0,
             site=self.config.site,
             device=self.config.device,
-            ts=utc_now(),
+            ts=self.clock(),
             state=state,
             role="station",
             health=health,
@@ -408,11 +411,10 @@ class Station:
     def _on_message(self, topic: str, payload: bytes) -> None:
         """A (retained) config message: apply its gallery changes atomically, then ack."""
         try:
-            config = schema.decode(payload, topic)
+            config = schema.decode_as(schema.Config, payload, topic)
         except schema.PayloadError as exc:
             log.error("config on %s rejected: %s", topic, exc.reason)
             return
-        assert isinstance(config, schema.Config)
         with self._config_lock:
             if config.version <= self._applied_version():
                 return  # the retained copy of an update already applied
@@ -420,18 +422,7 @@ class Station:
             if error is None:
                 (self.config.data_dir / "config.version").write_text(str(config.version))
             self.journal.append(
-                schema.Ack(
-                    id=new_event_id(),
-                    seq=0,
-                    site=self.config.site,
-                    device=self.config.device,
-                    ts=utc_now(),
-                    config_id=config.id,
-                    version=config.version,
-                    applied=error is None,
-                    error=error[:200] if error else None,
-                    gallery_size=len(self.names),
-                )
+                schema.ack_for(config, self.config.device, self.clock(), error, len(self.names))
             )
 
     def _applied_version(self) -> int:

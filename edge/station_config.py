@@ -23,7 +23,7 @@ import pydantic
 from drivers.fingerprint.settings import FingerprintSettings
 from edge.actions import Session
 from edge.messages import Language
-from hallwatch.config import Section, load_toml
+from hallwatch.config import Section, SessionTimes, load_toml
 from models.settings import FaceConfig
 from mqtt.client import BrokerConfig
 from mqtt.schema import LeaveKind
@@ -31,17 +31,6 @@ from mqtt.topics import ID_PATTERN
 
 NodeId = Annotated[str, pydantic.Field(pattern=ID_PATTERN)]
 PositiveSeconds = Annotated[float, pydantic.Field(gt=0)]
-
-
-class SessionConfig(Section):
-    start: time
-    end: time
-
-    @pydantic.model_validator(mode="after")
-    def _ordered(self) -> SessionConfig:
-        if self.end <= self.start:
-            raise ValueError(f"session ends ({self.end}) before it starts ({self.start})")
-        return self
 
 
 class CameraConfig(Section):
@@ -104,9 +93,9 @@ class StationConfig(Section):
     key_timeout_s: PositiveSeconds = 15.0  # a pressed action key waits this long for a face
     heartbeat_s: PositiveSeconds = 60.0
     unknown_alert_s: PositiveSeconds = 60.0  # at most one unknown-face alert per this period
-    sessions: list[SessionConfig] = [
-        SessionConfig(start=time(9), end=time(12)),
-        SessionConfig(start=time(13, 30), end=time(17)),
+    sessions: list[SessionTimes] = [
+        SessionTimes(start=time(9), end=time(12)),
+        SessionTimes(start=time(13, 30), end=time(17)),
     ]
     camera: CameraConfig = CameraConfig()
     face: FaceConfig = FaceConfig()

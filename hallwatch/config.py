@@ -8,13 +8,25 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import time
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import pydantic
 
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
-SECRET_KEY = re.compile(r"(?i)password|secret|token|passphrase")
+
+
+def _compiles(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+    return value
+
+
+# A regular expression, checked when the file is read rather than when first used.
+Regex = Annotated[str, pydantic.Field(max_length=200), pydantic.AfterValidator(_compiles)]
 
 
 class ConfigError(ValueError):
@@ -32,6 +44,19 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+class SessionTimes(Section):
+    """An office-hours session of a day, in the site's local time."""
+
+    start: time
+    end: time
+
+    @pydantic.model_validator(mode="after")
+    def _ordered(self) -> SessionTimes:
+        if self.end <= self.start:
+            raise ValueError(f"session ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
 def _describe(error: dict[str, Any]) -> str:
     key = _printable(".".join(str(part) for part in error["loc"])) or "(top level)"
     kind = error["type"]
@@ -39,13 +64,28 @@ def _describe(error: dict[str, Any]) -> str:
         return f"key '{key}': unknown key"
     if kind == "missing":
         return f"key '{key}': missing (required)"
-    got = error.get("input")
-    shown = repr(got) if not isinstance(got, dict) else "a table"
-    if SECRET_KEY.search(key):
-        shown = "a value, not shown"  # a mistyped password must not end up in a log
-    message = error["msg"]
+    message = _redacted(error["msg"])
     # Lower-case only the first letter: values quoted in the message must stay as written.
-    return f"key '{key}': {message[:1].lower()}{message[1:]} (got {shown})"
+    return (
+        f"key '{key}': {message[:1].lower()}{message[1:]} (got {_shown(key, error.get('input'))})"
+    )
+
+
+# user:password@ in a URL (a database or broker address).
+_URL_SECRET = re.compile(r"(://[^/@:\s]*:)[^/@\s]*@")
+
+
+def _redacted(text: str) -> str:
+    return _URL_SECRET.sub(r"\1***@", text)
+
+
+def _shown(key: str, value: Any) -> str:
+    """The offending value as the operator wrote it, but never a secret."""
+    if isinstance(value, dict):
+        return "a table"
+    if any(word in key.lower() for word in ("password", "secret", "token")):
+        return "a value (hidden: it is a secret)"
+    return _redacted(repr(value))
 
 
 def validate(model: type[ModelT], data: dict[str, Any], source: str) -> ModelT:

@@ -6,9 +6,11 @@ import json
 import sys
 import threading
 from collections.abc import Callable
+from datetime import tzinfo
 from functools import wraps
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 import pydantic
@@ -109,7 +111,7 @@ def run_feed(
     return shown
 
 
-def _print_line(as_json: bool) -> Callable[[feed.FeedLine, bytes], None]:
+def print_line(as_json: bool, zone: tzinfo | None = None) -> Callable[[feed.FeedLine, bytes], None]:
     def emit(line: feed.FeedLine, payload: bytes) -> None:
         if as_json:
             record = {
@@ -126,7 +128,7 @@ def _print_line(as_json: bool) -> Callable[[feed.FeedLine, bytes], None]:
             click.echo(json.dumps(record, ensure_ascii=False))
         else:
             click.secho(
-                line.render(),
+                line.render(zone),
                 fg=feed.SEVERITY_COLOURS[line.level],
                 bold=line.level in ("serious", "offline"),
             )
@@ -149,8 +151,18 @@ def _print_line(as_json: bool) -> Callable[[feed.FeedLine, bytes], None]:
 )
 @click.option("--json", "as_json", is_flag=True, help="One raw JSON record per line.")
 @click.option("--count", type=click.IntRange(min=1), help="Exit after this many lines.")
+@click.option(
+    "--tz", "zone_name", help="Show times in this IANA time zone, e.g. Asia/Shanghai [local]."
+)
 def watch(
-    broker: BrokerConfig, sites, devices, staff, kinds, as_json: bool, count: int | None
+    broker: BrokerConfig,
+    sites,
+    devices,
+    staff,
+    kinds,
+    as_json: bool,
+    count: int | None,
+    zone_name: str | None,
 ) -> None:
     """Live feed: every punch, alert, status and violation as it happens.
 
@@ -159,12 +171,17 @@ def watch(
         hallwatch watch                       # everything, all sites
         hallwatch watch --site hall-01 --kind clock --kind alert
         hallwatch watch --staff S017 --json | jq .payload
+        hallwatch watch --tz Asia/Shanghai
     """
     try:
         for site in sites:
             topics.check_id(site, "site")
     except topics.TopicError as exc:
         raise click.BadParameter(str(exc), param_hint="--site") from None
+    try:
+        zone = ZoneInfo(zone_name) if zone_name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"unknown time zone {zone_name!r}", param_hint="--tz") from None
     selection = feed.FeedFilter(
         frozenset(sites),
         frozenset(devices),
@@ -172,7 +189,7 @@ def watch(
         frozenset(topics.Kind(k) for k in kinds),
     )
     try:
-        run_feed(broker, selection, _print_line(as_json), stop=threading.Event(), count=count)
+        run_feed(broker, selection, print_line(as_json, zone), stop=threading.Event(), count=count)
     except ConnectError as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:

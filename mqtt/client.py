@@ -24,8 +24,8 @@ from mqtt.topics import Kind
 log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, bytes], None]
-# A handler that acknowledges itself: it calls `ack()` once the message is safely kept.
-DeliveryHandler = Callable[[str, bytes, Callable[[], None]], None]
+# Called with (topic, payload, ack): the broker redelivers the message until `ack()`.
+AckedHandler = Callable[[str, bytes, Callable[[], None]], None]
 
 
 class TlsConfig(Section):
@@ -82,11 +82,10 @@ class MqttClient:
         *,
         will: schema.Status | None = None,
         on_message: MessageHandler | None = None,
-        on_delivery: DeliveryHandler | None = None,
+        on_delivery: AckedHandler | None = None,
     ) -> None:
-        """`on_delivery` instead of `on_message`: the broker's copy of a message is released
-        (PUBACK) only when the handler calls `ack`, so a consumer killed before storing a
-        message gets it again from the broker instead of losing it."""
+        """`on_delivery` instead of `on_message`: acknowledge each message explicitly, once
+        it is safe (stored), so a process killed before that gets it again on reconnect."""
         self.config = config
         self.client_id = client_id
         self.on_message = on_message
@@ -103,7 +102,6 @@ class MqttClient:
             protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
             transport=config.transport,
             reconnect_on_failure=True,
-            manual_ack=on_delivery is not None,
         )
         if config.username is not None:
             password = config.password.get_secret_value() if config.password else None
@@ -126,6 +124,7 @@ class MqttClient:
         self._paho.on_connect = self._on_connect
         self._paho.on_disconnect = self._on_disconnect
         self._paho.on_message = self._on_message
+        self._paho.manual_ack_set(on_delivery is not None)
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self, wait_s: float | None = 10.0) -> MqttClient:

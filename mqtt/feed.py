@@ -7,7 +7,7 @@ malformed payloads become lines that say so instead of exceptions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 import msgspec
 
@@ -52,8 +52,13 @@ class FeedLine:
     level: str = "info"  # a key of SEVERITY_COLOURS
     event: schema.Event | None = field(default=None, compare=False)
 
-    def render(self) -> str:
-        when = self.received.astimezone().strftime("%H:%M:%S")
+    def render(self, zone: tzinfo | None = None) -> str:
+        """One line; the event's own time (a device catching up shows when things happened)."""
+        when = (
+            (self.event.ts if self.event is not None else self.received)
+            .astimezone(zone)
+            .strftime("%H:%M:%S")
+        )
         return f"{when}  {self.site}/{self.source:<12} {self.kind:<10} {self.text}"
 
 
@@ -63,7 +68,7 @@ def _clock_text(e: schema.Clock) -> str:
     if e.inferred:
         parts.append("(inferred)")
     if e.leave is not None:
-        back = e.leave.expected_return.astimezone().strftime("%H:%M")
+        back = e.leave.expected_return.astimezone(e.ts.tzinfo).strftime("%H:%M")
         parts.append(f"[{e.leave.kind.value}: {e.leave.reason}, back by {back}]")
     return "  ".join(parts)
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import msgspec
 from msgspec import Meta, Struct
 
+from mqtt.ids import new_event_id
 from mqtt.topics import CENTRAL, ID_PATTERN, Kind, TopicError, parse
 
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -200,6 +201,24 @@ class Ack(Event, tag="hallwatch.ack/1"):
     gallery_size: Annotated[int, Meta(ge=0)] | None = None
 
 
+def ack_for(
+    config: Config, device: str, ts: datetime, error: str | None, gallery_size: int | None = None
+) -> Ack:
+    """A device's answer to `config`: applied, or the reason it was not."""
+    return Ack(
+        id=new_event_id(),
+        seq=0,
+        site=config.site,
+        device=device,
+        ts=ts,
+        config_id=config.id,
+        version=config.version,
+        applied=error is None,
+        error=error[:200] if error else None,
+        gallery_size=gallery_size,
+    )
+
+
 class Violation(Event, tag="hallwatch.violation/1"):
     violation_id: ShortText
     staff_id: StaffId
@@ -264,6 +283,9 @@ SCHEMA_NAMES: dict[type[Event], str] = {t: t.__struct_config__.tag for t in EVEN
 TYPE_OF_KIND: dict[Kind, type[Event]] = {k: t for t, k in KIND_OF.items()}
 
 
+EventT = TypeVar("EventT", bound=Event)
+
+
 class PayloadError(ValueError):
     """A payload that does not satisfy the contract; `reason` says precisely why."""
 
@@ -300,6 +322,17 @@ def decode(data: bytes | str, topic: str | None = None) -> Event:
         raise PayloadError(f"not valid JSON: {exc}") from None
     if topic is not None:
         check_topic(event, topic)
+    return event
+
+
+def decode_as(expected: type[EventT], data: bytes | str, topic: str) -> EventT:
+    """`decode`, insisting on one payload type: a subscriber to its own config topic must
+    not act on anything else a broker hands it."""
+    event = decode(data, topic)
+    if not isinstance(event, expected):
+        raise PayloadError(
+            f"expected {SCHEMA_NAMES[expected]}, got {SCHEMA_NAMES[type(event)]} on {topic}"
+        )
     return event
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import getpass
 import logging
 import signal
-import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, tzinfo
@@ -23,25 +22,27 @@ from mqtt.ids import new_event_id, utc_now
 from mqtt.schema import LeaveKind
 from rules import render
 from rules.actions import ActionKind, LeaveRecord, ManagerAction, effective_leave
+from rules.backend import StoreError, StoreParam
+from rules.backend import open_store as open_backend
 from rules.policy import Policy, load_policy
 from rules.publish import Publisher
 from rules.recompute import Change, month_of, recompute_person_month
-from rules.store import SqliteStore
+from rules.store import Store
 
 FILE = click.Path(dir_okay=False, path_type=Path)
 
 
-def open_store(path: Path, synchronous: str = "FULL") -> SqliteStore:
+def open_store(location: Path | str, synchronous: str = "FULL") -> Store:
     try:
-        return SqliteStore(path, synchronous=synchronous)
-    except (OSError, sqlite3.Error) as exc:
-        raise click.ClickException(f"cannot open the rules database {path}: {exc}") from None
+        return open_backend(location, synchronous=synchronous)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 class Context:
     """The store and policy a manager command works on, and the broker to announce on."""
 
-    def __init__(self, db: Path, policy: Path, broker: BrokerConfig | None = None) -> None:
+    def __init__(self, db: Path | str, policy: Path, broker: BrokerConfig | None = None) -> None:
         self.policy: Policy = load_policy(policy)
         self.store = open_store(db)
         self.broker = broker
@@ -91,10 +92,15 @@ def with_context(command: Callable[..., Any]) -> Callable[..., Any]:
         envvar="HALLWATCH_RULES_CONFIG",
         help="Service config file: take [rules] db and policy from it.",
     )
-    @click.option("--db", type=FILE, envvar="HALLWATCH_RULES_DB", help="Rules database file.")
+    @click.option(
+        "--db",
+        type=StoreParam(),
+        envvar="HALLWATCH_RULES_DB",
+        help="Rules database: a SQLite file or a postgresql:// URL.",
+    )
     @click.option("--policy", type=FILE, envvar="HALLWATCH_POLICY", help="Policy TOML file.")
     @wraps(command)
-    def wrapper(config_file: Path | None, db: Path | None, policy: Path | None, **kwargs):
+    def wrapper(config_file: Path | None, db: Path | str | None, policy: Path | None, **kwargs):
         broker = None
         try:
             if config_file is not None:
@@ -176,7 +182,7 @@ def run(config_file: Path) -> None:
     try:
         service = RulesService(load_config(config_file))
         service.start()
-    except (ConfigError, ConnectError) as exc:
+    except (ConfigError, ConnectError, StoreError) as exc:
         raise click.ClickException(str(exc)) from None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -202,12 +208,19 @@ def run(config_file: Path) -> None:
     help="JSONL: one payload per line.",
 )
 @click.option("--policy", "policy_file", type=FILE, required=True, help="Policy TOML file.")
-@click.option("--db", type=FILE, required=True, help="Database to (re)build.")
+@click.option(
+    "--db",
+    type=StoreParam(),
+    required=True,
+    help="Database to (re)build: file or postgresql:// URL.",
+)
 @click.option(
     "--now", help="Judge sessions as of this moment (ISO; UTC without an offset; default: now)."
 )
 @click.option("--json", "as_json", is_flag=True, help="JSON summary.")
-def replay(events_file: Path, policy_file: Path, db: Path, now: str | None, as_json: bool) -> None:
+def replay(
+    events_file: Path, policy_file: Path, db: Path | str, now: str | None, as_json: bool
+) -> None:
     """Rebuild violations offline from recorded payloads; prints a digest of the results.
 
     \b

@@ -1,9 +1,12 @@
 """Ingest: MQTT messages -> validate -> store once -> recompute person-months -> publish.
 
 The network thread only queues; one worker thread validates and stores in batches (one
-transaction per batch), remembers which person-months changed, and recomputes them at a
-bounded rate so a burst of late events from a device that was offline costs one
-recomputation per person-month, not one per event.
+transaction per batch, which also marks the changed person-months pending in the store),
+acknowledges the batch's messages to the broker only then, and recomputes pending
+person-months at a bounded rate so a burst of late events from a device that was offline
+costs one recomputation per person-month, not one per event. Marks live in the store, so
+instances sharing it judge what a killed one stored; a message it took but did not store
+is redelivered by the broker, as it was never acknowledged.
 """
 
 from __future__ import annotations
@@ -34,24 +37,20 @@ MAX_BATCH = 1000
 DEAD_LETTERS_PER_S = 5.0
 DEAD_LETTER_BURST = 20
 
-Ack = Callable[[], None]
+Ack = Callable[[], None]  # tells the broker a message is safely stored
 
 
-def _no_ack() -> None:
-    """Messages handed over without an acknowledgement to send (tests, replays)."""
-
-
-def subscriptions(group: str, sites: Iterable[str] = ()) -> list[str]:
+def subscriptions(group: str | None, sites: Iterable[str] = ()) -> list[str]:
     """Shared subscriptions to every ingested kind, for all sites or the given ones.
 
-    An empty `group` gives plain subscriptions (one instance): Mosquitto 2.0 does not
-    restore shared subscriptions from its persistence file, so after a broker restart a
-    `$share` group gets nothing until its instances are back, while a plain subscription
-    of a persistent session is queued for from the broker's first second (tests/chaos).
+    With no group (None or ""), plain subscriptions, for one instance: Mosquitto 2.0 does
+    not restore shared subscriptions from its persistence file, so after a broker restart
+    a `$share` group gets nothing until its instances are back, while a plain subscription
+    of a persistent session is queued for from the first second (tests/chaos).
     """
     chosen = sorted(sites) or [None]
     filters = [topics.subscription(site, None, kind) for site in chosen for kind in INGESTED_KINDS]
-    return [topics.shared(group, f) for f in filters] if group else filters
+    return [topics.shared(group, f) if group else f for f in filters]
 
 
 class Ingest:
@@ -69,7 +68,7 @@ class Ingest:
     ) -> None:
         self.store, self.policy, self.publisher, self.clock = store, policy, publisher, clock
         self.recompute_every_s = recompute_every_s
-        self.inbox: queue.Queue[tuple[str, bytes, Ack]] = queue.Queue()
+        self.inbox: queue.Queue[tuple[str, bytes, Ack | None]] = queue.Queue()
         self.dirty: set[tuple[str, str]] = set()
         self.stored = self.duplicates = self.rejected = self.failures = 0
         self.unannounced = 0  # dead letters stored but not announced (rate limit)
@@ -77,27 +76,20 @@ class Ingest:
         self.gate = dead_letter_gate or TokenBucket(DEAD_LETTERS_PER_S, DEAD_LETTER_BURST)
         self._last_tick: datetime | None = None
 
-    def handle(self, topic: str, payload: bytes, ack: Ack = _no_ack) -> None:
-        """Queue a message; `ack` is called once it is stored (or stored as a dead letter)."""
+    def handle(self, topic: str, payload: bytes, ack: Ack | None = None) -> None:
         self.inbox.put((topic, payload, ack))
 
     # -- one batch -------------------------------------------------------------------
-    def process(self, batch: list[tuple[str, bytes, Ack]]) -> None:
+    def process(self, batch: list[tuple[str, bytes]]) -> None:
         valid: list[tuple[schema.Event, bytes]] = []
-        for topic, payload, _ in batch:
+        for topic, payload in batch:
             try:
                 valid.append((schema.decode(payload, topic), payload))
             except schema.PayloadError as exc:
                 self.dead_letter(topic, payload, exc.reason)
-        new = self.store.add_events(valid)
-        for *_, ack in batch:  # only now may the broker forget them
-            ack()
+        new = self.store.add_events(valid, lambda event: affected(event, self.policy))
         self.stored += len(new)
         self.duplicates += len(valid) - len(new)
-        for event in new:
-            key = affected(event, self.policy)
-            if key is not None:
-                self.dirty.add(key)
 
     def dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
         self.rejected += 1
@@ -130,23 +122,39 @@ class Ingest:
                     self.dirty.update((staff, month_of(day)) for staff in window.staff)
 
     def flush(self) -> int:
-        """Recompute every dirty person-month; publish what changed. Returns the count."""
+        """Recompute every dirty or pending person-month; publish what changed.
+
+        Returns the count. Pending ones were marked in the store by any instance sharing
+        it (one killed before judging them included); they are skipped if another
+        instance has judged them meanwhile. A failure leaves them marked, to retry.
+        """
         if self._unlogged:
             log.warning("%d more dead letters stored, not announced (rate limit)", self._unlogged)
             self._unlogged = 0
         now = self.clock()
         self.mark_settled_sessions(now)
         dirty, self.dirty = sorted(self.dirty), set()
-        for n, (staff, month) in enumerate(dirty):
+        try:
+            pending = set(self.store.pending()) - set(dirty)
+        except Exception:
+            log.exception("could not read the pending person-months; will retry")
+            self.dirty.update(dirty)
+            self.failures += 1
+            return 0
+        known = [key for key in sorted(pending) if key[0] in self.policy.window_of]
+        work = [(key, False) for key in dirty] + [(key, True) for key in known]
+        for n, ((staff, month), if_pending) in enumerate(work):
             try:
-                change = recompute_person_month(self.store, self.policy, staff, month, now)
+                change = recompute_person_month(
+                    self.store, self.policy, staff, month, now, if_pending=if_pending
+                )
             except Exception:
                 log.exception("could not recompute %s %s; will retry", staff, month)
-                self.dirty.update(dirty[n:])
+                self.dirty.update(key for key, marked in work[n:] if not marked)
                 self.failures += 1
                 return n
             self.announce(*change)
-        return len(dirty)
+        return len(work)
 
     def recompute_all(self, month: str) -> None:
         """Start-up: bring a whole month up to date (events may have come in while down)."""
@@ -175,7 +183,7 @@ class Ingest:
             except queue.Empty:
                 break
         try:
-            self.process(batch)
+            self.process([(topic, payload) for topic, payload, _ in batch])
         except Exception:
             # The store failed (disk full, database down): keep the messages for a retry.
             # Putting them back at the end is safe because results do not depend on order.
@@ -184,6 +192,9 @@ class Ingest:
                 self.inbox.put(item)
             self.failures += 1
             return 0
+        for _, _, ack in batch:
+            if ack is not None:
+                ack()
         return len(batch)
 
     def run(self, stop: threading.Event) -> None:

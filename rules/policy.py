@@ -9,7 +9,7 @@ violation catalogue, the correction allowance, the veto and the rating bands.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
 
-from hallwatch.config import Section, load_toml
+from hallwatch.config import Regex, Section, SessionTimes, load_toml
 from mqtt.schema import LeaveKind
 
 Minutes = Annotated[float, pydantic.Field(ge=0, le=24 * 60)]
@@ -44,15 +44,7 @@ class Site(Section):
         return ZoneInfo(self.timezone)
 
 
-class Session(Section):
-    start: time
-    end: time
-
-    @pydantic.model_validator(mode="after")
-    def _ordered(self) -> Session:
-        if self.end <= self.start:
-            raise ValueError(f"session ends ({self.end}) before it starts ({self.start})")
-        return self
+Session = SessionTimes
 
 
 class Schedule(Section):
@@ -159,17 +151,8 @@ class LeaveGrant(Section):
 class CategoryRule(Section):
     """An app-name (or window-title) pattern and the category it means."""
 
-    pattern: str
+    pattern: Regex
     category: NodeId
-
-    @pydantic.field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from None
-        return value
 
 
 class Categories(Section):

@@ -45,16 +45,31 @@ Change = tuple[list[ViolationRecord], list[ViolationRecord]]
 
 
 def recompute_person_month(
-    store: Store, policy: Policy, staff: str, month: str, now: datetime | None
+    store: Store,
+    policy: Policy,
+    staff: str,
+    month: str,
+    now: datetime | None,
+    *,
+    if_pending: bool = False,
 ) -> Change:
-    """Re-evaluate one person-month from the store; return (changed, withdrawn)."""
+    """Re-evaluate one person-month from the store; return (changed, withdrawn).
+
+    `if_pending`: only if it is still marked pending and no other instance is on it (one
+    sharing the store may have recomputed it since it was listed, or be doing so).
+    """
     window = policy.window_of[staff]
     start, end = month_span(policy, window.site, month)
     workstations = [(window.site, ws) for ws, who in window.workstations.items() if who == staff]
-    events = store.events(start, end, staff=staff, workstations=workstations, kinds=PERSON_KINDS)
-    person = group_by_person(events, policy).get(staff, PersonEvents())
-    records = evaluate_person_month(policy, staff, month, person, store.actions(), now)
-    return store.replace_violations(staff, month, records)
+    with store.recomputing(staff, month, wait=not if_pending) as pending:
+        if if_pending and not pending:
+            return [], []
+        events = store.events(
+            start, end, staff=staff, workstations=workstations, kinds=PERSON_KINDS
+        )
+        person = group_by_person(events, policy).get(staff, PersonEvents())
+        records = evaluate_person_month(policy, staff, month, person, store.actions(), now)
+        return store.replace_violations(staff, month, records)
 
 
 def recompute_month(
@@ -67,15 +82,16 @@ def recompute_month(
     if not spans:
         return [], []
     start, end = min(s for s, _ in spans), max(e for _, e in spans)
-    grouped = group_by_person(store.events(start, end, kinds=PERSON_KINDS), policy)
-    actions = store.actions()
     changed: list[ViolationRecord] = []
     withdrawn: list[ViolationRecord] = []
-    for person in chosen:
-        records = evaluate_person_month(
-            policy, person, month, grouped.get(person, PersonEvents()), actions, now
-        )
-        more, gone = store.replace_violations(person, month, records)
-        changed += more
-        withdrawn += gone
+    with store.recomputing_month(month):
+        grouped = group_by_person(store.events(start, end, kinds=PERSON_KINDS), policy)
+        actions = store.actions()
+        for person in chosen:
+            records = evaluate_person_month(
+                policy, person, month, grouped.get(person, PersonEvents()), actions, now
+            )
+            more, gone = store.replace_violations(person, month, records)
+            changed += more
+            withdrawn += gone
     return changed, withdrawn

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,21 +14,25 @@ import pydantic
 from hallwatch.config import Section, load_toml
 from mqtt.client import BrokerConfig, MqttClient
 from mqtt.ids import utc_now
+from rules.backend import StoreLocation, open_store
 from rules.ingest import DEAD_LETTER_BURST, DEAD_LETTERS_PER_S, Ingest, subscriptions
 from rules.policy import Policy, load_policy
 from rules.publish import Publisher
 from rules.ratelimit import TokenBucket
 from rules.recompute import month_of
-from rules.store import DEAD_LETTER_CAP, SqliteStore
+from rules.store import DEAD_LETTER_CAP
 
 log = logging.getLogger(__name__)
 
 
 class RulesSettings(Section):
-    db: Path
+    db: StoreLocation  # a SQLite file, or a postgresql:// URL shared by several instances
     policy: Path
-    # "" for one instance: plain subscriptions, which survive a broker restart (ingest.py).
-    group: Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9_-]{0,64}$")] = "hallwatch-rules"
+    # Instances in one group share the load ($share). None or "": plain subscriptions, for
+    # one instance: Mosquitto 2.0 keeps those across its restarts, not $share (ingest.py).
+    group: Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9_-]{0,64}$")] | None = (
+        "hallwatch-rules"
+    )
     client_id: Annotated[str, pydantic.Field(min_length=1, max_length=64)] = "hallwatch-rules-1"
     sites: list[str] = []  # empty: every site
     recompute_every_s: Annotated[float, pydantic.Field(gt=0, le=3600)] = 2.0
@@ -48,15 +54,24 @@ def load_config(path: str | Path) -> ServiceConfig:
 class RulesService:
     """Shared-subscription consumer; several instances split the load between them."""
 
-    def __init__(self, config: ServiceConfig, policy: Policy | None = None) -> None:
+    def __init__(
+        self,
+        config: ServiceConfig,
+        policy: Policy | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.config = config
+        self.clock = clock
         self.policy = policy or load_policy(config.rules.policy)
         settings = config.rules
-        self.store = SqliteStore(settings.db, dead_letter_cap=settings.dead_letter_cap)
+        self.store = open_store(settings.db)
+        self.store.dead_letter_cap = settings.dead_letter_cap
         self.ingest = Ingest(
             self.store,
             self.policy,
             recompute_every_s=settings.recompute_every_s,
+            clock=clock,
             dead_letter_gate=TokenBucket(settings.dead_letters_per_s, settings.dead_letter_burst),
         )
         # Acknowledged to the broker only once stored: a SIGKILL loses nothing.
@@ -66,7 +81,7 @@ class RulesService:
         self._worker: threading.Thread | None = None
 
     def start(self) -> RulesService:
-        self.ingest.recompute_all(month_of(utc_now().date()))
+        self.ingest.recompute_all(month_of(self.clock().date()))
         for topic_filter in subscriptions(self.config.rules.group, self.config.rules.sites):
             self.client.subscribe(topic_filter)
         self.client.start()

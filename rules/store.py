@@ -1,20 +1,25 @@
-"""The rules service's store: a narrow interface, and SQLite (sqlite-utils) behind it.
+"""The rules service's store: a narrow interface, its SQL once, and SQLite behind it.
 
 Events and manager actions are append-only (an event id is stored once; redeliveries are
 ignored); violations are derived and replaced whenever a person-month is recomputed. The
-SQL is kept portable (no SQLite-only constructs in queries) so PostgreSQL can follow.
+SQL is portable (SQLite 3.35+ and PostgreSQL share it, `ON CONFLICT` and `RETURNING`
+included): `SqlStore` holds it, `SqliteStore` and `rules.pgstore.PostgresStore` add the
+connection, the DDL and the locking. Several service instances may share one PostgreSQL
+store: idempotency and the order of concurrent recomputations are the database's job
+(primary keys, transactions, locks), see `Store.recomputing`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Protocol
-
-import sqlite_utils
+from typing import Any, Protocol
 
 from hallwatch.storage import connect_private
 from mqtt import schema
@@ -22,12 +27,15 @@ from mqtt.schema import LeaveKind
 from rules.actions import LeaveRecord, ManagerAction
 from rules.engine import ViolationRecord, event_time
 
-BATCH = 500  # bound on the ids of one IN (...) query
+BATCH = 500  # rows of one multi-row INSERT, ids of one IN (...) query
 # Dead letters are bounded so a device (or an attacker with its credentials) publishing
 # garbage cannot grow the database without end: past the cap the oldest rows go first,
 # and the count of rows dropped stays visible.
 DEAD_LETTER_CAP = 10_000
 DEAD_LETTER_PAYLOAD_CHARS = 4096  # what is kept of a rejected payload
+
+PersonMonth = tuple[str, str]  # (staff id, YYYY-MM)
+Affected = Callable[[schema.Event], PersonMonth | None]
 
 
 def stamp(moment: datetime) -> str:
@@ -46,8 +54,33 @@ class DeadLetterRow:
 class Store(Protocol):
     """What the service, the CLI and the reports need from a store, and nothing more."""
 
-    def add_events(self, events: Sequence[tuple[schema.Event, bytes]]) -> list[schema.Event]:
-        """Store events not seen before (by id); return those that were new."""
+    def add_events(
+        self, events: Sequence[tuple[schema.Event, bytes]], affected: Affected | None = None
+    ) -> list[schema.Event]:
+        """Store events not seen before (by id); return those that were new.
+
+        With `affected`, the person-months of the new events are marked pending in the
+        same transaction, so a process killed right after storing loses no recomputation:
+        any instance sharing the store finds them in `pending`.
+        """
+
+    def pending(self, limit: int = 1000) -> list[PersonMonth]:
+        """Person-months marked by `add_events` and not recomputed since."""
+
+    def recomputing(
+        self, staff: str, month: str, *, wait: bool = True
+    ) -> AbstractContextManager[bool]:
+        """Hold a person-month for one read-evaluate-replace cycle, in one transaction.
+
+        Concurrent cycles on it (other instances, manager commands) wait, so the last one
+        to write has read every event stored before it began. Yields whether it was
+        pending; on success its mark is cleared, unless new events marked it meanwhile.
+        `wait=False`: if another cycle holds it, yield False at once (its mark stays if
+        that cycle misses anything, so it is picked up again).
+        """
+
+    def recomputing_month(self, month: str) -> AbstractContextManager[None]:
+        """Hold a whole month (every person-month of it) for one cycle, likewise."""
 
     def add_dead_letter(self, row: DeadLetterRow) -> None:
         """Keep the row (its payload cut to DEAD_LETTER_PAYLOAD_CHARS); past the store's cap
@@ -182,108 +215,157 @@ def _action_of(row: dict) -> ManagerAction:
     )
 
 
-class SqliteStore:
-    """The default store: one private (0600) WAL SQLite file."""
+VIOLATION_COLUMNS = (
+    "violation_id", "staff_id", "site", "window", "month", "day", "at", "rule", "severity",
+    "deduction", "correction_no", "escalated", "veto", "evidence", "status", "detail",
+)  # fmt: skip
+ACTION_COLUMNS = ("action_id", "ts", "by", "action", "target", "reason", "leave")
+EVENT_COLUMNS = ("id", "kind", "site", "device", "staff_id", "at", "payload")
 
-    def __init__(
-        self,
-        path: str | Path,
-        *,
-        synchronous: str = "FULL",
-        dead_letter_cap: int = DEAD_LETTER_CAP,
-    ) -> None:
-        self.path = Path(path)
-        self.dead_letter_cap = dead_letter_cap
-        self.db = sqlite_utils.Database(connect_private(self.path, synchronous=synchronous))
-        self._create()
 
-    def _create(self) -> None:
-        db = self.db
-        if "events" not in db.table_names():
-            db["events"].create(
-                {
-                    "id": str,
-                    "kind": str,
-                    "site": str,
-                    "device": str,
-                    "staff_id": str,
-                    "at": str,
-                    "payload": str,
-                },
-                pk="id",
-            )
-            db["events"].create_index(["staff_id", "at"])
-            db["events"].create_index(["site", "device", "at"])
-            db["events"].create_index(["at"])
-        if "dead_letters" not in db.table_names():
-            db["dead_letters"].create(
-                {"n": int, "received": str, "topic": str, "reason": str, "payload": str}, pk="n"
-            )
-        if "actions" not in db.table_names():
-            db["actions"].create(
-                {
-                    "action_id": str,
-                    "ts": str,
-                    "by": str,
-                    "action": str,
-                    "target": str,
-                    "reason": str,
-                    "leave": str,
-                },
-                pk="action_id",
-            )
-        if "violations" not in db.table_names():
-            db["violations"].create(
-                {
-                    "violation_id": str,
-                    "staff_id": str,
-                    "site": str,
-                    "window": str,
-                    "month": str,
-                    "day": str,
-                    "at": str,
-                    "rule": str,
-                    "severity": str,
-                    "deduction": float,
-                    "correction_no": int,
-                    "escalated": int,
-                    "veto": int,
-                    "evidence": str,
-                    "status": str,
-                    "detail": str,
-                },
-                pk="violation_id",
-            )
-            db["violations"].create_index(["month", "staff_id"])
-            db["violations"].create_index(["day"])
+def _names(columns: Iterable[str]) -> str:
+    # Quoted: "window" and "by" are reserved words in PostgreSQL.
+    return ", ".join(f'"{c}"' for c in columns)
+
+
+def _insert(table: str, columns: Sequence[str], rows: int = 1) -> str:
+    values = ", ".join(["(" + ", ".join("?" * len(columns)) + ")"] * rows)
+    return f"INSERT INTO {table} ({_names(columns)}) VALUES {values}"
+
+
+def tables(text: str, real: str, serial: str) -> list[str]:
+    """The schema, in the types a backend names (`text`, `real`, an auto-numbered key)."""
+    return [
+        f"""CREATE TABLE IF NOT EXISTS events ("id" {text} PRIMARY KEY, "kind" {text},
+            "site" {text}, "device" {text}, "staff_id" {text}, "at" {text}, "payload" {text})""",
+        'CREATE INDEX IF NOT EXISTS idx_events_staff_id_at ON events ("staff_id", "at")',
+        'CREATE INDEX IF NOT EXISTS idx_events_site_device_at ON events ("site", "device", "at")',
+        'CREATE INDEX IF NOT EXISTS idx_events_at ON events ("at")',
+        f"""CREATE TABLE IF NOT EXISTS dead_letters ("n" {serial}, "received" {text},
+            "topic" {text}, "reason" {text}, "payload" {text})""",
+        f"""CREATE TABLE IF NOT EXISTS actions ("action_id" {text} PRIMARY KEY, "ts" {text},
+            "by" {text}, "action" {text}, "target" {text}, "reason" {text}, "leave" {text})""",
+        f"""CREATE TABLE IF NOT EXISTS violations ("violation_id" {text} PRIMARY KEY,
+            "staff_id" {text}, "site" {text}, "window" {text}, "month" {text}, "day" {text},
+            "at" {text}, "rule" {text}, "severity" {text}, "deduction" {real},
+            "correction_no" INTEGER, "escalated" INTEGER, "veto" INTEGER, "evidence" {text},
+            "status" {text}, "detail" {text})""",
+        'CREATE INDEX IF NOT EXISTS idx_violations_month_staff_id ON violations ("month", "staff_id")',
+        'CREATE INDEX IF NOT EXISTS idx_violations_day ON violations ("day")',
+        # Person-months with events not yet judged; `n` counts the marks, so a
+        # recomputation clears only the mark it saw (see `recomputing`).
+        f"""CREATE TABLE IF NOT EXISTS pending ("staff_id" {text}, "month" {text},
+            "n" INTEGER NOT NULL, PRIMARY KEY ("staff_id", "month"))""",
+    ]
+
+
+class SqlStore:
+    """Every query of the store, over one DB-API connection, in transactions.
+
+    The SQL is written with `?` placeholders; a backend whose driver wants another style
+    rewrites them in `_sql`. One lock serialises the connection between the ingest
+    worker and readers in other threads, and makes nested transactions join the outer one.
+    """
+
+    begin = "BEGIN"
+    dead_letter_cap = DEAD_LETTER_CAP  # the service sets its configured cap
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0
+
+    # -- what a backend provides ---------------------------------------------------------
+    def _connection(self) -> Any:
+        raise NotImplementedError
+
+    def _sql(self, text: str) -> str:
+        return text
+
+    def _hold(self, month: str, staff: str | None, wait: bool = True) -> bool:
+        """Inside a transaction: lock the person-month (or the month) until it ends.
+
+        Returns False only when `wait` is False and another transaction holds it."""
+        raise NotImplementedError
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _execute(self, text: str, params: Sequence[Any] = ()) -> Any:
+        cursor = self._connection().cursor()
+        cursor.execute(self._sql(text), params)
+        return cursor
+
+    def _rows(self, text: str, params: Sequence[Any] = ()) -> list[tuple]:
+        with self._lock:
+            return list(self._execute(text, params).fetchall())
+
+    def _execute_many(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._connection().cursor().executemany(self._sql(text), rows)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth:
+                yield
+                return
+            self._execute(self.begin)
+            self._depth = 1
+            try:
+                yield
+                self._execute("COMMIT")
+            except BaseException:
+                # If the connection itself is gone, the original error says why.
+                with suppress(Exception):
+                    self._execute("ROLLBACK")
+                raise
+            finally:
+                self._depth = 0
+
+    def _create(self, statements: Iterable[str]) -> None:
+        with self._transaction():
+            for statement in statements:
+                self._execute(statement)
 
     # -- events ----------------------------------------------------------------------
-    def add_events(self, events: Sequence[tuple[schema.Event, bytes]]) -> list[schema.Event]:
-        fresh: dict[str, tuple[schema.Event, bytes]] = {}
+    def add_events(
+        self, events: Sequence[tuple[schema.Event, bytes]], affected: Affected | None = None
+    ) -> list[schema.Event]:
+        unique: dict[str, tuple[schema.Event, bytes]] = {}
         for event, payload in events:
-            fresh.setdefault(event.id, (event, payload))
-        ids = list(fresh)
-        for chunk in (ids[i : i + BATCH] for i in range(0, len(ids), BATCH)):
-            marks = ",".join("?" * len(chunk))
-            for (known,) in self.db.execute(
-                f"SELECT id FROM events WHERE id IN ({marks})", chunk
-            ).fetchall():
-                del fresh[known]
-        rows = [
-            {
-                "id": event.id,
-                "kind": str(schema.kind_of(event)),
-                "site": event.site,
-                "device": event.device,
-                "staff_id": getattr(event, "staff_id", None),
-                "at": stamp(event_time(event)),
-                "payload": payload.decode(),
-            }
-            for event, payload in fresh.values()
-        ]
-        with self.db.atomic():
-            self.db["events"].insert_all(rows, ignore=True, batch_size=BATCH)
-        return [event for event, _ in fresh.values()]
+            unique.setdefault(event.id, (event, payload))
+        # In id order: concurrent writers of the same ids then wait, never deadlock.
+        ordered = [unique[i] for i in sorted(unique)]
+        stored: set[str] = set()
+        with self._transaction():
+            for chunk in (ordered[i : i + BATCH] for i in range(0, len(ordered), BATCH)):
+                values = [
+                    value
+                    for event, payload in chunk
+                    for value in (
+                        event.id,
+                        str(schema.kind_of(event)),
+                        event.site,
+                        event.device,
+                        getattr(event, "staff_id", None),
+                        stamp(event_time(event)),
+                        payload.decode(),
+                    )
+                ]
+                # RETURNING names the rows this transaction inserted: a concurrent
+                # instance that stored the same event first makes it a duplicate here.
+                insert = _insert("events", EVENT_COLUMNS, len(chunk))
+                cursor = self._execute(
+                    f'{insert} ON CONFLICT ("id") DO NOTHING RETURNING "id"', values
+                )
+                stored.update(i for (i,) in cursor.fetchall())
+            new = [event for event, _ in ordered if event.id in stored]
+            if affected is not None:
+                marks = sorted({key for key in map(affected, new) if key is not None})
+                self._execute_many(
+                    'INSERT INTO pending ("staff_id", "month", "n") VALUES (?, ?, 1) '
+                    'ON CONFLICT ("staff_id", "month") DO UPDATE SET "n" = pending."n" + 1',
+                    marks,
+                )
+        return new
 
     def events(
         self,
@@ -294,21 +376,21 @@ class SqliteStore:
         workstations: Iterable[tuple[str, str]] = (),
         kinds: Iterable[str] = (),
     ) -> list[schema.Event]:
-        where = ["at >= ?", "at < ?"]
+        where = ['"at" >= ?', '"at" < ?']
         params: list[str] = [stamp(start), stamp(end)]
         if staff is not None:
-            who = ["staff_id = ?"]
+            who = ['"staff_id" = ?']
             params.append(staff)
             for site, device in workstations:
-                who.append("(staff_id IS NULL AND site = ? AND device = ?)")
+                who.append('("staff_id" IS NULL AND "site" = ? AND "device" = ?)')
                 params += [site, device]
             where.append(f"({' OR '.join(who)})")
         kinds = list(kinds)
         if kinds:
-            where.append(f"kind IN ({','.join('?' * len(kinds))})")
+            where.append(f'"kind" IN ({",".join("?" * len(kinds))})')
             params += kinds
-        sql = f"SELECT payload FROM events WHERE {' AND '.join(where)} ORDER BY at, id"
-        return [schema.decode(p) for (p,) in self.db.execute(sql, params).fetchall()]
+        sql = f'SELECT "payload" FROM events WHERE {" AND ".join(where)} ORDER BY "at", "id"'
+        return [schema.decode(p) for (p,) in self._rows(sql, params)]
 
     def latest_status(self) -> list[schema.Status]:
         sql = (
@@ -317,59 +399,93 @@ class SqliteStore:
             "ON e.site = l.site AND e.device = l.device AND e.at = l.last "
             "WHERE e.kind = 'status' ORDER BY e.site, e.device"
         )
-        return [schema.decode(p) for (p,) in self.db.execute(sql).fetchall()]
+        return [schema.decode(p) for (p,) in self._rows(sql)]
+
+    # -- pending recomputations ------------------------------------------------------
+    def pending(self, limit: int = 1000) -> list[PersonMonth]:
+        sql = 'SELECT "staff_id", "month" FROM pending ORDER BY "month", "staff_id" LIMIT ?'
+        return [(staff, month) for staff, month in self._rows(sql, [limit])]
+
+    @contextmanager
+    def recomputing(self, staff: str, month: str, *, wait: bool = True) -> Iterator[bool]:
+        with self._transaction():
+            if not self._hold(month, staff, wait):
+                yield False
+                return
+            seen = self._execute(
+                'SELECT "n" FROM pending WHERE "staff_id" = ? AND "month" = ?', [staff, month]
+            ).fetchall()
+            yield bool(seen)
+            if seen:
+                self._execute(
+                    'DELETE FROM pending WHERE "staff_id" = ? AND "month" = ? AND "n" = ?',
+                    [staff, month, seen[0][0]],
+                )
+
+    @contextmanager
+    def recomputing_month(self, month: str) -> Iterator[None]:
+        with self._transaction():
+            self._hold(month, None)
+            yield
 
     # -- dead letters ----------------------------------------------------------------
     def add_dead_letter(self, row: DeadLetterRow) -> None:
-        with self.db.atomic():
-            self.db["dead_letters"].insert(
-                {
-                    "received": row.received.isoformat(),
-                    "topic": row.topic,
-                    "reason": row.reason,
-                    "payload": row.payload[:DEAD_LETTER_PAYLOAD_CHARS],
-                }
+        with self._transaction():
+            self._execute(
+                _insert("dead_letters", ("received", "topic", "reason", "payload")),
+                [
+                    row.received.isoformat(),
+                    row.topic,
+                    row.reason,
+                    row.payload[:DEAD_LETTER_PAYLOAD_CHARS],
+                ],
             )
             # `n` only grows (rows go oldest first), so MAX(n) - COUNT(*) is what was dropped.
-            self.db.execute(
+            self._execute(
                 "DELETE FROM dead_letters WHERE n <= (SELECT MAX(n) FROM dead_letters) - ?",
                 [self.dead_letter_cap],
             )
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetterRow]:
-        rows = self.db.execute(
+        rows = self._rows(
             "SELECT received, topic, reason, payload FROM dead_letters ORDER BY n DESC LIMIT ?",
             [limit],
-        ).fetchall()
+        )
         return [DeadLetterRow(datetime.fromisoformat(r[0]), r[1], r[2], r[3]) for r in rows]
 
     def dead_letter_counts(self) -> tuple[int, int]:
-        kept, last = self.db.execute("SELECT COUNT(*), MAX(n) FROM dead_letters").fetchone()
+        [(kept, last)] = self._rows("SELECT COUNT(*), MAX(n) FROM dead_letters")
         return kept, (last or 0) - kept
 
     # -- manager actions ---------------------------------------------------------------
     def add_action(self, action: ManagerAction) -> None:
-        with self.db.atomic():
-            self.db["actions"].insert(_action_row(action))
+        row = _action_row(action)
+        with self._transaction():
+            self._execute(_insert("actions", ACTION_COLUMNS), [row[c] for c in ACTION_COLUMNS])
 
     def actions(self) -> list[ManagerAction]:
-        return [_action_of(row) for row in self.db["actions"].rows_where(order_by="ts, action_id")]
+        sql = f'SELECT {_names(ACTION_COLUMNS)} FROM actions ORDER BY "ts", "action_id"'
+        return [_action_of(dict(zip(ACTION_COLUMNS, r, strict=True))) for r in self._rows(sql)]
 
     # -- violations --------------------------------------------------------------------
     def replace_violations(
         self, staff: str, month: str, records: Sequence[ViolationRecord]
     ) -> tuple[list[ViolationRecord], list[ViolationRecord]]:
-        before = {v.violation_id: v for v in self.violations(month=month, staff=staff)}
-        after = {r.violation_id: r for r in records}
-        changed = [r for r in records if before.get(r.violation_id) != r]
-        withdrawn = [v for vid, v in before.items() if vid not in after]
-        with self.db.atomic():
-            for gone in withdrawn:
-                self.db["violations"].delete(gone.violation_id)
-            if changed:
-                self.db["violations"].upsert_all(
-                    [_violation_row(r) for r in changed], pk="violation_id"
-                )
+        updates = ", ".join(f'"{c}" = excluded."{c}"' for c in VIOLATION_COLUMNS[1:])
+        upsert = f'{_insert("violations", VIOLATION_COLUMNS)} ON CONFLICT ("violation_id") '
+        with self._transaction():
+            before = {v.violation_id: v for v in self.violations(month=month, staff=staff)}
+            after = {r.violation_id: r for r in records}
+            changed = [r for r in records if before.get(r.violation_id) != r]
+            withdrawn = [v for vid, v in before.items() if vid not in after]
+            self._execute_many(
+                'DELETE FROM violations WHERE "violation_id" = ?',
+                [[gone.violation_id] for gone in withdrawn],
+            )
+            self._execute_many(
+                f"{upsert} DO UPDATE SET {updates}",
+                [[_violation_row(r)[c] for c in VIOLATION_COLUMNS] for r in changed],
+            )
         return changed, withdrawn
 
     def violations(
@@ -381,19 +497,51 @@ class SqliteStore:
         site: str | None = None,
     ) -> list[ViolationRecord]:
         clauses = {
-            "month = ?": month,
-            "day = ?": day.isoformat() if day else None,
-            "staff_id = ?": staff,
-            "site = ?": site,
+            '"month" = ?': month,
+            '"day" = ?': day.isoformat() if day else None,
+            '"staff_id" = ?': staff,
+            '"site" = ?': site,
         }
-        where = " AND ".join(k for k, v in clauses.items() if v is not None) or None
+        where = " AND ".join(k for k, v in clauses.items() if v is not None) or "1 = 1"
         params = [v for v in clauses.values() if v is not None]
-        rows = self.db["violations"].rows_where(where, params, order_by="staff_id, at, rule")
-        return [_violation_of(row) for row in rows]
+        sql = (
+            f"SELECT {_names(VIOLATION_COLUMNS)} FROM violations WHERE {where} "
+            'ORDER BY "staff_id", "at", "rule"'
+        )
+        return self._violations(sql, params)
 
     def violation(self, violation_id: str) -> ViolationRecord | None:
-        rows = list(self.db["violations"].rows_where("violation_id = ?", [violation_id]))
-        return _violation_of(rows[0]) if rows else None
+        sql = f'SELECT {_names(VIOLATION_COLUMNS)} FROM violations WHERE "violation_id" = ?'
+        found = self._violations(sql, [violation_id])
+        return found[0] if found else None
+
+    def _violations(self, sql: str, params: Sequence[Any]) -> list[ViolationRecord]:
+        rows = self._rows(sql, params)
+        return [_violation_of(dict(zip(VIOLATION_COLUMNS, r, strict=True))) for r in rows]
+
+
+class SqliteStore(SqlStore):
+    """The default store: one private (0600) WAL SQLite file, for one service instance.
+
+    `BEGIN IMMEDIATE` takes SQLite's single write lock, so a transaction (a recomputation
+    included) also excludes other processes on the file, such as manager commands.
+    """
+
+    begin = "BEGIN IMMEDIATE"
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.db: sqlite3.Connection = connect_private(self.path, synchronous=synchronous)
+        # Files made by earlier versions (sqlite-utils tables) have the same tables.
+        self._create(tables("TEXT", "FLOAT", "INTEGER PRIMARY KEY"))
+
+    def _connection(self) -> sqlite3.Connection:
+        return self.db
+
+    def _hold(self, month: str, staff: str | None, wait: bool = True) -> bool:
+        """Nothing more to take: the transaction holds the database's write lock."""
+        return True
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.db.close()

@@ -89,3 +89,35 @@ def tiny_disk(tmp_path):
         yield mount
     finally:
         subprocess.run(["umount", "--lazy", str(mount)], check=True)
+
+
+@pytest.fixture
+def postgres_url():
+    """A PostgreSQL URL on a fresh schema of the test server, dropped after the test."""
+    from tests.support.postgres import scratch_schema
+
+    with scratch_schema() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_at(request, tmp_path):
+    """Where a rules store lives, for each backend: `store_at(name)` -> path or URL.
+
+    SQLite: one file per name (one per service instance); PostgreSQL: one schema that
+    every name shares, as instances sharing one database do.
+    """
+    if request.param == "sqlite":
+        return lambda name="rules": tmp_path / f"{name}.db"
+    url = request.getfixturevalue("postgres_url")
+    return lambda name="rules": url
+
+
+@pytest.fixture
+def store(store_at):
+    """An open rules store, on each backend."""
+    from rules.backend import open_store
+
+    opened = open_store(store_at())
+    yield opened
+    opened.close()

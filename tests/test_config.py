@@ -50,3 +50,17 @@ def test_errors_name_the_file_and_the_key(tmp_path, text, expected):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="no such configuration file"):
         load_toml(Deployment, tmp_path / "nope.toml")
+
+
+def test_errors_never_echo_secrets(tmp_path):
+    from rules.service import ServiceConfig
+
+    path = tmp_path / "rules.toml"
+    path.write_text(
+        '[broker]\npassword = 12\n[rules]\ndb = "mysql://hall:s3cr3t@db/x"\npolicy = "p.toml"\n'
+    )
+    with pytest.raises(ConfigError) as err:
+        load_toml(ServiceConfig, path)
+    text = str(err.value)
+    assert "s3cr3t" not in text and "12" not in text.split("password")[1][:40]
+    assert "key 'rules.db'" in text and "hall:***@db" in text

@@ -6,10 +6,11 @@ import logging
 
 from mqtt import schema
 from mqtt.client import topic_for
+from rules.backend import open_store
 from rules.ingest import Ingest
 from rules.publish import Publisher
 from rules.ratelimit import TokenBucket
-from rules.store import DEAD_LETTER_PAYLOAD_CHARS, SqliteStore
+from rules.store import DEAD_LETTER_PAYLOAD_CHARS
 from tests.rules_helpers import clock, policy
 
 
@@ -31,8 +32,9 @@ def test_token_bucket_allows_a_burst_then_the_rate():
     assert sum(bucket.allow() for _ in range(10)) == 3
 
 
-def test_a_flood_of_garbage_is_capped_counted_and_announced_at_a_bounded_rate(tmp_path, caplog):
-    store = SqliteStore(tmp_path / "rules.db", dead_letter_cap=50)
+def test_a_flood_of_garbage_is_capped_counted_and_announced_at_a_bounded_rate(store_at, caplog):
+    store = open_store(store_at())
+    store.dead_letter_cap = 50
     announced: list[schema.Event] = []
     gate = TokenBucket(rate_per_s=1e-9, burst=5)  # no refill within the test
     ingest = Ingest(store, policy(), Publisher(announced.append), dead_letter_gate=gate)
@@ -65,6 +67,6 @@ def test_a_flood_of_garbage_is_capped_counted_and_announced_at_a_bounded_rate(tm
     assert any(m.startswith("295 more dead letters stored") for m in logged)
     # The cap holds across a restart: the drop count is derived from the rows themselves.
     store.close()
-    reopened = SqliteStore(tmp_path / "rules.db", dead_letter_cap=50)
+    reopened = open_store(store_at())
     assert reopened.dead_letter_counts() == (50, 250)
     reopened.close()

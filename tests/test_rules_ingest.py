@@ -45,18 +45,40 @@ def on_site(event: schema.Event, site: str) -> schema.Event:
     return msgspec.structs.replace(event, site=site)
 
 
-def test_store_keeps_each_event_once_in_a_private_file(tmp_path):
-    store = SqliteStore(tmp_path / "rules.db")
+def test_store_keeps_each_event_once_in_a_private_file(store):
     a, b = clock("09:00"), clock("09:01")
     assert store.add_events([(a, schema.encode(a)), (a, schema.encode(a))]) == [a]
     assert store.add_events([(a, schema.encode(a)), (b, schema.encode(b))]) == [b]
     assert [e.id for e in store.events(a.ts, b.ts + (b.ts - a.ts))] == [a.id, b.id]
-    assert stat.S_IMODE((tmp_path / "rules.db").stat().st_mode) == 0o600
-    store.close()
+    if isinstance(store, SqliteStore):
+        assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+
+
+def test_new_events_mark_their_person_month_until_it_is_recomputed(store):
+    from rules.recompute import recompute_person_month
+    from tests.rules_helpers import policy
+
+    late = clock("09:20", day=PAST)
+    person_month = ("S1", "2026-10")
+    store.add_events([(late, schema.encode(late))], lambda event: person_month)
+    assert store.pending() == [person_month]
+    again = clock("09:30", day=PAST)
+    with store.recomputing(*person_month) as pending:
+        assert pending
+        # Marked again while this cycle runs (as by another instance): the mark survives.
+        store.add_events([(again, schema.encode(again))], lambda event: person_month)
+    assert store.pending() == [person_month]
+    change = recompute_person_month(store, policy(), "S1", "2026-10", None, if_pending=True)
+    assert [v.rule for v in change[0] if v.day == PAST][:1] == ["late"]
+    assert store.pending() == []
+    assert recompute_person_month(store, policy(), "S1", "2026-10", None, if_pending=True) == (
+        [],
+        [],
+    )
 
 
 @pytest.fixture
-def service_for(tmp_path):
+def service_for(tmp_path, store_at):
     started: list[RulesService] = []
 
     def start(site: str, group: str, name: str = "a") -> RulesService:
@@ -65,7 +87,7 @@ def service_for(tmp_path):
         config = ServiceConfig(
             broker=BrokerConfig(persistent_session=False),
             rules=RulesSettings(
-                db=tmp_path / f"{name}.db",
+                db=store_at(name),
                 policy=pol_file,
                 group=group,
                 client_id=f"rules-{name}-{secrets.token_hex(4)}",
@@ -265,32 +287,38 @@ def test_the_inspection_is_published_per_site(tmp_path):
     assert sum(statuses.values()) == 5
 
 
-def test_a_failing_store_keeps_the_messages_for_a_retry(tmp_path):
+def read_only(store, on: bool) -> None:
+    """Make the database itself refuse writes (a real failure, not a mock)."""
+    if isinstance(store, SqliteStore):
+        store.db.execute(f"PRAGMA query_only = {'ON' if on else 'OFF'}")
+    else:
+        store.conn.execute(f"SET default_transaction_read_only = {'on' if on else 'off'}")
+
+
+def test_a_failing_store_keeps_the_messages_for_a_retry(store):
     from rules.ingest import Ingest
     from tests.rules_helpers import policy
 
-    store = SqliteStore(tmp_path / "rules.db")
     ingest = Ingest(store, policy())
     event = clock("09:20", day=PAST)
-    ingest.handle(topic_for(event), schema.encode(event))
-    store.db.execute("PRAGMA query_only = ON")  # a real write failure from SQLite
+    acked = []
+    ingest.handle(topic_for(event), schema.encode(event), lambda: acked.append(event.id))
+    read_only(store, True)
     assert ingest.drain(timeout_s=0) == 0 and ingest.failures == 1
-    assert ingest.inbox.qsize() == 1
-    store.db.execute("PRAGMA query_only = OFF")
-    assert ingest.drain(timeout_s=0) == 1 and ingest.stored == 1
-    store.db.execute("PRAGMA query_only = ON")
-    assert ingest.flush() == 0 and ingest.dirty == {("S1", "2026-10")}
-    store.db.execute("PRAGMA query_only = OFF")
-    assert ingest.flush() == 1
+    assert ingest.inbox.qsize() == 1 and acked == []  # not acknowledged: the broker keeps it
+    read_only(store, False)
+    assert ingest.drain(timeout_s=0) == 1 and ingest.stored == 1 and acked == [event.id]
+    read_only(store, True)
+    assert ingest.flush() == 0 and store.pending() == [("S1", "2026-10")]
+    read_only(store, False)
+    assert ingest.flush() == 1 and store.pending() == []
     assert "late" in {v.rule for v in store.violations(staff="S1", day=PAST)}
-    store.close()
 
 
-def test_absences_appear_once_a_session_has_settled_without_any_event(tmp_path):
+def test_absences_appear_once_a_session_has_settled_without_any_event(store):
     from rules.ingest import Ingest
     from tests.rules_helpers import DAY, at, policy
 
-    store = SqliteStore(tmp_path / "rules.db")
     moments = iter([at("17:20"), at("17:29"), at("17:31")])
     ingest = Ingest(store, policy(), clock=lambda: next(moments))
     ingest.recompute_all("2026-11")  # start-up at 17:20: the afternoon is not settled yet
@@ -305,4 +333,3 @@ def test_absences_appear_once_a_session_has_settled_without_any_event(tmp_path):
     assert afternoon_absences() == set()
     assert ingest.flush() == 0  # 17:29: still within the 30 minutes devices get to deliver
     assert ingest.flush() == 3 and afternoon_absences() == {"S1", "S2", "S3"}
-    store.close()

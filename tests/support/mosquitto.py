@@ -7,6 +7,8 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from mqtt.broker import Deployment, Listeners, setup
@@ -148,3 +150,24 @@ class Mosquitto:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@contextmanager
+def anonymous_broker(workdir: Path) -> Iterator[int]:
+    """A private Mosquitto without accounts (queues raised as in production); its port."""
+    port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    conf = workdir / "mosquitto.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        "max_queued_messages 1000000\nmax_inflight_messages 1000\n"
+    )
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    with (workdir / "mosquitto.log").open("ab") as log:
+        process = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=log)
+    try:
+        wait_for_port(port)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -1,0 +1,358 @@
+"""The demo's hall, wired from the product's own parts, living through `hall.DAY_PLAN`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from drivers.feedback import Notice
+from hallwatch.demo import hall
+from hallwatch.demo.clock import SimClock
+from hallwatch.demo.relay import LinkRelay
+from hallwatch.demo.stage import ScriptedDesktop, Stage, Use
+from mqtt import feed
+from mqtt.cli import print_line, run_feed
+from mqtt.client import BrokerConfig
+from mqtt.embedded import EmbeddedBroker
+
+PACK = "permissive"
+# Real seconds a person stands at a device before walking off (the vote needs a moment).
+AT_DEVICE_S = 5.0
+
+
+@dataclass(frozen=True)
+class Report:
+    text: str
+    html: Path
+
+
+class Screen:
+    """A station's display, printed to the terminal and remembered for the scenario."""
+
+    def __init__(self, device: str, quiet: bool) -> None:
+        self.device, self.quiet = device, quiet
+        self.shown: list[Notice] = []
+        self.changed = threading.Event()
+
+    def show(self, notice: Notice) -> None:
+        self.shown.append(notice)
+        self.changed.set()
+        if not self.quiet and notice.kind != "info":
+            colour = {"ok": "green", "fail": "red"}[notice.kind]
+            click.secho(f"    [{self.device} screen] {notice.title}  {notice.detail}", fg=colour)
+
+
+class HallDay:
+    def __init__(
+        self,
+        out: Path,
+        clock: SimClock,
+        faces: Path | None,
+        models_source: Path | None,
+        *,
+        quiet: bool = False,
+    ) -> None:
+        self.out, self.clock, self.faces, self.quiet = out, clock, faces, quiet
+        self._stack = contextlib.ExitStack()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.models_dir = self._face_pack(models_source)
+        self.face = self.models_dir is not None and faces is not None
+
+    # -- set-up ----------------------------------------------------------------------
+    def _face_pack(self, models_source: Path | None) -> Path | None:
+        from models.locations import default_models_dir
+        from models.packs import PackError, PackStore
+
+        for root in (default_models_dir(), self.out / "models"):
+            with contextlib.suppress(PackError):
+                PackStore(root).open(PACK)
+                return root
+            if models_source is not None and root == self.out / "models":
+                PackStore(root).install(str(models_source), PACK)
+                return root
+        click.secho(
+            "No face model pack is installed, so the stations identify by finger only.\n"
+            "To see faces too, install the permissive pack (YuNet + MobileFaceNet + MiniFASNetV2):\n"
+            "    hallwatch models install --from DIR --pack permissive\n"
+            "where DIR holds face_detection_yunet_2023mar.onnx, mobilefacenet_foamliu_128d.onnx and\n"
+            "anti_spoof/2.7_80x80_MiniFASNetV2.onnx (see docs/face.md), or run the demo with --models DIR.",
+            fg="yellow",
+        )
+        return None
+
+    def __enter__(self) -> HallDay:
+        try:
+            self._start()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(10)
+        self._stack.close()
+
+    def _start(self) -> None:
+        from drivers.fingerprint.emulator import SensorEmulator
+        from rules.service import RulesService, ServiceConfig
+
+        broker = self._stack.enter_context(EmbeddedBroker())
+        self.broker = BrokerConfig(port=broker.port, reconnect_min_s=0.2, reconnect_max_s=1.0)
+        say = click.secho if not self.quiet else (lambda *a, **k: None)
+        say(
+            f"hallwatch demo: {hall.SITE}, {hall.DAY:%A %Y-%m-%d}, a day at {self.clock.speed:g}x;"
+            f" embedded broker on 127.0.0.1:{broker.port}",
+            bold=True,
+        )
+        self.emulator = self._stack.enter_context(SensorEmulator(capacity=200, seed=2026))
+        self.relay = LinkRelay(broker.port)
+        self._stack.callback(self.relay.close)
+        policy = self.out / "policy.toml"
+        policy.write_text(hall.policy_toml())
+        config = ServiceConfig.model_validate(
+            {
+                "broker": self.broker.model_dump() | {"password": None},
+                "rules": {
+                    "db": self.out / "rules.db",
+                    "policy": policy,
+                    "group": None,
+                    "recompute_every_s": 0.5,
+                },
+            }
+        )
+        self.rules = RulesService(config, clock=self.clock).start()
+        self._stack.callback(self.rules.stop)
+        if not self.quiet:
+            self._background(self._feed)
+            time.sleep(0.5)
+        self._enrol()
+        self.stations = {device: self._station(device) for device in ("st-01", "st-02")}
+        self.agents = [self._agent(ws, staff) for ws, staff in hall.WORKSTATIONS.items()]
+
+    def _background(self, target, *args) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _feed(self) -> None:
+        selection = feed.FeedFilter(sites=frozenset({hall.SITE}))
+        run_feed(
+            self.broker.model_copy(update={"persistent_session": False}),
+            selection,
+            print_line(False, hall.ZONE),
+            stop=self._stop,
+        )
+
+    def _enrol(self) -> None:
+        """Enrol the hall: faces from photos (real pipeline), fingers on the emulated sensor."""
+        from drivers.fingerprint.sensor import FingerprintSensor
+
+        for device in ("st-01", "st-02"):
+            (self.out / device).mkdir()
+        if self.face:
+            from models.enrolment import enrol_photos
+            from models.packs import PackStore
+            from models.pipeline import FacePipeline
+
+            assert self.models_dir is not None and self.faces is not None
+            pipeline = FacePipeline.from_pack(PackStore(self.models_dir).path(PACK))
+            gallery = pipeline.open_gallery(self.out / "st-01" / "gallery.db")
+            for person in hall.STAFF:
+                if person.photo is not None:
+                    enrol_photos(
+                        pipeline, gallery, person.staff_id, person.name, [self.faces / person.photo]
+                    )
+            gallery.close()
+            # One gallery for the hall: the second station gets a copy (centrally, `config`).
+            (self.out / "st-02" / "gallery.db").write_bytes(
+                (self.out / "st-01" / "gallery.db").read_bytes()
+            )
+            os.chmod(self.out / "st-02" / "gallery.db", 0o600)
+        fingers = [p for p in hall.STAFF if p.finger is not None]
+        with FingerprintSensor.open(
+            self.emulator.port, registry=self.out / "st-01" / "fingers.db"
+        ) as sensor:
+            for person in fingers:
+                self.emulator.place_finger(person.finger, touches=2)
+                sensor.enroll(person.staff_id, timeout_s=5)
+                self.emulator.lift_finger()
+        faces = sum(p.photo is not None for p in hall.STAFF) if self.face else 0
+        if not self.quiet:
+            click.secho(
+                f"enrolled {faces} faces and {len(fingers)} fingers of {len(hall.STAFF)} staff\n",
+                bold=True,
+            )
+
+    def _station(self, device: str):
+        from edge.inputs import KeyReader
+        from edge.station import Station
+        from edge.station_config import StationConfig
+
+        finger = device == "st-01"
+        face = self.face
+        broker = (
+            self.broker
+            if device == "st-01"
+            else self.broker.model_copy(update={"port": self.relay.port})
+        )
+        config = StationConfig.model_validate(
+            {
+                "site": hall.SITE,
+                "device": device,
+                "data_dir": self.out / device,
+                "models_dir": self.models_dir,
+                "language": "zh" if device == "st-01" else "en",
+                "identify": ("face_or_finger" if face else "finger") if finger else "face",
+                "debounce_s": 30.0,
+                "heartbeat_s": 3600,
+                "fingerprint": {"port": self.emulator.port, "data_dir": self.out / device}
+                if finger
+                else None,
+                "broker": broker.model_dump() | {"password": None},
+            }
+        )
+        if not face and not finger:
+            return None
+        read_end, write_end = os.pipe()
+        stage = Stage()
+        station = Station(
+            config,
+            keys=KeyReader(len(config.leave.reasons), stream=os.fdopen(read_end)),
+            feedback=Screen(device, self.quiet),
+            clock=self.clock,
+            camera=stage if face else None,
+        )
+        station.stage, station.keypad = stage, os.fdopen(write_end, "w", buffering=1)
+        station.start()
+        self._stack.callback(station.stop)
+        stop = threading.Event()
+        self._stack.callback(stop.set)
+        self._background(station.run, stop)
+        return station
+
+    def _agent(self, device: str, staff_id: str):
+        from edge.agent import Agent
+        from edge.agent_config import AgentConfig
+
+        login = staff_id.lower()
+        config = AgentConfig.model_validate(
+            {
+                "site": hall.SITE,
+                "device": device,
+                "journal": self.out / device / "activity.db",
+                "interval_s": 60,
+                "max_interval_s": 1800,
+                "users": {login: staff_id},
+                "broker": self.broker.model_dump() | {"password": None},
+            }
+        )
+        uses = [Use(a, b, app) for a, b, app in hall.DESK_USE[device]]
+        agent = Agent(
+            config, desktop=ScriptedDesktop(self.clock, login, uses, "wps"), clock=self.clock
+        )
+        agent.start()
+        self._stack.callback(agent.stop)
+        return agent
+
+    # -- the day ---------------------------------------------------------------------
+    def live(self) -> None:
+        self.clock.resume()
+        self._background(self._sample_desks)
+        for step in hall.DAY_PLAN:
+            self.clock.sleep_until(step.at)
+            self._do(step)
+        self.clock.sleep_until(hall.END)
+        self._settle()
+
+    def _sample_desks(self) -> None:
+        """The agents' sampling, on the simulated clock (one sample a simulated minute)."""
+        next_at = self.clock()
+        while not self._stop.is_set():
+            self.clock.sleep_until(next_at)
+            for agent in self.agents:
+                agent.sample()
+            next_at += timedelta(minutes=1)
+
+    def _do(self, step: hall.Step) -> None:
+        person = hall.BY_ID.get(step.staff_id) if step.staff_id else None
+        station_id = (
+            person.station if person and step.kind in ("face", "finger", "key") else "st-01"
+        )
+        station = self.stations.get(station_id)
+        if step.note and not self.quiet:
+            click.secho(f"  -- {step.at:%H:%M} {step.note}", fg="cyan")
+        match step.kind:
+            case "cut":
+                self.relay.cut()
+            case "restore":
+                self.relay.restore()
+            case "key":
+                station.keypad.write(step.keys + "\n")
+                time.sleep(0.1)
+            case "face" if self.face:
+                self._at_device(station, self.faces / person.probe)
+            case "finger" | "face":
+                self._at_device(station, None, finger=person.finger)
+            case "stranger" if self.face:
+                self._at_device(station, self.faces / hall.STRANGER)
+            case "spoof" if self.face:
+                self._at_device(station, self.faces / hall.SPOOF_PHOTO)
+
+    def _at_device(self, station, photo: Path | None, finger: str | None = None) -> None:
+        """Someone stands at the device until it answers (the clock stops meanwhile)."""
+        if station is None or (photo is None and finger is None):
+            return
+        self.clock.freeze()
+        screen: Screen = station.feedback
+        seen = len(screen.shown)
+        if photo is not None:
+            station.stage.show(photo)
+        else:
+            self.emulator.place_finger(finger, touches=1)
+        deadline = time.monotonic() + AT_DEVICE_S
+        while time.monotonic() < deadline and not any(
+            n.kind != "info" for n in screen.shown[seen:]
+        ):
+            screen.changed.wait(0.1)
+            screen.changed.clear()
+        station.stage.show(None)
+        time.sleep(0.7)  # walk off: empty frames reset the vote
+        self.clock.resume()
+
+    def _settle(self) -> None:
+        """Let every device drain and the rules service judge the settled sessions."""
+        deadline = time.monotonic() + 20
+        journals = [s.journal for s in self.stations.values() if s] + [
+            a.journal for a in self.agents
+        ]
+        while time.monotonic() < deadline and any(j.backlog() for j in journals):
+            time.sleep(0.2)
+        time.sleep(2.0)  # the rules service's recompute tick
+
+    # -- the reports -----------------------------------------------------------------
+    def report(self) -> Report:
+        from rules import render
+        from rules.html_report import write_html
+        from rules.inspection import load_inspection
+        from rules.scoring import score_month
+
+        store, policy = self.rules.store, self.rules.policy
+        inspection = load_inspection(store, policy, hall.DAY, hall.SITE, self.clock())
+        people, windows = score_month(policy, store.violations(month=f"{hall.DAY:%Y-%m}"))
+        month = f"{hall.DAY:%Y-%m}"
+        text = (
+            f"\n== Daily inspection {hall.DAY} ==\n{render.inspection_text(inspection)}\n"
+            f"== Month-to-date scores {month} ==\n{render.score_text(month, people, windows)}"
+        )
+        html = write_html(self.out / "report.html", inspection, month, people, windows)
+        return Report(text, html)
