@@ -93,3 +93,32 @@ def test_device_clocks_skewed_both_ways(hall):
         (schema.decode(stored[i][0]).ts - event.ts).total_seconds() for i, event in original.items()
     }
     assert shifts == {3 * 86400.0}
+
+
+def test_the_broker_keeps_plain_subscriptions_across_a_restart_but_not_shared_ones(
+    hardened_broker,
+):
+    """Why a single rules instance uses `group = ""` (docs/rules.md): if this starts to
+    fail, Mosquitto restores `$share` too and the caveat can go."""
+    from tests.mqtt_helpers import Collector, client, clock_event
+
+    b = hardened_broker
+    received = {}
+    for name, topic_filter in (
+        ("plain", "hallwatch/v1/+/+/clock"),
+        ("shared", "$share/g/hallwatch/v1/+/+/clock"),
+    ):
+        seen = Collector()
+        first = client(b.port, f"rules-{name}", "rules", b.password("rules"), on_message=seen)
+        first.subscribe(topic_filter)
+        first.start()
+        time.sleep(0.3)
+        first.stop()  # offline; its persistent session holds the subscription
+        b.stop()
+        b.start()
+        with client(b.port, "st-01", "hall-01.st-01", b.password("hall-01.st-01")) as st01:
+            st01.publish_event(clock_event("hall-01", "st-01", 1)).wait_for_publish(5)
+        # Back without subscribing again: only what the broker kept is delivered.
+        with client(b.port, f"rules-{name}", "rules", b.password("rules"), on_message=seen):
+            received[name] = len(seen.wait_for(1, timeout_s=3))
+    assert received == {"plain": 1, "shared": 0}
