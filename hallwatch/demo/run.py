@@ -15,7 +15,7 @@ import click
 from drivers.feedback import Notice
 from hallwatch.demo import hall
 from hallwatch.demo.clock import SimClock
-from hallwatch.demo.relay import LinkRelay
+from hallwatch.demo.relay import TcpProxy
 from hallwatch.demo.stage import ScriptedDesktop, Stage, Use
 from mqtt import feed
 from mqtt.cli import print_line, run_feed
@@ -115,7 +115,7 @@ class HallDay:
             bold=True,
         )
         self.emulator = self._stack.enter_context(SensorEmulator(capacity=200, seed=2026))
-        self.relay = LinkRelay(broker.port)
+        self.relay = TcpProxy(broker.port)
         self._stack.callback(self.relay.close)
         policy = self.out / "policy.toml"
         policy.write_text(hall.policy_toml())

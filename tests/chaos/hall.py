@@ -19,6 +19,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from hallwatch.demo.relay import TcpProxy
 from mqtt import schema
 from mqtt.broker import Deployment, DeviceAccount, Listeners
 from mqtt.client import BrokerConfig, MqttClient
@@ -29,7 +30,6 @@ from rules.simulate import generate_month
 from rules.store import SqliteStore
 from tests.conftest import REPO
 from tests.support.mosquitto import Mosquitto, free_port
-from tests.support.tcp_proxy import TcpProxy
 
 SITE = "hall-01"
 MONTH = "2026-10"
