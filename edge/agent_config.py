@@ -15,11 +15,11 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import pydantic
 
-from hallwatch.config import Regex, Section
+from hallwatch.config import Regex, Section, TimeZoneName
 from mqtt.broker import NodeIdField
 from mqtt.client import BrokerConfig
 
@@ -45,20 +45,10 @@ class CategoryRuleConfig(Section):
 class RecordingHours(Section):
     """When the agent records: the hall's office hours, so nothing is kept beyond them."""
 
-    timezone: str | None = None  # IANA name, e.g. "Asia/Shanghai"; default: the system's
+    timezone: TimeZoneName | None = None  # IANA name, e.g. "Asia/Shanghai"; default: the system's
     # ISO weekdays, 1 = Monday; make-up working days (调休) need 6 or 7 added.
     days: Annotated[list[Weekday], pydantic.Field(min_length=1)] = [1, 2, 3, 4, 5]
     periods: Annotated[list[str], pydantic.Field(min_length=1)] = ["08:00-18:00"]
-
-    @pydantic.field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
-        return value
 
     @pydantic.field_validator("periods")
     @classmethod

@@ -16,14 +16,14 @@ from __future__ import annotations
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import pydantic
 
 from drivers.fingerprint.settings import FingerprintSettings
 from edge.actions import Session
 from edge.messages import Language
-from hallwatch.config import Section, SessionTimes, load_toml
+from hallwatch.config import Section, SessionTimes, TimeZoneName, load_toml
 from models.settings import FaceConfig
 from mqtt.client import BrokerConfig
 from mqtt.schema import LeaveKind
@@ -83,7 +83,7 @@ class JournalConfig(Section):
 class StationConfig(Section):
     site: NodeId
     device: NodeId
-    timezone: str = "Asia/Shanghai"
+    timezone: TimeZoneName = "Asia/Shanghai"
     language: Language = "zh"
     data_dir: Path = Path("/var/lib/hallwatch")
     models_dir: Path | None = None  # installed model packs; default <data_dir>/models
@@ -105,17 +105,6 @@ class StationConfig(Section):
     evidence: EvidenceConfig = EvidenceConfig()
     journal: JournalConfig = JournalConfig()
     broker: BrokerConfig = BrokerConfig()
-
-    @pydantic.field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)"
-            ) from None
-        return value
 
     @pydantic.model_validator(mode="after")
     def _consistent(self) -> StationConfig:

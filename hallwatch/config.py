@@ -11,6 +11,7 @@ import tomllib
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
 
@@ -25,6 +26,18 @@ def _compiles(value: str) -> str:
     return value
 
 
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)"
+        ) from None
+    return value
+
+
+# An IANA time zone name that this machine knows.
+TimeZoneName = Annotated[str, pydantic.AfterValidator(_known_zone)]
 # A regular expression, checked when the file is read rather than when first used.
 Regex = Annotated[str, pydantic.Field(max_length=200), pydantic.AfterValidator(_compiles)]
 

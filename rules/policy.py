@@ -14,11 +14,11 @@ from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import pydantic
 
-from hallwatch.config import Regex, Section, SessionTimes, load_toml
+from hallwatch.config import Regex, Section, SessionTimes, TimeZoneName, load_toml
 from mqtt.schema import LeaveKind
 
 Minutes = Annotated[float, pydantic.Field(ge=0, le=24 * 60)]
@@ -28,16 +28,7 @@ StaffId = Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,6
 
 
 class Site(Section):
-    timezone: str = "Asia/Shanghai"
-
-    @pydantic.field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
-        return value
+    timezone: TimeZoneName = "Asia/Shanghai"
 
     @cached_property
     def zone(self) -> ZoneInfo:
