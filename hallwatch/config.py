@@ -63,6 +63,14 @@ class SessionTimes(Section):
     start: time
     end: time
 
+    @pydantic.field_validator("start", "end")
+    @classmethod
+    def _local(cls, value: time) -> time:
+        # A number (seconds) parses as a UTC time; a session is in the site's own zone.
+        if value.tzinfo is not None:
+            raise ValueError("a session time is a local time of day like 09:00, without a zone")
+        return value
+
     @pydantic.model_validator(mode="after")
     def _ordered(self) -> SessionTimes:
         if self.end <= self.start:

@@ -64,3 +64,11 @@ def test_errors_never_echo_secrets(tmp_path):
     text = str(err.value)
     assert "s3cr3t" not in text and "12" not in text.split("password")[1][:40]
     assert "key 'rules.db'" in text and "hall:***@db" in text
+
+
+def test_session_times_are_local_times_of_day():
+    from hallwatch.config import SessionTimes, validate
+
+    with pytest.raises(ConfigError, match="local time of day"):
+        validate(SessionTimes, {"start": 0, "end": "12:00"}, "policy.toml")
+    assert validate(SessionTimes, {"start": "09:00", "end": "12:00"}, "policy.toml").end.hour == 12
