@@ -40,13 +40,13 @@ def _shared(kind: str, given: Path | None) -> Path | None:
 )
 @click.option(
     "--faces",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Photos for the replay camera [$HALLWATCH_SHARED/faces, else ../shared/faces].",
 )
 @click.option(
     "--models",
     "models_source",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Model files to install the face pack from [$HALLWATCH_SHARED/models].",
 )
 @click.option(

@@ -64,6 +64,12 @@ class HallDay:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.models_dir = self._face_pack(models_source)
+        if faces is None:
+            click.secho(
+                "No photos for the replay camera (--faces, or ../shared/faces): "
+                "the stations identify by finger only.",
+                fg="yellow",
+            )
         self.face = self.models_dir is not None and faces is not None
 
     # -- set-up ----------------------------------------------------------------------
@@ -76,8 +82,13 @@ class HallDay:
                 PackStore(root).open(PACK)
                 return root
             if models_source is not None and root == self.out / "models":
-                PackStore(root).install(str(models_source), PACK)
-                return root
+                try:
+                    PackStore(root).install(str(models_source), PACK)
+                    return root
+                except PackError as exc:
+                    click.secho(
+                        f"cannot install the face pack from {models_source}: {exc}", fg="yellow"
+                    )
         click.secho(
             "No face model pack is installed, so the stations identify by finger only.\n"
             "To see faces too, install the permissive pack (YuNet + MobileFaceNet + MiniFASNetV2):\n"
@@ -178,12 +189,12 @@ class HallDay:
                 (self.out / "st-01" / "gallery.db").read_bytes()
             )
             os.chmod(self.out / "st-02" / "gallery.db", 0o600)
-        fingers = [p for p in hall.STAFF if p.finger is not None]
+        fingers = [p for p in hall.STAFF if self._finger(p) is not None]
         with FingerprintSensor.open(
             self.emulator.port, registry=self.out / "st-01" / "fingers.db"
         ) as sensor:
             for person in fingers:
-                self.emulator.place_finger(person.finger, touches=2)
+                self.emulator.place_finger(self._finger(person), touches=2)
                 sensor.enroll(person.staff_id, timeout_s=5)
                 self.emulator.lift_finger()
         faces = sum(p.photo is not None for p in hall.STAFF) if self.face else 0
@@ -192,6 +203,10 @@ class HallDay:
                 f"enrolled {faces} faces and {len(fingers)} fingers of {len(hall.STAFF)} staff\n",
                 bold=True,
             )
+
+    def _finger(self, person: hall.Person) -> str | None:
+        """The person's finger; with no faces to see, everyone has one (st-01 serves all)."""
+        return person.finger or (None if self.face else f"finger-{person.staff_id.lower()}")
 
     def _station(self, device: str):
         from edge.inputs import KeyReader
@@ -286,7 +301,9 @@ class HallDay:
     def _do(self, step: hall.Step) -> None:
         person = hall.BY_ID.get(step.staff_id) if step.staff_id else None
         station_id = (
-            person.station if person and step.kind in ("face", "finger", "key") else "st-01"
+            person.station
+            if self.face and person and step.kind in ("face", "finger", "key")
+            else "st-01"
         )
         station = self.stations.get(station_id)
         if step.note and not self.quiet:
@@ -302,7 +319,7 @@ class HallDay:
             case "face" if self.face:
                 self._at_device(station, self.faces / person.probe)
             case "finger" | "face":
-                self._at_device(station, None, finger=person.finger)
+                self._at_device(station, None, finger=self._finger(person))
             case "stranger" if self.face:
                 self._at_device(station, self.faces / hall.STRANGER)
             case "spoof" if self.face:
