@@ -207,12 +207,5 @@ class Agent:
 
     def _status(self, state: str) -> schema.Status:
         """A status event; the journal gives it its seq."""
-        return schema.Status(
-            id=new_event_id(),
-            seq=0,
-            site=self.config.site,
-            device=self.config.device,
-            ts=self.clock(),
-            state=state,
-            role="agent",
-        )
+        c = self.config
+        return schema.status_for(c.site, c.device, "agent", state, self.clock())

@@ -38,6 +38,7 @@ from edge.publisher import Publisher
 from edge.punches import PlannedPunch, plan_punch
 from edge.station_config import StationConfig
 from hallwatch import sdnotify
+from hallwatch.storage import create_private_file
 from models.decision import Decider, Verdict
 from models.decision import Outcome as FaceOutcome
 from models.gallery import GalleryChange, GalleryError
@@ -359,8 +360,6 @@ class Station:
         ok, data = cv2.imencode(".jpg", frame)
         if not ok:
             return None
-        from hallwatch.storage import create_private_file
-
         create_private_file(path).write_bytes(data.tobytes())
         return path.name
 
@@ -376,16 +375,8 @@ class Station:
             self._alert(schema.AlertKind.CAMERA_FAULT, schema.Severity.MINOR, status.detail[:200])
 
     def _status(self, state: str, health: schema.Health | None = None) -> schema.Status:
-        return schema.Status(
-            id=new_event_id(),
-            seq=0,
-            site=self.config.site,
-            device=self.config.device,
-            ts=self.clock(),
-            state=state,
-            role="station",
-            health=health,
-        )
+        c = self.config
+        return schema.status_for(c.site, c.device, "station", state, self.clock(), health)
 
     def _health(self) -> schema.Health:
         disk = shutil.disk_usage(self.config.data_dir)

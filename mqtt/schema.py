@@ -169,6 +169,22 @@ class Status(Event, tag="hallwatch.status/1"):
     health: Health | None = None
 
 
+def status_for(
+    site: str, device: str, role: str, state: str, ts: datetime, health: Health | None = None
+) -> Status:
+    """A device's status; a journaled one gets its seq from the journal (0 for the will)."""
+    return Status(
+        id=new_event_id(),
+        seq=0,
+        site=site,
+        device=device,
+        ts=ts,
+        state=state,
+        role=role,
+        health=health,
+    )
+
+
 class GalleryOp(Struct, frozen=True, forbid_unknown_fields=True):
     op: Literal["enrol", "reenrol", "delete"]
     staff_id: StaffId

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, TextIO
 
 import click
 
@@ -47,6 +48,16 @@ class Screen:
         if not self.quiet and notice.kind != "info":
             colour = {"ok": "green", "fail": "red"}[notice.kind]
             click.secho(f"    [{self.device} screen] {notice.title}  {notice.detail}", fg=colour)
+
+
+@dataclass(frozen=True)
+class Kiosk:
+    """A station as the scenario drives it: its camera's stage, its keypad, its screen."""
+
+    station: Any  # edge.station.Station (imported lazily with the face stack)
+    stage: Stage
+    keypad: TextIO
+    screen: Screen
 
 
 class HallDay:
@@ -147,7 +158,7 @@ class HallDay:
             self._background(self._feed)
             time.sleep(0.5)
         self._enrol()
-        self.stations = {device: self._station(device) for device in ("st-01", "st-02")}
+        self.kiosks = {device: self._station(device) for device in ("st-01", "st-02")}
         self.agents = [self._agent(ws, staff) for ws, staff in hall.WORKSTATIONS.items()]
 
     def _background(self, target, *args) -> None:
@@ -208,7 +219,7 @@ class HallDay:
         """The person's finger; with no faces to see, everyone has one (st-01 serves all)."""
         return person.finger or (None if self.face else f"finger-{person.staff_id.lower()}")
 
-    def _station(self, device: str):
+    def _station(self, device: str) -> Kiosk | None:
         from edge.inputs import KeyReader
         from edge.station import Station
         from edge.station_config import StationConfig
@@ -239,21 +250,22 @@ class HallDay:
         if not face and not finger:
             return None
         read_end, write_end = os.pipe()
-        stage = Stage()
+        stage, screen = Stage(), Screen(device, self.quiet)
         station = Station(
             config,
             keys=KeyReader(len(config.leave.reasons), stream=os.fdopen(read_end)),
-            feedback=Screen(device, self.quiet),
+            feedback=screen,
             clock=self.clock,
             camera=stage if face else None,
         )
-        station.stage, station.keypad = stage, os.fdopen(write_end, "w", buffering=1)
+        keypad = os.fdopen(write_end, "w", buffering=1)
+        self._stack.callback(keypad.close)
         station.start()
         self._stack.callback(station.stop)
         stop = threading.Event()
         self._stack.callback(stop.set)
         self._background(station.run, stop)
-        return station
+        return Kiosk(station, stage, keypad, screen)
 
     def _agent(self, device: str, staff_id: str):
         from edge.agent import Agent
@@ -305,7 +317,7 @@ class HallDay:
             if self.face and person and step.kind in ("face", "finger", "key")
             else "st-01"
         )
-        station = self.stations.get(station_id)
+        kiosk = self.kiosks.get(station_id)
         if step.note and not self.quiet:
             click.secho(f"  -- {step.at:%H:%M} {step.note}", fg="cyan")
         match step.kind:
@@ -314,26 +326,28 @@ class HallDay:
             case "restore":
                 self.relay.restore()
             case "key":
-                station.keypad.write(step.keys + "\n")
+                kiosk.keypad.write(step.keys + "\n")
                 time.sleep(0.1)
             case "face" if self.face:
-                self._at_device(station, self.faces / person.probe)
+                self._at_device(kiosk, self.faces / person.probe)
             case "finger" | "face":
-                self._at_device(station, None, finger=self._finger(person))
+                self._at_device(kiosk, None, finger=self._finger(person))
             case "stranger" if self.face:
-                self._at_device(station, self.faces / hall.STRANGER)
+                self._at_device(kiosk, self.faces / hall.STRANGER)
             case "spoof" if self.face:
-                self._at_device(station, self.faces / hall.SPOOF_PHOTO)
+                self._at_device(kiosk, self.faces / hall.SPOOF_PHOTO)
 
-    def _at_device(self, station, photo: Path | None, finger: str | None = None) -> None:
+    def _at_device(
+        self, kiosk: Kiosk | None, photo: Path | None, finger: str | None = None
+    ) -> None:
         """Someone stands at the device until it answers (the clock stops meanwhile)."""
-        if station is None or (photo is None and finger is None):
+        if kiosk is None or (photo is None and finger is None):
             return
         self.clock.freeze()
-        screen: Screen = station.feedback
+        screen = kiosk.screen
         seen = len(screen.shown)
         if photo is not None:
-            station.stage.show(photo)
+            kiosk.stage.show(photo)
         else:
             self.emulator.place_finger(finger, touches=1)
         deadline = time.monotonic() + AT_DEVICE_S
@@ -342,14 +356,14 @@ class HallDay:
         ):
             screen.changed.wait(0.1)
             screen.changed.clear()
-        station.stage.show(None)
+        kiosk.stage.show(None)
         time.sleep(0.7)  # walk off: empty frames reset the vote
         self.clock.resume()
 
     def _settle(self) -> None:
         """Let every device drain and the rules service judge the settled sessions."""
         deadline = time.monotonic() + 20
-        journals = [s.journal for s in self.stations.values() if s] + [
+        journals = [k.station.journal for k in self.kiosks.values() if k] + [
             a.journal for a in self.agents
         ]
         while time.monotonic() < deadline and any(j.backlog() for j in journals):
