@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-EXTRAS := station,rules,activity,demo,dev,insightface
+EXTRAS := station,rules,agent,demo,dev,insightface
 # Installed without its declared deps: see the `insightface` extra in pyproject.toml.
 INSIGHTFACE := insightface==2.1
 # Debian packages the tests drive for real (installed only when missing; needs root).

@@ -68,7 +68,7 @@ def run_driver(store: int, data_dir: Path) -> tuple[list[float], list[float], fl
 
         def enrol(n: int) -> None:
             emu.place_finger(f"f{n}", touches=2)
-            sensor.enroll(f"S{n}", timeout_s=2.0)
+            sensor.enrol(f"S{n}", timeout_s=2.0)
 
         def identify(n: int) -> None:
             emu.place_finger(f"f{n}")

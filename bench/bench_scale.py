@@ -47,7 +47,7 @@ HALLWATCH = Path(sys.executable).with_name("hallwatch")
 
 # The deployment the brief plans for, and the rates the defaults give.
 DEVICES, STAFF = 2_000, 10_000
-HEARTBEAT_S = 60.0  # station status (edge/station_config.py heartbeat_s)
+HEARTBEAT_S = 60.0  # station status (edge/station/config.py heartbeat_s)
 AGENT_MAX_INTERVAL_S = 60.0  # an unchanged activity interval is closed after this (agent)
 OUTINGS_PER_DAY = 0.5  # going out + back: a punch pair every other day, on average
 RECOMPUTE_EVERY_S = 2.0  # rules service default (held back to 3600 s during a burst)
@@ -128,7 +128,7 @@ def person_month_at_agent_rate(policy: Policy, staff: str) -> list[schema.Event]
 
     for day in month_days(MONTH):
         for start, end in policy.session_bounds(site, day):
-            add(schema.Clock, start - timedelta(minutes=3), device="st-01", staff_id=staff,
+            add(schema.Punch, start - timedelta(minutes=3), device="st-01", staff_id=staff,
                 action=Action.CLOCK_IN, method=Method.FACE, score=0.8)  # fmt: skip
             moment = start
             while moment < end:
@@ -136,7 +136,7 @@ def person_month_at_agent_rate(policy: Policy, staff: str) -> list[schema.Event]
                     device=device, user=staff.lower(), start=moment,
                     duration_s=AGENT_MAX_INTERVAL_S, app="office", category="work", idle_s=0.0)  # fmt: skip
                 moment += timedelta(seconds=AGENT_MAX_INTERVAL_S)
-            add(schema.Clock, end + timedelta(minutes=2), device="st-01", staff_id=staff,
+            add(schema.Punch, end + timedelta(minutes=2), device="st-01", staff_id=staff,
                 action=Action.CLOCK_OUT, method=Method.FACE, score=0.8)  # fmt: skip
     return events
 

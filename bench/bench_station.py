@@ -25,8 +25,8 @@ import numpy as np
 
 from drivers.camera import Camera
 from drivers.feedback import Notice
-from edge.station import Station
-from edge.station_config import StationConfig
+from edge.station.config import StationConfig
+from edge.station.station import Station
 from models.enrolment import enrol_photos
 from models.images import read_image
 from models.packs import PackStore
@@ -102,7 +102,7 @@ def main() -> None:
         received = threading.Event()
 
         def on_message(topic: str, payload: bytes) -> None:
-            if isinstance(schema.decode(payload, topic), schema.Clock):
+            if isinstance(schema.decode(payload, topic), schema.Punch):
                 published.append(time.monotonic())
                 received.set()
 

@@ -19,12 +19,14 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from base.errors import HallwatchError
+
 log = logging.getLogger(__name__)
 
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
-class CameraError(RuntimeError):
+class CameraError(HallwatchError, RuntimeError):
     """The camera cannot deliver frames (unplugged, busy, missing driver...)."""
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import msgspec
 
-from hallwatch.storage import PRIVATE_MODE, connect_private
+from base.errors import HallwatchError
+from base.private_files import PRIVATE_MODE, connect_private
 from mqtt import schema
 from mqtt.ids import new_event_id, utc_now
 from mqtt.topics import Kind
@@ -58,7 +59,7 @@ CREATE INDEX IF NOT EXISTS events_sent ON events (sent) WHERE sent IS NOT NULL;
 """
 
 
-class JournalError(RuntimeError):
+class JournalError(HallwatchError, RuntimeError):
     """The journal cannot take an event; the caller must tell the person it was not recorded."""
 
 

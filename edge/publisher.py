@@ -31,7 +31,7 @@ PRUNE_EVERY = timedelta(hours=1)
 RESEND_AFTER_S = 60.0
 
 
-class Publisher:
+class JournalPublisher:
     """A background thread publishing `journal`'s unsent events through `client`.
 
     The client must be started by the caller (it also carries subscriptions and the
@@ -49,7 +49,7 @@ class Publisher:
         self._connected_since: float | None = None
         self.sent = 0  # acknowledged by the broker, this process
 
-    def start(self) -> Publisher:
+    def start(self) -> JournalPublisher:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="journal-publisher", daemon=True)
         self._thread.start()
@@ -65,7 +65,7 @@ class Publisher:
             self._thread.join()
             self._thread = None
 
-    def __enter__(self) -> Publisher:
+    def __enter__(self) -> JournalPublisher:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -1,3 +1,8 @@
-"""hallwatch: attendance and conduct monitoring for government service halls."""
+"""hallwatch: attendance and conduct monitoring for government service halls.
 
-__version__ = "0.1.0"
+The roof: the `hallwatch` command, the demo and the console, wired over every layer below.
+"""
+
+from base import __version__
+
+__all__ = ["__version__"]

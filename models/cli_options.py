@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from hallwatch.config import ConfigError
+from base.config import ConfigError
 from models.gallery import GalleryError
 from models.images import ImageError
 from models.locations import default_models_dir

@@ -1,4 +1,4 @@
-"""`hallwatch enroll`, `hallwatch identify` and `hallwatch gallery list | delete`."""
+"""`hallwatch enrol`, `hallwatch identify` and `hallwatch gallery list | delete`."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def identify(images: tuple[str, ...], models_dir: Path | None, pack: str | None,
 @pipeline_options
 @gallery_option
 @json_option
-def enroll(staff_id: str, photos: tuple[str, ...], name: str | None, replace: bool,
+def enrol(staff_id: str, photos: tuple[str, ...], name: str | None, replace: bool,
            camera: str | None, captures: int, models_dir: Path | None, pack: str | None,
            config_path: Path | None, gallery_path: Path | None, as_json: bool) -> None:
     """Enrol a staff member from photos or camera captures (each quality-gated).
@@ -109,8 +109,8 @@ def enroll(staff_id: str, photos: tuple[str, ...], name: str | None, replace: bo
 
     \b
     Example:
-        hallwatch enroll S017 s017-front.jpg s017-left.jpg --name "Li Wei"
-        hallwatch enroll S017 --camera /dev/video0 --replace
+        hallwatch enrol S017 s017-front.jpg s017-left.jpg --name "Li Wei"
+        hallwatch enrol S017 --camera /dev/video0 --replace
     """
     from models.enrolment import enrol_captures, enrol_photos
 

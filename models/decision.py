@@ -15,7 +15,7 @@ from models.pipeline import FrameResult
 from models.reasons import Reason
 
 
-class Outcome(Enum):
+class FaceOutcome(Enum):
     PENDING = "pending"  # keep looking; `reason` says what the person should do
     IDENTIFIED = "identified"
     REJECTED = "rejected"  # the window is full of frames that cannot be accepted
@@ -23,7 +23,7 @@ class Outcome(Enum):
 
 @dataclass(frozen=True)
 class Verdict:
-    outcome: Outcome
+    outcome: FaceOutcome
     staff_id: str | None = None
     score: float | None = None  # mean score over the agreeing frames
     reason: Reason | None = None
@@ -52,10 +52,10 @@ class Decider:
                 scores = [f.match.score for f in self._frames
                           if f.accepted and f.match and f.match.staff_id == staff_id]
                 self.reset()
-                return Verdict(Outcome.IDENTIFIED, staff_id, sum(scores) / len(scores))
+                return Verdict(FaceOutcome.IDENTIFIED, staff_id, sum(scores) / len(scores))
         reasons = Counter(f.rejection for f in self._frames if f.rejection is not None)
         if not reasons:
-            return Verdict(Outcome.PENDING)
+            return Verdict(FaceOutcome.PENDING)
         reason, count = reasons.most_common(1)[0]
         # Once enough frames failed for the same reason that no majority can form, say so.
         window = self._frames.maxlen or len(self._frames)
@@ -65,5 +65,5 @@ class Decider:
             )
             suspect = suspects.most_common(1)[0][0] if suspects else None
             self.reset()
-            return Verdict(Outcome.REJECTED, reason=reason, suspected_staff_id=suspect)
-        return Verdict(Outcome.PENDING, reason=reason)
+            return Verdict(FaceOutcome.REJECTED, reason=reason, suspected_staff_id=suspect)
+        return Verdict(FaceOutcome.PENDING, reason=reason)

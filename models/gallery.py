@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hallwatch.storage import connect_private
+from base.errors import HallwatchError
+from base.private_files import connect_private
 from models.manifest import RecognizerSpec
 
 _SCHEMA = """
@@ -37,7 +38,7 @@ CREATE INDEX IF NOT EXISTS templates_staff ON templates(staff_id);
 """
 
 
-class GalleryError(ValueError):
+class GalleryError(HallwatchError, ValueError):
     """A gallery operation refused, with the reason."""
 
 

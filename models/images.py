@@ -7,8 +7,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from base.errors import HallwatchError
 
-class ImageError(ValueError):
+
+class ImageError(HallwatchError, ValueError):
     """A file that is not a usable photo."""
 
 

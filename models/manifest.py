@@ -13,7 +13,7 @@ from typing import Literal
 
 import pydantic
 
-from hallwatch.config import Section, load_toml
+from base.config import Section, load_toml
 
 MANIFEST_NAME = "manifest.toml"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -19,7 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from hallwatch.config import ConfigError
+from base.config import ConfigError
+from base.errors import HallwatchError
 from models.locations import default_models_dir
 from models.manifest import MANIFEST_NAME, PackManifest, load_manifest
 
@@ -28,7 +29,7 @@ DEFAULT_PACK = "permissive"
 _CHUNK = 1 << 20
 
 
-class PackError(RuntimeError):
+class PackError(HallwatchError, RuntimeError):
     """A model pack that cannot be installed or used, with what to do about it."""
 
 

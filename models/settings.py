@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pydantic
 
-from hallwatch.config import Section, load_toml
+from base.config import Section, load_toml
 
 
 class QualityConfig(Section):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from hallwatch import __version__
+from base import __version__
 from mqtt import schema
 from mqtt.topics import CENTRAL, ID_PATTERN, RETAINED_KINDS, ROOT, Kind
 

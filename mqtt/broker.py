@@ -21,8 +21,8 @@ from typing import Annotated, Literal
 
 import pydantic
 
-from hallwatch.config import ConfigError, Section, load_toml
-from hallwatch.storage import create_private_file
+from base.config import ConfigError, Section, load_toml
+from base.private_files import create_private_file
 from mqtt.topics import CENTRAL, ID_PATTERN, ROOT, Kind, device_topic
 
 Port = Annotated[int, pydantic.Field(ge=1, le=65535)]

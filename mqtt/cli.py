@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 import pydantic
 
-from hallwatch.config import ConfigError, Section, load_toml, validate
+from base.config import ConfigError, Section, load_toml, validate
 from mqtt import feed, topics
 from mqtt.client import BrokerConfig, ConnectError, MqttClient
 from mqtt.ids import new_event_id, utc_now

@@ -17,7 +17,8 @@ import paho.mqtt.client as paho
 import pydantic
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from hallwatch.config import Section
+from base.config import Section
+from base.errors import HallwatchError
 from mqtt import schema, topics
 from mqtt.topics import Kind
 
@@ -52,7 +53,7 @@ class BrokerConfig(Section):
     reconnect_max_s: Annotated[float, pydantic.Field(gt=0)] = 60.0
 
 
-class ConnectError(ConnectionError):
+class ConnectError(HallwatchError, ConnectionError):
     """The broker could not be reached, or refused us (the reason says which)."""
 
 

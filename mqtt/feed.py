@@ -62,7 +62,7 @@ class FeedLine:
         return f"{when}  {self.site}/{self.source:<12} {self.kind:<10} {self.text}"
 
 
-def _clock_text(e: schema.Clock) -> str:
+def _clock_text(e: schema.Punch) -> str:
     score = f"{e.score:.0f}" if e.method is schema.Method.FINGER else f"{e.score:.2f}"
     parts = [e.staff_id, e.action.value, e.method.value, f"score {score}"]
     if e.inferred:
@@ -83,7 +83,7 @@ def _status_text(e: schema.Status) -> str:
 
 def _text_and_level(e: schema.Event) -> tuple[str, str]:
     match e:
-        case schema.Clock():
+        case schema.Punch():
             return _clock_text(e), "info"
         case schema.Activity():
             mins = e.duration_s / 60

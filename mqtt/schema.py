@@ -17,6 +17,7 @@ from typing import Annotated, Literal, TypeVar
 import msgspec
 from msgspec import Meta, Struct
 
+from base.errors import HallwatchError
 from mqtt.ids import new_event_id
 from mqtt.topics import CENTRAL, ID_PATTERN, Kind, TopicError, parse
 
@@ -92,7 +93,7 @@ class Leave(Struct, frozen=True, forbid_unknown_fields=True):
     expected_return: AwareDatetime
 
 
-class Clock(Event, tag="hallwatch.clock/1"):
+class Punch(Event, tag="hallwatch.clock/1"):
     """A punch at a station.
 
     `score` is the matcher's own score: the cosine similarity for `face` and `face+finger`,
@@ -271,7 +272,7 @@ class DeadLetter(Event, tag="hallwatch.deadletter/1"):
 
 
 AnyEvent = (
-    Clock
+    Punch
     | Activity
     | Alert
     | Status
@@ -284,7 +285,7 @@ AnyEvent = (
 )
 EVENT_TYPES: tuple[type[Event], ...] = AnyEvent.__args__
 KIND_OF: dict[type[Event], Kind] = {
-    Clock: Kind.CLOCK,
+    Punch: Kind.CLOCK,
     Activity: Kind.ACTIVITY,
     Alert: Kind.ALERT,
     Status: Kind.STATUS,
@@ -302,7 +303,7 @@ TYPE_OF_KIND: dict[Kind, type[Event]] = {k: t for t, k in KIND_OF.items()}
 EventT = TypeVar("EventT", bound=Event)
 
 
-class PayloadError(ValueError):
+class PayloadError(HallwatchError, ValueError):
     """A payload that does not satisfy the contract; `reason` says precisely why."""
 
     def __init__(self, reason: str) -> None:

@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from base.errors import HallwatchError
+
 ROOT = "hallwatch/v1"
 CENTRAL = "central"
 # Site and device ids: lower-case, safe in topics, file names and broker usernames.
@@ -45,7 +47,7 @@ CENTRAL_KINDS = (Kind.VIOLATION, Kind.CORRECTION, Kind.INSPECTION, Kind.DEADLETT
 RETAINED_KINDS = (Kind.STATUS, Kind.CONFIG)
 
 
-class TopicError(ValueError):
+class TopicError(HallwatchError, ValueError):
     """A topic outside the hallwatch tree, or with an invalid part."""
 
 

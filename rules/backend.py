@@ -14,13 +14,14 @@ from typing import Annotated
 import click
 import pydantic
 
+from base.errors import HallwatchError
 from rules.store import SqliteStore, Store
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 EXAMPLE = "a SQLite file path, or postgresql://user@host:5432/database"
 
 
-class StoreError(Exception):
+class StoreError(HallwatchError):
     """The store could not be opened; the message names it (never with its password)."""
 
 

@@ -15,17 +15,17 @@ from typing import Any
 
 import click
 
-from hallwatch import sdnotify
-from hallwatch.config import ConfigError
+from base import sdnotify
+from base.config import ConfigError
 from mqtt.client import BrokerConfig, ConnectError, MqttClient
 from mqtt.ids import new_event_id, utc_now
 from mqtt.schema import LeaveKind
 from rules import render
-from rules.actions import ActionKind, LeaveRecord, ManagerAction, effective_leave
 from rules.backend import StoreError, StoreParam
 from rules.backend import open_store as open_backend
+from rules.manager_actions import ActionKind, LeaveRecord, ManagerAction, effective_leave
 from rules.policy import Policy, load_policy
-from rules.publish import Publisher
+from rules.publish import ResultPublisher
 from rules.recompute import Change, month_of, recompute_person_month
 from rules.store import Store
 
@@ -47,7 +47,7 @@ class Context:
         self.store = open_store(db)
         self.broker = broker
 
-    def publish(self, fill: Callable[[Publisher], None], what: str) -> None:
+    def publish(self, fill: Callable[[ResultPublisher], None], what: str) -> None:
         """Publish what `fill` gives the publisher, when a broker is configured.
 
         What is published is already stored: a broker that cannot be reached only costs
@@ -63,7 +63,7 @@ class Context:
             click.echo(f"warning: {what}, but not announced on MQTT: {exc}", err=True)
             return
         sent = []
-        fill(Publisher(lambda event: sent.append(client.publish_event(event))))
+        fill(ResultPublisher(lambda event: sent.append(client.publish_event(event))))
         for info in sent:
             info.wait_for_publish(5)
         client.stop()
@@ -71,7 +71,7 @@ class Context:
     def announce(self, action: ManagerAction, staff: str, change: Change) -> None:
         """Publish a manager's action and the violations it changed."""
 
-        def fill(publisher: Publisher) -> None:
+        def fill(publisher: ResultPublisher) -> None:
             publisher.correction(self.policy.window_of[staff].site, action)
             changed, withdrawn = change
             for record in changed:

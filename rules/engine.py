@@ -17,9 +17,9 @@ from itertools import pairwise
 
 from mqtt import schema
 from mqtt.schema import Action, AlertKind
-from rules.actions import LeaveRecord, ManagerAction, effective_leave, violation_marks
-from rules.intervals import Span, clip, longest_overlap, merge, total
+from rules.manager_actions import LeaveRecord, ManagerAction, effective_leave, violation_marks
 from rules.policy import Policy
+from rules.spans import Span, clip, longest_overlap, merge, total
 
 SPOOF_ALERTS = (AlertKind.SPOOF_SUSPECTED, AlertKind.PROXY_PUNCH)
 PRESENT_AFTER = (Action.CLOCK_IN, Action.LEAVE_RETURN)
@@ -70,7 +70,7 @@ class ViolationRecord:
 class PersonEvents:
     """The events that concern one person, already attributed (activity via workstations)."""
 
-    clocks: list[schema.Clock] = field(default_factory=list)
+    clocks: list[schema.Punch] = field(default_factory=list)
     activity: list[schema.Activity] = field(default_factory=list)
     alerts: list[schema.Alert] = field(default_factory=list)
 
@@ -96,7 +96,7 @@ def group_by_person(events: Iterable[schema.Event], policy: Policy) -> dict[str,
         if staff is None or event.id in seen:
             continue  # nobody's, or a redelivery
         seen.add(event.id)
-        if isinstance(event, schema.Clock):
+        if isinstance(event, schema.Punch):
             grouped[staff].clocks.append(event)
         elif isinstance(event, schema.Activity):
             grouped[staff].activity.append(event)
@@ -204,7 +204,7 @@ class _Day:
                 self.departure(slot, label, due[1], end, punches)
 
     def arrival(
-        self, slot: str, label: str, due: datetime, end: datetime, punches: list[schema.Clock]
+        self, slot: str, label: str, due: datetime, end: datetime, punches: list[schema.Punch]
     ) -> None:
         ins = [c for c in punches if c.action is Action.CLOCK_IN]
         if not ins:
@@ -225,7 +225,7 @@ class _Day:
             self.add("late", slot, ins[0].ts, [ins[0].id], minutes)
 
     def departure(
-        self, slot: str, label: str, due: datetime, end: datetime, punches: list[schema.Clock]
+        self, slot: str, label: str, due: datetime, end: datetime, punches: list[schema.Punch]
     ) -> None:
         outs = [c for c in punches if c.action is Action.CLOCK_OUT]
         if not outs:
@@ -248,7 +248,7 @@ class _Day:
                 f"left {early.total_seconds() / 60:.0f} min before the end of the {label}",
             )
 
-    def returns(self) -> list[tuple[schema.Clock, schema.Clock | None]]:
+    def returns(self) -> list[tuple[schema.Punch, schema.Punch | None]]:
         """Each registered going-out with the next punch (proof of being back), if any."""
         pairs = []
         for index, punch in enumerate(self.clocks):

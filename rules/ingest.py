@@ -23,7 +23,7 @@ from mqtt.ids import utc_now
 from mqtt.topics import Kind
 from rules.engine import ViolationRecord
 from rules.policy import Policy
-from rules.publish import Publisher
+from rules.publish import ResultPublisher
 from rules.ratelimit import TokenBucket
 from rules.recompute import affected, month_of, recompute_month, recompute_person_month
 from rules.store import DeadLetterRow, Store
@@ -60,13 +60,13 @@ class Ingest:
         self,
         store: Store,
         policy: Policy,
-        publisher: Publisher | None = None,
+        publisher: ResultPublisher | None = None,
         *,
         recompute_every_s: float = 2.0,
-        clock: Callable[[], datetime] = utc_now,
+        now: Callable[[], datetime] = utc_now,
         dead_letter_gate: TokenBucket | None = None,
     ) -> None:
-        self.store, self.policy, self.publisher, self.clock = store, policy, publisher, clock
+        self.store, self.policy, self.publisher, self.now = store, policy, publisher, now
         self.recompute_every_s = recompute_every_s
         self.inbox: queue.Queue[tuple[str, bytes, Ack | None]] = queue.Queue()
         self.dirty: set[tuple[str, str]] = set()
@@ -131,7 +131,7 @@ class Ingest:
         if self._unlogged:
             log.warning("%d more dead letters stored, not announced (rate limit)", self._unlogged)
             self._unlogged = 0
-        now = self.clock()
+        now = self.now()
         self.mark_settled_sessions(now)
         dirty, self.dirty = sorted(self.dirty), set()
         try:
@@ -158,7 +158,7 @@ class Ingest:
 
     def recompute_all(self, month: str) -> None:
         """Start-up: bring a whole month up to date (events may have come in while down)."""
-        now = self.clock()
+        now = self.now()
         self._last_tick = now
         self.announce(*recompute_month(self.store, self.policy, month, now))
 

@@ -11,8 +11,8 @@ from datetime import date, datetime, timedelta
 
 from mqtt import schema
 from mqtt.schema import Action
-from rules.actions import LeaveRecord, effective_leave
 from rules.engine import PersonEvents, ViolationRecord, event_order, group_by_person
+from rules.manager_actions import LeaveRecord, effective_leave
 from rules.policy import Policy, Window
 from rules.store import Store
 
@@ -210,7 +210,7 @@ def _open_items(
             items.append(
                 OpenItem(event.site, f"{where}: unattributed {event.kind} alert {event.id}")
             )
-        elif isinstance(event, schema.Clock) and staff not in policy.window_of:
+        elif isinstance(event, schema.Punch) and staff not in policy.window_of:
             items.append(OpenItem(event.site, f"{where}: punch by {staff}, who is in no window"))
     return tuple(items)
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pydantic
 
-from hallwatch.config import Regex, Section, SessionTimes, TimeZoneName, load_toml
+from base.config import Regex, Section, SessionTimes, TimeZoneName, load_toml
 from mqtt.schema import LeaveKind
 
 Minutes = Annotated[float, pydantic.Field(ge=0, le=24 * 60)]

@@ -9,13 +9,13 @@ from typing import Any
 
 from mqtt import schema, topics
 from mqtt.ids import new_event_id, utc_now
-from rules.actions import ManagerAction
 from rules.engine import ViolationRecord
 from rules.inspection import InspectionReport
+from rules.manager_actions import ManagerAction
 from rules.store import DeadLetterRow
 
 
-class Publisher:
+class ResultPublisher:
     """Turns results into contract payloads with this instance's own sequence numbers."""
 
     def __init__(self, send: Callable[[schema.Event], object]) -> None:

@@ -11,13 +11,13 @@ from typing import Annotated
 
 import pydantic
 
-from hallwatch.config import Section, load_toml
+from base.config import Section, load_toml
 from mqtt.client import BrokerConfig, MqttClient
 from mqtt.ids import utc_now
 from rules.backend import StoreLocation, open_store
 from rules.ingest import DEAD_LETTER_BURST, DEAD_LETTERS_PER_S, Ingest, subscriptions
 from rules.policy import Policy, load_policy
-from rules.publish import Publisher
+from rules.publish import ResultPublisher
 from rules.ratelimit import TokenBucket
 from rules.recompute import month_of
 from rules.store import DEAD_LETTER_CAP
@@ -59,10 +59,10 @@ class RulesService:
         config: ServiceConfig,
         policy: Policy | None = None,
         *,
-        clock: Callable[[], datetime] = utc_now,
+        now: Callable[[], datetime] = utc_now,
     ) -> None:
         self.config = config
-        self.clock = clock
+        self.now = now
         self.policy = policy or load_policy(config.rules.policy)
         settings = config.rules
         self.store = open_store(settings.db)
@@ -71,17 +71,17 @@ class RulesService:
             self.store,
             self.policy,
             recompute_every_s=settings.recompute_every_s,
-            clock=clock,
+            now=now,
             dead_letter_gate=TokenBucket(settings.dead_letters_per_s, settings.dead_letter_burst),
         )
         # Acknowledged to the broker only once stored: a SIGKILL loses nothing.
         self.client = MqttClient(config.broker, settings.client_id, on_delivery=self.ingest.handle)
-        self.ingest.publisher = Publisher(self.client.publish_event)
+        self.ingest.publisher = ResultPublisher(self.client.publish_event)
         self.stop_event = threading.Event()
         self._worker: threading.Thread | None = None
 
     def start(self) -> RulesService:
-        self.ingest.recompute_all(month_of(self.clock().date()))
+        self.ingest.recompute_all(month_of(self.now().date()))
         for topic_filter in subscriptions(self.config.rules.group, self.config.rules.sites):
             self.client.subscribe(topic_filter)
         self.client.start()

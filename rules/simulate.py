@@ -92,7 +92,7 @@ class _Month:
         score = round(self.rng.uniform(0.5, 0.9), 3)
         self.emit(
             station,
-            schema.Clock,
+            schema.Punch,
             ts,
             staff_id=staff,
             action=action,

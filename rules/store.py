@@ -21,11 +21,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from hallwatch.storage import connect_private
+from base.private_files import connect_private
 from mqtt import schema
 from mqtt.schema import LeaveKind
-from rules.actions import LeaveRecord, ManagerAction
 from rules.engine import ViolationRecord, event_time
+from rules.manager_actions import LeaveRecord, ManagerAction
 
 BATCH = 500  # rows of one multi-row INSERT, ids of one IN (...) query
 # Dead letters are bounded so a device (or an attacker with its credentials) publishing

@@ -30,4 +30,4 @@ def enrol(
 ) -> EnrolledFinger:
     """A person touching twice with `finger`, lifting in between, as the prompts ask."""
     emu.place_finger(finger, touches=2)
-    return sensor.enroll(staff_id, timeout_s=2.0)
+    return sensor.enrol(staff_id, timeout_s=2.0)

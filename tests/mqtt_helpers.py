@@ -46,8 +46,8 @@ def client(
     return MqttClient(config, client_id, on_message=on_message)
 
 
-def clock_event(site: str, device: str, seq: int, staff: str = "S001", **fields) -> schema.Clock:
-    return schema.Clock(
+def clock_event(site: str, device: str, seq: int, staff: str = "S001", **fields) -> schema.Punch:
+    return schema.Punch(
         id=new_event_id(),
         seq=seq,
         site=site,
@@ -61,7 +61,7 @@ def clock_event(site: str, device: str, seq: int, staff: str = "S001", **fields)
     )
 
 
-def leave_event(site: str, device: str, seq: int, staff: str = "S001") -> schema.Clock:
+def leave_event(site: str, device: str, seq: int, staff: str = "S001") -> schema.Punch:
     leave = schema.Leave(
         kind=schema.LeaveKind.OUTING, reason="bank", expected_return=utc_now() + timedelta(hours=1)
     )

@@ -32,8 +32,8 @@ def at(hms: str, day: date = DAY) -> datetime:
 
 def clock(
     hms: str, action: Action = Action.CLOCK_IN, staff: str = "S1", day: date = DAY, **fields
-) -> schema.Clock:
-    return schema.Clock(
+) -> schema.Punch:
+    return schema.Punch(
         id=new_event_id(),
         seq=1,
         site=SITE,
@@ -49,7 +49,7 @@ def clock(
 
 def going_out(
     hms: str, expected: str, kind: LeaveKind = LeaveKind.OUTING, staff: str = "S1", day: date = DAY
-) -> schema.Clock:
+) -> schema.Punch:
     leave = schema.Leave(kind=kind, reason="bank", expected_return=at(expected, day))
     return clock(hms, Action.LEAVE_OUT, staff, day, leave=leave)
 
@@ -96,7 +96,7 @@ def alert(hms: str, kind: schema.AlertKind, staff: str | None = "S1") -> schema.
     )
 
 
-def full_day(staff: str = "S1", day: date = DAY) -> list[schema.Clock]:
+def full_day(staff: str = "S1", day: date = DAY) -> list[schema.Punch]:
     """A blameless day: in before each session, out after it."""
     return [
         clock("08:55", Action.CLOCK_IN, staff, day),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hallwatch.config import ConfigError, load_toml
+from base.config import ConfigError, load_toml
 from mqtt.broker import Deployment
 
 
@@ -67,7 +67,7 @@ def test_errors_never_echo_secrets(tmp_path):
 
 
 def test_session_times_are_local_times_of_day():
-    from hallwatch.config import SessionTimes, validate
+    from base.config import SessionTimes, validate
 
     with pytest.raises(ConfigError, match="local time of day"):
         validate(SessionTimes, {"start": 0, "end": "12:00"}, "policy.toml")

@@ -8,7 +8,7 @@ from mqtt import schema
 from mqtt.client import topic_for
 from rules.backend import open_store
 from rules.ingest import Ingest
-from rules.publish import Publisher
+from rules.publish import ResultPublisher
 from rules.ratelimit import TokenBucket
 from rules.store import DEAD_LETTER_PAYLOAD_CHARS
 from tests.rules_helpers import clock, policy
@@ -37,7 +37,7 @@ def test_a_flood_of_garbage_is_capped_counted_and_announced_at_a_bounded_rate(st
     store.dead_letter_cap = 50
     announced: list[schema.Event] = []
     gate = TokenBucket(rate_per_s=1e-9, burst=5)  # no refill within the test
-    ingest = Ingest(store, policy(), Publisher(announced.append), dead_letter_gate=gate)
+    ingest = Ingest(store, policy(), ResultPublisher(announced.append), dead_letter_gate=gate)
     good = clock("09:20")
     topic = topic_for(good)
     acked: list[int] = []

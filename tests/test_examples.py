@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from edge.agent_config import AgentConfig
-from edge.station_config import StationConfig
-from hallwatch.config import load_toml
+from base.config import load_toml
+from edge.agent.config import AgentConfig
+from edge.station.config import StationConfig
 from mqtt.broker import Deployment
 from rules.policy import Policy
 from rules.service import ServiceConfig
@@ -14,7 +14,7 @@ from tests.conftest import REPO
 
 EXAMPLES = {
     "docs/examples/station.toml": StationConfig,
-    "docs/examples/activity.toml": AgentConfig,
+    "docs/examples/agent.toml": AgentConfig,
     "docs/examples/rules.toml": ServiceConfig,
     "docs/examples/policy.toml": Policy,
     "systemd/mosquitto/deployment.example.toml": Deployment,

@@ -21,7 +21,7 @@ def test_enroll_identify_list_export_import_delete(tmp_path):
     with SensorEmulator(password=0xBEEF) as first, SensorEmulator(capacity=20) as second:
         opts = ["--port", first.port, "--password", "0xBEEF", "--data-dir", str(tmp_path / "a")]
         first.place_finger("alice-index", touches=2)
-        code, out = run("enroll", "alice", *opts)
+        code, out = run("enrol", "alice", *opts)
         assert code == 0, out
         assert "Place the same finger again." in out and "enrolled alice in slot 0" in out
 
@@ -114,6 +114,6 @@ def test_emulate_console(tmp_path):
 
 
 def test_every_command_has_help_with_an_example():
-    for command in ("enroll", "identify", "list", "delete", "export", "import", "emulate"):
+    for command in ("enrol", "identify", "list", "delete", "export", "import", "emulate"):
         code, out = run(command, "--help")
         assert code == 0 and "Example:" in out and "hallwatch finger" in out

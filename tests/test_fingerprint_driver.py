@@ -63,7 +63,7 @@ def test_enrol_prompts_in_order_and_maps_slot_in_private_database(tmp_path):
             else:
                 emu.place_finger("alice-index")
 
-        enrolled = sensor.enroll("alice", timeout_s=2.0, prompt=person)
+        enrolled = sensor.enrol("alice", timeout_s=2.0, prompt=person)
         assert steps == [EnrolStep.PLACE, EnrolStep.LIFT, EnrolStep.PLACE_AGAIN]
         assert emu.template_slots == [enrolled.slot]
         assert [r.staff_id for r in sensor.registry.all()] == ["alice"]
@@ -84,7 +84,7 @@ def test_enrol_rejects_the_same_finger_twice_and_two_different_fingers(tmp_path)
                 emu.place_finger("bob-index" if step is EnrolStep.PLACE else "carol-index")
 
         with pytest.raises(FingersDifferError, match="same finger"):
-            sensor.enroll("bob", timeout_s=2.0, prompt=swapper)
+            sensor.enrol("bob", timeout_s=2.0, prompt=swapper)
         assert emu.template_slots == [0]
         assert [r.staff_id for r in sensor.registry.all()] == ["alice"]
 
@@ -105,7 +105,7 @@ def test_fill_store_to_capacity_gives_clear_error_and_changes_nothing(tmp_path):
             enrol(emu, sensor, f"S{n}", f"finger-{n}")
         emu.place_finger("finger-5", touches=2)
         with pytest.raises(TemplateStoreFullError) as error:
-            sensor.enroll("S5", timeout_s=1.0)
+            sensor.enrol("S5", timeout_s=1.0)
         assert "full (5 of 5 slots used" in str(error.value)
         assert "hallwatch finger delete" in str(error.value)
         assert emu.template_slots == [0, 1, 2, 3, 4]
@@ -149,7 +149,7 @@ def test_staff_id_is_validated(tmp_path):
         emu.place_finger("x", touches=2)
         for bad in ("", "   ", "a" * 65, "bad\nid"):
             with pytest.raises(ValueError, match="staff id"):
-                sensor.enroll(bad, timeout_s=1.0)
+                sensor.enrol(bad, timeout_s=1.0)
         assert emu.template_slots == []
 
 
@@ -175,5 +175,5 @@ def test_enrolment_that_cannot_be_recorded_leaves_no_template(tmp_path):
         sensor.registry.close()  # the database became unusable after opening
         emu.place_finger("alice-index", touches=2)
         with pytest.raises(RegistryError, match="template was removed again"):
-            sensor.enroll("alice", timeout_s=1.0)
+            sensor.enrol("alice", timeout_s=1.0)
         assert emu.template_slots == []

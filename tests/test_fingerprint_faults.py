@@ -95,7 +95,7 @@ def test_poor_image_says_what_to_do(enrolled, quality, advice):
         sensor.identify(timeout_s=1.0)
     emu.place_finger("bob-index", quality, touches=2)
     with pytest.raises(PoorImageError, match=advice):
-        sensor.enroll("bob", timeout_s=1.0)
+        sensor.enrol("bob", timeout_s=1.0)
     assert emu.template_slots == [0]
     assert identifies_alice(emu, sensor)
 

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edge.agent_config import AgentConfig
-from edge.station_config import StationConfig
-from hallwatch.config import ConfigError, load_toml, validate
+from base.config import ConfigError, load_toml, validate
+from edge.agent.config import AgentConfig
+from edge.station.config import StationConfig
 from mqtt.broker import Deployment
 from rules.policy import Policy
 from rules.service import ServiceConfig

@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 
 from edge.journal import Journal, JournalError, JournalFull
-from edge.publisher import Publisher
+from edge.publisher import JournalPublisher
 from mqtt import schema
 from mqtt.ids import utc_now
 from tests.conftest import REPO
@@ -104,7 +104,7 @@ def test_broker_down_loses_nothing_and_alerts_drain_first(hardened_broker, tmp_p
     rules.start()
     agent = client(b.port, "ws-01", "hall-01.ws-01", b.password("hall-01.ws-01")).start()
     journal = Journal(tmp_path / "j.db", "hall-01", "ws-01")
-    publisher = Publisher(journal, agent).start()
+    publisher = JournalPublisher(journal, agent).start()
     try:
         before = journal.append(activity_event("hall-01", "ws-01"))
         seen.wait_for(1)

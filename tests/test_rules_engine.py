@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 
 from mqtt import schema
 from mqtt.schema import Action, AlertKind, LeaveKind
-from rules.actions import LeaveRecord, ManagerAction
 from rules.engine import (
     evaluate_day,
     evaluate_month,
     evaluate_person_month,
     group_by_person,
 )
+from rules.manager_actions import LeaveRecord, ManagerAction
 from tests.rules_helpers import DAY, TZ, activity, alert, at, clock, full_day, going_out, policy
 
 POLICY = policy()

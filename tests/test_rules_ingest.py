@@ -320,7 +320,7 @@ def test_absences_appear_once_a_session_has_settled_without_any_event(store):
     from tests.rules_helpers import DAY, at, policy
 
     moments = iter([at("17:20"), at("17:29"), at("17:31")])
-    ingest = Ingest(store, policy(), clock=lambda: next(moments))
+    ingest = Ingest(store, policy(), now=lambda: next(moments))
     ingest.recompute_all("2026-11")  # start-up at 17:20: the afternoon is not settled yet
 
     def afternoon_absences() -> set[str]:

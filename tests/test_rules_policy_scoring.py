@@ -8,7 +8,7 @@ from datetime import date, time
 
 import pytest
 
-from hallwatch.config import ConfigError
+from base.config import ConfigError
 from rules.engine import ViolationRecord
 from rules.policy import Policy, load_policy
 from rules.scoring import score_month
@@ -177,8 +177,8 @@ def test_the_documented_examples_load_and_show_the_defaults():
 def test_inspection_status_now_and_what_is_known_at_that_time():
     from mqtt import schema
     from mqtt.schema import Action, AlertKind
-    from rules.actions import LeaveRecord
     from rules.inspection import inspect_day
+    from rules.manager_actions import LeaveRecord
     from tests.rules_helpers import DAY, activity, alert, clock, going_out
 
     pol = policy()

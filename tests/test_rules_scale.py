@@ -223,7 +223,7 @@ def test_manager_commands_work_on_the_shared_database(tmp_path, hall, postgres_u
     ],
 )
 def test_a_db_setting_that_names_no_store_is_refused(tmp_path, db, message):
-    from hallwatch.config import ConfigError
+    from base.config import ConfigError
     from rules.service import load_config
 
     config = tmp_path / "rules.toml"

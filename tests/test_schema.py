@@ -114,4 +114,4 @@ def test_any_field_replaced_by_any_json_is_accepted_or_explained(field, value):
     except schema.PayloadError as exc:
         assert exc.reason
     else:
-        assert isinstance(event, schema.Clock)
+        assert isinstance(event, schema.Punch)

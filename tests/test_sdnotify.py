@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import socket
 
-from hallwatch import sdnotify
+from base import sdnotify
 
 
 def test_messages_reach_the_notify_socket(tmp_path, monkeypatch):

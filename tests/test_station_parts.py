@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from drivers.feedback import ConsoleFeedback, DisplayFeedback, Notice, tone
-from edge.actions import LastPunch, Session, infer_action, is_repeat, session_index
-from edge.messages import CATALOG, say
+from edge.station.inference import LastPunch, Session, infer_action, is_repeat, session_index
+from edge.station.messages import CATALOG, say
 from mqtt.schema import Action
 
 TZ = ZoneInfo("Asia/Shanghai")

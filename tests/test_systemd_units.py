@@ -46,7 +46,7 @@ def test_units_exist():
     assert names == {
         "hallwatch-station.service",
         "hallwatch-rules.service",
-        "hallwatch-activity.service",
+        "hallwatch-agent.service",
     }
 
 

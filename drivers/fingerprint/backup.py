@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from base.private_files import create_private_file
 from drivers.fingerprint.errors import BackupFileError
 from drivers.fingerprint.sensor import FingerprintSensor, validate_staff_id
-from hallwatch.storage import create_private_file
 
 FORMAT = "hallwatch-finger-templates"
 VERSION = 1

@@ -13,13 +13,13 @@ from typing import Any
 
 import click
 
+from base.config import ConfigError, validate
 from drivers.fingerprint.backup import export_templates, import_templates
 from drivers.fingerprint.emulator import SensorEmulator
 from drivers.fingerprint.emulator_console import ConsoleError, emulator_status, execute
 from drivers.fingerprint.errors import FingerprintError
 from drivers.fingerprint.sensor import EnrolStep, FingerprintSensor
 from drivers.fingerprint.settings import FingerprintSettings, load_settings
-from hallwatch.config import ConfigError, validate
 
 
 def _u32(text: str) -> int:
@@ -72,7 +72,7 @@ def finger() -> None:
 
     \b
     Example:
-        hallwatch finger enroll S1024 --port /dev/ttyUSB0
+        hallwatch finger enrol S1024 --port /dev/ttyUSB0
     """
 
 
@@ -80,18 +80,18 @@ def finger() -> None:
 @click.argument("staff_id")
 @click.option("--timeout", default=15.0, show_default=True, help="Seconds to wait for each touch.")
 @sensor_options
-def enroll(sensor: FingerprintSensor, staff_id: str, timeout: float) -> tuple[str, dict]:
+def enrol(sensor: FingerprintSensor, staff_id: str, timeout: float) -> tuple[str, dict]:
     """Enrol one finger of STAFF_ID (two touches of the same finger).
 
     \b
     Example:
-        hallwatch finger enroll S1024 --data-dir /var/lib/hallwatch
+        hallwatch finger enrol S1024 --data-dir /var/lib/hallwatch
     """
 
     def show(step: EnrolStep) -> None:
         click.echo(step.value, err=True)
 
-    enrolled = sensor.enroll(staff_id, timeout_s=timeout, prompt=show)
+    enrolled = sensor.enrol(staff_id, timeout_s=timeout, prompt=show)
     return (
         f"enrolled {enrolled.staff_id} in slot {enrolled.slot} (touches agreed: {enrolled.score})",
         asdict(enrolled),

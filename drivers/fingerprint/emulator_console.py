@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from base.errors import HallwatchError
 from drivers.fingerprint.emulator import Fault, SensorEmulator
 from drivers.fingerprint.synthetic import TouchQuality
 
@@ -18,7 +19,7 @@ HELP = f"""commands:
   quit"""
 
 
-class ConsoleError(ValueError):
+class ConsoleError(HallwatchError, ValueError):
     """A console line that cannot be carried out; the message says what is expected."""
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from base.errors import HallwatchError
 
-class FingerprintError(Exception):
+
+class FingerprintError(HallwatchError):
     """Base class: `str(error)` is a message fit for the operator or the staff member."""
 
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from base.private_files import connect_private
 from drivers.fingerprint.errors import RegistryError
-from hallwatch.storage import connect_private
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS finger_slots (

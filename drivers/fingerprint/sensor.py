@@ -237,7 +237,7 @@ class FingerprintSensor:
             raise self._unmapped(slot)
         return FingerMatch(record.staff_id, slot, score, datetime.now(UTC))
 
-    def enroll(
+    def enrol(
         self, staff_id: str, *, timeout_s: float = 10.0, prompt: Prompt = _no_prompt
     ) -> EnrolledFinger:
         """Enrol one finger of `staff_id` from two touches; `prompt` tells the person what to do."""

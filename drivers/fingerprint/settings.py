@@ -7,9 +7,9 @@ from typing import Annotated
 
 import pydantic
 
+from base.config import Section, load_toml
 from drivers.fingerprint.protocol import DEFAULT_ADDRESS
 from drivers.fingerprint.sensor import FingerprintSensor
-from hallwatch.config import Section, load_toml
 
 U32 = Annotated[int, pydantic.Field(ge=0, le=0xFFFFFFFF)]
 

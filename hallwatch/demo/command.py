@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from hallwatch.demo import hall
-from hallwatch.demo.clock import SimClock
+from hallwatch.demo.simulated_time import SimulatedTime
 
 REPO = Path(__file__).resolve().parents[2]
 # The day takes about this long: 9 hours at 1,000x is 32 s, plus punches.
@@ -80,9 +80,9 @@ def demo(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    clock = SimClock(hall.START, speed)
-    clock.freeze()  # the day starts once the hall is set up (HallDay.live)
-    with HallDay(out, clock, faces, models_source, quiet=quiet) as day:
+    sim_time = SimulatedTime(hall.START, speed)
+    sim_time.freeze()  # the day starts once the hall is set up (HallDay.live)
+    with HallDay(out, sim_time, faces, models_source, quiet=quiet) as day:
         day.live()
         report = day.report()
     click.echo(report.text)

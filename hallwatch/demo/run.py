@@ -15,8 +15,8 @@ import click
 
 from drivers.feedback import Notice
 from hallwatch.demo import hall
-from hallwatch.demo.clock import SimClock
 from hallwatch.demo.relay import TcpProxy
+from hallwatch.demo.simulated_time import SimulatedTime
 from hallwatch.demo.stage import ScriptedDesktop, Stage, Use
 from mqtt import feed
 from mqtt.cli import print_line, run_feed
@@ -54,7 +54,7 @@ class Screen:
 class Kiosk:
     """A station as the scenario drives it: its camera's stage, its keypad, its screen."""
 
-    station: Any  # edge.station.Station (imported lazily with the face stack)
+    station: Any  # edge.station.station.Station (imported lazily with the face stack)
     stage: Stage
     keypad: TextIO
     screen: Screen
@@ -64,13 +64,13 @@ class HallDay:
     def __init__(
         self,
         out: Path,
-        clock: SimClock,
+        sim_time: SimulatedTime,
         faces: Path | None,
         models_source: Path | None,
         *,
         quiet: bool = False,
     ) -> None:
-        self.out, self.clock, self.faces, self.quiet = out, clock, faces, quiet
+        self.out, self.sim_time, self.faces, self.quiet = out, sim_time, faces, quiet
         self._stack = contextlib.ExitStack()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -132,7 +132,7 @@ class HallDay:
         self.broker = BrokerConfig(port=broker.port, reconnect_min_s=0.2, reconnect_max_s=1.0)
         say = click.secho if not self.quiet else (lambda *a, **k: None)
         say(
-            f"hallwatch demo: {hall.SITE}, {hall.DAY:%A %Y-%m-%d}, a day at {self.clock.speed:g}x;"
+            f"hallwatch demo: {hall.SITE}, {hall.DAY:%A %Y-%m-%d}, a day at {self.sim_time.speed:g}x;"
             f" embedded broker on 127.0.0.1:{broker.port}",
             bold=True,
         )
@@ -152,7 +152,7 @@ class HallDay:
                 },
             }
         )
-        self.rules = RulesService(config, clock=self.clock).start()
+        self.rules = RulesService(config, now=self.sim_time).start()
         self._stack.callback(self.rules.stop)
         if not self.quiet:
             self._background(self._feed)
@@ -206,7 +206,7 @@ class HallDay:
         ) as sensor:
             for person in fingers:
                 self.emulator.place_finger(self._finger(person), touches=2)
-                sensor.enroll(person.staff_id, timeout_s=5)
+                sensor.enrol(person.staff_id, timeout_s=5)
                 self.emulator.lift_finger()
         faces = sum(p.photo is not None for p in hall.STAFF) if self.face else 0
         if not self.quiet:
@@ -220,9 +220,9 @@ class HallDay:
         return person.finger or (None if self.face else f"finger-{person.staff_id.lower()}")
 
     def _station(self, device: str) -> Kiosk | None:
-        from edge.inputs import KeyReader
-        from edge.station import Station
-        from edge.station_config import StationConfig
+        from edge.station.config import StationConfig
+        from edge.station.keypad import KeyReader
+        from edge.station.station import Station
 
         finger = device == "st-01"
         face = self.face
@@ -255,7 +255,7 @@ class HallDay:
             config,
             keys=KeyReader(len(config.leave.reasons), stream=os.fdopen(read_end)),
             feedback=screen,
-            clock=self.clock,
+            now=self.sim_time,
             camera=stage if face else None,
         )
         keypad = os.fdopen(write_end, "w", buffering=1)
@@ -268,8 +268,8 @@ class HallDay:
         return Kiosk(station, stage, keypad, screen)
 
     def _agent(self, device: str, staff_id: str):
-        from edge.agent import Agent
-        from edge.agent_config import AgentConfig
+        from edge.agent.agent import Agent
+        from edge.agent.config import AgentConfig
 
         login = staff_id.lower()
         config = AgentConfig.model_validate(
@@ -285,7 +285,7 @@ class HallDay:
         )
         uses = [Use(a, b, app) for a, b, app in hall.DESK_USE[device]]
         agent = Agent(
-            config, desktop=ScriptedDesktop(self.clock, login, uses, "wps"), clock=self.clock
+            config, desktop=ScriptedDesktop(self.sim_time, login, uses, "wps"), now=self.sim_time
         )
         agent.start()
         self._stack.callback(agent.stop)
@@ -293,19 +293,19 @@ class HallDay:
 
     # -- the day ---------------------------------------------------------------------
     def live(self) -> None:
-        self.clock.resume()
+        self.sim_time.resume()
         self._background(self._sample_desks)
         for step in hall.DAY_PLAN:
-            self.clock.sleep_until(step.at)
+            self.sim_time.sleep_until(step.at)
             self._do(step)
-        self.clock.sleep_until(hall.END)
+        self.sim_time.sleep_until(hall.END)
         self._settle()
 
     def _sample_desks(self) -> None:
         """The agents' sampling, on the simulated clock (one sample a simulated minute)."""
-        next_at = self.clock()
+        next_at = self.sim_time()
         while not self._stop.is_set():
-            self.clock.sleep_until(next_at)
+            self.sim_time.sleep_until(next_at)
             for agent in self.agents:
                 agent.sample()
             next_at += timedelta(minutes=1)
@@ -343,7 +343,7 @@ class HallDay:
         """Someone stands at the device until it answers (the clock stops meanwhile)."""
         if kiosk is None or (photo is None and finger is None):
             return
-        self.clock.freeze()
+        self.sim_time.freeze()
         screen = kiosk.screen
         seen = len(screen.shown)
         if photo is not None:
@@ -358,7 +358,7 @@ class HallDay:
             screen.changed.clear()
         kiosk.stage.show(None)
         time.sleep(0.7)  # walk off: empty frames reset the vote
-        self.clock.resume()
+        self.sim_time.resume()
 
     def _settle(self) -> None:
         """Let every device drain and the rules service judge the settled sessions."""
@@ -378,7 +378,7 @@ class HallDay:
         from rules.scoring import score_month
 
         store, policy = self.rules.store, self.rules.policy
-        inspection = load_inspection(store, policy, hall.DAY, hall.SITE, self.clock())
+        inspection = load_inspection(store, policy, hall.DAY, hall.SITE, self.sim_time())
         people, windows = score_month(policy, store.violations(month=f"{hall.DAY:%Y-%m}"))
         month = f"{hall.DAY:%Y-%m}"
         text = (

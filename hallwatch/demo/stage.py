@@ -1,7 +1,7 @@
 """The demo's props: a camera looking at whoever stands before it, and desktops in use.
 
 Both are real implementations of the driver protocols (`drivers.camera.FrameSource`,
-`edge.desktop.Desktop`), scripted by the scenario instead of a person.
+`edge.agent.desktop.Desktop`), scripted by the scenario instead of a person.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.desktop import Foreground
+from edge.agent.foreground import Foreground
 from models.images import read_image
 
 
@@ -57,12 +57,12 @@ class ScriptedDesktop:
     name = "demo"
 
     def __init__(
-        self, clock: Callable[[], datetime], user: str, uses: list[Use], work_app: str
+        self, now: Callable[[], datetime], user: str, uses: list[Use], work_app: str
     ) -> None:
-        self.clock, self.user, self.uses, self.work_app = clock, user, uses, work_app
+        self.now, self.user, self.uses, self.work_app = now, user, uses, work_app
 
     def _current(self) -> Use | None:
-        now = self.clock()
+        now = self.now()
         return next((u for u in self.uses if u.start <= now < u.end), None)
 
     def foreground(self) -> Foreground:
@@ -73,7 +73,7 @@ class ScriptedDesktop:
         """Input stops when the person leaves the desk: at the end of their last use."""
         if self._current() is not None:
             return 0.0
-        now = self.clock()
+        now = self.now()
         ended = [u.end for u in self.uses if u.end <= now]
         return (now - max(ended)).total_seconds() if ended else 3600.0
 

@@ -1,4 +1,4 @@
-"""`hallwatch enroll / identify / gallery / models eval` end to end through click."""
+"""`hallwatch enrol / identify / gallery / models eval` end to end through click."""
 
 from __future__ import annotations
 
@@ -25,12 +25,12 @@ def run(pack_store, tmp_path, monkeypatch):
 
 def test_enroll_identify_delete(run, faces_dir, tmp_path):
     ids = faces_dir / "identities"
-    result = run("enroll", "S017", str(ids / "fr_obama" / "obama.jpg"), "--name", "Obama")
+    result = run("enrol", "S017", str(ids / "fr_obama" / "obama.jpg"), "--name", "Obama")
     assert result.exit_code == 0, result.output
     assert "enrolled S017: 1 templates" in result.output
     assert stat.S_IMODE((tmp_path / "data" / "gallery.db").stat().st_mode) == 0o600
 
-    refused = run("enroll", "S099", str(ids / "fr_obama" / "obama2.jpg"))
+    refused = run("enrol", "S099", str(ids / "fr_obama" / "obama2.jpg"))
     assert refused.exit_code == 1 and "already matches S017" in refused.output
 
     bad = tmp_path / "bad.jpg"
@@ -64,7 +64,7 @@ def test_enroll_identify_delete(run, faces_dir, tmp_path):
 def test_enroll_with_only_bad_photos_changes_nothing(run, tmp_path, faces_dir):
     empty = tmp_path / "empty.jpg"
     empty.write_bytes(b"")
-    result = run("enroll", "S001", str(empty), str(faces_dir / "multi" / "cf_017_0.jpg"))
+    result = run("enrol", "S001", str(empty), str(faces_dir / "multi" / "cf_017_0.jpg"))
     assert result.exit_code == 1
     assert "nothing enrolled" in result.output and "the file is empty" in result.output
     assert "no face found" in result.output
@@ -73,7 +73,7 @@ def test_enroll_with_only_bad_photos_changes_nothing(run, tmp_path, faces_dir):
 
 def test_enroll_from_a_replayed_camera(run, faces_dir):
     folder = faces_dir / "identities" / "deepface_p03"
-    result = run("enroll", "P03", "--camera", str(folder), "--captures", "2", "--json")
+    result = run("enrol", "P03", "--camera", str(folder), "--captures", "2", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["templates"] == 2
 
@@ -94,7 +94,7 @@ def test_every_command_has_help_with_an_example(run):
         ["models", "verify"],
         ["models", "install"],
         ["models", "eval"],
-        ["enroll"],
+        ["enrol"],
         ["identify"],
         ["gallery", "list"],
         ["gallery", "delete"],

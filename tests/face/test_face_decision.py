@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import pytest
 
-from models.decision import Decider, Outcome
+from models.decision import Decider, FaceOutcome
 from models.enrolment import enrol_photos
 from models.images import read_image
 from models.reasons import Reason
@@ -33,17 +33,17 @@ def scene(pipeline, faces_dir, tmp_path_factory):
 def test_identified_after_enough_agreeing_frames(scene):
     decider = Decider(votes_needed=3, vote_window=5)
     verdicts = [decider.add(scene[name]) for name in ("obama", "blurred", "obama", "obama")]
-    assert [v.outcome for v in verdicts[:3]] == [Outcome.PENDING] * 3
+    assert [v.outcome for v in verdicts[:3]] == [FaceOutcome.PENDING] * 3
     assert verdicts[1].reason is Reason.BLURRY  # feedback while still looking
-    assert verdicts[3].outcome is Outcome.IDENTIFIED and verdicts[3].staff_id == "fr_obama"
+    assert verdicts[3].outcome is FaceOutcome.IDENTIFIED and verdicts[3].staff_id == "fr_obama"
     assert verdicts[3].score == pytest.approx(scene["obama"].match.score)
-    assert decider.add(scene["obama"]).outcome is Outcome.PENDING  # a fresh decision starts
+    assert decider.add(scene["obama"]).outcome is FaceOutcome.PENDING  # a fresh decision starts
 
 
 def test_a_stranger_is_rejected_once_no_majority_can_form(scene):
     decider = Decider(votes_needed=3, vote_window=5)
     verdicts = [decider.add(scene["stranger"]) for _ in range(3)]
-    assert [v.outcome for v in verdicts] == [Outcome.PENDING, Outcome.PENDING, Outcome.REJECTED]
+    assert [v.outcome for v in verdicts] == [FaceOutcome.PENDING, FaceOutcome.PENDING, FaceOutcome.REJECTED]
     assert verdicts[-1].reason is Reason.UNKNOWN and verdicts[-1].suspected_staff_id is None
 
 
@@ -51,7 +51,7 @@ def test_a_crowd_is_rejected_naming_whose_face_was_presented(scene):
     decider = Decider(votes_needed=2, vote_window=3)
     decider.add(scene["crowd"])
     verdict = decider.add(scene["crowd"])
-    assert verdict.outcome is Outcome.REJECTED and verdict.reason is Reason.CROWD
+    assert verdict.outcome is FaceOutcome.REJECTED and verdict.reason is Reason.CROWD
     assert verdict.suspected_staff_id == scene["crowd"].match.staff_id
     assert verdict.suspected_staff_id in {"fr_obama", "fr_biden"}
 
@@ -62,7 +62,7 @@ def test_one_lucky_frame_is_not_enough(scene):
         decider.add(scene[name]).outcome
         for name in ("obama", "stranger", "stranger", "obama", "stranger")
     ]
-    assert Outcome.IDENTIFIED not in outcomes
+    assert FaceOutcome.IDENTIFIED not in outcomes
 
 
 def test_invalid_vote_settings_are_refused():

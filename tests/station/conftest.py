@@ -12,8 +12,8 @@ import pytest
 
 from drivers.fingerprint.emulator import SensorEmulator
 from drivers.fingerprint.sensor import FingerprintSensor
-from edge.station import Station
-from edge.station_config import StationConfig
+from edge.station.config import StationConfig
+from edge.station.station import Station
 from models.enrolment import enrol_photos
 from models.packs import PackStore
 from models.pipeline import FacePipeline
@@ -83,7 +83,7 @@ def enrol_fingers(emu: SensorEmulator, data: Path, staff: list[str]) -> None:
     with FingerprintSensor.open(emu.port, registry=data / "fingers.db") as sensor:
         for staff_id in staff:
             emu.place_finger(FINGERS[staff_id], touches=2)
-            sensor.enroll(staff_id, timeout_s=5)
+            sensor.enrol(staff_id, timeout_s=5)
             emu.lift_finger()
 
 

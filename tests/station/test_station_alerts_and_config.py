@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from edge.station import Station
-from edge.station_config import StationConfig
+from edge.station.config import StationConfig
+from edge.station.station import Station
 from models.enrolment import enrol_photos
 from models.gallery import Gallery
 from models.pipeline import FacePipeline
@@ -43,7 +43,7 @@ def test_a_stranger_raises_one_unknown_face_alert_and_no_punch(
         time.sleep(1.5)
     alerts = central.events(schema.Alert)
     assert [a.kind for a in alerts] == [schema.AlertKind.UNKNOWN_FACE]  # rate-limited to one
-    assert central.events(schema.Clock) == []
+    assert central.events(schema.Punch) == []
     snapshot = station_data / "evidence" / alerts[0].evidence
     assert snapshot.exists() and (snapshot.stat().st_mode & 0o777) == 0o600
 
@@ -66,7 +66,7 @@ def test_a_photo_held_up_raises_a_spoof_alert(tmp_path, site, station_data, face
     assert alerts[0].severity is schema.Severity.SERIOUS
     assert alerts[0].staff_id == "S009"  # whose face the photo showed: proxy-punch evidence
     assert alerts[0].evidence is None  # no snapshot unless configured
-    assert central.events(schema.Clock) == []
+    assert central.events(schema.Punch) == []
 
 
 def test_face_and_finger_must_be_the_same_person(tmp_path, site, station_data, faces_dir, emulator):
@@ -86,7 +86,7 @@ def test_face_and_finger_must_be_the_same_person(tmp_path, site, station_data, f
         emulator.place_finger("finger-s002", touches=1)  # someone else's finger
         alert = central.wait_for(schema.Alert, 1)[0]
         emulator.place_finger("finger-s001", touches=1)
-        punch = central.wait_for(schema.Clock, 1)[0]
+        punch = central.wait_for(schema.Punch, 1)[0]
     assert (
         alert.kind is schema.AlertKind.PROXY_PUNCH
         and "S001" in alert.message

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from edge.journal import Journal
-from edge.station import Station
+from edge.station.station import Station
 from mqtt import schema
 from tests.conftest import REPO
 from tests.station.conftest import FINGERS, Central, RunningStation, enrol_fingers, make_config
@@ -63,9 +63,9 @@ def test_sigkill_at_random_points_loses_nothing_and_duplicates_no_id(
         proc.terminate()
         assert proc.wait(30) == 0, proc.stderr.read().decode()
         time.sleep(1)
-        received = central.events(schema.Clock)
+        received = central.events(schema.Punch)
     with Journal(station_data / "journal.db", site, "st-01") as journal:
-        journaled = [e for e in journal.events() if isinstance(e, schema.Clock)]
+        journaled = [e for e in journal.events() if isinstance(e, schema.Punch)]
         seqs = [e.seq for e in journal.events()]
         assert journal.backlog() == 0
     assert kills >= 3 and len(journaled) >= 10
@@ -105,7 +105,7 @@ def test_punches_made_while_the_broker_is_down_arrive_in_order(
             time.sleep(1.2)
         assert station.journal.backlog() >= 4
         b.start()
-        punches = central.wait_for(schema.Clock, 4, timeout_s=30)
+        punches = central.wait_for(schema.Punch, 4, timeout_s=30)
     assert [(p.staff_id, p.action) for p in punches] == [
         ("S001", schema.Action.CLOCK_IN),
         ("S002", schema.Action.CLOCK_IN),

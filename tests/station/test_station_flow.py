@@ -6,8 +6,8 @@ import os
 import time
 from datetime import timedelta
 
-from edge.inputs import KeyReader
-from edge.station import Station
+from edge.station.keypad import KeyReader
+from edge.station.station import Station
 from mqtt import schema
 from tests.station.conftest import (
     Central,
@@ -26,9 +26,9 @@ def test_face_punch_arrives_once_with_the_right_payload(tmp_path, site, station_
         site, station_data, identify="face", camera={"source": str(folder), "fps": 10}
     )
     with Central(site) as central, RunningStation(Station(config)):
-        punches = central.wait_for(schema.Clock, 1)
+        punches = central.wait_for(schema.Punch, 1)
         time.sleep(2)  # the same person still in front of the camera: debounced, no second punch
-    punches = central.events(schema.Clock)
+    punches = central.events(schema.Punch)
     assert len(punches) == 1
     punch = punches[0]
     assert (punch.staff_id, punch.action, punch.method, punch.inferred) == (
@@ -56,7 +56,7 @@ def test_finger_punches_infer_in_then_out(tmp_path, site, station_data, emulator
         for finger in ("finger-s003", "finger-s003"):
             emulator.place_finger(finger, touches=1)
             time.sleep(1.5)
-        punches = central.wait_for(schema.Clock, 2)
+        punches = central.wait_for(schema.Punch, 2)
     assert [(p.staff_id, p.action, p.method) for p in punches] == [
         ("S003", schema.Action.CLOCK_IN, schema.Method.FINGER),
         ("S003", schema.Action.CLOCK_OUT, schema.Method.FINGER),
@@ -81,12 +81,12 @@ def test_going_out_and_back_with_keys(tmp_path, site, station_data, emulator):
         keypad.write("g 2 3\n")  # going out: personal, the third reason
         time.sleep(0.3)
         emulator.place_finger("finger-s001", touches=1)
-        central.wait_for(schema.Clock, 1)
+        central.wait_for(schema.Punch, 1)
         time.sleep(1)
         keypad.write("b\n")
         time.sleep(0.3)
         emulator.place_finger("finger-s001", touches=1)
-        out, back = central.wait_for(schema.Clock, 2)
+        out, back = central.wait_for(schema.Punch, 2)
         keypad.close()
     assert out.action is schema.Action.LEAVE_OUT and not out.inferred
     assert out.leave.kind is schema.LeaveKind.PERSONAL

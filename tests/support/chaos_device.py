@@ -22,7 +22,7 @@ from pathlib import Path
 import msgspec
 
 from edge.journal import Journal, JournalFull
-from edge.publisher import Publisher
+from edge.publisher import JournalPublisher
 from mqtt import schema
 from mqtt.client import BrokerConfig, MqttClient
 from mqtt.ids import utc_now
@@ -33,7 +33,7 @@ def skewed(event: schema.Event, skew: timedelta) -> schema.Event:
     changes: dict[str, object] = {"ts": event.ts + skew}
     if isinstance(event, schema.Activity):
         changes["start"] = event.start + skew
-    if isinstance(event, schema.Clock) and event.leave is not None:
+    if isinstance(event, schema.Punch) and event.leave is not None:
         leave = event.leave
         changes["leave"] = msgspec.structs.replace(
             leave, expected_return=leave.expected_return + skew
@@ -71,7 +71,7 @@ def main() -> None:
     site, device = events[0].site, events[0].device
     journal = Journal(args.journal, site, device, now=lambda: utc_now() + skew)
     client = MqttClient(broker, f"{site}-{device}").start(wait_s=None)
-    publisher = Publisher(journal, client).start()
+    publisher = JournalPublisher(journal, client).start()
     reported: set[str] = set()
     for event in events:
         try:

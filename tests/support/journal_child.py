@@ -11,7 +11,7 @@ import sys
 import time
 
 from edge.journal import Journal
-from edge.publisher import Publisher
+from edge.publisher import JournalPublisher
 from mqtt.client import BrokerConfig, MqttClient
 from tests.mqtt_helpers import clock_event
 
@@ -19,7 +19,7 @@ from tests.mqtt_helpers import clock_event
 def main(path: str, site: str, port: str, mode: str) -> None:
     journal = Journal(path, site, "st-01")
     client = MqttClient(BrokerConfig(port=int(port)), f"{site}-st-01").start()
-    publisher = Publisher(journal, client).start()
+    publisher = JournalPublisher(journal, client).start()
     if mode == "drain":
         publisher.stop(drain_s=30)
         client.stop()

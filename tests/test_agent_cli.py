@@ -1,4 +1,4 @@
-"""`hallwatch activity` as a real process, and its systemd user unit."""
+"""`hallwatch agent` as a real process, and its systemd user unit."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_agent_shows_the_disclosure_and_publishes_intervals(xsession, tmp_path):
     _, game = xsession.app("minesweeper")
     xsession.activate(game)
     run = subprocess.run(
-        [HALLWATCH, "activity", "--config", str(config), "--seconds", "2.5", "--json"],
+        [HALLWATCH, "agent", "--config", str(config), "--seconds", "2.5", "--json"],
         env=xsession.env,
         capture_output=True,
         text=True,
@@ -70,12 +70,12 @@ def test_a_bad_config_file_is_explained(tmp_path):
     config = tmp_path / "bad.toml"
     config.write_text('site = "Hall 1"\ndevice = "ws-01"\ninterval_s = 0\n')
     run = subprocess.run(
-        [HALLWATCH, "activity", "--config", str(config)], capture_output=True, text=True
+        [HALLWATCH, "agent", "--config", str(config)], capture_output=True, text=True
     )
     assert run.returncode == 1
     assert "key 'site'" in run.stderr and "key 'interval_s'" in run.stderr
     missing = subprocess.run(
-        [HALLWATCH, "activity", "--config", str(tmp_path / "nope.toml")],
+        [HALLWATCH, "agent", "--config", str(tmp_path / "nope.toml")],
         capture_output=True,
         text=True,
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from hallwatch.config import ConfigError
+from base.config import ConfigError
 
 
 @click.command()
@@ -36,10 +36,10 @@ def station(config_file: Path, keys: bool | None, verbose: bool) -> None:
         hallwatch station --config /etc/hallwatch/station.toml
     """
     from drivers.fingerprint.errors import FingerprintError
-    from edge.inputs import KeyReader
     from edge.journal import JournalError
-    from edge.station import Station
-    from edge.station_config import load_station_config
+    from edge.station.config import load_station_config
+    from edge.station.keypad import KeyReader
+    from edge.station.station import Station
     from models.gallery import GalleryError
     from models.packs import PackError
 

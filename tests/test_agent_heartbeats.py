@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from edge.agent import Agent
-from edge.agent_config import AgentConfig, RecordingHours
-from edge.classify import DEFAULT_RULES, NON_WORK, CategoryError, Classifier
-from edge.desktop import UnknownDesktop
-from edge.intervals import Heartbeats, Sample
-from hallwatch.config import ConfigError, validate
+from base.config import ConfigError, validate
+from edge.agent.agent import Agent
+from edge.agent.classify import DEFAULT_RULES, NON_WORK, CategoryError, Classifier
+from edge.agent.config import AgentConfig, RecordingHours
+from edge.agent.desktop import UnknownDesktop
+from edge.agent.heartbeats import Heartbeats, Sample
 from mqtt.schema import CategoryRule
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

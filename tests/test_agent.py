@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.agent import Agent
-from edge.agent_config import AgentConfig
+from edge.agent.agent import Agent
+from edge.agent.config import AgentConfig
 from mqtt import schema
 from mqtt.client import BrokerConfig
 from mqtt.ids import new_event_id, utc_now

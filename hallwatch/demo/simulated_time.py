@@ -7,7 +7,7 @@ import time
 from datetime import datetime, timedelta
 
 
-class SimClock:
+class SimulatedTime:
     def __init__(self, start: datetime, speed: float) -> None:
         if start.tzinfo is None:
             raise ValueError("the simulated clock needs a timezone-aware start")

@@ -13,10 +13,12 @@ import getpass
 from Xlib import X, display, error
 from Xlib.ext import res
 
-from edge.desktop import NO_WINDOW, UNKNOWN_APP, Foreground, LogindIdle, process_foreground
+from base.errors import HallwatchError
+from edge.agent.foreground import NO_WINDOW, UNKNOWN_APP, Foreground, process_foreground
+from edge.agent.probes.logind import LogindIdle
 
 
-class X11Unavailable(RuntimeError):
+class X11Unavailable(HallwatchError, RuntimeError):
     """No X display to talk to (not running, or access refused)."""
 
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from edge.desktop import open_desktop
-from edge.desktop_x11 import X11Desktop, X11Unavailable
+from edge.agent.desktop import open_desktop
+from edge.agent.probes.x11 import X11Desktop, X11Unavailable
 from tests.support.xsession import XSession
 
 

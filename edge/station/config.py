@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 
 import pydantic
 
+from base.config import Section, SessionTimes, TimeZoneName, load_toml
 from drivers.fingerprint.settings import FingerprintSettings
-from edge.actions import Session
-from edge.messages import Language
-from hallwatch.config import Section, SessionTimes, TimeZoneName, load_toml
+from edge.station.inference import Session
+from edge.station.messages import Language
 from models.settings import FaceConfig
 from mqtt.client import BrokerConfig
 from mqtt.schema import LeaveKind

@@ -48,13 +48,13 @@ class _Timex(ctypes.Structure):
 
 
 @dataclass(frozen=True, slots=True)
-class ClockState:
+class TimeSync:
     synchronised: bool
     offset_s: float  # the kernel's current estimate of (true time - clock)
     max_error_s: float
 
 
-def clock_state() -> ClockState | None:
+def time_sync() -> TimeSync | None:
     """Read-only adjtimex(2); None where the call is not available (not Linux)."""
     name = ctypes.util.find_library("c")
     if name is None:
@@ -68,4 +68,4 @@ def clock_state() -> ClockState | None:
         return None
     scale = 1e-9 if timex.status & STA_NANO else 1e-6
     synchronised = state != TIME_ERROR and not timex.status & STA_UNSYNC
-    return ClockState(synchronised, timex.offset * scale, timex.maxerror * 1e-6)
+    return TimeSync(synchronised, timex.offset * scale, timex.maxerror * 1e-6)

@@ -48,7 +48,7 @@ class Mismatch:
     finger_staff_id: str
 
 
-Outcome = Identified | NeedSecond | Mismatch | None
+Identification = Identified | NeedSecond | Mismatch | None
 
 
 def _both(face: FaceId, finger: FingerId) -> Identified | Mismatch:
@@ -69,7 +69,7 @@ class Combiner:
         self._pending = None
         return None
 
-    def face(self, seen: FaceId, now: float) -> Outcome:
+    def face(self, seen: FaceId, now: float) -> Identification:
         if self.mode == "finger":
             return None
         if self.mode != "face_and_finger":
@@ -81,7 +81,7 @@ class Combiner:
         self._pending = (seen, now)
         return NeedSecond(seen.staff_id, "finger")
 
-    def finger(self, touched: FingerId, now: float) -> Outcome:
+    def finger(self, touched: FingerId, now: float) -> Identification:
         if self.mode == "face":
             return None
         if self.mode != "face_and_finger":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 from ctypes import wintypes
 
-from edge.desktop import NO_WINDOW, Foreground, process_foreground
+from edge.agent.foreground import NO_WINDOW, Foreground, process_foreground
 
 
 class _LastInputInfo(ctypes.Structure):

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pydantic
 
+from base.errors import HallwatchError
+
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
 
 
@@ -42,7 +44,7 @@ TimeZoneName = Annotated[str, pydantic.AfterValidator(_known_zone)]
 Regex = Annotated[str, pydantic.Field(max_length=200), pydantic.AfterValidator(_compiles)]
 
 
-class ConfigError(ValueError):
+class ConfigError(HallwatchError, ValueError):
     """A configuration file that cannot be used, with every problem in it."""
 
 

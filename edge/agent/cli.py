@@ -1,4 +1,4 @@
-"""`hallwatch activity`: run the workstation agent."""
+"""`hallwatch agent`: run the workstation agent."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import click
 import msgspec
 
-from edge.agent_config import AgentConfig
+from base.config import ConfigError, load_toml
+from edge.agent.config import AgentConfig
 from edge.journal import JournalError
-from hallwatch.config import ConfigError, load_toml
 from mqtt import schema
 
 
@@ -26,7 +26,7 @@ def _human(event: schema.Activity) -> str:
     )
 
 
-@click.command("activity")
+@click.command("agent")
 @click.option(
     "--config",
     "config_file",
@@ -39,7 +39,7 @@ def _human(event: schema.Activity) -> str:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print each interval as a JSON line.")
 @click.option("--quiet", is_flag=True, help="Print nothing per interval (as under systemd).")
-def activity(config_file: Path, seconds: float | None, as_json: bool, quiet: bool) -> None:
+def agent(config_file: Path, seconds: float | None, as_json: bool, quiet: bool) -> None:
     """Sample the foreground application and input idle time, and publish intervals.
 
     Shows the disclosure notice at start. Intervals are journaled locally before they
@@ -48,8 +48,8 @@ def activity(config_file: Path, seconds: float | None, as_json: bool, quiet: boo
 
     \b
     Example:
-        hallwatch activity --config ~/.config/hallwatch/activity.toml
-        hallwatch activity --config agent.toml --seconds 60 --json
+        hallwatch agent --config ~/.config/hallwatch/agent.toml
+        hallwatch agent --config agent.toml --seconds 60 --json
     """
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -63,7 +63,7 @@ def activity(config_file: Path, seconds: float | None, as_json: bool, quiet: boo
         line = msgspec.json.encode(event).decode() if as_json else _human(event)
         click.echo(line)
 
-    from edge.agent import Agent
+    from edge.agent.agent import Agent
 
     try:
         agent = Agent(config, on_interval=emit)
@@ -78,7 +78,7 @@ def activity(config_file: Path, seconds: float | None, as_json: bool, quiet: boo
     finally:
         waiting = agent.stop()
     print(
-        f"activity agent stopped: {agent.publisher.sent} events sent, "
+        f"workstation agent stopped: {agent.publisher.sent} events sent, "
         f"{waiting} kept in the journal for the next run",
         file=sys.stderr,
     )

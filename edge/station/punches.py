@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from edge.actions import LastPunch, infer_action, is_repeat
-from edge.inputs import ActionRequest
-from edge.station_config import StationConfig
+from edge.station.config import StationConfig
+from edge.station.inference import LastPunch, infer_action, is_repeat
+from edge.station.keypad import ActionRequest
 from mqtt.schema import Action, Leave
 
 
@@ -24,7 +24,7 @@ class PlannedPunch:
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    message_key: str  # edge/messages.py
+    message_key: str  # edge/station/messages.py
     time: str = ""
 
 

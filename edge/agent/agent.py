@@ -18,13 +18,14 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from edge.agent_config import AgentConfig
-from edge.classify import DEFAULT_RULES, CategoryError, Classification, Classifier
-from edge.desktop import NO_WINDOW, UNKNOWN_APP, Desktop, open_desktop
-from edge.intervals import Heartbeats, Interval, Sample
+from base import sdnotify
+from edge.agent.classify import DEFAULT_RULES, CategoryError, Classification, Classifier
+from edge.agent.config import AgentConfig
+from edge.agent.desktop import Desktop, open_desktop
+from edge.agent.foreground import NO_WINDOW, UNKNOWN_APP
+from edge.agent.heartbeats import Heartbeats, Interval, Sample
 from edge.journal import Journal
-from edge.publisher import Publisher
-from hallwatch import sdnotify
+from edge.publisher import JournalPublisher
 from mqtt import schema
 from mqtt.client import MqttClient
 from mqtt.ids import new_event_id, utc_now
@@ -46,10 +47,10 @@ class Agent:
         *,
         desktop: Desktop | None = None,
         on_interval: Callable[[schema.Activity], None] | None = None,
-        clock: Callable[[], datetime] = utc_now,
+        now: Callable[[], datetime] = utc_now,
     ) -> None:
         self.config = config
-        self.clock = clock  # sample times; the demo runs a day on an accelerated clock
+        self.now = now  # sample times; the demo runs a day on an accelerated clock
         self.on_interval = on_interval
         local_rules = [CategoryRule(**rule.model_dump()) for rule in config.categories]
         self.classifier = Classifier(local_rules or DEFAULT_RULES, config.default_category)
@@ -74,7 +75,7 @@ class Agent:
             on_message=self._on_config,
         )
         self.client.subscribe(device_topic(config.site, config.device, Kind.CONFIG))
-        self.publisher = Publisher(self.journal, self.client)
+        self.publisher = JournalPublisher(self.journal, self.client)
         self._login = getpass.getuser()
 
     # -- lifecycle -------------------------------------------------------------------
@@ -84,7 +85,7 @@ class Agent:
         self.client.start(wait_s=None)
         self.journal.append(self._status("online"))
         self.publisher.start()
-        log.info("activity agent started on the %s desktop", self.desktop.name)
+        log.info("workstation agent started on the %s desktop", self.desktop.name)
         return self
 
     def run(self, stop: threading.Event, seconds: float | None = None) -> None:
@@ -136,7 +137,7 @@ class Agent:
 
         Outside the configured recording hours nothing is sampled: the open interval ends.
         """
-        now = self.clock()
+        now = self.now()
         recording = self.config.recording
         if recording is not None and not recording.contains(now):
             return [self._record(interval) for interval in self.heartbeats.flush()]
@@ -203,9 +204,9 @@ class Agent:
             log.info("category policy version %d applied", config.version)
         else:
             log.error("category policy version %d rejected: %s", config.version, error)
-        self.journal.append(schema.ack_for(config, self.config.device, self.clock(), error))
+        self.journal.append(schema.ack_for(config, self.config.device, self.now(), error))
 
     def _status(self, state: str) -> schema.Status:
         """A status event; the journal gives it its seq."""
         c = self.config
-        return schema.status_for(c.site, c.device, "agent", state, self.clock())
+        return schema.status_for(c.site, c.device, "agent", state, self.now())

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from base.errors import HallwatchError
 from mqtt.schema import CategoryRule
 
 DEFAULT_CATEGORY = "work"
@@ -33,7 +34,7 @@ DEFAULT_RULES: tuple[CategoryRule, ...] = (
 )
 
 
-class CategoryError(ValueError):
+class CategoryError(HallwatchError, ValueError):
     """A category rule that cannot be used (e.g. its pattern is not a valid regex)."""
 
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pydantic
 
-from hallwatch.config import Regex, Section, TimeZoneName
+from base.config import Regex, Section, TimeZoneName
 from mqtt.broker import NodeIdField
 from mqtt.client import BrokerConfig
 

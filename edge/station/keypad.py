@@ -7,7 +7,7 @@ A keypad or keyboard sends one line per press; a line is one of
                       reason R (its number in the configured list)
     b | back          back from going out
 
-With no key, the station infers the action (edge/actions.py).
+With no key, the station infers the action (edge/station/inference.py).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import TextIO
 
+from base.errors import HallwatchError
 from mqtt.schema import Action, LeaveKind
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ ACTION_KEYS = {
 }
 
 
-class InputError(ValueError):
+class InputError(HallwatchError, ValueError):
     """A key sequence the station does not understand (shown to the person)."""
 
 

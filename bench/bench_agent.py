@@ -1,11 +1,11 @@
 """CPU and memory of the workstation agent over a run at its default sampling interval.
 
 Starts a real X session (Xvfb + openbox + two X clients whose focus alternates), runs
-`hallwatch activity` against the local broker, and samples the agent's CPU time and
+`hallwatch agent` against the local broker, and samples the agent's CPU time and
 resident memory with psutil. A bare Python interpreter, idle, is measured alongside as
 the reference. Budget (issue 7): under 1% of a core, under 50 MB resident.
 
-    .venv/bin/python bench/bench_activity.py [--seconds 60] [--interval 5]
+    .venv/bin/python bench/bench_agent.py [--seconds 60] [--interval 5]
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def main() -> None:
         windows = [editor, game]
         hallwatch = str(Path(sys.executable).with_name("hallwatch"))
         agent = subprocess.Popen(
-            [hallwatch, "activity", "--config", str(config), "--quiet"],
+            [hallwatch, "agent", "--config", str(config), "--quiet"],
             env=x.env,
             stderr=subprocess.DEVNULL,
         )

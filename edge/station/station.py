@@ -18,6 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from base import sdnotify
+from base.private_files import create_private_file
 from drivers.camera import Camera, CameraStatus, FrameSource, source_for
 from drivers.feedback import (
     ConsoleFeedback,
@@ -27,20 +29,25 @@ from drivers.feedback import (
     Notice,
     ToneSound,
 )
-from edge.actions import LastPunch
-from edge.clock import clock_state
-from edge.finger_worker import FingerReading, FingerWorker
-from edge.identity import Combiner, FaceId, FingerId, Identified, Mismatch, NeedSecond, Outcome
-from edge.inputs import ActionRequest, InputError, KeyReader
 from edge.journal import Journal, JournalError
-from edge.messages import say
-from edge.publisher import Publisher
-from edge.punches import PlannedPunch, plan_punch
-from edge.station_config import StationConfig
-from hallwatch import sdnotify
-from hallwatch.storage import create_private_file
-from models.decision import Decider, Verdict
-from models.decision import Outcome as FaceOutcome
+from edge.publisher import JournalPublisher
+from edge.station.config import StationConfig
+from edge.station.finger_worker import FingerReading, FingerWorker
+from edge.station.identity import (
+    Combiner,
+    FaceId,
+    FingerId,
+    Identification,
+    Identified,
+    Mismatch,
+    NeedSecond,
+)
+from edge.station.inference import LastPunch
+from edge.station.keypad import ActionRequest, InputError, KeyReader
+from edge.station.messages import say
+from edge.station.punches import PlannedPunch, plan_punch
+from edge.station.timesync import time_sync
+from models.decision import Decider, FaceOutcome, Verdict
 from models.gallery import GalleryChange, GalleryError
 from models.packs import PackStore
 from models.pipeline import FacePipeline
@@ -65,11 +72,11 @@ class Station:
         *,
         keys: KeyReader | None = None,
         feedback: Feedback | None = None,
-        clock: Callable[[], datetime] = utc_now,
+        now: Callable[[], datetime] = utc_now,
         camera: FrameSource | None = None,
     ) -> None:
         self.config = config
-        self.clock = clock  # event times; the demo runs a day on an accelerated clock
+        self.now = now  # event times; the demo runs a day on an accelerated clock
         self.started = time.monotonic()
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(
@@ -86,7 +93,7 @@ class Station:
             on_message=self._on_message,
         )
         self.client.subscribe(device_topic(config.site, config.device, Kind.CONFIG))
-        self.publisher = Publisher(self.journal, self.client)
+        self.publisher = JournalPublisher(self.journal, self.client)
         self.feedback = feedback or self._default_feedback()
         self.keys = keys
         self.combiner = Combiner(config.identify, config.second_factor_s)
@@ -245,7 +252,7 @@ class Station:
                 frame=frame,
             )
 
-    def _resolve(self, outcome: Outcome, now: float) -> None:
+    def _resolve(self, outcome: Identification, now: float) -> None:
         lang = self.config.language
         match outcome:
             case Identified():
@@ -270,14 +277,14 @@ class Station:
         if request is not None and now - request.at > self.config.key_timeout_s:
             request = None
         self.pending_request = None
-        ts = self.clock()
+        ts = self.now()
         local = ts.astimezone(self.config.zone)
         plan = plan_punch(self.config, self.last_punch.get(who.staff_id), request, local)
         lang, name = self.config.language, self.names.get(who.staff_id, who.staff_id)
         if not isinstance(plan, PlannedPunch):
             self.feedback.show(Notice("info", say(lang, plan.message_key, time=plan.time), name))
             return
-        event = schema.Clock(
+        event = schema.Punch(
             id=new_event_id(),
             seq=0,
             site=self.config.site,
@@ -313,7 +320,7 @@ class Station:
     def _punches_from_journal(self) -> dict[str, LastPunch]:
         last: dict[str, LastPunch] = {}
         for event in self.journal.events():
-            if isinstance(event, schema.Clock):
+            if isinstance(event, schema.Punch):
                 last[event.staff_id] = LastPunch(
                     event.action, event.ts.astimezone(self.config.zone)
                 )
@@ -342,7 +349,7 @@ class Station:
             seq=0,
             site=self.config.site,
             device=self.config.device,
-            ts=self.clock(),
+            ts=self.now(),
             kind=kind,
             severity=severity,
             message=message,
@@ -376,11 +383,11 @@ class Station:
 
     def _status(self, state: str, health: schema.Health | None = None) -> schema.Status:
         c = self.config
-        return schema.status_for(c.site, c.device, "station", state, self.clock(), health)
+        return schema.status_for(c.site, c.device, "station", state, self.now(), health)
 
     def _health(self) -> schema.Health:
         disk = shutil.disk_usage(self.config.data_dir)
-        clock = clock_state()
+        sync = time_sync()
         return schema.Health(
             camera=self.camera_status if self.camera is not None else None,
             sensor=self.fingers.status[:200] if self.fingers is not None else None,
@@ -388,8 +395,8 @@ class Station:
             gallery_size=len(self.names),
             backlog=self.journal.backlog(),
             disk_free_mb=disk.free // (1024 * 1024),
-            clock_synced=clock.synchronised if clock else None,
-            clock_offset_s=round(clock.offset_s, 6) if clock and clock.synchronised else None,
+            clock_synced=sync.synchronised if sync else None,
+            clock_offset_s=round(sync.offset_s, 6) if sync and sync.synchronised else None,
             uptime_s=round(time.monotonic() - self.started, 1),
         )
 
@@ -413,7 +420,7 @@ class Station:
             if error is None:
                 (self.config.data_dir / "config.version").write_text(str(config.version))
             self.journal.append(
-                schema.ack_for(config, self.config.device, self.clock(), error, len(self.names))
+                schema.ack_for(config, self.config.device, self.now(), error, len(self.names))
             )
 
     def _applied_version(self) -> int:
