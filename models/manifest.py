@@ -120,7 +120,7 @@ class AntiSpoofSpec(ModelFile):
 
 
 class PackManifest(Section):
-    """The whole manifest of a model pack."""
+    """A model pack's manifest.toml: its files, how to feed them, and under which licence."""
 
     name: str = pydantic.Field(
         pattern=r"^[a-z0-9][a-z0-9_.-]*$",

@@ -101,7 +101,8 @@ class Listeners(Section):
 
 
 class Deployment(Section):
-    """The deployment file: who may connect, and where the broker keeps its files."""
+    """The deployment file (`hallwatch broker setup FILE --out DIR`): who may connect, and
+    where the broker keeps its files."""
 
     conf_dir: Path = pydantic.Field(
         Path("/etc/mosquitto/hallwatch"),

@@ -210,7 +210,7 @@ class LeaveGrant(Section):
 
 
 class CategoryRule(Section):
-    """An app-name (or window-title) pattern and the category it means."""
+    """An application-name pattern and the category it means."""
 
     pattern: Regex = pydantic.Field(
         description="A regular expression searched for in the application name reported."

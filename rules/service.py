@@ -38,7 +38,7 @@ class RulesSettings(Section):
     group: Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9_-]{0,64}$")] | None = pydantic.Field(
         "hallwatch-rules",
         description=(
-            "Instances in one group share the messages ($share/<group>/...). Empty or "
+            "Instances in one group share the messages (`$share/<group>/...`). Empty or "
             "unset: plain subscriptions, right for a single instance because the broker "
             "keeps them across its restarts (Mosquitto 2.0 does not keep $share ones)."
         ),

@@ -114,7 +114,7 @@ class EvidenceConfig(Section):
         False,
         description=(
             "Save a JPEG of each frame that raised an alert (a spoof, an unknown face) under "
-            "<data_dir>/evidence. Off by default: faces are personal data."
+            "`<data_dir>/evidence`. Off by default: faces are personal data."
         ),
     )
     retention_days: int = pydantic.Field(
@@ -123,7 +123,7 @@ class EvidenceConfig(Section):
 
 
 class JournalConfig(Section):
-    """The station's journal (<data_dir>/journal.db): every event, kept until acknowledged."""
+    """The station's journal (`<data_dir>/journal.db`): every event, kept until acknowledged."""
 
     max_mb: int = pydantic.Field(
         64,
@@ -170,7 +170,7 @@ class StationConfig(Section):
     )
     models_dir: Path | None = pydantic.Field(
         None,
-        description="Where face model packs are installed. Unset: <data_dir>/models.",
+        description="Where face model packs are installed. Unset: `<data_dir>/models`.",
     )
     identify: Literal["face", "finger", "face_or_finger", "face_and_finger"] = pydantic.Field(
         "face_or_finger",
