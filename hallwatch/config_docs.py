@@ -98,10 +98,11 @@ def render() -> str:
         lines += ["", f"## {kind.title}", "", _doc(kind.model)]
         lines.append(f"\nExample: [{Path(kind.example).name}]({kind.example}).")
         own = {m: k for m, k in shared.items() if k is not kind}
-        for path, model in _tables(kind.model, kind.table, own):
-            if path != _toml_path(kind.table, False):
-                lines += ["", f"### {_heading(kind, path)}", "", _doc(model)]
-            lines += ["", *_table(model, kind, path, own)]
+        for i, (prefix, array, model) in enumerate(_tables(kind.model, kind.table, own)):
+            if i > 0:  # the kind's own table is introduced by the kind's heading
+                heading = _heading(kind, _toml_path(prefix, array))
+                lines += ["", f"### {heading}", "", _doc(model)]
+            lines += ["", *_table(model, kind, prefix, own)]
     return "\n".join(lines) + "\n"
 
 
@@ -109,35 +110,34 @@ def models() -> Iterator[Model]:
     """Every model the reference documents, each once."""
     seen: set[Model] = set()
     for kind in FILE_KINDS:
-        for _, model in _tables(kind.model, kind.table, {}):
+        for _, _, model in _tables(kind.model, kind.table, {}):
             if model not in seen:
                 seen.add(model)
                 yield model
 
 
 def _tables(
-    model: Model, prefix: str, shared: dict[Model, FileKind]
-) -> Iterator[tuple[str, Model]]:
-    """The model's own table, then each nested table by its TOML path, depth first."""
-    yield _toml_path(prefix, False), model
+    model: Model, prefix: str, shared: dict[Model, FileKind], array: bool = False
+) -> Iterator[tuple[str, bool, Model]]:
+    """(TOML name, is a list of tables, model): the model's own table, then each nested
+    one depth first. Tables of a `shared` model are documented with that model instead."""
+    yield prefix, array, model
     for key, info in model.model_fields.items():
         nested = _nested(info.annotation)
-        if nested is None or nested[0] in shared:
-            continue
-        child, shape = nested
-        name = ".".join(p for p in (prefix, info.alias or key) if p)
-        path = f"{name}.<name>" if shape == "dict" else name
-        for sub_path, sub_model in _tables(child, path, shared):
-            # A list of tables is written [[path]]; the tables beneath it keep single brackets.
-            yield (
-                (_toml_path(path, True) if sub_model is child and shape == "list" else sub_path),
-                sub_model,
-            )
+        if nested is not None and nested[0] not in shared:
+            child, shape = nested
+            child_name, child_array = _child(prefix, info.alias or key, shape)
+            yield from _tables(child, child_name, shared, child_array)
+
+
+def _child(prefix: str, key: str, shape: str) -> tuple[str, bool]:
+    """A nested table's TOML name (`<name>` for any key of a table of tables), and whether
+    it is a list of tables."""
+    name = ".".join(p for p in (prefix, key) if p)
+    return (f"{name}.<name>" if shape == "dict" else name), shape == "list"
 
 
 def _toml_path(name: str, array: bool) -> str:
-    if not name:
-        return ""
     return f"[[{name}]]" if array else f"[{name}]"
 
 
@@ -158,13 +158,13 @@ def _is_model(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel)
 
 
-def _table(model: Model, kind: FileKind, path: str, shared: dict[Model, FileKind]) -> list[str]:
+def _table(model: Model, kind: FileKind, prefix: str, shared: dict[Model, FileKind]) -> list[str]:
     rows = ["| key | type | default | description |", "|---|---|---|---|"]
     for key, info in model.model_fields.items():
         name = info.alias or key
         cells = (
             f"`{name}`",
-            _type_cell(info, kind, path, name, shared),
+            _type_cell(info, kind, prefix, name, shared),
             _default(info),
             _prose(info.description or ""),
         )
@@ -175,8 +175,9 @@ def _table(model: Model, kind: FileKind, path: str, shared: dict[Model, FileKind
 
 
 def _type_cell(
-    info: FieldInfo, kind: FileKind, path: str, name: str, shared: dict[Model, FileKind]
+    info: FieldInfo, kind: FileKind, prefix: str, name: str, shared: dict[Model, FileKind]
 ) -> str:
+    """The key's type; a nested table's links to where its keys are listed."""
     nested = _nested(info.annotation)
     if nested is None:
         return _type(info.annotation, info.metadata)
@@ -184,10 +185,7 @@ def _type_cell(
     if model in shared:
         target = shared[model].title
     else:
-        base = ".".join(p for p in (path.strip("[]"), name) if p)
-        target = _heading(
-            kind, _toml_path(f"{base}.<name>" if shape == "dict" else base, shape == "list")
-        )
+        target = _heading(kind, _toml_path(*_child(prefix, name, shape)))
     link = f"[{target}](#{_anchor(target)})"
     if shape == "list":
         return f"list of tables: {link}"
