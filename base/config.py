@@ -62,8 +62,12 @@ def _printable(text: str) -> str:
 class SessionTimes(Section):
     """An office-hours session of a day, in the site's local time."""
 
-    start: time
-    end: time
+    start: time = pydantic.Field(
+        description="When the session begins: a local time of day like 09:00, no zone."
+    )
+    end: time = pydantic.Field(
+        description="When the session ends: a local time of day after `start`, no zone."
+    )
 
     @pydantic.field_validator("start", "end")
     @classmethod

@@ -33,6 +33,11 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "broker": Subcommand(
         "mqtt.cli:broker", "The production Mosquitto setup: config, ACLs, per-device credentials."
     ),
+    "config-docs": Subcommand(
+        "hallwatch.config_docs:config_docs",
+        "The configuration reference (docs/config.md), generated from the models.",
+        "station",
+    ),
     "correct": Subcommand(
         "rules.cli:correct",
         "Record the correction notice for a violation (纠错); it stays counted.",

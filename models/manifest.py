@@ -22,10 +22,14 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 class ModelFile(Section):
     """One ONNX file of a pack, pinned by its sha256."""
 
-    file: str
-    sha256: str
-    licence: str
-    source: str
+    file: str = pydantic.Field(
+        description="The ONNX file's path inside the pack directory (relative, no ..)."
+    )
+    sha256: str = pydantic.Field(
+        description="The file's SHA-256 (64 lower-case hex digits): a different file is refused."
+    )
+    licence: str = pydantic.Field(description="The licence the file is used under.")
+    source: str = pydantic.Field(description="Where the file comes from, to obtain it again.")
 
     @pydantic.field_validator("file")
     @classmethod
@@ -46,46 +50,92 @@ class ModelFile(Section):
 class DetectorSpec(ModelFile):
     """A face detector that returns boxes and the 5 ArcFace-order landmarks."""
 
-    kind: Literal["yunet", "scrfd"]
-    # Longest side the frame is scaled down to before detection.
-    input_size: int = pydantic.Field(640, ge=64, le=2048)
-    score_threshold: float = pydantic.Field(0.6, gt=0, lt=1)
-    nms_threshold: float = pydantic.Field(0.3, gt=0, lt=1)
+    kind: Literal["yunet", "scrfd"] = pydantic.Field(
+        description="The detector family: yunet (OpenCV's) or scrfd (InsightFace's)."
+    )
+    input_size: int = pydantic.Field(
+        640,
+        ge=64,
+        le=2048,
+        description="Longest side, in pixels, the frame is scaled down to before detection.",
+    )
+    score_threshold: float = pydantic.Field(
+        0.6, gt=0, lt=1, description="Lowest detection score kept as a face."
+    )
+    nms_threshold: float = pydantic.Field(
+        0.3,
+        gt=0,
+        lt=1,
+        description="Overlap (IoU) above which two boxes are one face (non-maximum suppression).",
+    )
 
 
 class RecognizerSpec(ModelFile):
     """An ArcFace-style recogniser: 5-point aligned crop in, one embedding out."""
 
-    kind: Literal["arcface"] = "arcface"
-    input_size: int = pydantic.Field(112, ge=32)
-    color: Literal["RGB", "BGR"]
-    mean: float
-    std: float = pydantic.Field(gt=0)
-    embedding_size: int = pydantic.Field(gt=0)
-    # Open-set cosine threshold measured for this recogniser (see docs/face.md).
-    threshold: float = pydantic.Field(gt=-1, lt=1)
+    kind: Literal["arcface"] = pydantic.Field(
+        "arcface", description="The recogniser family (ArcFace-style embeddings)."
+    )
+    input_size: int = pydantic.Field(
+        112, ge=32, description="Side, in pixels, of the square aligned face crop it takes."
+    )
+    color: Literal["RGB", "BGR"] = pydantic.Field(description="The channel order it expects.")
+    mean: float = pydantic.Field(
+        description="Subtracted from each pixel value (0-255) before the model."
+    )
+    std: float = pydantic.Field(
+        gt=0, description="Each pixel value is divided by this after the mean is subtracted."
+    )
+    embedding_size: int = pydantic.Field(
+        gt=0, description="Length of the embedding it returns; another length is refused."
+    )
+    threshold: float = pydantic.Field(
+        gt=-1,
+        lt=1,
+        description=(
+            "The open-set cosine threshold measured for this recogniser (docs/face.md), used "
+            "unless `[face] threshold` is set."
+        ),
+    )
 
 
 class AntiSpoofSpec(ModelFile):
     """A Silent-Face style passive liveness classifier."""
 
-    kind: Literal["minifasnet"] = "minifasnet"
-    input_size: int = pydantic.Field(80, ge=16)
-    # The detector box is scaled by this factor around its centre before the crop.
-    crop_scale: float = pydantic.Field(2.7, gt=0)
-    real_index: int = pydantic.Field(1, ge=0)
+    kind: Literal["minifasnet"] = pydantic.Field(
+        "minifasnet", description="The classifier family (Silent-Face MiniFASNet)."
+    )
+    input_size: int = pydantic.Field(
+        80, ge=16, description="Side, in pixels, of the square crop it takes."
+    )
+    crop_scale: float = pydantic.Field(
+        2.7,
+        gt=0,
+        description=(
+            "The detector's box is scaled by this factor around its centre before the crop, "
+            "so the model sees the face's surroundings (a phone's edge, a photo's border)."
+        ),
+    )
+    real_index: int = pydantic.Field(1, ge=0, description='Which output class means "a real face".')
 
 
 class PackManifest(Section):
-    """The whole manifest of a model pack."""
+    """A model pack's manifest.toml: its files, how to feed them, and under which licence."""
 
-    name: str = pydantic.Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
-    description: str
-    licence: str
-    commercial_use: bool
-    detector: DetectorSpec
-    recognizer: RecognizerSpec
-    anti_spoof: AntiSpoofSpec | None = None
+    name: str = pydantic.Field(
+        pattern=r"^[a-z0-9][a-z0-9_.-]*$",
+        description="The pack's name, as `[face] pack` and `hallwatch models` name it.",
+    )
+    description: str = pydantic.Field(description="What the pack holds, in one line.")
+    licence: str = pydantic.Field(description="The licences of the pack's files, together.")
+    commercial_use: bool = pydantic.Field(
+        description="Whether every file of the pack may be used commercially."
+    )
+    detector: DetectorSpec = pydantic.Field(description="The face detector.")
+    recognizer: RecognizerSpec = pydantic.Field(description="The face recogniser.")
+    anti_spoof: AntiSpoofSpec | None = pydantic.Field(
+        None, description="The liveness classifier. No table: no liveness check with this pack."
+    )
 
     def files(self) -> list[ModelFile]:
         """Every model file the pack needs, detector first."""

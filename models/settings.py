@@ -10,39 +10,136 @@ from base.config import Section, load_toml
 
 
 class QualityConfig(Section):
-    # Below ~20 px between the eyes MobileFaceNet's 112 px crop is mostly upsampled blur.
-    min_eye_distance_px: float = pydantic.Field(20.0, ge=0)
-    # Half the lowest value among the 105 real identity photos (82, an LFW image).
-    min_sharpness: float = pydantic.Field(40.0, ge=0)
-    max_yaw: float = pydantic.Field(0.45, gt=0)
-    min_pitch: float = pydantic.Field(0.2, ge=0)
-    max_pitch: float = pydantic.Field(0.85, gt=0)
-    min_brightness: float = pydantic.Field(40.0, ge=0, le=255)
-    max_brightness: float = pydantic.Field(225.0, ge=0, le=255)
+    """Quality gates on the chosen face, before it is compared with anyone."""
+
+    min_eye_distance_px: float = pydantic.Field(
+        20.0,
+        ge=0,
+        description=(
+            "Fewest pixels between the eyes. Below about 20 the recogniser's 112 px crop is "
+            "mostly upsampled blur."
+        ),
+    )
+    min_sharpness: float = pydantic.Field(
+        40.0,
+        ge=0,
+        description=(
+            "Lowest variance of the Laplacian of the aligned grey face: half the lowest value "
+            "among the 105 real identity photos measured (82, an LFW image)."
+        ),
+    )
+    max_yaw: float = pydantic.Field(
+        0.45,
+        gt=0,
+        description=(
+            "Largest sideways turn: the nose's offset from the eyes' midline, in inter-ocular "
+            "distances."
+        ),
+    )
+    min_pitch: float = pydantic.Field(
+        0.2,
+        ge=0,
+        description=(
+            "Lowest nose height between the eye line (0) and the mouth line (1): below it "
+            "the head is tilted back."
+        ),
+    )
+    max_pitch: float = pydantic.Field(
+        0.85,
+        gt=0,
+        description="Highest nose height on the same scale: above it the head is bowed.",
+    )
+    min_brightness: float = pydantic.Field(
+        40.0, ge=0, le=255, description="Darkest mean grey level of the face (0-255)."
+    )
+    max_brightness: float = pydantic.Field(
+        225.0, ge=0, le=255, description="Brightest mean grey level of the face (0-255)."
+    )
 
 
 class FaceConfig(Section):
-    pack: str = "permissive"
-    # Open-set cosine threshold; None uses the one measured for the pack's recogniser.
-    threshold: float | None = pydantic.Field(None, gt=-1, lt=1)
-    # The best person must beat the runner-up person by this much.
-    margin: float = pydantic.Field(0.08, ge=0, lt=1)
-    liveness_threshold: float = pydantic.Field(0.5, ge=0, le=1)
-    liveness: bool = True
-    # Another face at least this fraction of the subject's size means a crowd at the device.
-    crowd_ratio: float = pydantic.Field(0.45, gt=0, le=1)
-    # Enrolment refuses a face whose best match to another person reaches this cosine.
-    duplicate_threshold: float | None = pydantic.Field(None, gt=-1, lt=1)
-    # Keep the aligned 112x112 face crop with each template (off: templates only).
-    keep_face_images: bool = False
-    votes_needed: int = pydantic.Field(3, ge=1)
-    vote_window: int = pydantic.Field(5, ge=1)
-    # Longest side of the first, whole-frame detection pass; the chosen face is then
-    # re-detected at full resolution. 0 uses the pack's detector size (slower).
-    detect_size: int = pydantic.Field(320, ge=0)
-    # ONNX Runtime threads per model (0: every core).
-    threads: int = pydantic.Field(1, ge=0)
-    quality: QualityConfig = QualityConfig()
+    """Face identification (`[face]`): the model pack, its thresholds, the vote, the gates."""
+
+    pack: str = pydantic.Field(
+        "permissive",
+        description=(
+            "The installed model pack to use. The default pack's files may all be used "
+            "commercially (docs/face.md lists the packs and their licences)."
+        ),
+    )
+    threshold: float | None = pydantic.Field(
+        None,
+        gt=-1,
+        lt=1,
+        description=(
+            "Cosine similarity a face must reach to be accepted as a staff member. Unset: "
+            "the threshold measured for the pack's recogniser (its manifest)."
+        ),
+    )
+    margin: float = pydantic.Field(
+        0.08,
+        ge=0,
+        lt=1,
+        description=(
+            "How much the best person must beat the runner-up person by; closer is "
+            '"not recognised with certainty".'
+        ),
+    )
+    liveness_threshold: float = pydantic.Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Lowest probability of a real face (not a photo or screen) to accept.",
+    )
+    liveness: bool = pydantic.Field(
+        True,
+        description="Run the liveness check, when the pack has an anti_spoof model.",
+    )
+    crowd_ratio: float = pydantic.Field(
+        0.45,
+        gt=0,
+        le=1,
+        description=(
+            "Another face at least this fraction of the subject's size means a crowd at the "
+            "device: the face is not accepted."
+        ),
+    )
+    duplicate_threshold: float | None = pydantic.Field(
+        None,
+        gt=-1,
+        lt=1,
+        description=(
+            "Enrolment refuses a face whose best match to another person reaches this "
+            "cosine. Unset: `threshold`."
+        ),
+    )
+    keep_face_images: bool = pydantic.Field(
+        False,
+        description=(
+            "Keep the aligned 112x112 face crop (PNG) with each enrolled template. Off: "
+            "embeddings only, no images."
+        ),
+    )
+    votes_needed: int = pydantic.Field(
+        3, ge=1, description="Frames that must accept the same person to decide, of `vote_window`."
+    )
+    vote_window: int = pydantic.Field(
+        5, ge=1, description="The last this many frames are counted in the vote."
+    )
+    detect_size: int = pydantic.Field(
+        320,
+        ge=0,
+        description=(
+            "Longest side, in pixels, of the first whole-frame detection pass; the chosen "
+            "face is then re-detected at full resolution. 0: the pack's detector size (slower)."
+        ),
+    )
+    threads: int = pydantic.Field(
+        1, ge=0, description="ONNX Runtime threads per model. 0: every core."
+    )
+    quality: QualityConfig = pydantic.Field(
+        QualityConfig(), description="Quality gates on the chosen face."
+    )
 
     @pydantic.model_validator(mode="after")
     def _votes_fit_window(self) -> FaceConfig:
@@ -52,9 +149,11 @@ class FaceConfig(Section):
 
 
 class _FaceFile(Section):
+    """A config file of which only the `[face]` table is read here."""
+
     model_config = pydantic.ConfigDict(extra="ignore", frozen=True)
 
-    face: FaceConfig = FaceConfig()
+    face: FaceConfig = pydantic.Field(FaceConfig(), description="Face identification.")
 
 
 def load_face_config(path: str | Path | None) -> FaceConfig:

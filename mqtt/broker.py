@@ -35,9 +35,19 @@ MAX_QUEUED_MESSAGES = 1_000_000
 
 
 class DeviceAccount(Section):
-    site: NodeIdField
-    id: NodeIdField
-    role: Literal["station", "agent"] = "station"
+    """A device's broker account (`[[devices]]`): its user name is site.id."""
+
+    site: NodeIdField = pydantic.Field(description="The site the device belongs to.")
+    id: NodeIdField = pydantic.Field(
+        description="The device id, unique in its site, as in the device's own config file."
+    )
+    role: Literal["station", "agent"] = pydantic.Field(
+        "station",
+        description=(
+            "What the device may publish under its own topics: a station status, punches, "
+            "alerts and acks; an agent status, activity, alerts and acks."
+        ),
+    )
 
     @property
     def username(self) -> str:
@@ -45,32 +55,80 @@ class DeviceAccount(Section):
 
 
 class ServiceAccount(Section):
-    name: NodeIdField
-    role: Literal["rules", "viewer"]
+    """A central service's broker account (`[[services]]`)."""
+
+    name: NodeIdField = pydantic.Field(description="The account's user name.")
+    role: Literal["rules", "viewer"] = pydantic.Field(
+        description=(
+            "rules: reads everything and publishes results and device config; viewer: reads "
+            "everything (the live feed), publishes nothing."
+        )
+    )
 
 
 class Listeners(Section):
-    local_address: str = "127.0.0.1"
-    local_port: Port = 1883  # services on the broker host (rules service)
-    tls_port: Port = 8883  # devices, over the network
-    websockets_port: Port | None = 9001  # browser live views (wss with the same certificate)
-    ca_file: Path = Path("/etc/hallwatch/tls/ca.crt")
-    cert_file: Path = Path("/etc/hallwatch/tls/broker.crt")
-    key_file: Path = Path("/etc/hallwatch/tls/broker.key")
+    """Where the broker listens: locally for services, with TLS for devices and browsers."""
+
+    local_address: str = pydantic.Field(
+        "127.0.0.1",
+        description="The address of the plain listener: keep it local, it has no TLS.",
+    )
+    local_port: Port = pydantic.Field(
+        1883, description="The plain listener's port, for services on the broker host (rules)."
+    )
+    tls_port: Port = pydantic.Field(
+        8883, description="The TLS listener's port, on every interface: devices over the network."
+    )
+    websockets_port: Port | None = pydantic.Field(
+        9001,
+        description=(
+            "The secure-websockets listener's port, for browser live views (same "
+            "certificate). Unset: no websockets listener."
+        ),
+    )
+    ca_file: Path = pydantic.Field(
+        Path("/etc/hallwatch/tls/ca.crt"),
+        description="The CA certificate the devices trust (PEM), on the broker host.",
+    )
+    cert_file: Path = pydantic.Field(
+        Path("/etc/hallwatch/tls/broker.crt"),
+        description="The broker's certificate (PEM), signed by that CA.",
+    )
+    key_file: Path = pydantic.Field(
+        Path("/etc/hallwatch/tls/broker.key"),
+        description="The broker certificate's private key (PEM), readable by `run_as` only.",
+    )
 
 
 class Deployment(Section):
-    """The deployment file: who may connect, and where the broker keeps its files."""
+    """The deployment file (`hallwatch broker setup FILE --out DIR`): who may connect, and
+    where the broker keeps its files."""
 
-    conf_dir: Path = Path("/etc/mosquitto/hallwatch")
-    data_dir: Path = Path("/var/lib/mosquitto/")
-    run_as: str = "mosquitto"
-    listeners: Listeners = Listeners()
-    devices: list[DeviceAccount] = []
-    services: list[ServiceAccount] = [
-        ServiceAccount(name="rules", role="rules"),
-        ServiceAccount(name="viewer", role="viewer"),
-    ]
+    conf_dir: Path = pydantic.Field(
+        Path("/etc/mosquitto/hallwatch"),
+        description=(
+            "Where the rendered files will live on the broker host: mosquitto.conf names "
+            "its passwd and acl there."
+        ),
+    )
+    data_dir: Path = pydantic.Field(
+        Path("/var/lib/mosquitto/"),
+        description="Where Mosquitto keeps its persistence file (sessions and queued messages).",
+    )
+    run_as: str = pydantic.Field(
+        "mosquitto", description="The system user Mosquitto drops to after start."
+    )
+    listeners: Listeners = pydantic.Field(Listeners(), description="The broker's listeners.")
+    devices: list[DeviceAccount] = pydantic.Field(
+        [], description="One account per station and workstation agent."
+    )
+    services: list[ServiceAccount] = pydantic.Field(
+        [
+            ServiceAccount(name="rules", role="rules"),
+            ServiceAccount(name="viewer", role="viewer"),
+        ],
+        description="The central accounts: the rules service and the live-feed viewer.",
+    )
 
     @pydantic.model_validator(mode="after")
     def _unique_accounts(self) -> Deployment:

@@ -25,7 +25,7 @@ class _BrokerFile(Section):
     """A config file of which only the `[broker]` table matters here."""
 
     model_config = pydantic.ConfigDict(extra="ignore", frozen=True)
-    broker: BrokerConfig = BrokerConfig()
+    broker: BrokerConfig = pydantic.Field(BrokerConfig(), description="The MQTT broker.")
 
 
 def broker_options(command: Callable[..., Any]) -> Callable[..., Any]:

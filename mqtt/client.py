@@ -30,27 +30,94 @@ AckedHandler = Callable[[str, bytes, Callable[[], None]], None]
 
 
 class TlsConfig(Section):
-    ca_file: Path
-    cert_file: Path | None = None
-    key_file: Path | None = None
+    """TLS to the broker (`[broker.tls]`): its presence turns TLS on."""
+
+    ca_file: Path = pydantic.Field(
+        description="The CA certificate that signed the broker's certificate (PEM)."
+    )
+    cert_file: Path | None = pydantic.Field(
+        None,
+        description=(
+            "This client's own certificate (PEM), for a broker that requires client "
+            "certificates. Unset: the user name and password identify the client."
+        ),
+    )
+    key_file: Path | None = pydantic.Field(
+        None, description="The private key of `cert_file` (PEM); keep it 0600."
+    )
 
 
 class BrokerConfig(Section):
     """Where and how to reach the broker (the `[broker]` table of every config file)."""
 
-    host: str = "127.0.0.1"
-    port: Annotated[int, pydantic.Field(ge=1, le=65535)] = 1883
-    transport: Literal["tcp", "websockets"] = "tcp"
-    protocol: Literal["3.1.1", "5"] = "3.1.1"
-    username: str | None = None
-    password: pydantic.SecretStr | None = None
-    tls: TlsConfig | None = None
-    keepalive_s: Annotated[int, pydantic.Field(ge=5, le=3600)] = 30
-    persistent_session: bool = True
-    max_inflight: Annotated[int, pydantic.Field(ge=1, le=65535)] = 20
-    max_queued: Annotated[int, pydantic.Field(ge=0)] = 10_000
-    reconnect_min_s: Annotated[float, pydantic.Field(gt=0)] = 1.0
-    reconnect_max_s: Annotated[float, pydantic.Field(gt=0)] = 60.0
+    host: str = pydantic.Field("127.0.0.1", description="The broker's host name or address.")
+    port: Annotated[int, pydantic.Field(ge=1, le=65535)] = pydantic.Field(
+        1883,
+        description=(
+            "The broker's port: 1883 is the plain local listener, 8883 the TLS one devices use."
+        ),
+    )
+    transport: Literal["tcp", "websockets"] = pydantic.Field(
+        "tcp", description="MQTT over plain TCP, or over websockets."
+    )
+    protocol: Literal["3.1.1", "5"] = pydantic.Field(
+        "3.1.1",
+        description=(
+            "The MQTT protocol version. 3.1.1 works with every broker (also the demo's "
+            "embedded one); 5 with Mosquitto."
+        ),
+    )
+    username: str | None = pydantic.Field(
+        None,
+        description=(
+            "The account to log in as: site.device for a device (from `hallwatch broker "
+            "setup`'s credentials file). Unset: anonymous, which the production broker refuses."
+        ),
+    )
+    password: pydantic.SecretStr | None = pydantic.Field(
+        None,
+        description=(
+            "That account's password. Keep the file readable by its service user only; "
+            "errors never show it."
+        ),
+    )
+    tls: TlsConfig | None = pydantic.Field(
+        None, description="Connect with TLS. No table: a plain connection."
+    )
+    keepalive_s: Annotated[int, pydantic.Field(ge=5, le=3600)] = pydantic.Field(
+        30,
+        description=(
+            "Seconds between keep-alive pings. The broker takes a client silent for 1.5 times "
+            "this as gone and publishes its last will (status offline)."
+        ),
+    )
+    persistent_session: bool = pydantic.Field(
+        True,
+        description=(
+            "Ask the broker to keep this client's subscriptions and queue its QoS 1 messages "
+            "while it is away, so nothing sent meanwhile is lost."
+        ),
+    )
+    max_inflight: Annotated[int, pydantic.Field(ge=1, le=65535)] = pydantic.Field(
+        20, description="QoS 1 messages sent and not yet acknowledged by the broker, at most."
+    )
+    max_queued: Annotated[int, pydantic.Field(ge=0)] = pydantic.Field(
+        10_000,
+        description=(
+            "Messages held in memory while the broker is unreachable; beyond this a publish "
+            "is refused (devices keep everything in their journal regardless). 0: no bound."
+        ),
+    )
+    reconnect_min_s: Annotated[float, pydantic.Field(gt=0)] = pydantic.Field(
+        1.0,
+        description=(
+            "First wait before reconnecting, in seconds; it doubles after each failure "
+            "(rounded to whole seconds)."
+        ),
+    )
+    reconnect_max_s: Annotated[float, pydantic.Field(gt=0)] = pydantic.Field(
+        60.0, description="Longest wait between reconnection attempts, in seconds."
+    )
 
 
 class ConnectError(HallwatchError, ConnectionError):

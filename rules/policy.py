@@ -28,7 +28,12 @@ StaffId = Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,6
 
 
 class Site(Section):
-    timezone: TimeZoneName = "Asia/Shanghai"
+    """What differs between sites: the time zone sessions and days are read in."""
+
+    timezone: TimeZoneName = pydantic.Field(
+        "Asia/Shanghai",
+        description="The site's IANA time zone: sessions, days and months are local to it.",
+    )
 
     @cached_property
     def zone(self) -> ZoneInfo:
@@ -41,8 +46,14 @@ Session = SessionTimes
 class Schedule(Section):
     """Sessions in force from `from` (MM-DD) until the next schedule's `from`, every year."""
 
-    from_: MonthDay = pydantic.Field("01-01", alias="from")
-    sessions: list[Session]
+    from_: MonthDay = pydantic.Field(
+        "01-01",
+        alias="from",
+        description="The first day (MM-DD) the schedule applies, every year.",
+    )
+    sessions: list[Session] = pydantic.Field(
+        description="The day's sessions in order, not overlapping, at least one."
+    )
 
     @pydantic.model_validator(mode="after")
     def _no_overlap(self) -> Schedule:
@@ -69,9 +80,17 @@ def _default_schedules() -> list[Schedule]:
 
 
 class Calendar(Section):
-    weekend: list[Annotated[int, pydantic.Field(ge=1, le=7)]] = [6, 7]  # ISO weekdays off
-    holidays: list[date] = []
-    workdays: list[date] = []  # make-up working days (调休) falling on a weekend
+    """Which days are working days: the weekend, public holidays, make-up working days."""
+
+    weekend: list[Annotated[int, pydantic.Field(ge=1, le=7)]] = pydantic.Field(
+        [6, 7], description="ISO weekdays off, 1 = Monday."
+    )
+    holidays: list[date] = pydantic.Field(
+        [], description="Public holidays: days off even when they fall on a weekday."
+    )
+    workdays: list[date] = pydantic.Field(
+        [], description="Make-up working days (调休): days on even when they fall on a weekend."
+    )
 
     @pydantic.model_validator(mode="after")
     def _disjoint(self) -> Calendar:
@@ -87,11 +106,20 @@ class Calendar(Section):
 
 
 class Window(Section):
-    id: NodeId
-    site: NodeId
-    staff: list[StaffId] = []
-    # Workstation device id -> the staff member who works at it.
-    workstations: dict[str, StaffId] = {}
+    """A service window: its staff are judged, scored and vetoed together."""
+
+    id: NodeId = pydantic.Field(description="The window's id, unique in the policy.")
+    site: NodeId = pydantic.Field(description="The site the window is in.")
+    staff: list[StaffId] = pydantic.Field(
+        [], description="The staff ids working at this window; each in one window only."
+    )
+    workstations: dict[str, StaffId] = pydantic.Field(
+        {},
+        description=(
+            "Workstation device id to the staff member who works at it, for activity sent "
+            "without a staff id; each must be in `staff`."
+        ),
+    )
 
     @pydantic.model_validator(mode="after")
     def _workstation_staff_known(self) -> Window:
@@ -102,35 +130,77 @@ class Window(Section):
 
 
 class Grace(Section):
-    late_min: Minutes = 5  # late if arriving more than this after a session starts
-    early_min: Minutes = 5  # early departure if leaving more than this before it ends
-    absent_late_min: Minutes = 60  # an arrival later than this counts as absence
-    outing_overdue_min: Minutes = 10  # back later than the allowed return plus this
-    away_idle_min: Minutes = 30  # workstation idle this long while on duty
-    nonwork_session_min: Minutes = 5  # non-work use per session
-    nonwork_day_min: Minutes = 60  # non-work use per day
-    settle_min: Minutes = 30  # wait after a session for offline devices before judging it
+    """Tolerances of the violation rules, in minutes."""
+
+    late_min: Minutes = pydantic.Field(
+        5, description="Late if arriving more than this many minutes after a session starts."
+    )
+    early_min: Minutes = pydantic.Field(
+        5, description="Early departure if leaving more than this many minutes before it ends."
+    )
+    absent_late_min: Minutes = pydantic.Field(
+        60,
+        description="An arrival later than this many minutes is an absence (旷工), not a late.",
+    )
+    outing_overdue_min: Minutes = pydantic.Field(
+        10,
+        description="Going out: overdue if back more than this many minutes after the allowed return.",
+    )
+    away_idle_min: Minutes = pydantic.Field(
+        30,
+        description=(
+            "Away from post if the workstation is idle this many minutes while its user is "
+            "clocked in (once per session)."
+        ),
+    )
+    nonwork_session_min: Minutes = pydantic.Field(
+        5, description="Non-work application use in one session that is a minor violation."
+    )
+    nonwork_day_min: Minutes = pydantic.Field(
+        60,
+        description=(
+            "Non-work application use in a day that is one serious violation, instead of the "
+            "session ones."
+        ),
+    )
+    settle_min: Minutes = pydantic.Field(
+        30,
+        description=(
+            "Minutes after a session ends before absences are judged, so devices that were "
+            "offline can send their punches first."
+        ),
+    )
 
 
 class Outing(Section):
     """Going-out kinds and their allowed durations; the promised return may be earlier."""
 
-    allowed_min: dict[LeaveKind, Minutes] = {
-        LeaveKind.OUTING: 60,
-        LeaveKind.PERSONAL: 120,
-        LeaveKind.SICK: 240,
-        LeaveKind.OFFICIAL: 480,
-    }
+    allowed_min: dict[LeaveKind, Minutes] = pydantic.Field(
+        {
+            LeaveKind.OUTING: 60,
+            LeaveKind.PERSONAL: 120,
+            LeaveKind.SICK: 240,
+            LeaveKind.OFFICIAL: 480,
+        },
+        description=(
+            "Minutes each kind of going out may last: the allowed return is the earlier of "
+            "the promised return and going-out time plus this."
+        ),
+    )
 
 
 class LeaveGrant(Section):
     """Approved leave known when the policy is written (managers add more with the CLI)."""
 
-    staff: StaffId
-    start: pydantic.AwareDatetime
-    end: pydantic.AwareDatetime
-    kind: LeaveKind = LeaveKind.PERSONAL
-    reason: str = ""
+    staff: StaffId = pydantic.Field(description="Who is on leave.")
+    start: pydantic.AwareDatetime = pydantic.Field(
+        description="When the leave begins, with its UTC offset (2026-11-24T09:00:00+08:00)."
+    )
+    end: pydantic.AwareDatetime = pydantic.Field(
+        description="When it ends, after `start`, with its UTC offset."
+    )
+    kind: LeaveKind = pydantic.Field(LeaveKind.PERSONAL, description="The kind of leave.")
+    reason: str = pydantic.Field("", description="Why, as shown in reports.")
 
     @pydantic.model_validator(mode="after")
     def _ordered(self) -> LeaveGrant:
@@ -140,22 +210,35 @@ class LeaveGrant(Section):
 
 
 class CategoryRule(Section):
-    """An app-name (or window-title) pattern and the category it means."""
+    """An application-name pattern and the category it means."""
 
-    pattern: Regex
-    category: NodeId
+    pattern: Regex = pydantic.Field(
+        description="A regular expression searched for in the application name reported."
+    )
+    category: NodeId = pydantic.Field(description="The category a matching application is in.")
 
 
 class Categories(Section):
+    """Application categories, and which of them are not work."""
+
     # Central patterns win over the agent's own category, so one place decides.
-    rules: list[CategoryRule] = [
-        CategoryRule(pattern=r"(?i)steam|game|minecraft|solitaire", category="game"),
-        CategoryRule(pattern=r"(?i)youku|iqiyi|bilibili|youtube|netflix|vlc", category="video"),
-        CategoryRule(pattern=r"(?i)taobao|jd\.com|pinduoduo|amazon", category="shopping"),
-        CategoryRule(pattern=r"(?i)tonghuashun|eastmoney|stock", category="stocks"),
-        CategoryRule(pattern=r"(?i)wechat|weixin|qq\b|telegram", category="chat"),
-    ]
-    nonwork: list[NodeId] = ["game", "video", "shopping", "stocks", "chat"]
+    rules: list[CategoryRule] = pydantic.Field(
+        [
+            CategoryRule(pattern=r"(?i)steam|game|minecraft|solitaire", category="game"),
+            CategoryRule(pattern=r"(?i)youku|iqiyi|bilibili|youtube|netflix|vlc", category="video"),
+            CategoryRule(pattern=r"(?i)taobao|jd\.com|pinduoduo|amazon", category="shopping"),
+            CategoryRule(pattern=r"(?i)tonghuashun|eastmoney|stock", category="stocks"),
+            CategoryRule(pattern=r"(?i)wechat|weixin|qq\b|telegram", category="chat"),
+        ],
+        description=(
+            "Patterns over the application name, first match wins; they override the "
+            "category the agent reported, which stands when none matches."
+        ),
+    )
+    nonwork: list[NodeId] = pydantic.Field(
+        ["game", "video", "shopping", "stocks", "chat"],
+        description="The categories whose use counts towards the non-work violations.",
+    )
 
     @cached_property
     def compiled(self) -> list[tuple[re.Pattern[str], str]]:
@@ -185,8 +268,17 @@ RuleId = Literal[
 
 
 class Penalty(Section):
-    severity: Literal["minor", "serious"]
-    deduction: Annotated[float, pydantic.Field(ge=0, le=100)]
+    """What a violation of one rule costs."""
+
+    severity: Literal["minor", "serious"] = pydantic.Field(
+        description=(
+            "minor: numbered against the monthly correction allowance; serious: vetoes the "
+            "month (see `[veto]`)."
+        )
+    )
+    deduction: Annotated[float, pydantic.Field(ge=0, le=100)] = pydantic.Field(
+        description="Points taken off the monthly 100."
+    )
 
 
 def _default_catalogue() -> dict[RuleId, Penalty]:
@@ -205,19 +297,41 @@ def _default_catalogue() -> dict[RuleId, Penalty]:
 
 
 class Corrections(Section):
-    allowance: Annotated[int, pydantic.Field(ge=0, le=100)] = 3  # minor corrections a month
-    # Deduction of a minor violation escalated to serious; None keeps its own.
-    escalated_deduction: Annotated[float, pydantic.Field(ge=0, le=100)] | None = None
+    """The monthly allowance of minor violations, and what happens beyond it."""
+
+    allowance: Annotated[int, pydantic.Field(ge=0, le=100)] = pydantic.Field(
+        3,
+        description=(
+            "Minor violations a person may have in a month (numbered 1/3, 2/3, 3/3); each "
+            "one after that is escalated to serious."
+        ),
+    )
+    escalated_deduction: Annotated[float, pydantic.Field(ge=0, le=100)] | None = pydantic.Field(
+        None,
+        description=(
+            "Points an escalated violation deducts. Unset: it keeps its own rule's deduction."
+        ),
+    )
 
 
 class Veto(Section):
-    person: bool = True  # any serious violation fails the person's month
-    window: bool = True  # ... and their window's
+    """The one-vote veto (一票否决): a serious violation fails the month."""
+
+    person: bool = pydantic.Field(
+        True, description="A serious violation fails the person's month, whatever the score."
+    )
+    window: bool = pydantic.Field(
+        True, description="A vetoed member fails their window's month too."
+    )
 
 
 class Band(Section):
-    min: Annotated[float, pydantic.Field(ge=0, le=100)]
-    rating: str
+    """A rating band of the monthly score."""
+
+    min: Annotated[float, pydantic.Field(ge=0, le=100)] = pydantic.Field(
+        description="The lowest score that earns this rating."
+    )
+    rating: str = pydantic.Field(description="The rating's name, as reports show it.")
 
 
 def _default_bands() -> list[Band]:
@@ -229,22 +343,56 @@ def _default_bands() -> list[Band]:
 
 
 class Policy(Section):
+    """The hall's regime (policy.toml, named by the rules service's `[rules] policy`)."""
+
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    default_site: Site = Site()
-    sites: dict[NodeId, Site] = {}
-    schedules: list[Schedule] = pydantic.Field(default_factory=_default_schedules)
-    calendar: Calendar = Calendar()
-    windows: list[Window] = []
-    grace: Grace = Grace()
-    outing: Outing = Outing()
-    leave: list[LeaveGrant] = []
-    categories: Categories = Categories()
-    catalogue: dict[RuleId, Penalty] = pydantic.Field(default_factory=_default_catalogue)
-    corrections: Corrections = Corrections()
-    veto: Veto = Veto()
-    bands: list[Band] = pydantic.Field(default_factory=_default_bands)
-    fail_rating: str = "fail"
+    default_site: Site = pydantic.Field(
+        Site(), description="The settings of every site not listed under `sites`."
+    )
+    sites: dict[NodeId, Site] = pydantic.Field(
+        {}, description="Settings per site id, for sites that differ from `default_site`."
+    )
+    schedules: list[Schedule] = pydantic.Field(
+        default_factory=_default_schedules,
+        description=(
+            "Seasonal schedules of sessions, each in force from its `from` day until the next "
+            "one's; before the first of the year, the last one applies."
+        ),
+    )
+    calendar: Calendar = pydantic.Field(
+        Calendar(), description="Working days: weekend, holidays, make-up days."
+    )
+    windows: list[Window] = pydantic.Field(
+        [], description="The service windows, with their staff and workstations."
+    )
+    grace: Grace = pydantic.Field(Grace(), description="The rules' tolerances.")
+    outing: Outing = pydantic.Field(Outing(), description="Going-out allowances.")
+    leave: list[LeaveGrant] = pydantic.Field(
+        [],
+        description=(
+            "Approved leave known when the policy is written; managers add more with "
+            "`hallwatch leave add`."
+        ),
+    )
+    categories: Categories = pydantic.Field(
+        Categories(), description="Application categories and which are not work."
+    )
+    catalogue: dict[RuleId, Penalty] = pydantic.Field(
+        default_factory=_default_catalogue,
+        description="The penalty of every rule; each rule must be listed when the table is given.",
+    )
+    corrections: Corrections = pydantic.Field(
+        Corrections(), description="The monthly allowance of minor violations."
+    )
+    veto: Veto = pydantic.Field(Veto(), description="The one-vote veto.")
+    bands: list[Band] = pydantic.Field(
+        default_factory=_default_bands,
+        description="Rating bands of the monthly score, by their lowest score.",
+    )
+    fail_rating: str = pydantic.Field(
+        "fail", description="The rating below the lowest band, and of a vetoed month."
+    )
 
     @pydantic.model_validator(mode="after")
     def _consistent(self) -> Policy:

@@ -26,25 +26,69 @@ log = logging.getLogger(__name__)
 
 
 class RulesSettings(Section):
-    db: StoreLocation  # a SQLite file, or a postgresql:// URL shared by several instances
-    policy: Path
-    # Instances in one group share the load ($share). None or "": plain subscriptions, for
-    # one instance: Mosquitto 2.0 keeps those across its restarts, not $share (ingest.py).
-    group: Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9_-]{0,64}$")] | None = (
-        "hallwatch-rules"
+    """The rules service itself (`[rules]`): its store, its policy, its share of the load."""
+
+    db: StoreLocation = pydantic.Field(
+        description=(
+            "The store: a SQLite file for one instance, or a postgresql://user@host:port/db "
+            "URL shared by several. Keep the password out of the URL (libpq's PGPASSFILE)."
+        )
     )
-    client_id: Annotated[str, pydantic.Field(min_length=1, max_length=64)] = "hallwatch-rules-1"
-    sites: list[str] = []  # empty: every site
-    recompute_every_s: Annotated[float, pydantic.Field(gt=0, le=3600)] = 2.0
+    policy: Path = pydantic.Field(description="The hall's policy file (policy.toml).")
+    group: Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9_-]{0,64}$")] | None = pydantic.Field(
+        "hallwatch-rules",
+        description=(
+            "Instances in one group share the messages (`$share/<group>/...`). Empty or "
+            "unset: plain subscriptions, right for a single instance because the broker "
+            "keeps them across its restarts (Mosquitto 2.0 does not keep $share ones)."
+        ),
+    )
+    client_id: Annotated[str, pydantic.Field(min_length=1, max_length=64)] = pydantic.Field(
+        "hallwatch-rules-1",
+        description=(
+            "The MQTT client id, unique per instance and stable across restarts: the broker "
+            "redelivers to it what it had not yet stored."
+        ),
+    )
+    sites: list[str] = pydantic.Field(
+        [], description="The site ids this instance ingests. Empty: every site."
+    )
+    recompute_every_s: Annotated[float, pydantic.Field(gt=0, le=3600)] = pydantic.Field(
+        2.0,
+        description=(
+            "Seconds between re-evaluations of the person-months that changed; results are "
+            "published then."
+        ),
+    )
     # Bounds on the dead-letter path (a flood of garbage must not grow without end).
-    dead_letter_cap: Annotated[int, pydantic.Field(ge=1)] = DEAD_LETTER_CAP
-    dead_letters_per_s: Annotated[float, pydantic.Field(gt=0)] = DEAD_LETTERS_PER_S
-    dead_letter_burst: Annotated[int, pydantic.Field(ge=1)] = DEAD_LETTER_BURST
+    dead_letter_cap: Annotated[int, pydantic.Field(ge=1)] = pydantic.Field(
+        DEAD_LETTER_CAP,
+        description=(
+            "Rejected payloads kept in the store, at most; beyond it the oldest go first "
+            "and the number dropped is counted."
+        ),
+    )
+    dead_letters_per_s: Annotated[float, pydantic.Field(gt=0)] = pydantic.Field(
+        DEAD_LETTERS_PER_S,
+        description=(
+            "Rejected payloads announced on central/deadletter and logged per second, at "
+            "most (after a burst); the rest are counted in one log line."
+        ),
+    )
+    dead_letter_burst: Annotated[int, pydantic.Field(ge=1)] = pydantic.Field(
+        DEAD_LETTER_BURST,
+        description="Rejected payloads announced at once before the per-second rate applies.",
+    )
 
 
 class ServiceConfig(Section):
-    broker: BrokerConfig = BrokerConfig()
-    rules: RulesSettings
+    """The rules service's file (`hallwatch rules run --config FILE`; the manager commands
+    read it too)."""
+
+    broker: BrokerConfig = pydantic.Field(
+        BrokerConfig(), description="The MQTT broker the service reads from and publishes to."
+    )
+    rules: RulesSettings = pydantic.Field(description="The service itself.")
 
 
 def load_config(path: str | Path) -> ServiceConfig:

@@ -25,13 +25,45 @@ class FingerprintSettings(Section):
         data_dir = "/var/lib/hallwatch"
     """
 
-    port: str = "/dev/ttyUSB0"
-    baud: int = pydantic.Field(57600, ge=9600, le=115200, multiple_of=9600)
-    password: U32 = 0
-    address: U32 = DEFAULT_ADDRESS
-    reply_timeout_s: float = pydantic.Field(2.0, gt=0, le=30)
-    min_score: int = pydantic.Field(50, ge=0, le=0xFFFF)
-    data_dir: Path = Path("/var/lib/hallwatch")
+    port: str = pydantic.Field(
+        "/dev/ttyUSB0",
+        description="The sensor's serial port: a USB adapter, or /dev/serial0 for the Pi's UART.",
+    )
+    baud: int = pydantic.Field(
+        57600,
+        ge=9600,
+        le=115200,
+        multiple_of=9600,
+        description="The serial speed the sensor is set to (57600 from the factory).",
+    )
+    password: U32 = pydantic.Field(
+        0, description="The sensor's 32-bit password (0 from the factory); hex like 0x1234ABCD."
+    )
+    address: U32 = pydantic.Field(
+        DEFAULT_ADDRESS,
+        description="The sensor's 32-bit module address (0xFFFFFFFF from the factory).",
+    )
+    reply_timeout_s: float = pydantic.Field(
+        2.0,
+        gt=0,
+        le=30,
+        description=(
+            "Seconds to wait for each reply before the link is taken as broken and resynchronised."
+        ),
+    )
+    min_score: int = pydantic.Field(
+        50,
+        ge=0,
+        le=0xFFFF,
+        description=(
+            "Lowest match score, as the sensor reports it, accepted as that finger; a "
+            "lower score counts as a finger that is not enrolled."
+        ),
+    )
+    data_dir: Path = pydantic.Field(
+        Path("/var/lib/hallwatch"),
+        description="Where fingers.db (which sensor slot is which staff member, 0600) is kept.",
+    )
 
     @property
     def database(self) -> Path:
@@ -54,7 +86,9 @@ class _DeviceFile(pydantic.BaseModel):
     """A device configuration file: only `[fingerprint]` is read here, the rest is ignored."""
 
     model_config = pydantic.ConfigDict(extra="ignore")
-    fingerprint: FingerprintSettings = FingerprintSettings()
+    fingerprint: FingerprintSettings = pydantic.Field(
+        FingerprintSettings(), description="The fingerprint sensor."
+    )
 
 
 def load_settings(path: str | Path) -> FingerprintSettings:

@@ -37,18 +37,45 @@ DEFAULT_DISCLOSURE = (
 class CategoryRuleConfig(Section):
     """A local category rule, used until the central policy arrives."""
 
-    category: NodeIdField
-    pattern: Regex
-    titles_allowed: bool = False
+    category: NodeIdField = pydantic.Field(
+        description="The category a matching application is in, e.g. work, game, video, chat."
+    )
+    pattern: Regex = pydantic.Field(
+        description=(
+            "A regular expression searched for in the application's process name "
+            '(case-sensitive unless it starts with "(?i)").'
+        )
+    )
+    titles_allowed: bool = pydantic.Field(
+        False,
+        description=(
+            "Send the window title with this category's intervals. Off: titles are read but "
+            "dropped at once, never sent, journaled or logged."
+        ),
+    )
 
 
 class RecordingHours(Section):
     """When the agent records: the hall's office hours, so nothing is kept beyond them."""
 
-    timezone: TimeZoneName | None = None  # IANA name, e.g. "Asia/Shanghai"; default: the system's
-    # ISO weekdays, 1 = Monday; make-up working days (调休) need 6 or 7 added.
-    days: Annotated[list[Weekday], pydantic.Field(min_length=1)] = [1, 2, 3, 4, 5]
-    periods: Annotated[list[str], pydantic.Field(min_length=1)] = ["08:00-18:00"]
+    timezone: TimeZoneName | None = pydantic.Field(
+        None,
+        description=(
+            'The IANA time zone the days and periods are in, e.g. "Asia/Shanghai". '
+            "Unset: the workstation's own."
+        ),
+    )
+    days: Annotated[list[Weekday], pydantic.Field(min_length=1)] = pydantic.Field(
+        [1, 2, 3, 4, 5],
+        description=(
+            "ISO weekdays to record on, 1 = Monday. Make-up working days (调休) on a "
+            "weekend need 6 or 7 added."
+        ),
+    )
+    periods: Annotated[list[str], pydantic.Field(min_length=1)] = pydantic.Field(
+        ["08:00-18:00"],
+        description='Local times of day to record in, each "HH:MM-HH:MM", e.g. "09:00-12:00".',
+    )
 
     @pydantic.field_validator("periods")
     @classmethod
@@ -76,23 +103,95 @@ def _period(text: str) -> tuple[time, time]:
 
 
 class AgentConfig(Section):
-    site: NodeIdField
-    device: NodeIdField
-    journal: Path = Path("~/.local/state/hallwatch/activity.db")
-    interval_s: Annotated[float, pydantic.Field(ge=0.1, le=300)] = 5.0
-    afk_after_s: Annotated[float, pydantic.Field(gt=0, le=86400)] = 180.0
-    max_interval_s: Annotated[float, pydantic.Field(ge=1, le=3600)] = 60.0
-    display: str | None = None  # X display; default: $DISPLAY
-    default_category: NodeIdField = "work"
-    categories: list[CategoryRuleConfig] = []  # empty: the built-in default rules
-    users: dict[str, StaffIdField] = {}
-    disclosure: Annotated[str, pydantic.Field(min_length=1, max_length=4000)] = DEFAULT_DISCLOSURE
-    # e.g. ["notify-send", "hallwatch"] or ["xmessage", "-center"]: run with the text appended.
-    disclosure_command: list[str] = []
-    recording: RecordingHours | None = None  # None: record whenever the agent runs
-    journal_max_mb: Annotated[int, pydantic.Field(ge=1, le=100_000)] = 64
-    retention_days: Annotated[float, pydantic.Field(gt=0, le=3650)] = 7
-    broker: BrokerConfig = BrokerConfig()
+    """The workstation agent's file (`hallwatch agent --config FILE`)."""
+
+    site: NodeIdField = pydantic.Field(
+        description="The hall this workstation is in: its site id in topics and in the policy."
+    )
+    device: NodeIdField = pydantic.Field(
+        description=(
+            "This workstation's device id, unique in its site; the policy's window lists it "
+            "under `workstations`."
+        )
+    )
+    journal: Path = pydantic.Field(
+        Path("~/.local/state/hallwatch/activity.db"),
+        description="The agent's journal file (0600); ~ is the user's home.",
+    )
+    interval_s: Annotated[float, pydantic.Field(ge=0.1, le=300)] = pydantic.Field(
+        5.0,
+        description=(
+            "Seconds between samples of the foreground application and the idle time "
+            "(at 5 s the agent uses under 1 % of a core)."
+        ),
+    )
+    afk_after_s: Annotated[float, pydantic.Field(gt=0, le=86400)] = pydantic.Field(
+        180.0,
+        description=(
+            "Seconds without keyboard or mouse input after which the user counts as away "
+            "(ActivityWatch's default)."
+        ),
+    )
+    max_interval_s: Annotated[float, pydantic.Field(ge=1, le=3600)] = pydantic.Field(
+        60.0,
+        description=(
+            "Longest interval in seconds: longer activity is cut into pieces of this length "
+            "so the centre sees it as it happens."
+        ),
+    )
+    display: str | None = pydantic.Field(
+        None, description='The X display to sample, e.g. ":0". Unset: $DISPLAY.'
+    )
+    default_category: NodeIdField = pydantic.Field(
+        "work", description="The category of an application no rule matches."
+    )
+    categories: list[CategoryRuleConfig] = pydantic.Field(
+        [],
+        description=(
+            "Local category rules, first match wins, used until the central policy's rules "
+            "arrive. Empty: the built-in defaults (game, video, shopping, stocks, social, chat)."
+        ),
+    )
+    users: dict[str, StaffIdField] = pydantic.Field(
+        {},
+        description=(
+            "Login name to staff id. Intervals of a login not listed are sent without a staff id."
+        ),
+    )
+    disclosure: Annotated[str, pydantic.Field(min_length=1, max_length=4000)] = pydantic.Field(
+        DEFAULT_DISCLOSURE,
+        description=(
+            "The notice of what is recorded, logged when the agent starts and shown by "
+            "`disclosure_command`."
+        ),
+    )
+    disclosure_command: list[str] = pydantic.Field(
+        [],
+        description=(
+            "A command that shows the disclosure on the desktop, run with the text appended, "
+            'e.g. ["notify-send", "hallwatch"] or ["xmessage", "-center"]. Empty: only logged.'
+        ),
+    )
+    recording: RecordingHours | None = pydantic.Field(
+        None,
+        description=(
+            "Record only in these office hours. No table: record whenever the agent runs "
+            "(the user unit runs while the user is logged in)."
+        ),
+    )
+    journal_max_mb: Annotated[int, pydantic.Field(ge=1, le=100_000)] = pydantic.Field(
+        64,
+        description=(
+            "Size bound of the journal in megabytes: at the bound, acknowledged events go "
+            "first, then the oldest unsent activity; alerts never."
+        ),
+    )
+    retention_days: Annotated[float, pydantic.Field(gt=0, le=3650)] = pydantic.Field(
+        7, description="Days acknowledged events are kept before they are pruned."
+    )
+    broker: BrokerConfig = pydantic.Field(
+        BrokerConfig(), description="The MQTT broker the agent publishes to."
+    )
 
     @pydantic.field_validator("journal")
     @classmethod

@@ -34,9 +34,24 @@ PositiveSeconds = Annotated[float, pydantic.Field(gt=0)]
 
 
 class CameraConfig(Section):
-    # 0 or /dev/video0 (V4L2), "picamera" (picamera2), or an image folder / video file (replay).
-    source: str = "0"
-    fps: float = pydantic.Field(10.0, gt=0, le=60)
+    """The camera the station watches for faces."""
+
+    source: str = pydantic.Field(
+        "0",
+        description=(
+            'Where frames come from: a V4L2 device ("0" or "/dev/video0"), "picamera" for the '
+            "Pi camera (picamera2), or an image folder or video file to replay (tests, demos)."
+        ),
+    )
+    fps: float = pydantic.Field(
+        10.0,
+        gt=0,
+        le=60,
+        description=(
+            "Frames read per second. Ten is enough for the vote over frames and leaves a "
+            "Pi's cores for the face models."
+        ),
+    )
 
 
 class LeaveConfig(Section):
@@ -51,60 +66,180 @@ class LeaveConfig(Section):
             "personal matter",
         ],
         min_length=1,
+        description=(
+            "The reasons offered on the keypad when someone goes out, in this order; the "
+            "chosen one is sent with the punch."
+        ),
     )
-    minutes: dict[LeaveKind, Annotated[int, pydantic.Field(gt=0, le=24 * 60)]] = {
-        LeaveKind.OUTING: 60,
-        LeaveKind.PERSONAL: 120,
-        LeaveKind.SICK: 240,
-        LeaveKind.OFFICIAL: 120,
-    }
+    minutes: dict[LeaveKind, Annotated[int, pydantic.Field(gt=0, le=24 * 60)]] = pydantic.Field(
+        {
+            LeaveKind.OUTING: 60,
+            LeaveKind.PERSONAL: 120,
+            LeaveKind.SICK: 240,
+            LeaveKind.OFFICIAL: 120,
+        },
+        description=(
+            "Minutes each kind of going out may last: the promised return shown and sent is "
+            "the going-out time plus this (60 for a kind not listed). The centre judges "
+            "overdue returns by the policy's `[outing]` allowances."
+        ),
+    )
 
 
 class FeedbackConfig(Section):
-    console: bool = True
-    # A framebuffer device (/dev/fb1) or a .png file (a display emulator); none: no display.
-    display: Path | None = None
-    display_size: tuple[int, int] = (320, 240)
-    sound: bool = False
+    """How the station tells the person what happened: console, screen, tones."""
+
+    console: bool = pydantic.Field(
+        True, description="Print each message on the standard output (the journal under systemd)."
+    )
+    display: Path | None = pydantic.Field(
+        None,
+        description=(
+            "A framebuffer device such as /dev/fb1 (a small SPI screen), or a .png file that "
+            "is rewritten with each screen (a display emulator). Unset: no screen."
+        ),
+    )
+    display_size: tuple[int, int] = pydantic.Field(
+        (320, 240), description="The screen's width and height in pixels."
+    )
+    sound: bool = pydantic.Field(
+        False, description="Play a tone for each outcome through ALSA's `aplay`."
+    )
 
 
 class EvidenceConfig(Section):
     """Snapshots of frames that raised an alert: off unless configured, and kept briefly."""
 
-    keep_snapshots: bool = False
-    retention_days: int = pydantic.Field(7, ge=1, le=90)
+    keep_snapshots: bool = pydantic.Field(
+        False,
+        description=(
+            "Save a JPEG of each frame that raised an alert (a spoof, an unknown face) under "
+            "`<data_dir>/evidence`. Off by default: faces are personal data."
+        ),
+    )
+    retention_days: int = pydantic.Field(
+        7, ge=1, le=90, description="Days a snapshot is kept before it is deleted."
+    )
 
 
 class JournalConfig(Section):
-    max_mb: int = pydantic.Field(64, ge=1)
-    retention_days: int = pydantic.Field(7, ge=1)
+    """The station's journal (`<data_dir>/journal.db`): every event, kept until acknowledged."""
+
+    max_mb: int = pydantic.Field(
+        64,
+        ge=1,
+        description=(
+            "Size bound of the journal in megabytes. At the bound, events the broker has "
+            "acknowledged are dropped first; an unsent punch or alert never is."
+        ),
+    )
+    retention_days: int = pydantic.Field(
+        7,
+        ge=1,
+        description=(
+            "Days acknowledged events are kept (so the centre could ask for them again) "
+            "before they are pruned."
+        ),
+    )
 
 
 class StationConfig(Section):
-    site: NodeId
-    device: NodeId
-    timezone: TimeZoneName = "Asia/Shanghai"
-    language: Language = "zh"
-    data_dir: Path = Path("/var/lib/hallwatch")
-    models_dir: Path | None = None  # installed model packs; default <data_dir>/models
-    identify: Literal["face", "finger", "face_or_finger", "face_and_finger"] = "face_or_finger"
-    debounce_s: PositiveSeconds = 60.0
-    second_factor_s: PositiveSeconds = 10.0  # face_and_finger: time to give the other factor
-    key_timeout_s: PositiveSeconds = 15.0  # a pressed action key waits this long for a face
-    heartbeat_s: PositiveSeconds = 60.0
-    unknown_alert_s: PositiveSeconds = 60.0  # at most one unknown-face alert per this period
-    sessions: list[SessionTimes] = [
-        SessionTimes(start=time(9), end=time(12)),
-        SessionTimes(start=time(13, 30), end=time(17)),
-    ]
-    camera: CameraConfig = CameraConfig()
-    face: FaceConfig = FaceConfig()
-    fingerprint: FingerprintSettings | None = None  # no table: a face-only station
-    leave: LeaveConfig = LeaveConfig()
-    feedback: FeedbackConfig = FeedbackConfig()
-    evidence: EvidenceConfig = EvidenceConfig()
-    journal: JournalConfig = JournalConfig()
-    broker: BrokerConfig = BrokerConfig()
+    """The clock-in station's file (`hallwatch station --config FILE`)."""
+
+    site: NodeId = pydantic.Field(
+        description="The hall this station stands in: its site id in topics and in the policy."
+    )
+    device: NodeId = pydantic.Field(
+        description="This station's device id, unique in its site (its broker account is site.device)."
+    )
+    timezone: TimeZoneName = pydantic.Field(
+        "Asia/Shanghai",
+        description=(
+            "The hall's IANA time zone: sessions and the times on the screen are read in it."
+        ),
+    )
+    language: Language = pydantic.Field(
+        "zh", description="What the screen and the console say: Chinese (zh) or English (en)."
+    )
+    data_dir: Path = pydantic.Field(
+        Path("/var/lib/hallwatch"),
+        description=(
+            "Where the station keeps its files, all 0600: journal.db, gallery.db, evidence/ "
+            "and the config version last applied."
+        ),
+    )
+    models_dir: Path | None = pydantic.Field(
+        None,
+        description="Where face model packs are installed. Unset: `<data_dir>/models`.",
+    )
+    identify: Literal["face", "finger", "face_or_finger", "face_and_finger"] = pydantic.Field(
+        "face_or_finger",
+        description=(
+            "How a person is identified: by face only, by finger only, by either, or by both "
+            "within `second_factor_s`. Every mode but face needs a `[fingerprint]` table."
+        ),
+    )
+    debounce_s: PositiveSeconds = pydantic.Field(
+        60.0,
+        description=(
+            "Seconds during which a second punch by the same person is the same punch "
+            "(refused as already recorded), unless a different action key was pressed."
+        ),
+    )
+    second_factor_s: PositiveSeconds = pydantic.Field(
+        10.0,
+        description="face_and_finger: seconds the person has to give the other factor.",
+    )
+    key_timeout_s: PositiveSeconds = pydantic.Field(
+        15.0,
+        description="Seconds a pressed action key waits for the person to be identified.",
+    )
+    heartbeat_s: PositiveSeconds = pydantic.Field(
+        60.0,
+        description=(
+            "Seconds between health status messages (camera, sensor, backlog, clock, disk)."
+        ),
+    )
+    unknown_alert_s: PositiveSeconds = pydantic.Field(
+        60.0,
+        description=(
+            "At most one unknown-face alert per this many seconds, so a visitor standing in "
+            "front of the camera is one alert, not hundreds."
+        ),
+    )
+    sessions: list[SessionTimes] = pydantic.Field(
+        [
+            SessionTimes(start=time(9), end=time(12)),
+            SessionTimes(start=time(13, 30), end=time(17)),
+        ],
+        description=(
+            "The day's office-hours sessions, in order, to infer the action when no key is "
+            "pressed: the first punch of a session is a clock-in, the next a clock-out. Each "
+            "session owns the time from the middle of the break before it."
+        ),
+    )
+    camera: CameraConfig = pydantic.Field(CameraConfig(), description="The camera.")
+    face: FaceConfig = pydantic.Field(
+        FaceConfig(), description="Face identification: pack, thresholds, votes, quality gates."
+    )
+    fingerprint: FingerprintSettings | None = pydantic.Field(
+        None, description="The fingerprint sensor. No table: a face-only station."
+    )
+    leave: LeaveConfig = pydantic.Field(
+        LeaveConfig(), description="Going out: the reasons offered and how long each kind lasts."
+    )
+    feedback: FeedbackConfig = pydantic.Field(
+        FeedbackConfig(), description="What the person sees and hears."
+    )
+    evidence: EvidenceConfig = pydantic.Field(
+        EvidenceConfig(), description="Snapshots of frames that raised an alert."
+    )
+    journal: JournalConfig = pydantic.Field(
+        JournalConfig(), description="Size and retention of the station's journal."
+    )
+    broker: BrokerConfig = pydantic.Field(
+        BrokerConfig(), description="The MQTT broker the station publishes to."
+    )
 
     @pydantic.model_validator(mode="after")
     def _consistent(self) -> StationConfig:
