@@ -12,7 +12,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -95,19 +95,22 @@ def output_format(*formats: str) -> Callable[[Callable[..., Any]], Callable[...,
     return decorate
 
 
-def parse_moment(value: str, zone: tzinfo | None, what: str) -> datetime:
-    """An ISO date-time; without an offset it is read in `zone` (None: left to the API)."""
+def parse_moment(value: str, what: str) -> datetime:
+    """An ISO date-time, with or without an offset."""
     try:
-        moment = datetime.fromisoformat(value)
+        return datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(
             f"{value!r} is not an ISO date-time (2026-11-24T09:00)", param_hint=what
         ) from None
-    return moment if moment.tzinfo or zone is None else moment.replace(tzinfo=zone)
 
 
 def parse_now(value: str | None) -> datetime:
-    return utc_now() if value is None else parse_moment(value, UTC, "--now")
+    """--now: an ISO date-time, UTC without an offset; by default, now."""
+    if value is None:
+        return utc_now()
+    moment = parse_moment(value, "--now")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def by_option(verb: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -200,7 +203,9 @@ def run(config_file: Path) -> None:
     "--now", help="Judge sessions as of this moment (ISO; UTC without an offset; default: now)."
 )
 @output_format("json")
-def replay(events_file: Path, policy_file: Path, db: Path | str, now: str | None, fmt) -> None:
+def replay(
+    events_file: Path, policy_file: Path, db: Path | str, now: str | None, fmt: render.Format
+) -> None:
     """Rebuild violations offline from recorded payloads; prints a digest of the results.
 
     \b
@@ -353,7 +358,8 @@ def leave_add(
     Example:
         hallwatch leave add --staff S017 --from 2026-11-24 --to 2026-11-25 --reason sick --config rules.toml
     """
-    begin, finish = parse_moment(start, None, "--from"), parse_moment(end, None, "--to")
+    # Without an offset, the API reads them in the staff member's site's time zone.
+    begin, finish = parse_moment(start, "--from"), parse_moment(end, "--to")
     result = manage.add_leave(
         Actor.cli(on_behalf_of), staff, begin, finish, LeaveKind(kind), reason
     )

@@ -54,6 +54,10 @@ class Actor:
     through: Literal["cli", "console"]
     on_behalf_of: str | None = None
 
+    def __post_init__(self) -> None:
+        if not self.user.strip():
+            raise InvalidInput("who is acting is unknown: sign in (or run as a named user)")
+
     @classmethod
     def cli(cls, on_behalf_of: str | None = None) -> Actor:
         """The OS user at a command line, perhaps entering a decision of `on_behalf_of`."""
