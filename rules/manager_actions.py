@@ -36,6 +36,9 @@ class ManagerAction:
     target: str  # a violation id, or a leave id
     reason: str
     leave: LeaveRecord | None = None  # for leave_add
+    # Who entered it, and through what ("wang via cli"); `by` is who decided (they differ
+    # when a clerk enters a manager's decision). Empty in rows from before it was kept.
+    entered_by: str = ""
 
 
 def policy_leave_id(staff: str, start: datetime, end: datetime) -> str:

@@ -27,7 +27,7 @@ class PostgresStore(SqlStore):
         self.url = url
         self.conn = self._connect()
         lock = [f"SELECT pg_advisory_xact_lock({CREATE_LOCK})"]
-        self._create(lock + tables(TEXT, "DOUBLE PRECISION", "BIGSERIAL PRIMARY KEY"))
+        self._create(lock + tables(TEXT, "DOUBLE PRECISION", "BIGSERIAL PRIMARY KEY"), TEXT)
 
     def _connect(self) -> psycopg.Connection:
         # Autocommit: `SqlStore` opens every transaction itself with BEGIN ... COMMIT.

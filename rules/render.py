@@ -1,18 +1,48 @@
-"""Reports as text (people), JSON (machines), CSV and XLSX (spreadsheets)."""
+"""Reports as text (people), JSON (machines), CSV and XLSX (spreadsheets).
+
+`emit` prints a result in the format a command was asked for. Spreadsheet cells never
+carry a formula from the data: a reason typed as `=HYPERLINK(...)` stays text.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, fields, is_dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+import click
 
 from rules.engine import ViolationRecord
 from rules.inspection import InspectionReport
+from rules.manager_actions import LeaveRecord, ManagerAction
 from rules.scoring import PersonScore, WindowScore
+
+Format = Literal["text", "json", "csv"]
+# What a spreadsheet reads as the start of a formula (or, for tab and CR, hides one behind).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def emit(
+    data: Any, fmt: Format, *, text: Callable[[], str], table: Callable[[], str] | None = None
+) -> None:
+    """Print `data` as JSON; as CSV (`table()`, or else `data`, a list of dataclasses, as
+    one table); or as `text()`, for people."""
+    if fmt == "json":
+        click.echo(to_json(data))
+    elif fmt == "csv":
+        click.echo(table() if table is not None else to_csv(data), nl=False)
+    else:
+        click.echo(text())
+
+
+def listing(rows: Sequence[Any], line: Callable[[Any], str], noun: str) -> str:
+    """One line per row, then how many there are ("3 violations")."""
+    return "\n".join([*map(line, rows), f"{len(rows)} {noun}"])
 
 
 def _plain(value: Any) -> Any:
@@ -32,6 +62,8 @@ def to_json(value: Any) -> str:
 
 
 def _cell(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):  # the leave of an audit row
+        return json.dumps(_plain(value), ensure_ascii=False)
     if isinstance(value, list | tuple):
         return " ".join(str(v) for v in value)
     if isinstance(value, datetime | date):
@@ -47,13 +79,39 @@ def table_rows(rows: list[Any]) -> tuple[list[str], list[list[Any]]]:
     return header, [[_cell(getattr(r, name)) for name in header] for r in rows]
 
 
-def to_csv(rows: list[Any]) -> str:
-    header, body = table_rows(rows)
+def inert(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula, quoted so that it shows as text."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_text(header: list[str], body: Iterable[list[Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
-    writer.writerows(body)
+    writer.writerows([inert(cell) for cell in row] for row in body)
     return out.getvalue()
+
+
+def to_csv(rows: list[Any]) -> str:
+    return csv_text(*table_rows(rows))
+
+
+# -- the audit trail and leave ---------------------------------------------------------
+def action_line(a: ManagerAction) -> str:
+    entered = f"  (entered by {a.entered_by})" if a.entered_by else ""
+    return (
+        f"{a.ts.isoformat(timespec='seconds')}  {a.by:<12} {a.action:<12} "
+        f"{a.target}  {a.reason}{entered}"
+    )
+
+
+def leave_line(lv: LeaveRecord) -> str:
+    return (
+        f"{lv.leave_id}  {lv.staff_id:<8} {lv.kind:<9} "
+        f"{lv.start.isoformat()} - {lv.end.isoformat()}  {lv.reason}"
+    )
 
 
 # -- violations ------------------------------------------------------------------------
@@ -89,23 +147,23 @@ def inspection_text(report: InspectionReport) -> str:
 
 
 def inspection_csv(report: InspectionReport) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["day", "window", "site", "staff_id", "status", "punches", "violations"])
-    for window in report.windows:
-        for line in window.staff:
-            writer.writerow(
-                [
-                    report.day.isoformat(),
-                    window.window,
-                    window.site,
-                    line.staff_id,
-                    line.status,
-                    " ".join(f"{p.time} {p.action}" for p in line.punches),
-                    " ".join(f"{v.rule}:{v.violation_id}" for v in line.violations),
-                ]
-            )
-    return out.getvalue()
+    header = ["day", "window", "site", "staff_id", "status", "punches", "violations"]
+    return csv_text(
+        header,
+        (
+            [
+                report.day.isoformat(),
+                window.window,
+                window.site,
+                line.staff_id,
+                line.status,
+                " ".join(f"{p.time} {p.action}" for p in line.punches),
+                " ".join(f"{v.rule}:{v.violation_id}" for v in line.violations),
+            ]
+            for window in report.windows
+            for line in window.staff
+        ),
+    )
 
 
 # -- monthly sheet ---------------------------------------------------------------------
@@ -147,5 +205,8 @@ def score_xlsx(
             cell.font = Font(bold=True)
         for row in body:
             sheet.append(row)
+            for cell in sheet[sheet.max_row]:
+                if cell.data_type == "f":  # text that openpyxl took for a formula
+                    cell.data_type = "s"
         sheet.freeze_panes = "A2"
     book.save(path)

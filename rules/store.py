@@ -177,6 +177,7 @@ def _action_row(a: ManagerAction) -> dict:
         "action": a.action,
         "target": a.target,
         "reason": a.reason,
+        "entered_by": a.entered_by,
         "leave": None
         if leave is None
         else json.dumps(
@@ -212,6 +213,7 @@ def _action_of(row: dict) -> ManagerAction:
         row["target"],
         row["reason"],
         leave,
+        row["entered_by"] or "",
     )
 
 
@@ -219,7 +221,9 @@ VIOLATION_COLUMNS = (
     "violation_id", "staff_id", "site", "window", "month", "day", "at", "rule", "severity",
     "deduction", "correction_no", "escalated", "veto", "evidence", "status", "detail",
 )  # fmt: skip
-ACTION_COLUMNS = ("action_id", "ts", "by", "action", "target", "reason", "leave")
+ACTION_COLUMNS = ("action_id", "ts", "by", "action", "target", "reason", "leave", "entered_by")
+# Columns added since a table was first made: `_create` adds them to older files.
+ADDED_COLUMNS = {"actions": ("entered_by",)}
 EVENT_COLUMNS = ("id", "kind", "site", "device", "staff_id", "at", "payload")
 
 
@@ -244,7 +248,8 @@ def tables(text: str, real: str, serial: str) -> list[str]:
         f"""CREATE TABLE IF NOT EXISTS dead_letters ("n" {serial}, "received" {text},
             "topic" {text}, "reason" {text}, "payload" {text})""",
         f"""CREATE TABLE IF NOT EXISTS actions ("action_id" {text} PRIMARY KEY, "ts" {text},
-            "by" {text}, "action" {text}, "target" {text}, "reason" {text}, "leave" {text})""",
+            "by" {text}, "action" {text}, "target" {text}, "reason" {text}, "leave" {text},
+            "entered_by" {text})""",
         f"""CREATE TABLE IF NOT EXISTS violations ("violation_id" {text} PRIMARY KEY,
             "staff_id" {text}, "site" {text}, "window" {text}, "month" {text}, "day" {text},
             "at" {text}, "rule" {text}, "severity" {text}, "deduction" {real},
@@ -320,10 +325,17 @@ class SqlStore:
             finally:
                 self._depth = 0
 
-    def _create(self, statements: Iterable[str]) -> None:
+    def _create(self, statements: Iterable[str], text: str) -> None:
+        """Make the tables, and add the columns a table made by an earlier version lacks."""
         with self._transaction():
             for statement in statements:
                 self._execute(statement)
+            for table, columns in ADDED_COLUMNS.items():
+                cursor = self._execute(f"SELECT * FROM {table} LIMIT 0")
+                present = {column[0] for column in cursor.description}
+                for column in columns:
+                    if column not in present:
+                        self._execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {text}')
 
     # -- events ----------------------------------------------------------------------
     def add_events(
@@ -534,7 +546,7 @@ class SqliteStore(SqlStore):
         self.path = Path(path)
         self.db: sqlite3.Connection = connect_private(self.path, synchronous=synchronous)
         # Files made by earlier versions (sqlite-utils tables) have the same tables.
-        self._create(tables("TEXT", "FLOAT", "INTEGER PRIMARY KEY"))
+        self._create(tables("TEXT", "FLOAT", "INTEGER PRIMARY KEY"), "TEXT")
 
     def _connection(self) -> sqlite3.Connection:
         return self.db

@@ -1,0 +1,329 @@
+"""The management API: every action and query of a hall manager, for the CLI and the console.
+
+`Management` holds a store, a policy and an announcer; each action takes the acting person
+(`Actor`), is recorded as an audited `ManagerAction`, recomputes the person-months it
+touches and is announced on MQTT. Results are dataclasses; a refusal is a
+`ManagementError` (`NotFound`, `Refused`, `InvalidInput`) whose message says what to do.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from base.errors import HallwatchError
+from mqtt.ids import new_event_id, utc_now
+from mqtt.schema import LeaveKind
+from rules.announce import Announcer
+from rules.engine import ViolationRecord
+from rules.inspection import InspectionReport, load_inspection
+from rules.manager_actions import ActionKind, LeaveRecord, ManagerAction, effective_leave
+from rules.policy import Policy
+from rules.publish import ResultPublisher
+from rules.recompute import month_of, recompute_person_month
+from rules.replay import ReplaySummary, replay
+from rules.scoring import PersonScore, WindowScore, score_month
+from rules.store import Store
+
+
+class ManagementError(HallwatchError):
+    """A manager's request that cannot be done as asked; the message says why."""
+
+
+class NotFound(ManagementError):
+    """What the request names does not exist (a violation, a leave, a staff member)."""
+
+
+class Refused(ManagementError):
+    """The request contradicts what is recorded (voiding a voided violation)."""
+
+
+class InvalidInput(ManagementError):
+    """A value the request gives is malformed or missing (an empty reason, a bad month)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts, and through what: the signed-in person (the OS user for the CLI) and,
+    when they enter someone else's decision, the person on whose behalf."""
+
+    user: str
+    through: Literal["cli", "console"]
+    on_behalf_of: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.user.strip():
+            raise InvalidInput("who is acting is unknown: sign in (or run as a named user)")
+
+    @classmethod
+    def cli(cls, on_behalf_of: str | None = None) -> Actor:
+        """The OS user at a command line, perhaps entering a decision of `on_behalf_of`."""
+        return cls(getpass.getuser(), "cli", (on_behalf_of or "").strip() or None)
+
+    @property
+    def decided_by(self) -> str:
+        """Who the audit trail names as deciding."""
+        return self.on_behalf_of or self.user
+
+    @property
+    def entered_by(self) -> str:
+        """Who entered it, and through what ("wang via cli")."""
+        return f"{self.user} via {self.through}"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What an action recorded and what it changed."""
+
+    action: ManagerAction  # the audit row
+    changed: tuple[ViolationRecord, ...]  # violations new or changed by the recomputation
+    withdrawn: tuple[ViolationRecord, ...]  # violations that no longer stand
+    violation: ViolationRecord | None = None  # a corrected or voided violation, as it is now
+    leave: LeaveRecord | None = None  # the leave granted or cancelled
+    not_announced: str | None = None  # why MQTT did not get it (it is recorded regardless)
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlySheet:
+    """The 100-point sheet of a month and the violations it was scored from."""
+
+    month: str
+    staff: list[PersonScore]
+    windows: list[WindowScore]
+    violations: list[ViolationRecord]
+
+
+def checked_month(month: str) -> str:
+    """`month` if it is YYYY-MM."""
+    try:
+        date.fromisoformat(f"{month}-01")
+    except ValueError:
+        raise InvalidInput(f"{month!r} is not YYYY-MM (for example 2026-11)") from None
+    return month
+
+
+def months_between(first: date, last: date) -> list[str]:
+    """Every YYYY-MM from `first`'s month to `last`'s, both included."""
+    months, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _reason(text: str) -> str:
+    reason = text.strip()
+    if not reason:
+        raise InvalidInput("say why (it is kept in the audit trail)")
+    return reason
+
+
+class Management:
+    """A hall manager's actions and queries on one store and policy.
+
+    `announcer` publishes each action and the violations it changed (None: no broker,
+    nothing is announced); `now` is the time source for action times and judgements.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        policy: Policy,
+        announcer: Announcer | None = None,
+        *,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.store = store
+        self.policy = policy
+        self.announcer = announcer
+        self.now = now
+
+    # -- queries -----------------------------------------------------------------------
+    def violations(
+        self,
+        *,
+        month: str | None = None,
+        day: date | None = None,
+        staff: str | None = None,
+        site: str | None = None,
+    ) -> list[ViolationRecord]:
+        """Violations with their evidence, numbering, escalation, veto and status."""
+        if month is not None:
+            checked_month(month)
+        return self.store.violations(month=month, day=day, staff=staff, site=site)
+
+    def leave(self, *, staff: str | None = None) -> list[LeaveRecord]:
+        """Leave in force: granted in the policy or by managers, and not cancelled."""
+        return [
+            lv
+            for lv in effective_leave(self.policy, self.store.actions())
+            if staff in (None, lv.staff_id)
+        ]
+
+    def audit(self) -> list[ManagerAction]:
+        """Every correction, void and leave change, oldest first."""
+        return self.store.actions()
+
+    def inspection(
+        self, day: date, *, site: str | None = None, as_of: datetime | None = None
+    ) -> InspectionReport:
+        """The daily inspection of `day` (of one site, or all), as of `as_of` (now)."""
+        return load_inspection(self.store, self.policy, day, site, as_of or self.now())
+
+    def announce_inspection(self, report: InspectionReport) -> str | None:
+        """Publish the report's counts per site; None, or why it was not announced."""
+        if self.announcer is None:
+            raise Refused("no MQTT broker to publish on: give a config with a [broker] table")
+        return self.announcer.announce(lambda publisher: publisher.inspections(report))
+
+    def monthly_sheet(self, month: str) -> MonthlySheet:
+        """Scores, vetoes, ratings and ranks of every staff member and window."""
+        rows = self.store.violations(month=checked_month(month))
+        people, windows = score_month(self.policy, rows)
+        return MonthlySheet(month, people, windows, rows)
+
+    def replay(self, lines: Iterable[bytes], as_of: datetime | None = None) -> ReplaySummary:
+        """Store recorded payloads (JSONL lines) and rebuild every month they touch."""
+        return replay(lines, self.policy, self.store, as_of or self.now())
+
+    # -- actions -----------------------------------------------------------------------
+    def correct(self, actor: Actor, violation_id: str, note: str) -> ActionResult:
+        """Record the correction notice given for a violation (纠错); it stays counted."""
+        return self._mark(actor, "correct", violation_id, note)
+
+    def void(self, actor: Actor, violation_id: str, reason: str) -> ActionResult:
+        """Void a violation (appeal upheld): it no longer deducts, counts or vetoes."""
+        return self._mark(actor, "void", violation_id, reason)
+
+    def add_leave(
+        self,
+        actor: Actor,
+        staff: str,
+        start: datetime,
+        end: datetime,
+        kind: LeaveKind,
+        reason: str,
+    ) -> ActionResult:
+        """Grant leave, also after the fact; times without an offset are the site's."""
+        why = _reason(reason)
+        window = self.policy.window_of.get(staff)
+        if window is None:
+            raise NotFound(
+                f"{staff} is in no window of the policy: check the staff id "
+                "(the policy's [[windows]] list who works where)"
+            )
+        zone = self.policy.zone(window.site)
+        start, end = (t if t.tzinfo else t.replace(tzinfo=zone) for t in (start, end))
+        if end <= start:
+            raise InvalidInput(
+                f"the leave ends ({end.isoformat()}) before it starts ({start.isoformat()})"
+            )
+        record = LeaveRecord(f"lv-{new_event_id()[-12:]}", staff, start, end, kind, why)
+        return self._record_leave(actor, "leave_add", record, why)
+
+    def cancel_leave(self, actor: Actor, leave_id: str, reason: str) -> ActionResult:
+        """Cancel leave granted earlier (in the policy or by a manager)."""
+        why = _reason(reason)
+        current = {lv.leave_id: lv for lv in self.leave()}
+        record = current.get(leave_id.strip())
+        if record is None:
+            raise NotFound(f"no leave {leave_id!r} in force; list it with 'hallwatch leave list'")
+        return self._record_leave(actor, "leave_cancel", record, why)
+
+    # -- how an action is recorded -----------------------------------------------------
+    def _action(
+        self,
+        actor: Actor,
+        kind: ActionKind,
+        target: str,
+        reason: str,
+        leave: LeaveRecord | None = None,
+    ) -> ManagerAction:
+        action = ManagerAction(
+            action_id=new_event_id(),
+            ts=self.now(),
+            by=actor.decided_by,
+            action=kind,
+            target=target,
+            reason=reason,
+            leave=leave,
+            entered_by=actor.entered_by,
+        )
+        self.store.add_action(action)
+        return action
+
+    def _mark(self, actor: Actor, kind: ActionKind, violation_id: str, reason: str) -> ActionResult:
+        """A correction or a void: record it, recompute its person-month, announce both."""
+        why = _reason(reason)
+        target = violation_id.strip()
+        found = self.store.violation(target)
+        if found is None:
+            raise NotFound(
+                f"no violation {target!r}; list them with 'hallwatch violations --month YYYY-MM'"
+            )
+        if found.status == "voided":
+            raise Refused(f"{target} is already voided; nothing to {kind}")
+        if kind == "correct" and found.status == "corrected":
+            raise Refused(f"{target} already has a correction recorded")
+        action = self._action(actor, kind, target, why)
+        changed, withdrawn = self._recompute(found.staff_id, [month_of(found.day)])
+        return ActionResult(
+            action,
+            changed,
+            withdrawn,
+            violation=self.store.violation(target),
+            not_announced=self._announce(found.site, action, changed, withdrawn),
+        )
+
+    def _record_leave(
+        self, actor: Actor, kind: ActionKind, record: LeaveRecord, reason: str
+    ) -> ActionResult:
+        """Record a leave action, recompute every month the leave touches, announce them."""
+        action = self._action(
+            actor, kind, record.leave_id, reason, record if kind == "leave_add" else None
+        )
+        window = self.policy.window_of.get(record.staff_id)
+        if window is None:  # someone who left the windows since: nothing of theirs is judged
+            return ActionResult(action, (), (), leave=record)
+        zone = self.policy.zone(window.site)
+        first, last = (moment.astimezone(zone).date() for moment in (record.start, record.end))
+        changed, withdrawn = self._recompute(record.staff_id, months_between(first, last))
+        not_announced = self._announce(window.site, action, changed, withdrawn)
+        return ActionResult(action, changed, withdrawn, leave=record, not_announced=not_announced)
+
+    def _recompute(
+        self, staff: str, months: list[str]
+    ) -> tuple[tuple[ViolationRecord, ...], tuple[ViolationRecord, ...]]:
+        """Re-judge a person's months now; (changed, withdrawn) over all of them."""
+        if staff not in self.policy.window_of:
+            return (), ()
+        changed: list[ViolationRecord] = []
+        withdrawn: list[ViolationRecord] = []
+        for month in months:
+            more, gone = recompute_person_month(self.store, self.policy, staff, month, self.now())
+            changed += more
+            withdrawn += gone
+        return tuple(changed), tuple(withdrawn)
+
+    def _announce(
+        self,
+        site: str,
+        action: ManagerAction,
+        changed: Iterable[ViolationRecord],
+        withdrawn: Iterable[ViolationRecord],
+    ) -> str | None:
+        """Publish the action and the violations it changed; None, or why not."""
+        if self.announcer is None:
+            return None
+
+        def fill(publisher: ResultPublisher) -> None:
+            publisher.correction(site, action)
+            for record in changed:
+                publisher.violation(record)
+            for record in withdrawn:
+                publisher.violation(record, withdrawn=True)
+
+        return self.announcer.announce(fill)
