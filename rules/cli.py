@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import getpass
 import logging
-import signal
-import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, tzinfo
 from functools import wraps
@@ -15,7 +13,6 @@ from typing import Any
 
 import click
 
-from base import sdnotify
 from base.config import ConfigError
 from mqtt.client import BrokerConfig, ConnectError, MqttClient
 from mqtt.ids import new_event_id, utc_now
@@ -174,28 +171,18 @@ def run(config_file: Path) -> None:
     Example:
         hallwatch rules run --config /etc/hallwatch/rules.toml
     """
+    from base.service_loop import run_until_signalled
     from rules.service import RulesService, load_config
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    service = RulesService(load_config(config_file))
+    service.start()
     try:
-        service = RulesService(load_config(config_file))
-        service.start()
-    except (ConfigError, ConnectError, StoreError) as exc:
-        raise click.ClickException(str(exc)) from None
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    sdnotify.ready("ingesting")
-    watchdog = sdnotify.Watchdog()
-    try:
-        while not stop.wait(1.0):
-            if service.alive():  # a dead worker stops the petting: systemd restarts us
-                watchdog.pet()
-    except KeyboardInterrupt:
-        pass
+        # The work happens in the service's threads; a dead worker stops the watchdog.
+        run_until_signalled(lambda stop: stop.wait(1.0), status="ingesting", alive=service.alive)
     finally:
-        sdnotify.stopping()
         service.stop()
 
 
