@@ -27,7 +27,7 @@ from edge.journal import Journal
 from edge.publisher import JournalPublisher
 from mqtt import schema
 from mqtt.client import MqttClient
-from mqtt.ids import new_event_id, utc_now
+from mqtt.ids import utc_now
 from mqtt.schema import CategoryRule, PayloadError
 from mqtt.topics import Kind, device_topic
 
@@ -168,12 +168,11 @@ class Agent:
 
     def _record(self, interval: Interval) -> schema.Activity:
         sample = interval.sample
-        event = schema.Activity(
-            id=new_event_id(),
-            seq=0,
-            site=self.config.site,
-            device=self.config.device,
-            ts=interval.end,
+        event = schema.new_event(
+            schema.Activity,
+            self.config.site,
+            self.config.device,
+            interval.end,
             user=sample.user,
             start=interval.start,
             duration_s=interval.duration_s,

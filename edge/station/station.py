@@ -283,12 +283,11 @@ class Station:
         if not isinstance(plan, PlannedPunch):
             self.feedback.show(Notice("info", say(lang, plan.message_key, time=plan.time), name))
             return
-        event = schema.Punch(
-            id=new_event_id(),
-            seq=0,
-            site=self.config.site,
-            device=self.config.device,
-            ts=ts,
+        event = schema.new_event(
+            schema.Punch,
+            self.config.site,
+            self.config.device,
+            ts,
             staff_id=who.staff_id,
             action=plan.action,
             method=who.method,
@@ -343,12 +342,12 @@ class Station:
         evidence = None
         if frame is not None and self.config.evidence.keep_snapshots:
             evidence = self._keep_snapshot(event_id, frame)
-        event = schema.Alert(
-            id=event_id,
-            seq=0,
-            site=self.config.site,
-            device=self.config.device,
-            ts=self.now(),
+        event = schema.new_event(
+            schema.Alert,
+            self.config.site,
+            self.config.device,
+            self.now(),
+            event_id=event_id,
             kind=kind,
             severity=severity,
             message=message,
