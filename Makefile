@@ -5,6 +5,10 @@ BIN    := $(VENV)/bin
 EXTRAS := station,rules,agent,demo,dev,insightface
 # Installed without its declared deps: see the `insightface` extra in pyproject.toml.
 INSIGHTFACE := insightface==2.1
+# Real photos and model files for the demo (and the tests): ../shared beside the checkout,
+# unless HALLWATCH_SHARED says otherwise. The installed package never looks for them itself.
+HALLWATCH_SHARED ?= $(abspath ../shared)
+export HALLWATCH_SHARED
 # Debian packages the tests drive for real (installed only when missing; needs root).
 APT_PACKAGES := mosquitto openssl systemd fonts-wqy-microhei xvfb xdotool x11-apps x11-utils openbox
 

@@ -22,7 +22,7 @@ import msgspec
 from base.errors import HallwatchError
 from base.private_files import PRIVATE_MODE, connect_private
 from mqtt import schema
-from mqtt.ids import new_event_id, utc_now
+from mqtt.ids import utc_now
 from mqtt.topics import Kind
 
 # Lower drains first: punches and alerts before anything else, activity last.
@@ -268,12 +268,11 @@ class Journal:
             f"event journal {where}: removed {freed_sent} sent events, dropped {dropped} "
             "unsent activity intervals; punches are kept"
         )
-        alert = schema.Alert(
-            id=new_event_id(),
-            seq=0,
-            site=self.site,
-            device=self.device,
-            ts=now,
+        alert = schema.new_event(
+            schema.Alert,
+            self.site,
+            self.device,
+            now,
             kind=schema.AlertKind.DISK_FULL,
             severity=schema.Severity.SERIOUS if dropped else schema.Severity.MINOR,
             message=message[:200],

@@ -1,9 +1,11 @@
 """The `hallwatch` console command.
 
 Subcommands live next to the code they drive (`mqtt/cli.py`, `rules/cli.py`, ...) and are
-imported only when run, so the workstation agent never loads the face stack and
-`hallwatch --help` works on a core-only install. Errors a person can act on
-(`base.errors.HallwatchError`) become a clean message and exit status 1, here, once.
+imported only when run; their modules import nothing beyond the core at the top (the
+heavy components load inside the command bodies), so the workstation agent never loads the
+face stack and every `--help` works on a core-only install. Here, once, at the root:
+errors a person can act on (`base.errors.HallwatchError`) become a clean message and exit
+status 1, and a missing optional component becomes the extra to install.
 """
 
 from __future__ import annotations
@@ -21,14 +23,35 @@ from base.errors import HallwatchError
 class Subcommand:
     target: str  # "module:attribute" of a click command or group
     summary: str  # its one-line help, shown without importing it (a test keeps them equal)
-    extra: str | None = None  # the install extra it needs, named when it is missing
+
+
+# The install extra (pyproject.toml's optional-dependencies) that brings each optional
+# top-level module: a command that needs a missing one names the extra to install.
+EXTRA_OF_MODULE: dict[str, str] = {
+    "numpy": "station",
+    "cv2": "station",
+    "onnxruntime": "station",
+    "PIL": "station",
+    "pyfingerprint": "station",
+    "serial": "station",
+    "psycopg": "rules",
+    "openpyxl": "rules",
+    "psutil": "agent",
+    "Xlib": "agent",
+    "amqtt": "demo",
+    "insightface": "insightface",
+    "onnx": "insightface",
+    "skimage": "insightface",
+    "scipy": "insightface",
+}
+# Our own top-level packages: a missing one of these is a broken install, not an extra.
+FIRST_PARTY = frozenset({"base", "drivers", "mqtt", "models", "edge", "rules", "hallwatch"})
 
 
 SUBCOMMANDS: dict[str, Subcommand] = {
     "agent": Subcommand(
         "edge.agent.cli:agent",
-        "Sample the foreground application and input idle time, and publish intervals.",
-        "agent",
+        "Sample the foreground application and input idle time, and publish intervals."
     ),
     "broker": Subcommand(
         "mqtt.cli:broker", "The production Mosquitto setup: config, ACLs, per-device credentials."
@@ -40,68 +63,58 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     ),
     "correct": Subcommand(
         "rules.cli:correct",
-        "Record the correction notice for a violation (纠错); it stays counted.",
-        "rules",
+        "Record the correction notice for a violation (纠错); it stays counted."
     ),
     "demo": Subcommand(
         "hallwatch.demo:demo",
-        "A whole hall day in a minute: punches, violations, the inspection and the scores.",
-        "demo",
+        "A whole hall day in a minute: punches, violations, the inspection and the scores."
     ),
     "enrol": Subcommand(
         "models.cli_staff:enrol",
-        "Enrol a staff member from photos or camera captures (each quality-gated).",
-        "station",
+        "Enrol a staff member from photos or camera captures (each quality-gated)."
     ),
     "finger": Subcommand(
         "drivers.fingerprint.cli:finger",
-        "Fingerprint sensor: enrol and identify staff fingers, back templates up.",
-        "station",
+        "Fingerprint sensor: enrol and identify staff fingers, back templates up."
     ),
     "gallery": Subcommand(
-        "models.cli_staff:gallery", "The staff gallery on this device: list and delete.", "station"
+        "models.cli_staff:gallery", "The staff gallery on this device: list and delete."
     ),
     "identify": Subcommand(
         "models.cli_staff:identify",
-        "Who is in each photo: staff id, score, margin, liveness, or why not.",
-        "station",
+        "Who is in each photo: staff id, score, margin, liveness, or why not."
     ),
     "inspect": Subcommand(
         "rules.cli:inspect",
-        "The daily inspection: per window who is where, punches, violations, devices, open items.",
-        "rules",
+        "The daily inspection: per window who is where, punches, violations, devices, open items."
     ),
     "leave": Subcommand(
-        "rules.cli:leave", "Approved leave: add (also after the fact), list, cancel.", "rules"
+        "rules.cli:leave", "Approved leave: add (also after the fact), list, cancel."
     ),
     "models": Subcommand(
-        "models.cli:models", "Face model packs: list, verify, install, evaluate.", "station"
+        "models.cli:models", "Face model packs: list, verify, install, evaluate."
     ),
     "rules": Subcommand(
-        "rules.cli:rules", "The central rules service: run it, or replay events offline.", "rules"
+        "rules.cli:rules", "The central rules service: run it, or replay events offline."
     ),
     "score": Subcommand(
         "rules.cli:score",
-        "The monthly 100-point sheet per person and per window, with vetoes and ranking.",
-        "rules",
+        "The monthly 100-point sheet per person and per window, with vetoes and ranking."
     ),
     "station": Subcommand(
         "edge.station.cli:station",
-        "Run the clock-in station: identify staff, journal punches, publish them.",
-        "station",
+        "Run the clock-in station: identify staff, journal punches, publish them."
     ),
     "topics": Subcommand(
         "mqtt.cli:topics_command", "The topic tree and payload schemas of the MQTT contract."
     ),
     "violations": Subcommand(
         "rules.cli:violations",
-        "List violations with their evidence, numbering, escalation, veto and status.",
-        "rules",
+        "List violations with their evidence, numbering, escalation, veto and status."
     ),
     "void": Subcommand(
         "rules.cli:void",
-        "Void a violation (appeal upheld): it no longer deducts, counts or vetoes.",
-        "rules",
+        "Void a violation (appeal upheld): it no longer deducts, counts or vetoes."
     ),
     "watch": Subcommand(
         "mqtt.cli:watch", "Live feed: every punch, alert, status and violation as it happens."
@@ -110,18 +123,17 @@ SUBCOMMANDS: dict[str, Subcommand] = {
 
 
 def load(name: str) -> click.Command:
-    """Import one subcommand; a missing extra is a message naming what to install."""
-    sub = SUBCOMMANDS[name]
-    module_name, attr = sub.target.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        extra = sub.extra or "station"
-        raise click.ClickException(
-            f"'hallwatch {name}' needs a component that is not installed ({exc.name}); "
-            f"install the matching extra: pip install 'hallwatch[{extra}]'"
-        ) from exc
-    return getattr(module, attr)
+    """Import one subcommand (its module imports only the core)."""
+    module_name, attr = SUBCOMMANDS[name].target.split(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """The extra to install for a module that is not there; None if it is one of ours."""
+    top = (exc.name or "").partition(".")[0]
+    if not top or top in FIRST_PARTY:
+        return None
+    return EXTRA_OF_MODULE.get(top, ",".join(sorted(set(EXTRA_OF_MODULE.values()))))
 
 
 class LazyGroup(click.Group):
@@ -145,6 +157,14 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except HallwatchError as exc:
             raise click.ClickException(str(exc)) from None
+        except ModuleNotFoundError as exc:
+            extra = missing_extra(exc)
+            if extra is None:
+                raise
+            raise click.ClickException(
+                f"'hallwatch {ctx.invoked_subcommand}' needs a component that is not installed "
+                f"({exc.name}); install the matching extra: pip install 'hallwatch[{extra}]'"
+            ) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from models.cli_options import (
-    clear_errors,
     emit,
     json_option,
     load_pipeline,
@@ -38,24 +37,23 @@ def list_packs(models_dir: Path | None, as_json: bool) -> None:
     Example:
         hallwatch models list --json
     """
-    with clear_errors():
-        store = PackStore(models_dir)
-        installed = {p.name: p for p in store.installed()}
-        names = sorted({p.name for p in SHIPPED_PACKS.iterdir() if p.is_dir()} | set(installed))
-        rows = []
-        for name in names:
-            pack = installed.get(name)
-            manifest = pack.manifest if pack and pack.manifest else None
-            if manifest is None and (SHIPPED_PACKS / name).is_dir():
-                manifest = shipped_manifest(name)
-            status = "not installed" if pack is None else ("broken" if pack.problem else "ok")
-            rows.append({
-                "name": name, "status": status,
-                "licence": manifest.licence if manifest else None,
-                "commercial_use": manifest.commercial_use if manifest else None,
-                "description": manifest.description if manifest else None,
-                "problem": pack.problem if pack else None,
-            })
+    store = PackStore(models_dir)
+    installed = {p.name: p for p in store.installed()}
+    names = sorted({p.name for p in SHIPPED_PACKS.iterdir() if p.is_dir()} | set(installed))
+    rows = []
+    for name in names:
+        pack = installed.get(name)
+        manifest = pack.manifest if pack and pack.manifest else None
+        if manifest is None and (SHIPPED_PACKS / name).is_dir():
+            manifest = shipped_manifest(name)
+        status = "not installed" if pack is None else ("broken" if pack.problem else "ok")
+        rows.append({
+            "name": name, "status": status,
+            "licence": manifest.licence if manifest else None,
+            "commercial_use": manifest.commercial_use if manifest else None,
+            "description": manifest.description if manifest else None,
+            "problem": pack.problem if pack else None,
+        })
     human = "\n".join(
         f"{r['name']:<22} {r['status']:<14} "
         f"{'commercial use OK' if r['commercial_use'] else 'NON-COMMERCIAL'}  {r['licence']}"
@@ -103,9 +101,8 @@ def install(source: str, pack: str | None, models_dir: Path | None, as_json: boo
     Example:
         hallwatch models install --from /media/usb/models --pack permissive
     """
-    with clear_errors():
-        store = PackStore(models_dir)
-        manifest = store.install(source, pack)
+    store = PackStore(models_dir)
+    manifest = store.install(source, pack)
     emit(as_json, {"installed": manifest.name, "path": str(store.path(manifest.name))},
           f"installed {manifest.name} in {store.path(manifest.name)} ({manifest.licence})")
 
@@ -126,8 +123,7 @@ def eval_pack(faces: Path, models_dir: Path | None, pack: str | None,
     from models.evaluation import evaluate
     from models.report import evaluation_report
 
-    with clear_errors():
-        pipeline = load_pipeline(models_dir, pack, config_path)
-        result = evaluate(pipeline, faces)
+    pipeline = load_pipeline(models_dir, pack, config_path)
+    result = evaluate(pipeline, faces)
     data, human = evaluation_report(pipeline.manifest.name, result)
     emit(as_json, data, human)

@@ -1,33 +1,26 @@
-"""Shared pieces of the face commands: options, clear errors, output, loading."""
+"""Shared pieces of the face commands: options, output, loading.
+
+The face stack (numpy, OpenCV, ONNX Runtime) is imported when a command runs, never to
+show its help.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from base.config import ConfigError
-from models.gallery import GalleryError
-from models.images import ImageError
 from models.locations import default_models_dir
-from models.packs import PackError, PackStore
-from models.pipeline import FacePipeline
-from models.settings import FaceConfig, load_face_config
+from models.packs import PackStore
+from models.settings import load_face_config
+
+if TYPE_CHECKING:
+    from models.pipeline import FacePipeline
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-@contextmanager
-def clear_errors() -> Iterator[None]:
-    """Operator mistakes become one readable line, not a traceback."""
-    try:
-        yield
-    except (PackError, ConfigError, GalleryError, ImageError, FileNotFoundError) as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 def models_dir_option(func: F) -> F:
@@ -60,7 +53,9 @@ def json_option(func: F) -> F:
 def load_pipeline(
     models_dir: Path | None, pack: str | None, config_path: Path | None
 ) -> FacePipeline:
-    config: FaceConfig = load_face_config(config_path)
+    from models.pipeline import FacePipeline
+
+    config = load_face_config(config_path)
     pack_dir, _ = PackStore(models_dir or default_models_dir()).open(pack or config.pack)
     return FacePipeline.from_pack(pack_dir, config)
 

@@ -1,26 +1,29 @@
-"""`hallwatch enrol`, `hallwatch identify` and `hallwatch gallery list | delete`."""
+"""`hallwatch enrol`, `hallwatch identify` and `hallwatch gallery list | delete`.
+
+The face stack is imported inside the commands: their help needs only click.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from models.cli_options import (
-    clear_errors,
     emit,
     gallery_option,
     json_option,
     load_pipeline,
     pipeline_options,
 )
-from models.gallery import Gallery
-from models.images import ImageError, read_image
 from models.locations import default_gallery_path, default_models_dir
 from models.packs import PackStore
-from models.pipeline import FrameResult
 from models.settings import load_face_config
+
+if TYPE_CHECKING:
+    from models.gallery import Gallery
+    from models.pipeline import FrameResult
 
 
 def _describe(result: FrameResult) -> dict[str, Any]:
@@ -74,9 +77,10 @@ def identify(images: tuple[str, ...], models_dir: Path | None, pack: str | None,
     Example:
         hallwatch identify visitor.jpg --json
     """
-    with clear_errors():
-        pipeline = load_pipeline(models_dir, pack, config_path)
-        gallery = pipeline.open_gallery(gallery_path or default_gallery_path())
+    from models.images import ImageError, read_image
+
+    pipeline = load_pipeline(models_dir, pack, config_path)
+    gallery = pipeline.open_gallery(gallery_path or default_gallery_path())
     rows = {}
     for image in images:
         try:
@@ -116,24 +120,23 @@ def enrol(staff_id: str, photos: tuple[str, ...], name: str | None, replace: boo
 
     if bool(photos) == bool(camera):
         raise click.UsageError("give either PHOTOS or --camera")
-    with clear_errors():
-        pipeline = load_pipeline(models_dir, pack, config_path)
-        gallery = pipeline.open_gallery(gallery_path or default_gallery_path())
-        try:
-            if camera:
-                from drivers.camera import capture_frames, open_camera
+    pipeline = load_pipeline(models_dir, pack, config_path)
+    gallery = pipeline.open_gallery(gallery_path or default_gallery_path())
+    try:
+        if camera:
+            from drivers.camera import capture_frames, open_camera
 
-                with open_camera(camera) as source:
-                    report = enrol_captures(
-                        pipeline, gallery, staff_id, name or staff_id,
-                        capture_frames(source, limit=captures * 20), wanted=captures,
-                        replace=replace,
-                    )
-            else:
-                report = enrol_photos(pipeline, gallery, staff_id, name or staff_id, photos,
-                                      replace=replace)
-        finally:
-            gallery.close()
+            with open_camera(camera) as source:
+                report = enrol_captures(
+                    pipeline, gallery, staff_id, name or staff_id,
+                    capture_frames(source, limit=captures * 20), wanted=captures,
+                    replace=replace,
+                )
+        else:
+            report = enrol_photos(pipeline, gallery, staff_id, name or staff_id, photos,
+                                  replace=replace)
+    finally:
+        gallery.close()
     data = {"staff_id": staff_id, "templates": report.templates,
             "accepted": report.accepted, "refused": report.refused}
     refused = "".join(f"\n  skipped {k}: {v}" for k, v in report.refused.items())
@@ -163,8 +166,7 @@ def list_people(models_dir: Path | None, pack: str | None, config_path: Path | N
     Example:
         hallwatch gallery list --json
     """
-    with clear_errors():
-        people = _open_gallery(models_dir, pack, config_path, gallery_path).people()
+    people = _open_gallery(models_dir, pack, config_path, gallery_path).people()
     emit(as_json,
           [{"staff_id": p.staff_id, "name": p.name, "templates": p.templates,
             "enrolled_at": p.enrolled_at.isoformat()} for p in people],
@@ -184,14 +186,15 @@ def delete(staff_id: str, models_dir: Path | None, pack: str | None,
     Example:
         hallwatch gallery delete S017
     """
-    with clear_errors():
-        _open_gallery(models_dir, pack, config_path, gallery_path).delete(staff_id)
+    _open_gallery(models_dir, pack, config_path, gallery_path).delete(staff_id)
     click.echo(f"deleted {staff_id}")
 
 
 def _open_gallery(models_dir: Path | None, pack: str | None, config_path: Path | None,
                   gallery_path: Path | None) -> Gallery:
     """The gallery for a pack's recogniser, without loading any model."""
+    from models.gallery import Gallery
+
     config = load_face_config(config_path)
     _, manifest = PackStore(models_dir or default_models_dir()).open(pack or config.pack)
     return Gallery.for_recognizer(gallery_path or default_gallery_path(), manifest.recognizer)

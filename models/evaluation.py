@@ -13,12 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
+from base.errors import HallwatchError
 from models.enrolment import enrol_photos
 from models.gallery import GalleryError
 from models.images import ImageError, read_image
 from models.pipeline import FacePipeline
 
 _PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
+
+class FacesFolderError(HallwatchError, FileNotFoundError):
+    """The folder to evaluate on is not laid out as `identities/<person>/<photo>`."""
 
 
 def photos_in(folder: Path) -> list[Path]:
@@ -70,7 +75,7 @@ def _embed(pipeline: FacePipeline, photo: Path, unusable: dict[str, str]) -> np.
 def evaluate(pipeline: FacePipeline, faces_dir: Path) -> Evaluation:
     identities = faces_dir / "identities"
     if not identities.is_dir():
-        raise FileNotFoundError(f"{faces_dir}: expected an identities/<person>/ folder of photos")
+        raise FacesFolderError(f"{faces_dir}: expected an identities/<person>/ folder of photos")
     unusable: dict[str, str] = {}
     people = {
         person.name: photos_in(person) for person in sorted(identities.iterdir()) if person.is_dir()

@@ -104,9 +104,12 @@ class Gallery:
         self.path = Path(path)
         self.model = model
         self.dimensions = dimensions
-        self._db = connect_private(self.path)
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db = connect_private(self.path)
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise GalleryError(f"cannot open the gallery {self.path}: {exc}") from None
         foreign = self._db.execute(
             "SELECT count(*) FROM templates WHERE model != ?", (model,)
         ).fetchone()[0]

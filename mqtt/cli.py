@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import threading
@@ -15,9 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 import pydantic
 
-from base.config import ConfigError, Section, load_toml, validate
+from base.config import Section, load_toml, validate
 from mqtt import feed, topics
-from mqtt.client import BrokerConfig, ConnectError, MqttClient
+from mqtt.client import BrokerConfig, MqttClient
 from mqtt.ids import new_event_id, utc_now
 
 
@@ -53,21 +54,18 @@ def broker_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )
     @wraps(command)
     def wrapper(config_file, host, port, username, password, tls_ca, **kwargs):
-        try:
-            base = load_toml(_BrokerFile, config_file).broker if config_file else BrokerConfig()
-            flags = {
-                "host": host,
-                "port": port,
-                "username": username,
-                "password": password,
-                "tls": {"ca_file": tls_ca} if tls_ca else None,
-            }
-            merged = base.model_dump() | {k: v for k, v in flags.items() if v is not None}
-            if isinstance(merged.get("password"), pydantic.SecretStr):
-                merged["password"] = merged["password"].get_secret_value()
-            broker = validate(BrokerConfig, merged, "command line")
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
+        base = load_toml(_BrokerFile, config_file).broker if config_file else BrokerConfig()
+        flags = {
+            "host": host,
+            "port": port,
+            "username": username,
+            "password": password,
+            "tls": {"ca_file": tls_ca} if tls_ca else None,
+        }
+        merged = base.model_dump() | {k: v for k, v in flags.items() if v is not None}
+        if isinstance(merged.get("password"), pydantic.SecretStr):
+            merged["password"] = merged["password"].get_secret_value()
+        broker = validate(BrokerConfig, merged, "command line")
         return command(broker=broker, **kwargs)
 
     return wrapper
@@ -188,12 +186,8 @@ def watch(
         frozenset(staff),
         frozenset(topics.Kind(k) for k in kinds),
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a watch ends
         run_feed(broker, selection, print_line(as_json, zone), stop=threading.Event(), count=count)
-    except ConnectError as exc:
-        raise click.ClickException(str(exc)) from None
-    except KeyboardInterrupt:
-        pass
 
 
 @click.command(name="topics")
@@ -217,7 +211,12 @@ def topics_command(asyncapi: bool) -> None:
 
 @click.group()
 def broker() -> None:
-    """The production Mosquitto setup: config, ACLs, per-device credentials."""
+    """The production Mosquitto setup: config, ACLs, per-device credentials.
+
+    \b
+    Example:
+        hallwatch broker setup deployment.toml --out /etc/mosquitto/hallwatch
+    """
 
 
 @broker.command()
@@ -240,9 +239,6 @@ def setup(deployment_file: Path, out_dir: Path) -> None:
     """
     from mqtt import broker as broker_setup
 
-    try:
-        written = broker_setup.setup(broker_setup.load_deployment(deployment_file), out_dir)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    written = broker_setup.setup(broker_setup.load_deployment(deployment_file), out_dir)
     for name, path in written.items():
         click.echo(f"{name:<12} {path}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from msgspec import Meta, Struct
@@ -83,6 +83,31 @@ class Event(
     site: NodeId
     device: NodeId
     ts: AwareDatetime
+
+
+EventT = TypeVar("EventT", bound=Event)
+
+
+def new_event(
+    event_type: type[EventT],
+    site: str,
+    device: str,
+    ts: datetime,
+    /,
+    *,
+    seq: int = 0,
+    event_id: str | None = None,
+    **fields: Any,
+) -> EventT:
+    """A new `event_type` payload from `device` at `site`, at `ts`, with a fresh id.
+
+    `seq` stays 0 for what a device journals (the journal numbers events as it stores them)
+    and for a last will; a central publisher numbers its own. `event_id` is for an id needed
+    before the event exists (an alert names its evidence snapshot after it).
+    """
+    return event_type(
+        id=event_id or new_event_id(), seq=seq, site=site, device=device, ts=ts, **fields
+    )
 
 
 class Leave(Struct, frozen=True, forbid_unknown_fields=True):
@@ -174,16 +199,7 @@ def status_for(
     site: str, device: str, role: str, state: str, ts: datetime, health: Health | None = None
 ) -> Status:
     """A device's status; a journaled one gets its seq from the journal (0 for the will)."""
-    return Status(
-        id=new_event_id(),
-        seq=0,
-        site=site,
-        device=device,
-        ts=ts,
-        state=state,
-        role=role,
-        health=health,
-    )
+    return new_event(Status, site, device, ts, state=state, role=role, health=health)
 
 
 class GalleryOp(Struct, frozen=True, forbid_unknown_fields=True):
@@ -222,12 +238,11 @@ def ack_for(
     config: Config, device: str, ts: datetime, error: str | None, gallery_size: int | None = None
 ) -> Ack:
     """A device's answer to `config`: applied, or the reason it was not."""
-    return Ack(
-        id=new_event_id(),
-        seq=0,
-        site=config.site,
-        device=device,
-        ts=ts,
+    return new_event(
+        Ack,
+        config.site,
+        device,
+        ts,
         config_id=config.id,
         version=config.version,
         applied=error is None,
@@ -298,9 +313,6 @@ KIND_OF: dict[type[Event], Kind] = {
 }
 SCHEMA_NAMES: dict[type[Event], str] = {t: t.__struct_config__.tag for t in EVENT_TYPES}
 TYPE_OF_KIND: dict[Kind, type[Event]] = {k: t for t, k in KIND_OF.items()}
-
-
-EventT = TypeVar("EventT", bound=Event)
 
 
 class PayloadError(HallwatchError, ValueError):

@@ -9,8 +9,6 @@ act on are `HallwatchError`s, shown by the `hallwatch` command.
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
@@ -19,7 +17,6 @@ from typing import Any
 
 import click
 
-from base import sdnotify
 from base.config import ConfigError
 from mqtt.client import BrokerConfig, ConnectError
 from mqtt.ids import utc_now
@@ -159,28 +156,18 @@ def run(config_file: Path) -> None:
     Example:
         hallwatch rules run --config /etc/hallwatch/rules.toml
     """
+    from base.service_loop import run_until_signalled
     from rules.service import RulesService, load_config
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    service = RulesService(load_config(config_file))
+    service.start()
     try:
-        service = RulesService(load_config(config_file))
-        service.start()
-    except (ConfigError, ConnectError, StoreError) as exc:
-        raise click.ClickException(str(exc)) from None
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    sdnotify.ready("ingesting")
-    watchdog = sdnotify.Watchdog()
-    try:
-        while not stop.wait(1.0):
-            if service.alive():  # a dead worker stops the petting: systemd restarts us
-                watchdog.pet()
-    except KeyboardInterrupt:
-        pass
+        # The work happens in the service's threads; a dead worker stops the watchdog.
+        run_until_signalled(lambda stop: stop.wait(1.0), status="ingesting", alive=service.alive)
     finally:
-        sdnotify.stopping()
         service.stop()
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from mqtt import schema, topics
-from mqtt.ids import new_event_id, utc_now
+from mqtt.ids import utc_now
 from rules.engine import ViolationRecord
 from rules.inspection import InspectionReport
 from rules.manager_actions import ManagerAction
@@ -27,8 +27,7 @@ class ResultPublisher:
         with self._lock:
             self.seq += 1
             seq = self.seq
-        event = kind(id=new_event_id(), seq=seq, site=site, device=topics.CENTRAL, ts=ts, **fields)
-        self.send(event)
+        self.send(schema.new_event(kind, site, topics.CENTRAL, ts, seq=seq, **fields))
 
     def violation(self, record: ViolationRecord, *, withdrawn: bool = False) -> None:
         """A new or changed violation; a withdrawn one goes out as voided, without effect."""

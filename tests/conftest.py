@@ -18,6 +18,9 @@ if os.environ.get("CI"):
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("HALLWATCH_SHARED", REPO.parent / "shared"))
+# Commands the tests spawn (`hallwatch demo`) find the photos and models as `make` gives
+# them: the installed package never looks beside the checkout itself.
+os.environ["HALLWATCH_SHARED"] = str(SHARED)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,11 @@ import re
 import subprocess
 import sys
 
+from click.testing import CliRunner
+
+from hallwatch.cli import main
 from hallwatch.demo import hall
+from hallwatch.demo.command import MARKER, fresh_out_dir
 from tests.conftest import REPO
 
 
@@ -37,3 +41,26 @@ def test_the_demo_day_reports_every_planted_violation(tmp_path):
     s001 = re.search(r"S001\s+\S+ duty\s+(.*)", inspection).group(1)
     assert s001.split()[0] < "09:00"
     assert "<svg" in html and "Month-to-date score per person" in html
+
+
+def test_the_demo_never_deletes_a_folder_it_did_not_make(tmp_path):
+    theirs = tmp_path / "thesis"
+    theirs.mkdir()
+    (theirs / "chapter1.tex").write_text("months of work")
+    result = CliRunner().invoke(main, ["demo", "--out", str(theirs)])
+    assert result.exit_code == 1
+    assert "was not made by 'hallwatch demo'" in result.output and "--out" in result.output
+    assert (theirs / "chapter1.tex").read_text() == "months of work"
+    assert sorted(p.name for p in theirs.iterdir()) == ["chapter1.tex"]
+
+
+def test_a_rerun_replaces_the_folder_the_demo_made(tmp_path):
+    out = tmp_path / "demo-out"
+    fresh_out_dir(out)
+    (out / "report.html").write_text("yesterday's report")
+    fresh_out_dir(out)
+    assert [p.name for p in out.iterdir()] == [MARKER]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    fresh_out_dir(empty)  # an empty folder holds nothing to lose
+    assert (empty / MARKER).is_file()

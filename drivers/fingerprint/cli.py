@@ -1,4 +1,8 @@
-"""`hallwatch finger ...`: enrol, identify, list, delete, export and import fingers."""
+"""`hallwatch finger ...`: enrol, identify, list, delete, export and import fingers.
+
+The sensor driver (pyfingerprint, pyserial, numpy) is imported when a command runs, never
+to show its help.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,14 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from base.config import ConfigError, validate
-from drivers.fingerprint.backup import export_templates, import_templates
-from drivers.fingerprint.emulator import SensorEmulator
-from drivers.fingerprint.emulator_console import ConsoleError, emulator_status, execute
-from drivers.fingerprint.errors import FingerprintError
-from drivers.fingerprint.sensor import EnrolStep, FingerprintSensor
-from drivers.fingerprint.settings import FingerprintSettings, load_settings
+from base.config import validate
+
+if TYPE_CHECKING:
+    from drivers.fingerprint.sensor import EnrolStep, FingerprintSensor
 
 
 def _u32(text: str) -> int:
@@ -47,19 +48,17 @@ def sensor_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
     @functools.wraps(command)
     def wrapper(config_path: Path | None, as_json: bool, **kwargs: Any) -> Any:
+        from drivers.fingerprint.settings import FingerprintSettings, load_settings
+
         given = {name: kwargs.pop(name) for name in ("port", "password", "address", "data_dir")}
         overrides = {name: value for name, value in given.items() if value is not None}
-        try:
-            base = load_settings(config_path) if config_path else FingerprintSettings()
-            settings = validate(
-                FingerprintSettings, {**base.model_dump(), **overrides}, "command line"
-            )
-            with settings.open_sensor() as sensor:
+        base = load_settings(config_path) if config_path else FingerprintSettings()
+        settings = validate(FingerprintSettings, {**base.model_dump(), **overrides}, "command line")
+        with settings.open_sensor() as sensor:
+            try:
                 result = command(sensor, **kwargs)
-        except (FingerprintError, ConfigError) as exc:
-            raise click.ClickException(str(exc)) from None
-        except ValueError as exc:
-            raise click.UsageError(str(exc)) from None
+            except ValueError as exc:  # a staff id or slot this sensor cannot take
+                raise click.UsageError(str(exc)) from None
         human, machine = result
         click.echo(json.dumps(machine, default=_json_value) if as_json else human)
 
@@ -153,7 +152,7 @@ def delete(sensor: FingerprintSensor, staff_id: str | None, slot: int | None) ->
         hallwatch finger delete S1024
     """
     if (staff_id is None) == (slot is None):
-        raise ValueError("give either a STAFF_ID or --slot, not both or neither")
+        raise click.UsageError("give either a STAFF_ID or --slot, not both or neither")
     if slot is not None:
         sensor.delete_slot(slot)
         return f"deleted slot {slot}", {"deleted_slots": [slot]}
@@ -172,6 +171,8 @@ def export_command(sensor: FingerprintSensor, file: Path) -> tuple[str, dict]:
     Example:
         hallwatch finger export /root/fingers-hall01.json
     """
+    from drivers.fingerprint.backup import export_templates
+
     count = export_templates(sensor, file)
     return f"exported {count} templates to {file}", {"exported": count, "file": str(file)}
 
@@ -186,6 +187,8 @@ def import_command(sensor: FingerprintSensor, file: Path) -> tuple[str, dict]:
     Example:
         hallwatch finger import /root/fingers-hall01.json --port /dev/ttyAMA0
     """
+    from drivers.fingerprint.backup import import_templates
+
     report = import_templates(sensor, file)
     lines = [
         f"installed {len(report.installed)}, restored mapping of {len(report.remapped)}, "
@@ -216,6 +219,9 @@ def emulate(capacity: int, password: int, address: int, packet_size: str,
         # in another terminal, with the printed port:
         hallwatch finger identify --port /tmp/hallwatch-finger-x/ttyFINGER0
     """
+    from drivers.fingerprint.emulator import SensorEmulator
+    from drivers.fingerprint.emulator_console import ConsoleError, emulator_status, execute
+
     try:
         emulator = SensorEmulator(
             capacity=capacity,

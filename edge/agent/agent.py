@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from base import sdnotify
 from edge.agent.classify import DEFAULT_RULES, CategoryError, Classification, Classifier
 from edge.agent.config import AgentConfig
 from edge.agent.desktop import Desktop, open_desktop
@@ -28,7 +27,7 @@ from edge.journal import Journal
 from edge.publisher import JournalPublisher
 from mqtt import schema
 from mqtt.client import MqttClient
-from mqtt.ids import new_event_id, utc_now
+from mqtt.ids import utc_now
 from mqtt.schema import CategoryRule, PayloadError
 from mqtt.topics import Kind, device_topic
 
@@ -88,20 +87,26 @@ class Agent:
         log.info("workstation agent started on the %s desktop", self.desktop.name)
         return self
 
-    def run(self, stop: threading.Event, seconds: float | None = None) -> None:
-        """Sample every `interval_s` until `stop` is set (or `seconds` have passed)."""
+    def sampler(self, seconds: float | None = None) -> Callable[[threading.Event], None]:
+        """One turn of the sampling loop per call: sample, then wait for the next tick.
+
+        Ticks keep to a grid of `interval_s` from now (a slow sample does not push the
+        next ones back); once `seconds` (if given) have passed, the turn sets `stop`.
+        """
         began = time.monotonic()
         ticks = 0
-        watchdog = sdnotify.Watchdog()
-        sdnotify.ready("sampling")
-        while not stop.is_set():
+
+        def turn(stop: threading.Event) -> None:
+            nonlocal ticks
             self.sample()
-            watchdog.pet()
             ticks += 1
             next_tick = began + ticks * self.config.interval_s
             if seconds is not None and next_tick - began > seconds:
-                break
-            stop.wait(max(0.0, next_tick - time.monotonic()))
+                stop.set()
+            else:
+                stop.wait(max(0.0, next_tick - time.monotonic()))
+
+        return turn
 
     def stop(self, drain_s: float = 3.0) -> int:
         """Close the open interval, say offline, give the backlog a moment to drain.
@@ -163,12 +168,11 @@ class Agent:
 
     def _record(self, interval: Interval) -> schema.Activity:
         sample = interval.sample
-        event = schema.Activity(
-            id=new_event_id(),
-            seq=0,
-            site=self.config.site,
-            device=self.config.device,
-            ts=interval.end,
+        event = schema.new_event(
+            schema.Activity,
+            self.config.site,
+            self.config.device,
+            interval.end,
             user=sample.user,
             start=interval.start,
             duration_s=interval.duration_s,

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
 
 import click
 import msgspec
 
-from base.config import ConfigError, load_toml
+from base.config import load_toml
+from base.service_loop import run_until_signalled
 from edge.agent.config import AgentConfig
-from edge.journal import JournalError
 from mqtt import schema
 
 
@@ -52,10 +50,7 @@ def agent(config_file: Path, seconds: float | None, as_json: bool, quiet: bool) 
         hallwatch agent --config agent.toml --seconds 60 --json
     """
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        config = load_toml(AgentConfig, config_file)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    config = load_toml(AgentConfig, config_file)
 
     def emit(event: schema.Activity) -> None:
         if quiet:
@@ -65,16 +60,10 @@ def agent(config_file: Path, seconds: float | None, as_json: bool, quiet: bool) 
 
     from edge.agent.agent import Agent
 
-    try:
-        agent = Agent(config, on_interval=emit)
-    except JournalError as exc:
-        raise click.ClickException(str(exc)) from None
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    agent = Agent(config, on_interval=emit)
     agent.start()
     try:
-        agent.run(stop, seconds=seconds)
+        run_until_signalled(agent.sampler(seconds), status="sampling")
     finally:
         waiting = agent.stop()
     print(

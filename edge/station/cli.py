@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
 
 import click
 
-from base.config import ConfigError
+from base.service_loop import run_until_signalled
 
 
 @click.command()
@@ -35,30 +33,22 @@ def station(config_file: Path, keys: bool | None, verbose: bool) -> None:
     Example:
         hallwatch station --config /etc/hallwatch/station.toml
     """
-    from drivers.fingerprint.errors import FingerprintError
-    from edge.journal import JournalError
     from edge.station.config import load_station_config
     from edge.station.keypad import KeyReader
     from edge.station.station import Station
-    from models.gallery import GalleryError
-    from models.packs import PackError
 
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    try:
-        config = load_station_config(config_file)
-        read_keys = sys.stdin.isatty() if keys is None else keys
-        reader = KeyReader(len(config.leave.reasons)) if read_keys else None
-        runner = Station(config, keys=reader)
-    except (ConfigError, PackError, GalleryError, JournalError, FingerprintError, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    config = load_station_config(config_file)
+    read_keys = sys.stdin.isatty() if keys is None else keys
+    reader = KeyReader(len(config.leave.reasons)) if read_keys else None
+    runner = Station(config, keys=reader)
     runner.start()
     try:
-        runner.run(stop)
+        run_until_signalled(
+            lambda _stop: runner.step(), status=f"{len(runner.names)} staff enrolled"
+        )
     finally:
         runner.stop()

@@ -18,7 +18,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from base import sdnotify
 from base.private_files import create_private_file
 from drivers.camera import Camera, CameraStatus, FrameSource, source_for
 from drivers.feedback import (
@@ -78,7 +77,7 @@ class Station:
         self.config = config
         self.now = now  # event times; the demo runs a day on an accelerated clock
         self.started = time.monotonic()
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        # The journal comes first: opening it creates the data folder (or says why not).
         self.journal = Journal(
             config.data_dir / "journal.db",
             config.site,
@@ -116,7 +115,6 @@ class Station:
         self._last_hint = 0.0
         self._last_unknown_alert = float("-inf")
         self._last_heartbeat = float("-inf")
-        self._watchdog = sdnotify.Watchdog()
 
     # -- lifecycle -------------------------------------------------------------------
     def _default_feedback(self) -> Feedback:
@@ -141,15 +139,17 @@ class Station:
         self._evidence_dir.mkdir(mode=0o700, exist_ok=True)
         self._prune_evidence()
         self.feedback.show(Notice("info", say(self.config.language, "ready")))
-        sdnotify.ready(f"{len(self.names)} staff enrolled")
         return self
 
     def run(self, stop: threading.Event) -> None:
+        """Turn the loop until `stop` is set, in a thread (the demo, the tests).
+
+        `hallwatch station` turns `step` itself, under `base.service_loop`.
+        """
         while not stop.is_set():
             self.step()
 
     def stop(self, drain_s: float = 3.0) -> None:
-        sdnotify.stopping()
         self.journal.append(self._status("offline"))
         self.publisher.stop(drain_s=drain_s)
         self.client.stop()
@@ -180,7 +180,6 @@ class Station:
             self._last_heartbeat = now
             self.journal.append(self._status("online", self._health()))
             self._prune_evidence()
-        self._watchdog.pet()  # a loop that stops turning gets the station restarted
 
     def _take_key(self, key: ActionRequest | InputError | None, now: float) -> None:
         if isinstance(key, InputError):
@@ -284,12 +283,11 @@ class Station:
         if not isinstance(plan, PlannedPunch):
             self.feedback.show(Notice("info", say(lang, plan.message_key, time=plan.time), name))
             return
-        event = schema.Punch(
-            id=new_event_id(),
-            seq=0,
-            site=self.config.site,
-            device=self.config.device,
-            ts=ts,
+        event = schema.new_event(
+            schema.Punch,
+            self.config.site,
+            self.config.device,
+            ts,
             staff_id=who.staff_id,
             action=plan.action,
             method=who.method,
@@ -344,12 +342,12 @@ class Station:
         evidence = None
         if frame is not None and self.config.evidence.keep_snapshots:
             evidence = self._keep_snapshot(event_id, frame)
-        event = schema.Alert(
-            id=event_id,
-            seq=0,
-            site=self.config.site,
-            device=self.config.device,
-            ts=self.now(),
+        event = schema.new_event(
+            schema.Alert,
+            self.config.site,
+            self.config.device,
+            self.now(),
+            event_id=event_id,
             kind=kind,
             severity=severity,
             message=message,

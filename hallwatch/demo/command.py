@@ -15,19 +15,42 @@ from pathlib import Path
 
 import click
 
+from base.errors import HallwatchError
 from hallwatch.demo import hall
 from hallwatch.demo.simulated_time import SimulatedTime
 
-REPO = Path(__file__).resolve().parents[2]
 # The day takes about this long: 9 hours at 1,000x is 32 s, plus punches.
 SPEED = 1000.0
+# Written into every folder the demo creates: only such a folder is deleted by a rerun.
+MARKER = ".hallwatch-demo"
 
 
-def _shared(kind: str, given: Path | None) -> Path | None:
+class DemoFolderError(HallwatchError):
+    """--out names a folder the demo did not create."""
+
+
+def shared(kind: str, given: Path | None) -> Path | None:
+    """`given`, else `$HALLWATCH_SHARED/<kind>` if there is one (`make demo` sets it)."""
     if given is not None:
         return given
-    base = Path(os.environ.get("HALLWATCH_SHARED", REPO.parent / "shared"))
-    return base / kind if (base / kind).is_dir() else None
+    base = os.environ.get("HALLWATCH_SHARED")
+    return Path(base) / kind if base and (Path(base) / kind).is_dir() else None
+
+
+def fresh_out_dir(out: Path) -> None:
+    """Make `out` an empty folder marked as the demo's; replace only a folder it made.
+
+    A folder with anything in it and no marker is someone else's: it is left alone.
+    """
+    if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).is_file():
+            raise DemoFolderError(
+                f"{out} exists and was not made by 'hallwatch demo', so it is left alone: "
+                "give another --out, or remove that folder yourself"
+            )
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("made by 'hallwatch demo': deleted and rewritten on its next run\n")
 
 
 @click.command()
@@ -36,12 +59,13 @@ def _shared(kind: str, given: Path | None) -> Path | None:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("demo-out"),
     show_default=True,
-    help="Where the demo keeps its data and writes report.html.",
+    help="Where the demo keeps its data and writes report.html; a rerun replaces only a "
+    "folder the demo made.",
 )
 @click.option(
     "--faces",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Photos for the replay camera [$HALLWATCH_SHARED/faces, else ../shared/faces].",
+    help="Photos for the replay camera [$HALLWATCH_SHARED/faces].",
 )
 @click.option(
     "--models",
@@ -69,11 +93,9 @@ def demo(
     """
     from hallwatch.demo.run import HallDay
 
-    faces = _shared("faces", faces)
-    models_source = _shared("models", models_source)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    faces = shared("faces", faces)
+    models_source = shared("models", models_source)
+    fresh_out_dir(out)
     # Components log to a file; the terminal shows the feed, the screens and the reports.
     logging.basicConfig(
         filename=out / "demo.log",

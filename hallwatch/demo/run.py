@@ -77,7 +77,7 @@ class HallDay:
         self.models_dir = self._face_pack(models_source)
         if faces is None:
             click.secho(
-                "No photos for the replay camera (--faces, or ../shared/faces): "
+                "No photos for the replay camera (--faces, or $HALLWATCH_SHARED/faces): "
                 "the stations identify by finger only.",
                 fg="yellow",
             )
