@@ -59,7 +59,6 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "config-docs": Subcommand(
         "hallwatch.config_docs:config_docs",
         "The configuration reference (docs/config.md), generated from the models.",
-        "station",
     ),
     "correct": Subcommand(
         "rules.cli:correct",

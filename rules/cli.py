@@ -17,13 +17,12 @@ from typing import Any
 
 import click
 
-from base.config import ConfigError
-from mqtt.client import BrokerConfig, ConnectError
+from mqtt.client import BrokerConfig
 from mqtt.ids import utc_now
 from mqtt.schema import LeaveKind
 from rules import render
 from rules.announce import Connecting
-from rules.backend import StoreError, StoreParam, open_store
+from rules.backend import StoreParam, open_store
 from rules.manage import ActionResult, Actor, Management
 from rules.policy import load_policy
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pydantic
 
 from base.config import Section, load_toml
 from drivers.fingerprint.protocol import DEFAULT_ADDRESS
-from drivers.fingerprint.sensor import FingerprintSensor
+
+if TYPE_CHECKING:  # the settings load without the sensor's serial stack
+    from drivers.fingerprint.sensor import FingerprintSensor
 
 U32 = Annotated[int, pydantic.Field(ge=0, le=0xFFFFFFFF)]
 
@@ -71,6 +73,8 @@ class FingerprintSettings(Section):
 
     def open_sensor(self) -> FingerprintSensor:
         """Connect to the sensor (raises a FingerprintError a person can act on)."""
+        from drivers.fingerprint.sensor import FingerprintSensor
+
         return FingerprintSensor.open(
             self.port,
             registry=self.database,
