@@ -22,11 +22,11 @@ from typing import Annotated, Literal
 import pydantic
 
 from base.config import ConfigError, Section, load_toml
+from base.identifiers import NodeId
 from base.private_files import create_private_file
-from mqtt.topics import CENTRAL, ID_PATTERN, ROOT, Kind, device_topic
+from mqtt.topics import CENTRAL, ROOT, Kind, device_topic
 
 Port = Annotated[int, pydantic.Field(ge=1, le=65535)]
-NodeIdField = Annotated[str, pydantic.Field(pattern=ID_PATTERN)]
 
 # A default Mosquitto keeps only 1,000 queued QoS 1 messages per client and silently drops
 # the rest for a subscriber that falls behind (BRIEF.md): a rules service restarting during
@@ -35,8 +35,8 @@ MAX_QUEUED_MESSAGES = 1_000_000
 
 
 class DeviceAccount(Section):
-    site: NodeIdField
-    id: NodeIdField
+    site: NodeId
+    id: NodeId
     role: Literal["station", "agent"] = "station"
 
     @property
@@ -45,7 +45,7 @@ class DeviceAccount(Section):
 
 
 class ServiceAccount(Section):
-    name: NodeIdField
+    name: NodeId
     role: Literal["rules", "viewer"]
 
 

@@ -23,11 +23,16 @@ class ResultPublisher:
         self.seq = 0
         self._lock = threading.Lock()
 
-    def _publish(self, kind: type[schema.Event], site: str, ts: datetime, **fields: Any) -> None:
+    def next_seq(self) -> int:
+        """The next sequence number of this instance (also for what others send for it)."""
         with self._lock:
             self.seq += 1
-            seq = self.seq
-        event = kind(id=new_event_id(), seq=seq, site=site, device=topics.CENTRAL, ts=ts, **fields)
+            return self.seq
+
+    def _publish(self, kind: type[schema.Event], site: str, ts: datetime, **fields: Any) -> None:
+        event = kind(
+            id=new_event_id(), seq=self.next_seq(), site=site, device=topics.CENTRAL, ts=ts, **fields
+        )
         self.send(event)
 
     def violation(self, record: ViolationRecord, *, withdrawn: bool = False) -> None:

@@ -20,11 +20,10 @@ from zoneinfo import ZoneInfo
 import pydantic
 
 from base.config import Regex, Section, TimeZoneName
-from mqtt.broker import NodeIdField
+from base.identifiers import NodeId, StaffId
 from mqtt.client import BrokerConfig
 
 Weekday = Annotated[int, pydantic.Field(ge=1, le=7)]
-StaffIdField = Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
 DEFAULT_DISCLOSURE = (
     "Notice: during office hours this workstation records which application is in use and "
@@ -37,7 +36,7 @@ DEFAULT_DISCLOSURE = (
 class CategoryRuleConfig(Section):
     """A local category rule, used until the central policy arrives."""
 
-    category: NodeIdField
+    category: NodeId
     pattern: Regex
     titles_allowed: bool = False
 
@@ -76,16 +75,16 @@ def _period(text: str) -> tuple[time, time]:
 
 
 class AgentConfig(Section):
-    site: NodeIdField
-    device: NodeIdField
+    site: NodeId
+    device: NodeId
     journal: Path = Path("~/.local/state/hallwatch/activity.db")
     interval_s: Annotated[float, pydantic.Field(ge=0.1, le=300)] = 5.0
     afk_after_s: Annotated[float, pydantic.Field(gt=0, le=86400)] = 180.0
     max_interval_s: Annotated[float, pydantic.Field(ge=1, le=3600)] = 60.0
     display: str | None = None  # X display; default: $DISPLAY
-    default_category: NodeIdField = "work"
+    default_category: NodeId = "work"
     categories: list[CategoryRuleConfig] = []  # empty: the built-in default rules
-    users: dict[str, StaffIdField] = {}
+    users: dict[str, StaffId] = {}
     disclosure: Annotated[str, pydantic.Field(min_length=1, max_length=4000)] = DEFAULT_DISCLOSURE
     # e.g. ["notify-send", "hallwatch"] or ["xmessage", "-center"]: run with the text appended.
     disclosure_command: list[str] = []

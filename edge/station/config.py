@@ -5,8 +5,8 @@ device = "st-01"
 timezone = "Asia/Shanghai"
 language = "zh"
 identify = "face_or_finger"
-[[sessions]]            # for inferring the action when no key is pressed
-start = "09:00"
+[[sessions]]            # for inferring the action when no key is pressed, until the
+start = "09:00"         # rules service pushes the site's timetable
 end = "12:00"
 [camera]  [face]  [fingerprint]  [leave]  [feedback]  [evidence]  [journal]  [broker]
 """
@@ -16,20 +16,18 @@ from __future__ import annotations
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
 
 import pydantic
 
-from base.config import Section, SessionTimes, TimeZoneName, load_toml
+from base.config import Section, TimeZoneName, load_toml
+from base.identifiers import NodeId
+from base.schedule import Session, Timetable, check_sessions
 from drivers.fingerprint.settings import FingerprintSettings
-from edge.station.inference import Session
 from edge.station.messages import Language
 from models.settings import FaceConfig
 from mqtt.client import BrokerConfig
 from mqtt.schema import LeaveKind
-from mqtt.topics import ID_PATTERN
 
-NodeId = Annotated[str, pydantic.Field(pattern=ID_PATTERN)]
 PositiveSeconds = Annotated[float, pydantic.Field(gt=0)]
 
 
@@ -93,9 +91,10 @@ class StationConfig(Section):
     key_timeout_s: PositiveSeconds = 15.0  # a pressed action key waits this long for a face
     heartbeat_s: PositiveSeconds = 60.0
     unknown_alert_s: PositiveSeconds = 60.0  # at most one unknown-face alert per this period
-    sessions: list[SessionTimes] = [
-        SessionTimes(start=time(9), end=time(12)),
-        SessionTimes(start=time(13, 30), end=time(17)),
+    # Office hours until the rules service pushes the site's timetable (docs/deploy.md).
+    sessions: list[Session] = [
+        Session(start=time(9), end=time(12)),
+        Session(start=time(13, 30), end=time(17)),
     ]
     camera: CameraConfig = CameraConfig()
     face: FaceConfig = FaceConfig()
@@ -110,17 +109,13 @@ class StationConfig(Section):
     def _consistent(self) -> StationConfig:
         if self.identify != "face" and self.fingerprint is None:
             raise ValueError(f"identify = {self.identify!r} needs a [fingerprint] table")
-        if not self.sessions:
-            raise ValueError("at least one session is needed")
+        check_sessions(self.sessions)
         return self
 
     @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    @property
-    def session_times(self) -> list[Session]:
-        return [Session(s.start, s.end) for s in self.sessions]
+    def local_timetable(self) -> Timetable:
+        """The file's sessions on every day, in its time zone: the value until a push."""
+        return Timetable.every_day(self.timezone, self.sessions)
 
     @property
     def uses_face(self) -> bool:

@@ -19,7 +19,9 @@ import cv2
 import numpy as np
 
 from base import sdnotify
+from base.config import ConfigError
 from base.private_files import create_private_file
+from base.schedule import Timetable
 from drivers.camera import Camera, CameraStatus, FrameSource, source_for
 from drivers.feedback import (
     ConsoleFeedback,
@@ -47,6 +49,7 @@ from edge.station.keypad import ActionRequest, InputError, KeyReader
 from edge.station.messages import say
 from edge.station.punches import PlannedPunch, plan_punch
 from edge.station.timesync import time_sync
+from edge.station.timetable_file import TimetableFile
 from models.decision import Decider, FaceOutcome, Verdict
 from models.gallery import GalleryChange, GalleryError
 from models.packs import PackStore
@@ -79,6 +82,9 @@ class Station:
         self.now = now  # event times; the demo runs a day on an accelerated clock
         self.started = time.monotonic()
         config.data_dir.mkdir(parents=True, exist_ok=True)
+        # Office hours: the centre's last push, else the configuration file's sessions.
+        self.timetable_file = TimetableFile(config.data_dir / "timetable.json")
+        self.timetable = self.timetable_file.load() or config.local_timetable
         self.journal = Journal(
             config.data_dir / "journal.db",
             config.site,
@@ -278,8 +284,10 @@ class Station:
             request = None
         self.pending_request = None
         ts = self.now()
-        local = ts.astimezone(self.config.zone)
-        plan = plan_punch(self.config, self.last_punch.get(who.staff_id), request, local)
+        timetable = self.timetable  # one timetable for the whole punch, even if one arrives
+        local = ts.astimezone(timetable.zone)
+        sessions = timetable.sessions(local.date())
+        plan = plan_punch(self.config, sessions, self.last_punch.get(who.staff_id), request, local)
         lang, name = self.config.language, self.names.get(who.staff_id, who.staff_id)
         if not isinstance(plan, PlannedPunch):
             self.feedback.show(Notice("info", say(lang, plan.message_key, time=plan.time), name))
@@ -311,7 +319,7 @@ class Station:
             detail += "  " + say(
                 lang,
                 "back_by",
-                time=f"{plan.leave.expected_return.astimezone(self.config.zone):%H:%M}",
+                time=f"{plan.leave.expected_return.astimezone(timetable.zone):%H:%M}",
             )
         if plan.inferred:
             detail += "  " + say(lang, "inferred")
@@ -322,7 +330,7 @@ class Station:
         for event in self.journal.events():
             if isinstance(event, schema.Punch):
                 last[event.staff_id] = LastPunch(
-                    event.action, event.ts.astimezone(self.config.zone)
+                    event.action, event.ts.astimezone(self.timetable.zone)
                 )
         return last
 
@@ -400,14 +408,14 @@ class Station:
             uptime_s=round(time.monotonic() - self.started, 1),
         )
 
-    # -- central gallery updates -----------------------------------------------------
+    # -- central updates: gallery and timetable --------------------------------------
     def _load_names(self) -> dict[str, str]:
         if self.pipeline is None:
             return {}
         return {p.staff_id: p.name for p in self.gallery.people()}
 
     def _on_message(self, topic: str, payload: bytes) -> None:
-        """A (retained) config message: apply its gallery changes atomically, then ack."""
+        """A (retained) config message: apply all of it or none of it, then ack."""
         try:
             config = schema.decode_as(schema.Config, payload, topic)
         except schema.PayloadError as exc:
@@ -416,12 +424,31 @@ class Station:
         with self._config_lock:
             if config.version <= self._applied_version():
                 return  # the retained copy of an update already applied
-            error = self._apply_gallery(config)
+            timetable, error = self._check_timetable(config)
             if error is None:
+                error = self._apply_gallery(config)
+            if error is None:
+                if timetable is not None:
+                    self._apply_timetable(config, timetable)
                 (self.config.data_dir / "config.version").write_text(str(config.version))
             self.journal.append(
                 schema.ack_for(config, self.config.device, self.now(), error, len(self.names))
             )
+
+    def _check_timetable(self, config: schema.Config) -> tuple[Timetable | None, str | None]:
+        """The pushed timetable, or the reason it is refused (before anything is applied)."""
+        if config.timetable is None:
+            return None, None
+        try:
+            return schema.timetable_of(config.timetable), None
+        except ConfigError as exc:
+            return None, " ".join(str(exc).split())
+
+    def _apply_timetable(self, config: schema.Config, timetable: Timetable) -> None:
+        assert config.timetable is not None
+        self.timetable_file.save(config.timetable)
+        self.timetable = timetable
+        log.info("timetable version %d applied (%s)", config.version, timetable.timezone)
 
     def _applied_version(self) -> int:
         try:
