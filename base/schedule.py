@@ -111,7 +111,9 @@ def sessions_on(schedules: Sequence[Schedule], calendar: Calendar, day: date) ->
 
 
 def _microseconds(moment: time) -> int:
-    return ((moment.hour * 60 + moment.minute) * 60 + moment.second) * 1_000_000 + moment.microsecond
+    return (
+        (moment.hour * 60 + moment.minute) * 60 + moment.second
+    ) * 1_000_000 + moment.microsecond
 
 
 def session_index(sessions: Sequence[Session], at: time) -> int:
@@ -156,4 +158,3 @@ class Timetable(Section):
             schedules=[Schedule.model_validate({"from": "01-01", "sessions": sessions})],
             calendar=Calendar(weekend=[]),
         )
-

@@ -127,7 +127,11 @@ def test_a_timetable_crosses_the_wire_unchanged():
         ({"timezone": "Mars/Olympus"}, "unknown time zone 'Mars/Olympus'"),
         ({"schedules": []}, "at least 1 item"),
         (
-            {"schedules": [{"from": "01-01", "sessions": [{"start": "12:00:00", "end": "09:00:00"}]}]},
+            {
+                "schedules": [
+                    {"from": "01-01", "sessions": [{"start": "12:00:00", "end": "09:00:00"}]}
+                ]
+            },
             "ends (09:00:00) before it starts (12:00:00)",
         ),
         (
@@ -163,7 +167,11 @@ def test_a_timetable_crosses_the_wire_unchanged():
             "both holiday and make-up working day: 2026-10-01",
         ),
         (
-            {"schedules": [{"from": "01-01", "sessions": [{"start": "09:00:00+08:00", "end": "12:00:00"}]}]},
+            {
+                "schedules": [
+                    {"from": "01-01", "sessions": [{"start": "09:00:00+08:00", "end": "12:00:00"}]}
+                ]
+            },
             "a local time of day",
         ),
     ],
