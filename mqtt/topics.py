@@ -5,7 +5,7 @@
     hallwatch/v1/{site}/{device}/activity   workstation intervals            agent  -> central
     hallwatch/v1/{site}/{device}/alert      spoof, unknown face, faults      device -> central
     hallwatch/v1/{site}/{device}/ack        config acknowledgements          device -> central
-    hallwatch/v1/{site}/{device}/config     retained gallery/policy updates  central -> device
+    hallwatch/v1/{site}/{device}/config     retained gallery and timetable   central -> device
     hallwatch/v1/{site}/central/violation   violations                       rules  -> all
     hallwatch/v1/{site}/central/correction  corrections, voids, leave        rules  -> all
     hallwatch/v1/{site}/central/inspection  daily inspection summaries       rules  -> all
