@@ -427,9 +427,9 @@ class Station:
             timetable, error = self._check_timetable(config)
             if error is None:
                 error = self._apply_gallery(config)
+            if error is None and timetable is not None:
+                error = self._keep_timetable(timetable)
             if error is None:
-                if timetable is not None:
-                    self._apply_timetable(config, timetable)
                 (self.config.data_dir / "config.version").write_text(str(config.version))
             self.journal.append(
                 schema.ack_for(config, self.config.device, self.now(), error, len(self.names))
@@ -444,11 +444,15 @@ class Station:
         except ConfigError as exc:
             return None, " ".join(str(exc).split())
 
-    def _apply_timetable(self, config: schema.Config, timetable: Timetable) -> None:
-        assert config.timetable is not None
-        self.timetable_file.save(config.timetable)
+    def _keep_timetable(self, timetable: Timetable) -> str | None:
+        """Use `timetable` from now on, and after a restart; or the reason it cannot be kept."""
+        try:
+            self.timetable_file.save(timetable)
+        except OSError as exc:
+            return f"cannot keep the timetable: {exc}"
         self.timetable = timetable
-        log.info("timetable version %d applied (%s)", config.version, timetable.timezone)
+        log.info("timetable applied (%s)", timetable.timezone)
+        return None
 
     def _applied_version(self) -> int:
         try:

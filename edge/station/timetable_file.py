@@ -36,11 +36,11 @@ class TimetableFile:
             log.error("%s is unusable, the configuration file's sessions apply: %s", self.path, exc)
             return None
 
-    def save(self, spec: schema.TimetableSpec) -> None:
+    def save(self, timetable: Timetable) -> None:
         """Replace the stored timetable: a power cut leaves the old one or the new one."""
         partial = self.path.with_name(self.path.name + ".partial")
         with partial.open("wb") as handle:
-            handle.write(msgspec.json.encode(spec))
+            handle.write(msgspec.json.encode(schema.timetable_spec(timetable)))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(partial, self.path)
