@@ -47,25 +47,24 @@ class Session(Section):
         return self
 
 
-def check_sessions(sessions: Sequence[Session]) -> None:
-    """A day's sessions: at least one, in order, none overlapping the next."""
+def _in_order(sessions: list[Session]) -> list[Session]:
     if not sessions:
         raise ValueError("at least one session is needed")
     for a, b in pairwise(sessions):
         if b.start < a.end:
             raise ValueError(f"sessions overlap or are out of order: {a.end} > {b.start}")
+    return sessions
+
+
+# A day's sessions: at least one, in order, none overlapping the next.
+DaySessions = Annotated[list[Session], pydantic.AfterValidator(_in_order)]
 
 
 class Schedule(Section):
     """Sessions in force from `from` (MM-DD) until the next schedule's `from`, every year."""
 
     from_: MonthDay = pydantic.Field("01-01", alias="from")
-    sessions: list[Session]
-
-    @pydantic.model_validator(mode="after")
-    def _no_overlap(self) -> Schedule:
-        check_sessions(self.sessions)
-        return self
+    sessions: DaySessions
 
 
 class Calendar(Section):
@@ -87,14 +86,17 @@ class Calendar(Section):
         return day not in self.holidays and day.isoweekday() not in self.weekend
 
 
-# A year's schedules: at least one, each starting on its own day (checked by the owner).
-Schedules = Annotated[list[Schedule], pydantic.Field(min_length=1)]
-
-
-def check_schedule_starts(schedules: Sequence[Schedule]) -> None:
+def _distinct_starts(schedules: list[Schedule]) -> list[Schedule]:
     starts = [s.from_ for s in schedules]
     if len(set(starts)) != len(starts):
         raise ValueError(f"two schedules start on the same day: {sorted(starts)}")
+    return schedules
+
+
+# A year's schedules: at least one, each starting on its own day.
+Schedules = Annotated[
+    list[Schedule], pydantic.Field(min_length=1), pydantic.AfterValidator(_distinct_starts)
+]
 
 
 def sessions_on(schedules: Sequence[Schedule], calendar: Calendar, day: date) -> list[Session]:
@@ -137,11 +139,6 @@ class Timetable(Section):
     timezone: TimeZoneName
     schedules: Schedules
     calendar: Calendar = Calendar()
-
-    @pydantic.model_validator(mode="after")
-    def _one_schedule_per_start(self) -> Timetable:
-        check_schedule_starts(self.schedules)
-        return self
 
     @cached_property
     def zone(self) -> ZoneInfo:

@@ -25,7 +25,6 @@ from base.schedule import (
     Schedules,
     Session,
     Timetable,
-    check_schedule_starts,
     sessions_on,
 )
 from mqtt.schema import LeaveKind
@@ -217,7 +216,6 @@ class Policy(Section):
 
     @pydantic.model_validator(mode="after")
     def _consistent(self) -> Policy:
-        check_schedule_starts(self.schedules)
         missing = sorted(set(_default_catalogue()) - set(self.catalogue))
         if missing:
             raise ValueError(f"catalogue lacks rules {missing} (give every rule a penalty)")

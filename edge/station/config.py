@@ -21,7 +21,7 @@ import pydantic
 
 from base.config import Section, TimeZoneName, load_toml
 from base.identifiers import NodeId
-from base.schedule import Session, Timetable, check_sessions
+from base.schedule import DaySessions, Session, Timetable
 from drivers.fingerprint.settings import FingerprintSettings
 from edge.station.messages import Language
 from models.settings import FaceConfig
@@ -92,7 +92,7 @@ class StationConfig(Section):
     heartbeat_s: PositiveSeconds = 60.0
     unknown_alert_s: PositiveSeconds = 60.0  # at most one unknown-face alert per this period
     # Office hours until the rules service pushes the site's timetable (docs/deploy.md).
-    sessions: list[Session] = [
+    sessions: DaySessions = [
         Session(start=time(9), end=time(12)),
         Session(start=time(13, 30), end=time(17)),
     ]
@@ -109,7 +109,6 @@ class StationConfig(Section):
     def _consistent(self) -> StationConfig:
         if self.identify != "face" and self.fingerprint is None:
             raise ValueError(f"identify = {self.identify!r} needs a [fingerprint] table")
-        check_sessions(self.sessions)
         return self
 
     @property
