@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -57,31 +56,6 @@ class Section(pydantic.BaseModel):
 def _printable(text: str) -> str:
     """Control characters escaped, so a key cannot break or garble the message."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
-class SessionTimes(Section):
-    """An office-hours session of a day, in the site's local time."""
-
-    start: time = pydantic.Field(
-        description="When the session begins: a local time of day like 09:00, no zone."
-    )
-    end: time = pydantic.Field(
-        description="When the session ends: a local time of day after `start`, no zone."
-    )
-
-    @pydantic.field_validator("start", "end")
-    @classmethod
-    def _local(cls, value: time) -> time:
-        # A number (seconds) parses as a UTC time; a session is in the site's own zone.
-        if value.tzinfo is not None:
-            raise ValueError("a session time is a local time of day like 09:00, without a zone")
-        return value
-
-    @pydantic.model_validator(mode="after")
-    def _ordered(self) -> SessionTimes:
-        if self.end <= self.start:
-            raise ValueError(f"session ends ({self.end}) before it starts ({self.start})")
-        return self
 
 
 def _describe(error: dict[str, Any]) -> str:

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import msgspec
 
 from base import __version__
+from base.identifiers import NODE_ID
 from mqtt import schema
-from mqtt.topics import CENTRAL, ID_PATTERN, RETAINED_KINDS, ROOT, Kind
+from mqtt.topics import CENTRAL, RETAINED_KINDS, ROOT, Kind
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ _ROWS: tuple[tuple[Kind, str, str, str], ...] = (
         "spoof, unknown face, sensor/camera fault, tamper, disk full",
     ),
     (Kind.ACK, "{device}", "receive", "device acknowledgement of a config message"),
-    (Kind.CONFIG, "{device}", "send", "retained; gallery and policy updates for one device"),
+    (Kind.CONFIG, "{device}", "send", "retained; gallery, category and timetable updates for one device"),
     (Kind.VIOLATION, CENTRAL, "send", "violations with evidence, corrections and vetoes"),
     (Kind.CORRECTION, CENTRAL, "send", "manager corrections, voids and leave (audited)"),
     (Kind.INSPECTION, CENTRAL, "send", "daily inspection summaries"),
@@ -70,7 +71,7 @@ def document() -> dict:
         channels[row.kind.value] = {
             "address": row.address,
             "description": row.note,
-            "parameters": {p: {"description": f"{p} id, matching {ID_PATTERN}"} for p in params},
+            "parameters": {p: {"description": f"{p} id, matching {NODE_ID.pattern}"} for p in params},
             "messages": {name: {"$ref": f"#/components/messages/{name}"}},
             "bindings": {"mqtt": {"bindingVersion": "0.2.0"}},
         }

@@ -22,11 +22,11 @@ from typing import Annotated, Literal
 import pydantic
 
 from base.config import ConfigError, Section, load_toml
+from base.identifiers import NodeId
 from base.private_files import create_private_file
-from mqtt.topics import CENTRAL, ID_PATTERN, ROOT, Kind, device_topic
+from mqtt.topics import CENTRAL, ROOT, Kind, device_topic
 
 Port = Annotated[int, pydantic.Field(ge=1, le=65535)]
-NodeIdField = Annotated[str, pydantic.Field(pattern=ID_PATTERN)]
 
 # A default Mosquitto keeps only 1,000 queued QoS 1 messages per client and silently drops
 # the rest for a subscriber that falls behind (BRIEF.md): a rules service restarting during
@@ -37,8 +37,8 @@ MAX_QUEUED_MESSAGES = 1_000_000
 class DeviceAccount(Section):
     """A device's broker account (`[[devices]]`): its user name is site.id."""
 
-    site: NodeIdField = pydantic.Field(description="The site the device belongs to.")
-    id: NodeIdField = pydantic.Field(
+    site: NodeId = pydantic.Field(description="The site the device belongs to.")
+    id: NodeId = pydantic.Field(
         description="The device id, unique in its site, as in the device's own config file."
     )
     role: Literal["station", "agent"] = pydantic.Field(
@@ -57,7 +57,7 @@ class DeviceAccount(Section):
 class ServiceAccount(Section):
     """A central service's broker account (`[[services]]`)."""
 
-    name: NodeIdField = pydantic.Field(description="The account's user name.")
+    name: NodeId = pydantic.Field(description="The account's user name.")
     role: Literal["rules", "viewer"] = pydantic.Field(
         description=(
             "rules: reads everything and publishes results and device config; viewer: reads "

@@ -111,8 +111,10 @@ def _text_and_level(e: schema.Event) -> tuple[str, str]:
         case schema.DeadLetter():
             return f"rejected {e.topic}: {e.reason}", "bad"
         case schema.Config():
+            timetable = f", timetable in {e.timetable.timezone}" if e.timetable else ""
             return (
-                f"version {e.version}: {len(e.gallery)} gallery ops, {len(e.categories)} categories",
+                f"version {e.version}: {len(e.gallery)} gallery ops, {len(e.categories)} categories"
+                f"{timetable}",
                 "info",
             )
         case schema.Ack():

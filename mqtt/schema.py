@@ -10,16 +10,19 @@ Validation is strict (unknown fields, wrong types, naive timestamps are rejected
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from msgspec import Meta, Struct
 
+from base.config import validate
 from base.errors import HallwatchError
+from base.identifiers import NODE_ID, STAFF_ID
+from base.schedule import Timetable
 from mqtt.ids import new_event_id
-from mqtt.topics import CENTRAL, ID_PATTERN, Kind, TopicError, parse
+from mqtt.topics import CENTRAL, Kind, TopicError, parse
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 # Config messages carry face templates for a whole gallery update.
@@ -28,8 +31,8 @@ MAX_CONFIG_BYTES = 8 * 1024 * 1024
 EventId = Annotated[
     str, Meta(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 ]
-NodeId = Annotated[str, Meta(pattern=ID_PATTERN)]
-StaffId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+NodeId = Annotated[str, Meta(pattern=NODE_ID.pattern)]
+StaffId = Annotated[str, Meta(pattern=STAFF_ID.pattern)]
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
 ShortText = Annotated[str, Meta(max_length=200)]
 Text = Annotated[str, Meta(max_length=2000)]
@@ -216,12 +219,54 @@ class CategoryRule(Struct, frozen=True, forbid_unknown_fields=True):
     titles_allowed: bool = False
 
 
+class SessionSpec(Struct, frozen=True, forbid_unknown_fields=True):
+    start: time  # a local time of day in the timetable's zone, e.g. "09:00:00"
+    end: time
+
+
+class ScheduleSpec(Struct, frozen=True, forbid_unknown_fields=True):
+    from_: Annotated[str, Meta(max_length=5)] = msgspec.field(name="from")  # MM-DD
+    sessions: list[SessionSpec]
+
+
+class CalendarSpec(Struct, frozen=True, forbid_unknown_fields=True):
+    weekend: list[int]  # ISO weekdays off, 1 = Monday
+    holidays: list[date]
+    workdays: list[date]  # make-up working days (调休) falling on a weekend
+
+
+class TimetableSpec(Struct, frozen=True, forbid_unknown_fields=True):
+    """A site's office hours (base.schedule.Timetable): the policy's seasonal schedules and
+    calendar, in the site's time zone. Its rules (sessions in order, a known zone, ...) are
+    checked by the device, which refuses a timetable breaking them in its `Ack`."""
+
+    timezone: Annotated[str, Meta(max_length=64)]
+    schedules: list[ScheduleSpec]
+    calendar: CalendarSpec
+
+
+def timetable_spec(timetable: Timetable) -> TimetableSpec:
+    return msgspec.convert(timetable.model_dump(by_alias=True), TimetableSpec)
+
+
+def timetable_of(spec: TimetableSpec) -> Timetable:
+    """The timetable a spec describes, or a ConfigError saying which rule it breaks."""
+    return validate(Timetable, msgspec.to_builtins(spec), "timetable")
+
+
 class Config(Event, tag="hallwatch.config/1"):
-    """Central to device (retained): gallery and policy updates."""
+    """Central to device (retained): gallery, category and timetable updates.
+
+    `version` grows with every config a device is sent; a device applies a version once
+    and acknowledges it (`Ack`). The rules service sends timetables with the time of
+    sending in milliseconds since 1970 as the version, so versions keep growing across
+    its restarts and between its instances.
+    """
 
     version: Annotated[int, Meta(ge=1)]
     gallery: list[GalleryOp] = []
     categories: list[CategoryRule] = []
+    timetable: TimetableSpec | None = None  # None: keep the timetable the device has
 
 
 class Ack(Event, tag="hallwatch.ack/1"):

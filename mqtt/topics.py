@@ -5,7 +5,7 @@
     hallwatch/v1/{site}/{device}/activity   workstation intervals            agent  -> central
     hallwatch/v1/{site}/{device}/alert      spoof, unknown face, faults      device -> central
     hallwatch/v1/{site}/{device}/ack        config acknowledgements          device -> central
-    hallwatch/v1/{site}/{device}/config     retained gallery/policy updates  central -> device
+    hallwatch/v1/{site}/{device}/config     retained gallery and timetable   central -> device
     hallwatch/v1/{site}/central/violation   violations                       rules  -> all
     hallwatch/v1/{site}/central/correction  corrections, voids, leave        rules  -> all
     hallwatch/v1/{site}/central/inspection  daily inspection summaries       rules  -> all
@@ -16,17 +16,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 from base.errors import HallwatchError
+from base.identifiers import NODE_ID, IdError
 
 ROOT = "hallwatch/v1"
 CENTRAL = "central"
-# Site and device ids: lower-case, safe in topics, file names and broker usernames.
-ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
-_ID_RE = re.compile(ID_PATTERN)
 
 
 class Kind(StrEnum):
@@ -52,11 +49,10 @@ class TopicError(HallwatchError, ValueError):
 
 
 def check_id(value: str, what: str) -> str:
-    if not _ID_RE.match(value):
-        raise TopicError(
-            f"invalid {what} id {value!r}: use 1-63 of a-z 0-9 _ -, starting with a letter or digit"
-        )
-    return value
+    try:
+        return NODE_ID.check(value, f"{what} id")
+    except IdError as exc:
+        raise TopicError(str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)

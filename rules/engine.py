@@ -13,8 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from itertools import pairwise
 
+from base.schedule import session_index
 from mqtt import schema
 from mqtt.schema import Action, AlertKind
 from rules.manager_actions import LeaveRecord, ManagerAction, effective_leave, violation_marks
@@ -129,7 +129,8 @@ class _Day:
         self.policy, self.staff, self.day, self.now = policy, staff, day, now
         self.zone = policy.zone(site)
         self.grace = policy.grace
-        self.sessions = policy.session_bounds(site, day)
+        self.day_sessions = policy.sessions(day)
+        self.sessions = policy.session_bounds(site, day)  # the same, as moments
         day_start = datetime.combine(day, datetime.min.time(), self.zone)
         self.day_span = (day_start, day_start + timedelta(days=1))
         in_day = self.day_span[0].__le__
@@ -162,13 +163,9 @@ class _Day:
         return self.findings
 
     # -- sessions --------------------------------------------------------------------
-    def segments(self) -> list[Span]:
-        """Each session claims the punches nearer to it than to its neighbours."""
-        bounds = [self.day_span[0]]
-        for (_, end), (start, _) in pairwise(self.sessions):
-            bounds.append(end + (start - end) / 2)
-        bounds.append(self.day_span[1])
-        return list(pairwise(bounds))
+    def session_at(self, moment: datetime) -> int:
+        """The session a punch at `moment` of this day belongs to (the station's rule too)."""
+        return session_index(self.day_sessions, moment.astimezone(self.zone).time())
 
     def leave_adjusted(self, start: datetime, end: datetime) -> Span | None:
         """The part of a session not covered by approved leave (None if all of it is)."""
@@ -180,15 +177,13 @@ class _Day:
         return (start, end) if start < end else None
 
     def attendance(self) -> None:
-        for index, ((start, end), (lo, hi)) in enumerate(
-            zip(self.sessions, self.segments(), strict=True)
-        ):
+        for index, (start, end) in enumerate(self.sessions):
             due = self.leave_adjusted(start, end)
             if due is None:
                 continue  # on leave for the whole session
             slot = f"s{index}"
             label = f"session {_hm(start, self.zone)}-{_hm(end, self.zone)}"
-            punches = [c for c in self.clocks if lo <= c.ts < hi]
+            punches = [c for c in self.clocks if self.session_at(c.ts) == index]
             # On a registered outing when the session starts or ends: the outing rule judges
             # that part, not lateness, early departure or a missing punch.
             outside = self.outing_spans()
@@ -261,10 +256,7 @@ class _Day:
         return [(out.ts, back.ts if back else self.day_span[1]) for out, back in self.returns()]
 
     def session_of(self, moment: datetime) -> Span:
-        for (start, end), (lo, hi) in zip(self.sessions, self.segments(), strict=True):
-            if lo <= moment < hi:
-                return start, end
-        return self.sessions[-1]
+        return self.sessions[self.session_at(moment)]
 
     def outings(self) -> None:
         g = self.grace

@@ -67,6 +67,7 @@ class Ingest:
         dead_letter_gate: TokenBucket | None = None,
     ) -> None:
         self.store, self.policy, self.publisher, self.now = store, policy, publisher, now
+        self.on_status: Callable[[schema.Status], None] | None = None  # a device's status
         self.recompute_every_s = recompute_every_s
         self.inbox: queue.Queue[tuple[str, bytes, Ack | None]] = queue.Queue()
         self.dirty: set[tuple[str, str]] = set()
@@ -90,6 +91,10 @@ class Ingest:
         new = self.store.add_events(valid, lambda event: affected(event, self.policy))
         self.stored += len(new)
         self.duplicates += len(valid) - len(new)
+        if self.on_status is not None:
+            for event, _ in valid:
+                if isinstance(event, schema.Status):
+                    self.on_status(event)
 
     def dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
         self.rejected += 1

@@ -11,20 +11,25 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 from functools import cached_property
-from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 import pydantic
 
-from base.config import Regex, Section, SessionTimes, TimeZoneName, load_toml
+from base.config import Regex, Section, TimeZoneName, load_toml
+from base.identifiers import NodeId, StaffId
+from base.schedule import (
+    Calendar,
+    Schedule,
+    Schedules,
+    Session,
+    Timetable,
+    sessions_on,
+)
 from mqtt.schema import LeaveKind
 
 Minutes = Annotated[float, pydantic.Field(ge=0, le=24 * 60)]
-MonthDay = Annotated[str, pydantic.Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
-NodeId = Annotated[str, pydantic.Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
-StaffId = Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
 
 class Site(Section):
@@ -40,31 +45,6 @@ class Site(Section):
         return ZoneInfo(self.timezone)
 
 
-Session = SessionTimes
-
-
-class Schedule(Section):
-    """Sessions in force from `from` (MM-DD) until the next schedule's `from`, every year."""
-
-    from_: MonthDay = pydantic.Field(
-        "01-01",
-        alias="from",
-        description="The first day (MM-DD) the schedule applies, every year.",
-    )
-    sessions: list[Session] = pydantic.Field(
-        description="The day's sessions in order, not overlapping, at least one."
-    )
-
-    @pydantic.model_validator(mode="after")
-    def _no_overlap(self) -> Schedule:
-        if not self.sessions:
-            raise ValueError("a schedule needs at least one session")
-        for a, b in pairwise(self.sessions):
-            if b.start < a.end:
-                raise ValueError(f"sessions overlap or are out of order: {a.end} > {b.start}")
-        return self
-
-
 def _default_schedules() -> list[Schedule]:
     return [
         Schedule.model_validate(
@@ -77,32 +57,6 @@ def _default_schedules() -> list[Schedule]:
             }
         )
     ]
-
-
-class Calendar(Section):
-    """Which days are working days: the weekend, public holidays, make-up working days."""
-
-    weekend: list[Annotated[int, pydantic.Field(ge=1, le=7)]] = pydantic.Field(
-        [6, 7], description="ISO weekdays off, 1 = Monday."
-    )
-    holidays: list[date] = pydantic.Field(
-        [], description="Public holidays: days off even when they fall on a weekday."
-    )
-    workdays: list[date] = pydantic.Field(
-        [], description="Make-up working days (调休): days on even when they fall on a weekend."
-    )
-
-    @pydantic.model_validator(mode="after")
-    def _disjoint(self) -> Calendar:
-        both = set(self.holidays) & set(self.workdays)
-        if both:
-            raise ValueError(f"dates both holiday and make-up working day: {sorted(both)}")
-        return self
-
-    def is_workday(self, day: date) -> bool:
-        if day in self.workdays:
-            return True
-        return day not in self.holidays and day.isoweekday() not in self.weekend
 
 
 class Window(Section):
@@ -353,7 +307,7 @@ class Policy(Section):
     sites: dict[NodeId, Site] = pydantic.Field(
         {}, description="Settings per site id, for sites that differ from `default_site`."
     )
-    schedules: list[Schedule] = pydantic.Field(
+    schedules: Schedules = pydantic.Field(
         default_factory=_default_schedules,
         description=(
             "Seasonal schedules of sessions, each in force from its `from` day until the next "
@@ -396,9 +350,6 @@ class Policy(Section):
 
     @pydantic.model_validator(mode="after")
     def _consistent(self) -> Policy:
-        starts = [s.from_ for s in self.schedules]
-        if len(set(starts)) != len(starts):
-            raise ValueError(f"two schedules start on the same day: {sorted(starts)}")
         missing = sorted(set(_default_catalogue()) - set(self.catalogue))
         if missing:
             raise ValueError(f"catalogue lacks rules {missing} (give every rule a penalty)")
@@ -430,15 +381,13 @@ class Policy(Section):
 
     def sessions(self, day: date) -> list[Session]:
         """The sessions of `day` under the seasonal schedule in force (none on days off)."""
-        if not self.calendar.is_workday(day):
-            return []
-        key = day.strftime("%m-%d")
-        ordered = sorted(self.schedules, key=lambda s: s.from_)
-        current = ordered[-1]  # before the first `from` of the year, last year's applies
-        for schedule in ordered:
-            if schedule.from_ <= key:
-                current = schedule
-        return current.sessions
+        return sessions_on(self.schedules, self.calendar, day)
+
+    def timetable(self, site_id: str) -> Timetable:
+        """What a station of `site_id` needs to know of office hours."""
+        return Timetable(
+            timezone=self.site(site_id).timezone, schedules=self.schedules, calendar=self.calendar
+        )
 
     def session_bounds(self, site_id: str, day: date) -> list[tuple[datetime, datetime]]:
         zone = self.zone(site_id)

@@ -23,11 +23,14 @@ class ResultPublisher:
         self.seq = 0
         self._lock = threading.Lock()
 
-    def _publish(self, kind: type[schema.Event], site: str, ts: datetime, **fields: Any) -> None:
+    def next_seq(self) -> int:
+        """The next sequence number of this instance (also for what others send for it)."""
         with self._lock:
             self.seq += 1
-            seq = self.seq
-        self.send(schema.new_event(kind, site, topics.CENTRAL, ts, seq=seq, **fields))
+            return self.seq
+
+    def _publish(self, kind: type[schema.Event], site: str, ts: datetime, **fields: Any) -> None:
+        self.send(schema.new_event(kind, site, topics.CENTRAL, ts, seq=self.next_seq(), **fields))
 
     def violation(self, record: ViolationRecord, *, withdrawn: bool = False) -> None:
         """A new or changed violation; a withdrawn one goes out as voided, without effect."""

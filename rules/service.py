@@ -20,6 +20,7 @@ from rules.policy import Policy, load_policy
 from rules.publish import ResultPublisher
 from rules.ratelimit import TokenBucket
 from rules.recompute import month_of
+from rules.station_timetables import StationTimetables
 from rules.store import DEAD_LETTER_CAP
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,14 @@ class RulesService:
         # Acknowledged to the broker only once stored: a SIGKILL loses nothing.
         self.client = MqttClient(config.broker, settings.client_id, on_delivery=self.ingest.handle)
         self.ingest.publisher = ResultPublisher(self.client.publish_event)
+        self.timetables = StationTimetables(
+            self.policy,
+            lambda config, device: self.client.publish_event(config, device=device),
+            self.ingest.publisher.next_seq,
+            sites=settings.sites,
+            now=now,
+        )
+        self.ingest.on_status = self.timetables.saw
         self.stop_event = threading.Event()
         self._worker: threading.Thread | None = None
 
@@ -129,6 +138,7 @@ class RulesService:
         for topic_filter in subscriptions(self.config.rules.group, self.config.rules.sites):
             self.client.subscribe(topic_filter)
         self.client.start()
+        self.timetables.send_to_known(self.store.latest_status())
         self._worker = threading.Thread(
             target=self.ingest.run, args=(self.stop_event,), name="rules-ingest", daemon=True
         )

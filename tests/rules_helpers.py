@@ -104,3 +104,22 @@ def full_day(staff: str = "S1", day: date = DAY) -> list[schema.Punch]:
         clock("13:25", Action.CLOCK_IN, staff, day),
         clock("17:02", Action.CLOCK_OUT, staff, day),
     ]
+
+
+HALL_POLICY = policy()
+
+
+def findings(events, *, leaves=(), now=None, day=DAY, staff="S1", pol=HALL_POLICY):
+    """What the engine finds on one person-day."""
+    from rules.engine import PersonEvents, evaluate_day, group_by_person
+
+    person = group_by_person(events, pol).get(staff)
+    return evaluate_day(pol, staff, day, person or PersonEvents(), leaves, now)
+
+
+def rules_of(events, **kwargs) -> list[str]:
+    return sorted(f.rule for f in findings(events, **kwargs))
+
+
+def replace(day_events, old_time: str, new_time: str):
+    return [clock(new_time, e.action) if e.ts == at(old_time) else e for e in day_events]

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from mqtt import schema
 from mqtt.ids import new_event_id, utc_now
+from rules.policy import Policy
 from tests.mqtt_helpers import clock_event, leave_event
 
 
@@ -48,6 +49,7 @@ def schema_samples() -> list[schema.Event]:
             gallery=[
                 schema.GalleryOp(op="enrol", staff_id="S001", face_templates=[b"\x00\x01" * 256])
             ],
+            timetable=schema.timetable_spec(Policy().timetable("hall-01")),
         ),
         schema.Ack(**base, device="st-01", config_id=new_event_id(), version=2, applied=True),
         schema.Violation(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from mqtt import schema
@@ -51,6 +53,24 @@ def test_device_reads_only_its_own_config(hardened_broker):
         st01.subscribe("hallwatch/v1/hall-01/+/config")
         got = seen.wait_for(2, timeout_s=2)
     assert [t for t, _ in got] == ["hallwatch/v1/hall-01/st-01/config"]
+
+
+def test_only_the_rules_account_writes_config(hardened_broker):
+    """A device cannot push a timetable or gallery to itself or to another device."""
+    b = hardened_broker
+    seen = Collector()
+    with client(b.port, "rules-1", "rules", b.password("rules"), on_message=seen) as rules:
+        rules.subscribe("hallwatch/v1/hall-01/+/config")
+        time.sleep(0.3)  # the subscription in place
+        forgeries = [("hall-01.st-01", "st-01"), ("hall-01.st-01", "st-02"), ("hall-01.ws-01", "st-01")]
+        for user, device in forgeries:
+            cfg = schema.Config(
+                id=new_event_id(), seq=1, site="hall-01", device="central", ts=utc_now(), version=9
+            )
+            with client(b.port, f"forger-{user}", user, b.password(user)) as forger:
+                forger.publish_event(cfg, device=device).wait_for_publish(5)
+        got = seen.wait_for(1, timeout_s=2)
+    assert got == []
 
 
 def test_persistent_subscriber_receives_what_it_missed(hardened_broker):

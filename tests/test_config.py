@@ -67,8 +67,9 @@ def test_errors_never_echo_secrets(tmp_path):
 
 
 def test_session_times_are_local_times_of_day():
-    from base.config import SessionTimes, validate
+    from base.config import validate
+    from base.schedule import Session
 
     with pytest.raises(ConfigError, match="local time of day"):
-        validate(SessionTimes, {"start": 0, "end": "12:00"}, "policy.toml")
-    assert validate(SessionTimes, {"start": "09:00", "end": "12:00"}, "policy.toml").end.hour == 12
+        validate(Session, {"start": 0, "end": "12:00"}, "policy.toml")
+    assert validate(Session, {"start": "09:00", "end": "12:00"}, "policy.toml").end.hour == 12

@@ -55,11 +55,16 @@ def test_every_table_and_key_is_described():
 def test_every_configuration_model_is_in_the_reference():
     # A leading underscore marks a private reader of one table of another file (`_FaceFile`);
     # a base class (`ModelFile`) is documented through the tables that extend it.
+    # A station's `Timetable` is written by the rules service from the policy's documented
+    # `schedules` and `calendar`, never by an operator.
+    written_by_the_centre = {"Timetable"}
     documented = set(config_docs.models())
     missing = sorted(
         m.__name__
         for m in configuration_models()
-        if not m.__name__.startswith("_") and not any(issubclass(d, m) for d in documented)
+        if not m.__name__.startswith("_")
+        and m.__name__ not in written_by_the_centre
+        and not any(issubclass(d, m) for d in documented)
     )
     assert missing == [], "add their file kind to hallwatch/config_docs.py FILE_KINDS"
 

@@ -18,24 +18,22 @@ from rules.engine import (
     group_by_person,
 )
 from rules.manager_actions import LeaveRecord, ManagerAction
-from tests.rules_helpers import DAY, TZ, activity, alert, at, clock, full_day, going_out, policy
+from tests.rules_helpers import (
+    DAY,
+    TZ,
+    activity,
+    alert,
+    at,
+    clock,
+    findings,
+    full_day,
+    going_out,
+    policy,
+    replace,
+    rules_of,
+)
 
 POLICY = policy()
-
-
-def findings(events, *, leaves=(), now=None, day=DAY, staff="S1", pol=POLICY):
-    person = group_by_person(events, pol).get(staff)
-    from rules.engine import PersonEvents
-
-    return evaluate_day(pol, staff, day, person or PersonEvents(), leaves, now)
-
-
-def rules_of(events, **kwargs) -> list[str]:
-    return sorted(f.rule for f in findings(events, **kwargs))
-
-
-def replace(day_events, old_time: str, new_time: str):
-    return [clock(new_time, e.action) if e.ts == at(old_time) else e for e in day_events]
 
 
 def test_a_blameless_day_has_no_violation():
@@ -81,12 +79,6 @@ def test_nothing_is_judged_before_devices_settle():
     # 17:20: the afternoon session ended, but an offline device may still deliver.
     assert rules_of(morning_only, now=at("17:20")) == []
     assert rules_of(morning_only, now=at("17:30")) == ["absence"]
-
-
-def test_a_punch_near_lunch_belongs_to_the_nearer_session():
-    # Clock-out at 12:40 is before the 12:45 midpoint: the morning's departure, not late.
-    day = replace(full_day(), "12:01", "12:40")
-    assert rules_of(day) == []
 
 
 def test_approved_leave_excuses_whole_and_partial_sessions():

@@ -10,25 +10,18 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
+from base.schedule import Session
 from drivers.feedback import ConsoleFeedback, DisplayFeedback, Notice, tone
-from edge.station.inference import LastPunch, Session, infer_action, is_repeat, session_index
+from edge.station.inference import LastPunch, infer_action, is_repeat
 from edge.station.messages import CATALOG, say
 from mqtt.schema import Action
 
 TZ = ZoneInfo("Asia/Shanghai")
-SESSIONS = [Session(time(9), time(12)), Session(time(13, 30), time(17))]
+SESSIONS = [Session(start=time(9), end=time(12)), Session(start=time(13, 30), end=time(17))]
 
 
 def at(hour: int, minute: int = 0, day: int = 24) -> datetime:
     return datetime(2026, 11, day, hour, minute, tzinfo=TZ)
-
-
-@pytest.mark.parametrize(
-    ("hh", "mm", "index"),
-    [(7, 0, 0), (11, 59, 0), (12, 44, 0), (12, 45, 1), (13, 20, 1), (18, 0, 1)],
-)
-def test_each_time_belongs_to_the_nearest_session(hh, mm, index):
-    assert session_index(SESSIONS, at(hh, mm)) == index
 
 
 @pytest.mark.parametrize(

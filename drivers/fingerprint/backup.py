@@ -18,9 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from base.identifiers import check_staff_id
 from base.private_files import create_private_file
 from drivers.fingerprint.errors import BackupFileError
-from drivers.fingerprint.sensor import FingerprintSensor, validate_staff_id
+from drivers.fingerprint.sensor import FingerprintSensor
 
 FORMAT = "hallwatch-finger-templates"
 VERSION = 1
@@ -112,7 +113,7 @@ def read_backup(path: str | Path) -> list[BackupEntry]:
             template = base64.b64decode(item["template"], validate=True)
             entries.append(
                 BackupEntry(
-                    validate_staff_id(item["staff_id"]),
+                    check_staff_id(item["staff_id"]),
                     int(item["slot"]),
                     datetime.fromisoformat(item["enrolled_at"]),
                     template,

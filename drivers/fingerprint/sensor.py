@@ -12,7 +12,6 @@ from __future__ import annotations
 import enum
 import sqlite3
 import time
-import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from types import TracebackType
 
 from pyfingerprint.pyfingerprint import PyFingerprint
 
+from base.identifiers import check_staff_id
 from drivers.fingerprint.errors import (
     AlreadyEnrolledError,
     FingersDifferError,
@@ -36,7 +36,6 @@ from drivers.fingerprint.link import LinkSettings, SensorLink
 from drivers.fingerprint.protocol import DEFAULT_ADDRESS, INDEX_PAGE_SLOTS, PACKET_SIZES
 from drivers.fingerprint.registry import FingerRegistry, SlotRecord
 
-MAX_STAFF_ID_LENGTH = 64
 CHAR_BUFFER_1, CHAR_BUFFER_2 = 1, 2
 
 
@@ -89,15 +88,6 @@ class SlotStatus:
     staff_id: str | None  # None: a template on the sensor that nobody is mapped to
     enrolled_at: datetime | None
     on_sensor: bool  # False: mapped in the database but the sensor has no template
-
-
-def validate_staff_id(staff_id: str) -> str:
-    cleaned = staff_id.strip()
-    if not cleaned or len(cleaned) > MAX_STAFF_ID_LENGTH:
-        raise ValueError(f"staff id must be 1..{MAX_STAFF_ID_LENGTH} characters, got {staff_id!r}")
-    if any(unicodedata.category(ch).startswith("C") for ch in cleaned):
-        raise ValueError(f"staff id must not contain control characters: {staff_id!r}")
-    return cleaned
 
 
 class FingerprintSensor:
@@ -241,7 +231,7 @@ class FingerprintSensor:
         self, staff_id: str, *, timeout_s: float = 10.0, prompt: Prompt = _no_prompt
     ) -> EnrolledFinger:
         """Enrol one finger of `staff_id` from two touches; `prompt` tells the person what to do."""
-        staff_id = validate_staff_id(staff_id)
+        staff_id = check_staff_id(staff_id)
         slot = self._free_slot()
         prompt(EnrolStep.PLACE)
         self._capture(CHAR_BUFFER_1, timeout_s)
@@ -273,7 +263,7 @@ class FingerprintSensor:
 
     def delete(self, staff_id: str) -> list[int]:
         """Delete every finger of `staff_id`; returns the slots freed."""
-        slots = [record.slot for record in self.registry.slots_of(validate_staff_id(staff_id))]
+        slots = [record.slot for record in self.registry.slots_of(check_staff_id(staff_id))]
         if not slots:
             raise UnknownStaffError(f"no finger is enrolled for staff {staff_id} on this device")
         self._delete_slots(slots)
@@ -317,13 +307,13 @@ class FingerprintSensor:
         self, template: bytes, staff_id: str, slot: int, enrolled_at: datetime
     ) -> SlotRecord:
         """Store `template` in `slot` and map it to `staff_id`."""
-        staff_id = validate_staff_id(staff_id)
+        staff_id = check_staff_id(staff_id)
         self._upload(template)
         return self._store_for(slot, staff_id, enrolled_at)
 
     def map_slot(self, slot: int, staff_id: str, enrolled_at: datetime) -> SlotRecord:
         """Record the owner of a template already on the sensor (restoring a lost database)."""
-        return self.registry.add(slot, validate_staff_id(staff_id), enrolled_at)
+        return self.registry.add(slot, check_staff_id(staff_id), enrolled_at)
 
     def _upload(self, template: bytes) -> None:
         verified = self.link.call(

@@ -20,11 +20,10 @@ from zoneinfo import ZoneInfo
 import pydantic
 
 from base.config import Regex, Section, TimeZoneName
-from mqtt.broker import NodeIdField
+from base.identifiers import NodeId, StaffId
 from mqtt.client import BrokerConfig
 
 Weekday = Annotated[int, pydantic.Field(ge=1, le=7)]
-StaffIdField = Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
 DEFAULT_DISCLOSURE = (
     "Notice: during office hours this workstation records which application is in use and "
@@ -37,7 +36,7 @@ DEFAULT_DISCLOSURE = (
 class CategoryRuleConfig(Section):
     """A local category rule, used until the central policy arrives."""
 
-    category: NodeIdField = pydantic.Field(
+    category: NodeId = pydantic.Field(
         description="The category a matching application is in, e.g. work, game, video, chat."
     )
     pattern: Regex = pydantic.Field(
@@ -105,10 +104,10 @@ def _period(text: str) -> tuple[time, time]:
 class AgentConfig(Section):
     """The workstation agent's file (`hallwatch agent --config FILE`)."""
 
-    site: NodeIdField = pydantic.Field(
+    site: NodeId = pydantic.Field(
         description="The hall this workstation is in: its site id in topics and in the policy."
     )
-    device: NodeIdField = pydantic.Field(
+    device: NodeId = pydantic.Field(
         description=(
             "This workstation's device id, unique in its site; the policy's window lists it "
             "under `workstations`."
@@ -142,7 +141,7 @@ class AgentConfig(Section):
     display: str | None = pydantic.Field(
         None, description='The X display to sample, e.g. ":0". Unset: $DISPLAY.'
     )
-    default_category: NodeIdField = pydantic.Field(
+    default_category: NodeId = pydantic.Field(
         "work", description="The category of an application no rule matches."
     )
     categories: list[CategoryRuleConfig] = pydantic.Field(
@@ -152,7 +151,7 @@ class AgentConfig(Section):
             "arrive. Empty: the built-in defaults (game, video, shopping, stocks, social, chat)."
         ),
     )
-    users: dict[str, StaffIdField] = pydantic.Field(
+    users: dict[str, StaffId] = pydantic.Field(
         {},
         description=(
             "Login name to staff id. Intervals of a login not listed are sent without a staff id."

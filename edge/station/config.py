@@ -5,8 +5,8 @@ device = "st-01"
 timezone = "Asia/Shanghai"
 language = "zh"
 identify = "face_or_finger"
-[[sessions]]            # for inferring the action when no key is pressed
-start = "09:00"
+[[sessions]]            # for inferring the action when no key is pressed, until the
+start = "09:00"         # rules service pushes the site's timetable
 end = "12:00"
 [camera]  [face]  [fingerprint]  [leave]  [feedback]  [evidence]  [journal]  [broker]
 """
@@ -16,20 +16,18 @@ from __future__ import annotations
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
 
 import pydantic
 
-from base.config import Section, SessionTimes, TimeZoneName, load_toml
+from base.config import Section, TimeZoneName, load_toml
+from base.identifiers import NodeId
+from base.schedule import DaySessions, Session, Timetable
 from drivers.fingerprint.settings import FingerprintSettings
-from edge.station.inference import Session
 from edge.station.messages import Language
 from models.settings import FaceConfig
 from mqtt.client import BrokerConfig
 from mqtt.schema import LeaveKind
-from mqtt.topics import ID_PATTERN
 
-NodeId = Annotated[str, pydantic.Field(pattern=ID_PATTERN)]
 PositiveSeconds = Annotated[float, pydantic.Field(gt=0)]
 
 
@@ -207,15 +205,16 @@ class StationConfig(Section):
             "front of the camera is one alert, not hundreds."
         ),
     )
-    sessions: list[SessionTimes] = pydantic.Field(
+    sessions: DaySessions = pydantic.Field(
         [
-            SessionTimes(start=time(9), end=time(12)),
-            SessionTimes(start=time(13, 30), end=time(17)),
+            Session(start=time(9), end=time(12)),
+            Session(start=time(13, 30), end=time(17)),
         ],
         description=(
             "The day's office-hours sessions, in order, to infer the action when no key is "
             "pressed: the first punch of a session is a clock-in, the next a clock-out. Each "
-            "session owns the time from the middle of the break before it."
+            "session owns the time from the middle of the break before it. Used until the "
+            "rules service pushes the site's timetable (seasons, holidays)."
         ),
     )
     camera: CameraConfig = pydantic.Field(CameraConfig(), description="The camera.")
@@ -245,17 +244,12 @@ class StationConfig(Section):
     def _consistent(self) -> StationConfig:
         if self.identify != "face" and self.fingerprint is None:
             raise ValueError(f"identify = {self.identify!r} needs a [fingerprint] table")
-        if not self.sessions:
-            raise ValueError("at least one session is needed")
         return self
 
     @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    @property
-    def session_times(self) -> list[Session]:
-        return [Session(s.start, s.end) for s in self.sessions]
+    def local_timetable(self) -> Timetable:
+        """The file's sessions on every day, in its time zone: the value until a push."""
+        return Timetable.every_day(self.timezone, self.sessions)
 
     @property
     def uses_face(self) -> bool:

@@ -18,7 +18,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from base.config import ConfigError
 from base.private_files import create_private_file
+from base.schedule import Timetable
 from drivers.camera import Camera, CameraStatus, FrameSource, source_for
 from drivers.feedback import (
     ConsoleFeedback,
@@ -46,6 +48,7 @@ from edge.station.keypad import ActionRequest, InputError, KeyReader
 from edge.station.messages import say
 from edge.station.punches import PlannedPunch, plan_punch
 from edge.station.timesync import time_sync
+from edge.station.timetable_file import TimetableFile
 from models.decision import Decider, FaceOutcome, Verdict
 from models.gallery import GalleryChange, GalleryError
 from models.packs import PackStore
@@ -85,6 +88,9 @@ class Station:
             max_bytes=config.journal.max_mb * 1024 * 1024,
             retention=timedelta(days=config.journal.retention_days),
         )
+        # Office hours: the centre's last push, else the configuration file's sessions.
+        self.timetable_file = TimetableFile(config.data_dir / "timetable.json")
+        self.timetable = self.timetable_file.load() or config.local_timetable
         self.client = MqttClient(
             config.broker,
             f"hallwatch-{config.site}-{config.device}",
@@ -277,8 +283,10 @@ class Station:
             request = None
         self.pending_request = None
         ts = self.now()
-        local = ts.astimezone(self.config.zone)
-        plan = plan_punch(self.config, self.last_punch.get(who.staff_id), request, local)
+        timetable = self.timetable  # one timetable for the whole punch, even if one arrives
+        local = ts.astimezone(timetable.zone)
+        sessions = timetable.sessions(local.date())
+        plan = plan_punch(self.config, sessions, self.last_punch.get(who.staff_id), request, local)
         lang, name = self.config.language, self.names.get(who.staff_id, who.staff_id)
         if not isinstance(plan, PlannedPunch):
             self.feedback.show(Notice("info", say(lang, plan.message_key, time=plan.time), name))
@@ -309,7 +317,7 @@ class Station:
             detail += "  " + say(
                 lang,
                 "back_by",
-                time=f"{plan.leave.expected_return.astimezone(self.config.zone):%H:%M}",
+                time=f"{plan.leave.expected_return.astimezone(timetable.zone):%H:%M}",
             )
         if plan.inferred:
             detail += "  " + say(lang, "inferred")
@@ -320,7 +328,7 @@ class Station:
         for event in self.journal.events():
             if isinstance(event, schema.Punch):
                 last[event.staff_id] = LastPunch(
-                    event.action, event.ts.astimezone(self.config.zone)
+                    event.action, event.ts.astimezone(self.timetable.zone)
                 )
         return last
 
@@ -398,14 +406,14 @@ class Station:
             uptime_s=round(time.monotonic() - self.started, 1),
         )
 
-    # -- central gallery updates -----------------------------------------------------
+    # -- central updates: gallery and timetable --------------------------------------
     def _load_names(self) -> dict[str, str]:
         if self.pipeline is None:
             return {}
         return {p.staff_id: p.name for p in self.gallery.people()}
 
     def _on_message(self, topic: str, payload: bytes) -> None:
-        """A (retained) config message: apply its gallery changes atomically, then ack."""
+        """A (retained) config message: apply all of it or none of it, then ack."""
         try:
             config = schema.decode_as(schema.Config, payload, topic)
         except schema.PayloadError as exc:
@@ -414,12 +422,35 @@ class Station:
         with self._config_lock:
             if config.version <= self._applied_version():
                 return  # the retained copy of an update already applied
-            error = self._apply_gallery(config)
+            timetable, error = self._check_timetable(config)
+            if error is None:
+                error = self._apply_gallery(config)
+            if error is None and timetable is not None:
+                error = self._keep_timetable(timetable)
             if error is None:
                 (self.config.data_dir / "config.version").write_text(str(config.version))
             self.journal.append(
                 schema.ack_for(config, self.config.device, self.now(), error, len(self.names))
             )
+
+    def _check_timetable(self, config: schema.Config) -> tuple[Timetable | None, str | None]:
+        """The pushed timetable, or the reason it is refused (before anything is applied)."""
+        if config.timetable is None:
+            return None, None
+        try:
+            return schema.timetable_of(config.timetable), None
+        except ConfigError as exc:
+            return None, " ".join(str(exc).split())
+
+    def _keep_timetable(self, timetable: Timetable) -> str | None:
+        """Use `timetable` from now on, and after a restart; or the reason it cannot be kept."""
+        try:
+            self.timetable_file.save(timetable)
+        except OSError as exc:
+            return f"cannot keep the timetable: {exc}"
+        self.timetable = timetable
+        log.info("timetable applied (%s)", timetable.timezone)
+        return None
 
     def _applied_version(self) -> int:
         try:

@@ -120,7 +120,8 @@ class Central:
         self.client.stop()
 
     def events(self, kind: type[schema.Event] | None = None) -> list[schema.Event]:
-        events = [schema.decode(p, t) for t, p in list(self.seen.messages)]
+        # An empty payload clears a retained message: it is no event.
+        events = [schema.decode(p, t) for t, p in list(self.seen.messages) if p]
         return [e for e in events if kind is None or isinstance(e, kind)]
 
     def wait_for(
