@@ -9,6 +9,7 @@ import pydantic
 
 from base.config import Section, load_toml
 from drivers.fingerprint.protocol import DEFAULT_ADDRESS
+from drivers.fingerprint.registry import FingerRegistry
 from drivers.fingerprint.sensor import FingerprintSensor
 
 U32 = Annotated[int, pydantic.Field(ge=0, le=0xFFFFFFFF)]
@@ -51,11 +52,29 @@ class FingerprintSettings(Section):
 
 
 class _DeviceFile(pydantic.BaseModel):
-    """A device configuration file: only `[fingerprint]` is read here, the rest is ignored."""
+    """A device configuration file: only `[fingerprint]` and how the device identifies
+    people are read here, the rest is ignored."""
 
     model_config = pydantic.ConfigDict(extra="ignore")
+    identify: str | None = None
     fingerprint: FingerprintSettings = FingerprintSettings()
 
 
 def load_settings(path: str | Path) -> FingerprintSettings:
     return load_toml(_DeviceFile, path).fingerprint
+
+
+def finger_missing(path: str | Path, staff_id: str) -> bool:
+    """The device of file `path` needs face and finger together, and `staff_id` has no
+    finger enrolled on it yet (so a face alone can never clock them in there)."""
+    device = load_toml(_DeviceFile, path)
+    if device.identify != "face_and_finger":
+        return False
+    database = device.fingerprint.database
+    if not database.exists():
+        return True
+    registry = FingerRegistry(database)
+    try:
+        return not registry.slots_of(staff_id)
+    finally:
+        registry.close()

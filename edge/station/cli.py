@@ -50,7 +50,7 @@ def station(config_file: Path, keys: bool | None, verbose: bool) -> None:
     try:
         config = load_station_config(config_file)
         read_keys = sys.stdin.isatty() if keys is None else keys
-        reader = KeyReader(len(config.leave.reasons)) if read_keys else None
+        reader = KeyReader() if read_keys else None
         runner = Station(config, keys=reader)
     except (ConfigError, PackError, GalleryError, JournalError, FingerprintError, OSError) as exc:
         raise click.ClickException(str(exc)) from None

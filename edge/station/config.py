@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import pydantic
@@ -39,18 +39,18 @@ class CameraConfig(Section):
     fps: float = pydantic.Field(10.0, gt=0, le=60)
 
 
+# The going-out reasons offered when none are configured, in the station's language.
+DEFAULT_REASONS: dict[str, list[str]] = {
+    "en": ["business at another office", "bank", "document delivery", "meeting", "personal matter"],
+    "zh": ["到其他单位办事", "银行", "送交文件", "开会", "个人事务"],
+}
+
+
 class LeaveConfig(Section):
     """Going out (外出登记): the short list of reasons, and how long each kind may last."""
 
     reasons: list[Annotated[str, pydantic.Field(min_length=1, max_length=60)]] = pydantic.Field(
-        default=[
-            "business at another office",
-            "bank",
-            "document delivery",
-            "meeting",
-            "personal matter",
-        ],
-        min_length=1,
+        default=DEFAULT_REASONS["en"], min_length=1
     )
     minutes: dict[LeaveKind, Annotated[int, pydantic.Field(gt=0, le=24 * 60)]] = {
         LeaveKind.OUTING: 60,
@@ -105,6 +105,19 @@ class StationConfig(Section):
     evidence: EvidenceConfig = EvidenceConfig()
     journal: JournalConfig = JournalConfig()
     broker: BrokerConfig = BrokerConfig()
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _reasons_in_language(cls, data: Any) -> Any:
+        """Unless configured, the reasons on screen are in the station's language."""
+        if not isinstance(data, dict) or not isinstance(data.get("leave", {}), dict):
+            return data
+        leave = data.get("leave", {})
+        if "reasons" in leave:
+            return data
+        language = data.get("language", "zh")
+        reasons = DEFAULT_REASONS.get(language, DEFAULT_REASONS["en"])
+        return {**data, "leave": {**leave, "reasons": reasons}}
 
     @pydantic.model_validator(mode="after")
     def _consistent(self) -> StationConfig:

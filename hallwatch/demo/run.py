@@ -253,7 +253,7 @@ class HallDay:
         stage, screen = Stage(), Screen(device, self.quiet)
         station = Station(
             config,
-            keys=KeyReader(len(config.leave.reasons), stream=os.fdopen(read_end)),
+            keys=KeyReader(os.fdopen(read_end)),
             feedback=screen,
             now=self.sim_time,
             camera=stage if face else None,
