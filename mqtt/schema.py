@@ -234,6 +234,13 @@ def status_for(
     )
 
 
+def is_will(status: Status) -> bool:
+    """The broker published this for the device when its connection was lost (or the
+    broker itself went away). A will is fixed when the device connects, so its `ts` is
+    that moment, not when the device went away: the receiver's clock says that."""
+    return status.state == "offline" and status.seq == 0
+
+
 class GalleryOp(Struct, frozen=True, forbid_unknown_fields=True):
     op: Literal["enrol", "reenrol", "delete"]
     staff_id: StaffId

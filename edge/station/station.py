@@ -94,6 +94,7 @@ class Station:
             f"hallwatch-{config.site}-{config.device}",
             will=self._status("offline"),
             on_message=self._on_message,
+            on_connection=self._on_connection,
         )
         self.client.subscribe(device_topic(config.site, config.device, Kind.CONFIG))
         self.publisher = JournalPublisher(self.journal, self.client)
@@ -497,6 +498,12 @@ class Station:
         self.camera_status = "ok" if status.online else f"offline: {status.detail}"[:200]
         if not status.online:
             self._alert(schema.AlertKind.CAMERA_FAULT, schema.Severity.MINOR, status.detail[:200])
+
+    def _on_connection(self, connected: bool) -> None:
+        """(Re)connected: the broker may have published our will meanwhile (a broker that
+        restarts publishes everyone's), so the loop's next turn reports health at once."""
+        if connected:
+            self._last_heartbeat = float("-inf")
 
     def _status(self, state: str, health: schema.Health | None = None) -> schema.Status:
         c = self.config

@@ -171,8 +171,9 @@ class HallDay:
         run_feed(
             self.broker.model_copy(update={"persistent_session": False}),
             selection,
-            print_line(False, hall.ZONE),
+            print_line(False),
             stop=self._stop,
+            zone=hall.ZONE,
         )
 
     def _enrol(self) -> None:
