@@ -1,4 +1,8 @@
-"""Reports as text (people), JSON (machines), CSV and XLSX (spreadsheets)."""
+"""Reports as text (people), JSON (machines), CSV and XLSX (spreadsheets).
+
+Times: people read them in the site's zone with the offset (`moment`); machines get ISO
+8601 with the offset, in the zone asked for (`to_json`, `to_csv`).
+"""
 
 from __future__ import annotations
 
@@ -6,49 +10,66 @@ import csv
 import io
 import json
 from dataclasses import asdict, fields, is_dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+from base.times import date_time
 from rules.engine import ViolationRecord
 from rules.inspection import InspectionReport
 from rules.scoring import PersonScore, WindowScore
 
 
-def _plain(value: Any) -> Any:
+def moment(value: datetime, zone: tzinfo | None = None) -> str:
+    """A moment as a person reads it: `2026-11-24 16:45 +08:00`, in `zone` (the site's;
+    default the moment's own)."""
+    return date_time(value, zone)
+
+
+def _iso(value: datetime | date, zone: tzinfo | None) -> str:
+    """ISO 8601; a moment in `zone` (default its own), always with its offset."""
+    if isinstance(value, datetime) and zone is not None:
+        value = value.astimezone(zone)
+    return value.isoformat()
+
+
+def _plain(value: Any, zone: tzinfo | None = None) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
-        return {k: _plain(v) for k, v in asdict(value).items()}
+        return {k: _plain(v, zone) for k, v in asdict(value).items()}
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): _plain(v, zone) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [_plain(v, zone) for v in value]
     if isinstance(value, datetime | date):
-        return value.isoformat()
+        return _iso(value, zone)
     return value
 
 
-def to_json(value: Any) -> str:
-    return json.dumps(_plain(value), ensure_ascii=False, indent=2)
+def to_json(value: Any, zone: tzinfo | None = None) -> str:
+    """JSON; moments in `zone` (default their own), ISO 8601 with the offset."""
+    return json.dumps(_plain(value, zone), ensure_ascii=False, indent=2)
 
 
-def _cell(value: Any) -> Any:
+def _cell(value: Any, zone: tzinfo | None) -> Any:
     if isinstance(value, list | tuple):
         return " ".join(str(v) for v in value)
     if isinstance(value, datetime | date):
-        return value.isoformat()
+        return _iso(value, zone)
     return value
 
 
-def table_rows(rows: list[Any]) -> tuple[list[str], list[list[Any]]]:
-    """Header and flat rows of a list of dataclasses (sequences joined by spaces)."""
+def table_rows(rows: list[Any], zone: tzinfo | None = None) -> tuple[list[str], list[list[Any]]]:
+    """Header and flat rows of a list of dataclasses (sequences joined by spaces; moments
+    in `zone`, default their own)."""
     if not rows:
         return [], []
     header = [f.name for f in fields(rows[0])]
-    return header, [[_cell(getattr(r, name)) for name in header] for r in rows]
+    return header, [[_cell(getattr(r, name), zone) for name in header] for r in rows]
 
 
-def to_csv(rows: list[Any]) -> str:
-    header, body = table_rows(rows)
+def to_csv(rows: list[Any], zone: tzinfo | None = None) -> str:
+    """CSV; moments in `zone` (default their own), ISO 8601 with the offset."""
+    header, body = table_rows(rows, zone)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
@@ -72,7 +93,7 @@ def inspection_text(report: InspectionReport) -> str:
     out = [
         f"Daily inspection {report.day}"
         + (f" - site {report.site}" if report.site else "")
-        + f" (as of {report.as_of.isoformat(timespec='minutes')})",
+        + f" (as of {moment(report.as_of)})",
         "  " + ", ".join(f"{k}: {n}" for k, n in sorted(report.counts().items())),
     ]
     for window in report.windows:
@@ -82,7 +103,11 @@ def inspection_text(report: InspectionReport) -> str:
             out.append(f"  {line.staff_id:<10} {line.status:<11} {punches}")
             out += [f"      ! {violation_line(v)}" for v in line.violations]
     out.append("\nDevices and agents offline:")
-    out += [f"  {d.site}/{d.device} ({d.role}): {d.state}" for d in report.offline] or ["  none"]
+    out += [
+        f"  {d.site}/{d.device} ({d.role}): {d.state}"
+        + (f" since {moment(d.since)} ({d.why})" if d.since else "")
+        for d in report.offline
+    ] or ["  none"]
     out.append("\nOpen items:")
     out += [f"  - {item.text}" for item in report.open_items] or ["  none"]
     return "\n".join(out)

@@ -75,7 +75,12 @@ class RulesService:
             dead_letter_gate=TokenBucket(settings.dead_letters_per_s, settings.dead_letter_burst),
         )
         # Acknowledged to the broker only once stored: a SIGKILL loses nothing.
-        self.client = MqttClient(config.broker, settings.client_id, on_delivery=self.ingest.handle)
+        self.client = MqttClient(
+            config.broker,
+            settings.client_id,
+            on_delivery=self.ingest.handle,
+            on_connection=self.ingest.connection,
+        )
         self.ingest.publisher = ResultPublisher(self.client.publish_event)
         self.stop_event = threading.Event()
         self._worker: threading.Thread | None = None

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import pydantic
 
-from base.config import Section, load_toml
+from base.config import Section, TimeZoneName, load_toml
 from drivers.fingerprint.protocol import DEFAULT_ADDRESS
 from drivers.fingerprint.registry import FingerRegistry
 from drivers.fingerprint.sensor import FingerprintSensor
@@ -57,11 +57,17 @@ class _DeviceFile(pydantic.BaseModel):
 
     model_config = pydantic.ConfigDict(extra="ignore")
     identify: str | None = None
+    timezone: TimeZoneName | None = None
     fingerprint: FingerprintSettings = FingerprintSettings()
 
 
 def load_settings(path: str | Path) -> FingerprintSettings:
     return load_toml(_DeviceFile, path).fingerprint
+
+
+def device_timezone(path: str | Path) -> str | None:
+    """The time zone the device file names (its hall's), if it names one."""
+    return load_toml(_DeviceFile, path).timezone
 
 
 def finger_missing(path: str | Path, staff_id: str) -> bool:
