@@ -340,7 +340,8 @@ class Station:
                 self._punch(outcome, now)
             case NeedSecond(staff_id=staff_id, factor=factor):
                 name = self.names.get(staff_id, staff_id)
-                if self.turn.holds(staff_id, now):
+                new_choice = isinstance(self.pending_request, ActionRequest)
+                if self.turn.holds(staff_id, now) and not new_choice:
                     self._show_refusal_again(now)
                 elif not self._has_enrolled(staff_id, factor):
                     # Told at once, not asked for a finger (or face) that can never match.

@@ -177,3 +177,47 @@ def test_a_refused_turn_ends_when_the_person_walks_away(site, station_data, face
         [punch] = central.wait_for(schema.Punch, 1)
         keypad.close()
     assert (punch.action, punch.inferred) == (schema.Action.CLOCK_IN, True)
+
+
+def test_face_and_finger_after_a_refusal_a_new_key_asks_for_the_finger_again(
+    site, station_data, faces_dir, emulator
+):
+    enrol_fingers(emulator, station_data, ["S001"])
+    keypad, screen, stage = Keypad(), Screen(), Stage()
+    config = make_config(
+        site,
+        station_data,
+        identify="face_and_finger",
+        language="en",
+        debounce_s=0.5,
+        second_factor_s=30,
+        key_timeout_s=30,
+        fingerprint={"port": emulator.port, "data_dir": str(station_data)},
+    )
+    with (
+        Central(site) as central,
+        RunningStation(Station(config, keys=keypad.reader, feedback=screen, camera=stage)),
+    ):
+        keypad.press("b")
+        stage.show(faces_dir / "identities/deepface_p01/img2.jpg")  # S001
+        screen.wait_for("Now touch the sensor, 张伟")
+        emulator.place_finger("finger-s001", touches=1)
+        screen.wait_for("You are not registered as out")
+        time.sleep(2)
+        assert central.events(schema.Punch) == []
+        asked = len([n for n in screen.shown if "Now touch the sensor" in n.title])
+        keypad.press("o")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and asked == len(
+            [n for n in screen.shown if "Now touch the sensor" in n.title]
+        ):
+            time.sleep(0.1)  # the face, seen again, asks for the finger again
+        assert len([n for n in screen.shown if "Now touch the sensor" in n.title]) > asked
+        emulator.place_finger("finger-s001", touches=1)
+        [punch] = central.wait_for(schema.Punch, 1)
+        keypad.close()
+    assert (punch.action, punch.method, punch.inferred) == (
+        schema.Action.CLOCK_OUT,
+        schema.Method.FACE_FINGER,
+        False,
+    )
