@@ -94,7 +94,9 @@ def test_enrolling_a_face_at_a_face_and_finger_station_warns_of_the_missing_fing
     assert f"hallwatch finger enrol S017 --config {station}" in result.stderr
     either = tmp_path / "either.toml"
     either.write_text(station.read_text().replace("face_and_finger", "face_or_finger"))
-    result = run("enrol", "S018", str(faces_dir / "spoof" / "image_T1.jpg"), "--config", str(either))
+    result = run(
+        "enrol", "S018", str(faces_dir / "spoof" / "image_T1.jpg"), "--config", str(either)
+    )
     assert result.exit_code == 0 and result.stderr == ""
 
 
