@@ -109,13 +109,16 @@ def enrol(staff_id: str, photos: tuple[str, ...], name: str | None, replace: boo
            config_path: Path | None, gallery_path: Path | None, as_json: bool) -> None:
     """Enrol a staff member from photos or camera captures (each quality-gated).
 
-    A face that already matches another person is refused.
+    A face that already matches another person is refused. With a station's --config
+    that identifies by face and finger, a person with no finger enrolled there is warned.
 
     \b
     Example:
         hallwatch enrol S017 s017-front.jpg s017-left.jpg --name "Li Wei"
         hallwatch enrol S017 --camera /dev/video0 --replace
+        hallwatch enrol S017 --camera 0 --config /etc/hallwatch/station.toml
     """
+    from drivers.fingerprint.settings import finger_missing
     from models.enrolment import enrol_captures, enrol_photos
 
     if bool(photos) == bool(camera):
@@ -137,11 +140,16 @@ def enrol(staff_id: str, photos: tuple[str, ...], name: str | None, replace: boo
                                   replace=replace)
     finally:
         gallery.close()
+    finger_needed = config_path is not None and finger_missing(config_path, staff_id)
     data = {"staff_id": staff_id, "templates": report.templates,
             "accepted": report.accepted, "refused": report.refused}
     refused = "".join(f"\n  skipped {k}: {v}" for k, v in report.refused.items())
     emit(as_json, data, f"enrolled {staff_id}: {report.templates} templates "
                          f"({len(report.accepted)} new){refused}")
+    if finger_needed:
+        click.echo(f"warning: {config_path} identifies by face AND finger, and {staff_id} has "
+                   f"no finger enrolled there: they cannot clock in until you run\n"
+                   f"  hallwatch finger enrol {staff_id} --config {config_path}", err=True)
 
 
 @click.group()

@@ -60,6 +60,22 @@ def topic_table() -> list[TopicRow]:
     ]
 
 
+def _message(struct: type[schema.Event], schema_name: str) -> dict:
+    """A message: its payload schema, and the rules between fields the validator enforces
+    beyond it, in words and (where JSON Schema can say them) in the payload schema."""
+    payload: dict = {"$ref": f"#/components/schemas/{struct.__name__}"}
+    rules = getattr(struct, "rules", ())
+    message: dict = {"name": schema_name, "contentType": "application/json"}
+    if rules:
+        message["description"] = "Every consumer rejects a payload that breaks these: " + "; ".join(
+            f"{rule.text} (at `{rule.at}`)" for rule in rules
+        )
+        payload = {"allOf": [payload, *(r.json_schema for r in rules if r.json_schema)]}
+        message["x-hallwatch-rules"] = [{"at": rule.at, "rule": rule.text} for rule in rules]
+    message["payload"] = payload
+    return message
+
+
 def document() -> dict:
     _, components = msgspec.json.schema_components(
         schema.EVENT_TYPES, ref_template="#/components/schemas/{name}"
@@ -75,11 +91,7 @@ def document() -> dict:
             "messages": {name: {"$ref": f"#/components/messages/{name}"}},
             "bindings": {"mqtt": {"bindingVersion": "0.2.0"}},
         }
-        messages[name] = {
-            "name": row.schema,
-            "contentType": "application/json",
-            "payload": {"$ref": f"#/components/schemas/{name}"},
-        }
+        messages[name] = _message(schema.TYPE_OF_KIND[row.kind], row.schema)
         operations[f"{row.direction}{name}"] = {
             "action": row.direction,
             "channel": {"$ref": f"#/channels/{row.kind.value}"},

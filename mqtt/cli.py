@@ -11,22 +11,26 @@ from datetime import tzinfo
 from functools import wraps
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 import pydantic
 
-from base.config import Section, load_toml, validate
+from base.config import Section, TimeZoneName, load_toml, validate
+from base.times import UnknownZoneError, local_zone, zone_named, zone_text
 from mqtt import feed, topics
-from mqtt.client import BrokerConfig, MqttClient
+from mqtt.client import BrokerConfig, MqttClient, Received
 from mqtt.ids import new_event_id, utc_now
 
 
 class _BrokerFile(Section):
-    """A config file of which only the `[broker]` table matters here."""
+    """A config file of which only the `[broker]` table (and a station's or agent's time
+    zone, for showing times) matters here."""
 
     model_config = pydantic.ConfigDict(extra="ignore", frozen=True)
     broker: BrokerConfig = pydantic.Field(BrokerConfig(), description="The MQTT broker.")
+    timezone: TimeZoneName | None = pydantic.Field(
+        None, description="The device's time zone, for the times the feed shows."
+    )
 
 
 def broker_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -78,26 +82,45 @@ def run_feed(
     *,
     stop: threading.Event,
     count: int | None = None,
+    zone: tzinfo | None = None,
 ) -> int:
-    """Subscribe and call `emit` for every admitted message until `stop` or `count` lines."""
+    """Subscribe and call `emit` for every admitted message until `stop` or `count` lines
+    (times in `zone`; None: this machine's). The broker going away and coming back are
+    lines too (with an empty payload), not counted."""
     shown = 0
     done = threading.Event()
+    lost = False
 
-    def on_message(topic: str, payload: bytes) -> None:
+    def on_received(message: Received) -> None:
         nonlocal shown
         if done.is_set():
             return
-        line = feed.describe(topic, payload, utc_now())
+        line = feed.describe(
+            message.topic, message.payload, utc_now(), zone=zone, retained=message.retained
+        )
         if not selection.admits(line):
             return
-        emit(line, payload)
+        emit(line, message.payload)
         shown += 1
         if count is not None and shown >= count:
             done.set()
 
+    def on_connection(connected: bool) -> None:
+        nonlocal lost
+        news = lost if connected else not lost  # back after a loss, or newly lost
+        if not news or done.is_set():
+            return
+        lost = not connected
+        emit(feed.broker_line(connected, utc_now(), zone), b"")
+
     # A watcher is a passive viewer: clean session, so it leaves nothing queued behind.
     viewer = broker.model_copy(update={"persistent_session": False})
-    client = MqttClient(viewer, f"hallwatch-watch-{new_event_id()[-12:]}", on_message=on_message)
+    client = MqttClient(
+        viewer,
+        f"hallwatch-watch-{new_event_id()[-12:]}",
+        on_received=on_received,
+        on_connection=on_connection,
+    )
     for topic_filter in selection.topic_filters():
         client.subscribe(topic_filter)
     client.start()
@@ -109,8 +132,10 @@ def run_feed(
     return shown
 
 
-def print_line(as_json: bool, zone: tzinfo | None = None) -> Callable[[feed.FeedLine, bytes], None]:
+def print_line(as_json: bool) -> Callable[[feed.FeedLine, bytes], None]:
     def emit(line: feed.FeedLine, payload: bytes) -> None:
+        if as_json and line.source == "broker":
+            return  # records are payloads as received; the broker's own state is not one
         if as_json:
             record = {
                 "topic": f"{topics.ROOT}/{line.site}/{line.source}/{line.kind}",
@@ -126,7 +151,7 @@ def print_line(as_json: bool, zone: tzinfo | None = None) -> Callable[[feed.Feed
             click.echo(json.dumps(record, ensure_ascii=False))
         else:
             click.secho(
-                line.render(zone),
+                line.render(),
                 fg=feed.SEVERITY_COLOURS[line.level],
                 bold=line.level in ("serious", "offline"),
             )
@@ -147,10 +172,19 @@ def print_line(as_json: bool, zone: tzinfo | None = None) -> Callable[[feed.Feed
     type=click.Choice([k.value for k in topics.Kind]),
     help="Only this kind of message (repeatable).",
 )
-@click.option("--json", "as_json", is_flag=True, help="One raw JSON record per line.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One raw JSON record per line (payloads only: the broker's own comings and goings "
+    "are shown in the human form).",
+)
 @click.option("--count", type=click.IntRange(min=1), help="Exit after this many lines.")
 @click.option(
-    "--tz", "zone_name", help="Show times in this IANA time zone, e.g. Asia/Shanghai [local]."
+    "--tz",
+    "zone_name",
+    help="Show times in this IANA time zone, e.g. Asia/Shanghai [the --config file's "
+    "timezone, else this machine's].",
 )
 def watch(
     broker: BrokerConfig,
@@ -163,6 +197,10 @@ def watch(
     zone_name: str | None,
 ) -> None:
     """Live feed: every punch, alert, status and violation as it happens.
+
+    Every time shown is in one zone, named on standard error when the feed starts. A
+    device that drops off shows OFFLINE when the feed saw it go; the broker itself going
+    away is a line of its own.
 
     \b
     Examples:
@@ -177,9 +215,11 @@ def watch(
     except topics.TopicError as exc:
         raise click.BadParameter(str(exc), param_hint="--site") from None
     try:
-        zone = ZoneInfo(zone_name) if zone_name else None
-    except (ZoneInfoNotFoundError, ValueError):
-        raise click.BadParameter(f"unknown time zone {zone_name!r}", param_hint="--tz") from None
+        zone = _feed_zone(zone_name, click.get_current_context().params.get("config_file"))
+    except UnknownZoneError as exc:
+        raise click.BadParameter(str(exc), param_hint="--tz") from None
+    if not as_json:
+        click.echo(f"times in {zone_text(zone)}", err=True)
     selection = feed.FeedFilter(
         frozenset(sites),
         frozenset(devices),
@@ -187,7 +227,17 @@ def watch(
         frozenset(topics.Kind(k) for k in kinds),
     )
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a watch ends
-        run_feed(broker, selection, print_line(as_json, zone), stop=threading.Event(), count=count)
+        run_feed(
+            broker, selection, print_line(as_json), stop=threading.Event(), count=count, zone=zone
+        )
+
+
+def _feed_zone(zone_name: str | None, config_file: Path | None) -> tzinfo:
+    """--tz, else the time zone of the --config file (a station's or agent's), else local."""
+    if zone_name:
+        return zone_named(zone_name)
+    configured = load_toml(_BrokerFile, config_file).timezone if config_file else None
+    return zone_named(configured) if configured else local_zone()
 
 
 @click.command(name="topics")

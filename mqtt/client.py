@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -27,6 +28,21 @@ log = logging.getLogger(__name__)
 MessageHandler = Callable[[str, bytes], None]
 # Called with (topic, payload, ack): the broker redelivers the message until `ack()`.
 AckedHandler = Callable[[str, bytes, Callable[[], None]], None]
+# Called with True when the broker accepts the connection, False when it is lost.
+ConnectionHandler = Callable[[bool], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A message as a viewer needs it: `retained` is true for a message the broker kept
+    and handed over on subscribing (it happened before), false for one passed on live."""
+
+    topic: str
+    payload: bytes
+    retained: bool
+
+
+ReceivedHandler = Callable[[Received], None]
 
 
 class TlsConfig(Section):
@@ -151,13 +167,19 @@ class MqttClient:
         will: schema.Status | None = None,
         on_message: MessageHandler | None = None,
         on_delivery: AckedHandler | None = None,
+        on_received: ReceivedHandler | None = None,
+        on_connection: ConnectionHandler | None = None,
     ) -> None:
         """`on_delivery` instead of `on_message`: acknowledge each message explicitly, once
-        it is safe (stored), so a process killed before that gets it again on reconnect."""
+        it is safe (stored), so a process killed before that gets it again on reconnect.
+        `on_received` instead: each message with whether the broker had retained it.
+        `on_connection` hears every connection made and lost (the broker going away)."""
         self.config = config
         self.client_id = client_id
         self.on_message = on_message
         self.on_delivery = on_delivery
+        self.on_received = on_received
+        self.on_connection = on_connection
         self.connected = threading.Event()
         self.last_error: str | None = None
         self._subscriptions: dict[str, int] = {}
@@ -282,19 +304,33 @@ class MqttClient:
             client.subscribe(subscriptions)
         self.connected.set()
         log.info("connected to %s:%s as %s", self.config.host, self.config.port, self.client_id)
+        self._tell_connection(True)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        was_connected = self.connected.is_set()
         self.connected.clear()
         if reason_code != 0:
             # Keep a refusal's reason: it is the one an operator can act on.
             self.last_error = self.last_error or f"disconnected: {reason_code}"
             log.warning("MQTT connection lost (%s); reconnecting with backoff", reason_code)
+        if was_connected and reason_code != 0:  # not our own clean disconnect
+            self._tell_connection(False)
+
+    def _tell_connection(self, connected: bool) -> None:
+        if self.on_connection is None:
+            return
+        try:
+            self.on_connection(connected)
+        except Exception:  # a bad handler must not kill the network thread
+            log.exception("connection handler failed")
 
     def _on_message(self, client, userdata, message: paho.MQTTMessage) -> None:
         try:
             if self.on_delivery is not None:
                 mid, qos = message.mid, message.qos
                 self.on_delivery(message.topic, message.payload, lambda: client.ack(mid, qos))
+            elif self.on_received is not None:
+                self.on_received(Received(message.topic, message.payload, bool(message.retain)))
             elif self.on_message is not None:
                 self.on_message(message.topic, message.payload)
         except Exception:  # a bad handler must not kill the network thread

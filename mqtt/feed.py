@@ -1,7 +1,10 @@
 """The live feed: one readable line per message, for admins watching a hall.
 
 Pure formatting, no I/O: `describe()` turns a received message into a `FeedLine`;
-malformed payloads become lines that say so instead of exceptions.
+malformed payloads become lines that say so instead of exceptions. Every time on a line
+is in one zone (the one chosen, base/times.py). A line is timed by its event, except a
+device's last will: that was fixed when the device connected, so the line is timed by
+its arrival, when the feed saw the device go.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from datetime import datetime, tzinfo
 
 import msgspec
 
+from base.times import local_zone, time_of_day
 from mqtt import schema, topics
 
 SEVERITY_COLOURS = {
@@ -51,40 +55,53 @@ class FeedLine:
     staff: str | None = None
     level: str = "info"  # a key of SEVERITY_COLOURS
     event: schema.Event | None = field(default=None, compare=False)
+    when: datetime | None = None  # the moment the line is about; None: when it was received
+    zone: tzinfo | None = None  # the zone of every time on the line; None: this machine's
 
-    def render(self, zone: tzinfo | None = None) -> str:
+    def render(self) -> str:
         """One line; the event's own time (a device catching up shows when things happened)."""
-        when = (
-            (self.event.ts if self.event is not None else self.received)
-            .astimezone(zone)
-            .strftime("%H:%M:%S")
-        )
+        when = time_of_day(self.when or self.received, self.zone or local_zone(), seconds=True)
         return f"{when}  {self.site}/{self.source:<12} {self.kind:<10} {self.text}"
 
 
-def _clock_text(e: schema.Punch) -> str:
+def broker_line(connected: bool, at: datetime, zone: tzinfo | None) -> FeedLine:
+    """The feed's own connection: the broker, not a device, went away (or came back)."""
+    text = (
+        "broker connection back: statuses that follow were kept while it was away"
+        if connected
+        else "broker connection LOST: devices are not heard until it is back"
+    )
+    level = "info" if connected else "offline"
+    return FeedLine(at, "-", "broker", "broker", text, level=level, zone=zone)
+
+
+def _clock_text(e: schema.Punch, zone: tzinfo) -> str:
     score = f"{e.score:.0f}" if e.method is schema.Method.FINGER else f"{e.score:.2f}"
     parts = [e.staff_id, e.action.value, e.method.value, f"score {score}"]
     if e.inferred:
         parts.append("(inferred)")
     if e.leave is not None:
-        back = e.leave.expected_return.astimezone(e.ts.tzinfo).strftime("%H:%M")
+        back = time_of_day(e.leave.expected_return, zone)
         parts.append(f"[{e.leave.kind.value}: {e.leave.reason}, back by {back}]")
     return "  ".join(parts)
 
 
-def _status_text(e: schema.Status) -> str:
+def _status_text(e: schema.Status, zone: tzinfo, retained: bool) -> str:
     text = f"{e.role} {e.state.upper()}"
+    if schema.is_will(e):
+        since = time_of_day(e.ts, zone, seconds=True)
+        went = "went away earlier (kept by the broker; " if retained else "connection lost ("
+        text += f"  {went}connected since {since})"
     if e.health is not None:
         shown = {k: v for k, v in msgspec.structs.asdict(e.health).items() if v is not None}
         text += "  " + " ".join(f"{k}={v}" for k, v in shown.items())
     return text
 
 
-def _text_and_level(e: schema.Event) -> tuple[str, str]:
+def _text_and_level(e: schema.Event, zone: tzinfo, retained: bool) -> tuple[str, str]:
     match e:
         case schema.Punch():
-            return _clock_text(e), "info"
+            return _clock_text(e, zone), "info"
         case schema.Activity():
             mins = e.duration_s / 60
             return (
@@ -95,7 +112,7 @@ def _text_and_level(e: schema.Event) -> tuple[str, str]:
             who = f" ({e.staff_id})" if e.staff_id else ""
             return f"{e.severity.value.upper()} {e.kind.value}{who}: {e.message}", e.severity.value
         case schema.Status():
-            return _status_text(e), "offline" if e.state == "offline" else "info"
+            return _status_text(e, zone, retained), "offline" if e.state == "offline" else "info"
         case schema.Violation():
             corr = f" correction {e.correction_no}/3" if e.correction_no else ""
             flags = (" ESCALATED" if e.escalated else "") + (" VETO" if e.veto else "")
@@ -123,8 +140,16 @@ def _text_and_level(e: schema.Event) -> tuple[str, str]:
     return repr(e), "info"
 
 
-def describe(topic: str, payload: bytes, received: datetime) -> FeedLine:
-    """Turn one message into a feed line; never raises on bad input."""
+def describe(
+    topic: str,
+    payload: bytes,
+    received: datetime,
+    *,
+    zone: tzinfo | None = None,
+    retained: bool = False,
+) -> FeedLine:
+    """Turn one message into a feed line, its times in `zone` (None: this machine's);
+    `retained`: the broker kept it from before. Never raises on bad input."""
     try:
         where = topics.parse(topic)
         site, source, kind = where.site, where.source, str(where.kind)
@@ -133,7 +158,20 @@ def describe(topic: str, payload: bytes, received: datetime) -> FeedLine:
     try:
         event = schema.decode(payload, topic)
     except schema.PayloadError as exc:
-        return FeedLine(received, site, source, kind, f"MALFORMED: {exc.reason}", level="bad")
-    text, level = _text_and_level(event)
+        text = f"MALFORMED: {exc.reason}"
+        return FeedLine(received, site, source, kind, text, level="bad", zone=zone)
+    text, level = _text_and_level(event, zone or local_zone(), retained)
     staff = getattr(event, "staff_id", None)
-    return FeedLine(received, site, source, kind, text, staff=staff, level=level, event=event)
+    will = isinstance(event, schema.Status) and schema.is_will(event)
+    return FeedLine(
+        received,
+        site,
+        source,
+        kind,
+        text,
+        staff=staff,
+        level=level,
+        event=event,
+        when=received if will else event.ts,
+        zone=zone,
+    )

@@ -10,9 +10,11 @@ Validation is strict (unknown fields, wrong types, naive timestamps are rejected
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import msgspec
 from msgspec import Meta, Struct
@@ -121,6 +123,22 @@ class Leave(Struct, frozen=True, forbid_unknown_fields=True):
     expected_return: AwareDatetime
 
 
+@dataclass(frozen=True)
+class CrossFieldRule:
+    """A rule between fields, beyond what each field's type says. The validator checks
+    it (`holds`) and the contract document states it (mqtt/asyncapi.py) from this same
+    object, in words and, where JSON Schema can say it, as a schema."""
+
+    at: str  # the JSON path a rejection points at
+    text: str  # the rule in words; also the rejection's reason
+    holds: Callable[[Any], bool]
+    json_schema: dict[str, Any] | None = None  # None: JSON Schema cannot compare fields
+
+
+def _when(field: str, values: list[str]) -> dict[str, Any]:
+    return {"properties": {field: {"enum": values}}, "required": [field]}
+
+
 class Punch(Event, tag="hallwatch.clock/1"):
     """A punch at a station.
 
@@ -137,19 +155,49 @@ class Punch(Event, tag="hallwatch.clock/1"):
     inferred: bool = False
     leave: Leave | None = None
 
+    rules: ClassVar[tuple[CrossFieldRule, ...]] = (
+        CrossFieldRule(
+            "$.score",
+            "a face or face+finger `score` must be a cosine similarity in [-1, 1]",
+            lambda p: p.method is Method.FINGER or p.score <= 1,
+            {
+                "if": _when("method", [Method.FACE, Method.FACE_FINGER]),
+                "then": {"properties": {"score": {"maximum": 1}}},
+            },
+        ),
+        CrossFieldRule(
+            "$.finger_score",
+            "face+finger needs `finger_score`",
+            lambda p: p.method is not Method.FACE_FINGER or p.finger_score is not None,
+            {
+                "if": _when("method", [Method.FACE_FINGER]),
+                "then": {
+                    "required": ["finger_score"],
+                    "properties": {"finger_score": {"type": "integer"}},
+                },
+            },
+        ),
+        CrossFieldRule(
+            "$.leave",
+            "`leave` is required for leave_out and only for it",
+            lambda p: (p.action is Action.LEAVE_OUT) == (p.leave is not None),
+            {
+                "if": _when("action", [Action.LEAVE_OUT]),
+                "then": {"required": ["leave"], "properties": {"leave": {"type": "object"}}},
+                "else": {"properties": {"leave": {"type": "null"}}},
+            },
+        ),
+        CrossFieldRule(
+            "$.leave.expected_return",
+            "the expected return (`leave.expected_return`) must be after the punch (`ts`)",
+            lambda p: p.leave is None or p.leave.expected_return > p.ts,
+        ),
+    )
+
     def __post_init__(self) -> None:
-        if self.method is not Method.FINGER and self.score > 1:
-            raise ValueError(
-                f"a {self.method} score is a cosine similarity in [-1, 1] - at `$.score`"
-            )
-        if self.method is Method.FACE_FINGER and self.finger_score is None:
-            raise ValueError("face+finger needs `finger_score` - at `$.finger_score`")
-        if (self.action is Action.LEAVE_OUT) != (self.leave is not None):
-            raise ValueError("`leave` is required for leave_out and only for it - at `$.leave`")
-        if self.leave is not None and self.leave.expected_return <= self.ts:
-            raise ValueError(
-                "expected return is not after the punch - at `$.leave.expected_return`"
-            )
+        for rule in self.rules:
+            if not rule.holds(self):
+                raise ValueError(f"{rule.text} - at `{rule.at}`")
 
 
 class Activity(Event, tag="hallwatch.activity/1"):
@@ -203,6 +251,13 @@ def status_for(
 ) -> Status:
     """A device's status; a journaled one gets its seq from the journal (0 for the will)."""
     return new_event(Status, site, device, ts, state=state, role=role, health=health)
+
+
+def is_will(status: Status) -> bool:
+    """The broker published this for the device when its connection was lost (or the
+    broker itself went away). A will is fixed when the device connects, so its `ts` is
+    that moment, not when the device went away: the receiver's clock says that."""
+    return status.state == "offline" and status.seq == 0
 
 
 class GalleryOp(Struct, frozen=True, forbid_unknown_fields=True):

@@ -230,7 +230,13 @@ def audit(manage: Management, fmt: render.Format) -> None:
         hallwatch rules audit --config rules.toml
     """
     rows = manage.audit()
-    render.emit(rows, fmt, text=lambda: render.listing(rows, render.action_line, "actions"))
+    zone = manage.policy.default_site.zone
+    render.emit(
+        rows,
+        fmt,
+        text=lambda: render.listing(rows, lambda a: render.action_line(a, zone), "actions"),
+        zone=zone,
+    )
 
 
 # -- violations and manager actions ----------------------------------------------------
@@ -256,7 +262,13 @@ def violations(
         hallwatch violations --config rules.toml --month 2026-11 --staff S017
     """
     rows = manage.violations(month=month, day=day.date() if day else None, staff=staff, site=site)
-    render.emit(rows, fmt, text=lambda: render.listing(rows, render.violation_line, "violations"))
+    zone = manage.policy.zone(site) if site else manage.policy.default_site.zone
+    render.emit(
+        rows,
+        fmt,
+        text=lambda: render.listing(rows, render.violation_line, "violations"),
+        zone=zone,
+    )
 
 
 def _violation_command(
@@ -354,7 +366,7 @@ def leave_add(
     report_action(
         result,
         f"{granted.leave_id}: {staff} on {kind} leave "
-        f"{granted.start.isoformat()} - {granted.end.isoformat()}",
+        f"{render.moment(granted.start)} - {render.moment(granted.end)}",
     )
 
 
@@ -370,7 +382,13 @@ def leave_list(manage: Management, staff: str | None, fmt: render.Format) -> Non
         hallwatch leave list --staff S017 --config rules.toml
     """
     rows = manage.leave(staff=staff)
-    render.emit(rows, fmt, text=lambda: render.listing(rows, render.leave_line, "leave records"))
+    zone = manage.policy.default_site.zone
+    render.emit(
+        rows,
+        fmt,
+        text=lambda: render.listing(rows, lambda lv: render.leave_line(lv, zone), "leave records"),
+        zone=zone,
+    )
 
 
 @leave.command("cancel")
@@ -422,6 +440,7 @@ def inspect(
         fmt,
         text=lambda: render.inspection_text(report),
         table=lambda: render.inspection_csv(report),
+        zone=manage.policy.zone(site) if site else manage.policy.default_site.zone,
     )
 
 

@@ -10,6 +10,7 @@ from html import escape
 from pathlib import Path
 
 from rules.inspection import InspectionReport
+from rules.render import moment
 from rules.scoring import PersonScore, WindowScore
 
 RATING_COLOURS = {"excellent": "#1a7f37", "good": "#4c9a2a", "pass": "#bf8700", "fail": "#cf222e"}
@@ -61,13 +62,13 @@ def _inspection(report: InspectionReport) -> str:
             )
     offline = "".join(
         f"<li>{escape(f'{d.site}/{d.device} ({d.role}): {d.state}')}"
-        f"{escape(f' since {d.since}') if d.since else ''}</li>"
+        f"{escape(f' since {moment(d.since)} ({d.why})') if d.since else ''}</li>"
         for d in report.offline
     )
     items = "".join(f"<li>{escape(i.text)}</li>" for i in report.open_items)
     return (
         f"<h2>Daily inspection {report.day}{f' — {escape(report.site)}' if report.site else ''}</h2>"
-        f"<p><small>as of {report.as_of.isoformat(timespec='minutes')}</small></p>"
+        f"<p><small>as of {moment(report.as_of)}</small></p>"
         "<table><tr><th>window</th><th>staff</th><th>status</th><th>punches</th><th>violations</th></tr>"
         + "".join(rows)
         + "</table>"

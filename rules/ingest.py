@@ -16,7 +16,8 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from mqtt import schema, topics
 from mqtt.ids import utc_now
@@ -26,7 +27,7 @@ from rules.policy import Policy
 from rules.publish import ResultPublisher
 from rules.ratelimit import TokenBucket
 from rules.recompute import affected, month_of, recompute_month, recompute_person_month
-from rules.store import DeadLetterRow, Store
+from rules.store import Arrival, DeadLetterRow, Store
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,21 @@ DEAD_LETTERS_PER_S = 5.0
 DEAD_LETTER_BURST = 20
 
 Ack = Callable[[], None]  # tells the broker a message is safely stored
+# A broker that stops publishes every client's will, just before the service's own
+# connection drops, and hands over what it kept once the service is back: wills that
+# arrive this shortly before the loss, or after the return, were the broker's going.
+BROKER_BEFORE_S = 2.0
+BROKER_BACK_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerLost:
+    """In the inbox, in arrival order: the service's connection to the broker was lost."""
+
+    at: datetime
+
+
+Message = tuple[str, bytes, Ack | None, Arrival]
 
 
 def subscriptions(group: str | None, sites: Iterable[str] = ()) -> list[str]:
@@ -69,26 +85,50 @@ class Ingest:
         self.store, self.policy, self.publisher, self.now = store, policy, publisher, now
         self.on_status: Callable[[schema.Status], None] | None = None  # a device's status
         self.recompute_every_s = recompute_every_s
-        self.inbox: queue.Queue[tuple[str, bytes, Ack | None]] = queue.Queue()
+        self.inbox: queue.Queue[Message | BrokerLost] = queue.Queue()
         self.dirty: set[tuple[str, str]] = set()
         self.stored = self.duplicates = self.rejected = self.failures = 0
         self.unannounced = 0  # dead letters stored but not announced (rate limit)
         self._unlogged = 0
         self.gate = dead_letter_gate or TokenBucket(DEAD_LETTERS_PER_S, DEAD_LETTER_BURST)
         self._last_tick: datetime | None = None
+        self._broker_lost: datetime | None = None  # the connection is down since then
+        self._broker_away: tuple[datetime, datetime] | None = None  # the last outage
 
     def handle(self, topic: str, payload: bytes, ack: Ack | None = None) -> None:
-        self.inbox.put((topic, payload, ack))
+        self.inbox.put((topic, payload, ack, self._arrival()))
+
+    def connection(self, connected: bool) -> None:
+        """The service's own connection to the broker was made or lost."""
+        now = self.now()
+        if not connected:
+            self._broker_lost = self._broker_lost or now
+            self.inbox.put(BrokerLost(now))  # after the wills that came just before it
+        elif self._broker_lost is not None:
+            self._broker_away, self._broker_lost = (self._broker_lost, now), None
+
+    def _arrival(self) -> Arrival:
+        now = self.now()
+        away = self._broker_away
+        if away is not None and now - away[1] <= timedelta(seconds=BROKER_BACK_S):
+            return Arrival(now, broker_lost=away[0])
+        return Arrival(now)
 
     # -- one batch -------------------------------------------------------------------
-    def process(self, batch: list[tuple[str, bytes]]) -> None:
+    def process(self, batch: list[tuple[str, bytes, Arrival]]) -> None:
         valid: list[tuple[schema.Event, bytes]] = []
-        for topic, payload in batch:
+        arrivals: dict[str, Arrival] = {}
+        for topic, payload, arrival in batch:
             try:
-                valid.append((schema.decode(payload, topic), payload))
+                event = schema.decode(payload, topic)
             except schema.PayloadError as exc:
                 self.dead_letter(topic, payload, exc.reason)
-        new = self.store.add_events(valid, lambda event: affected(event, self.policy))
+                continue
+            valid.append((event, payload))
+            arrivals.setdefault(event.id, arrival)
+        new = self.store.add_events(
+            valid, lambda event: affected(event, self.policy), arrivals=arrivals
+        )
         self.stored += len(new)
         self.duplicates += len(valid) - len(new)
         if self.on_status is not None:
@@ -187,8 +227,11 @@ class Ingest:
                 batch.append(self.inbox.get_nowait())
             except queue.Empty:
                 break
+        messages = [item for item in batch if not isinstance(item, BrokerLost)]
         try:
-            self.process([(topic, payload) for topic, payload, _ in batch])
+            self.process([(topic, payload, arrival) for topic, payload, _, arrival in messages])
+            for loss in (item for item in batch if isinstance(item, BrokerLost)):
+                self.store.broker_went_away(loss.at, loss.at - timedelta(seconds=BROKER_BEFORE_S))
         except Exception:
             # The store failed (disk full, database down): keep the messages for a retry.
             # Putting them back at the end is safe because results do not depend on order.
@@ -197,7 +240,7 @@ class Ingest:
                 self.inbox.put(item)
             self.failures += 1
             return 0
-        for _, _, ack in batch:
+        for _, _, ack, _ in messages:
             if ack is not None:
                 ack()
         return len(batch)

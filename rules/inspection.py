@@ -7,14 +7,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
+from base.times import time_of_day
 from mqtt import schema
 from mqtt.schema import Action
 from rules.engine import PersonEvents, ViolationRecord, event_order, group_by_person
 from rules.manager_actions import LeaveRecord, effective_leave
 from rules.policy import Policy, Window
-from rules.store import Store
+from rules.store import DeviceSeen, Store
 
 KINDS = ("clock", "activity", "alert")
 
@@ -49,7 +50,9 @@ class DeviceLine:
     device: str
     role: str
     state: str  # offline | never seen
-    since: str | None
+    since: datetime | None  # in the site's zone: when the centre saw it go
+    # connection lost | the broker went away | shut down (the device said so); None: never seen
+    why: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +65,7 @@ class OpenItem:
 class InspectionReport:
     day: date
     site: str | None
-    as_of: datetime
+    as_of: datetime  # in the site's zone (UTC when the sites' zones differ)
     windows: tuple[WindowLine, ...]
     offline: tuple[DeviceLine, ...]
     open_items: tuple[OpenItem, ...]
@@ -124,7 +127,7 @@ def inspect_day(
     site: str | None,
     events: list[schema.Event],
     violations: list[ViolationRecord],
-    statuses: list[schema.Status],
+    statuses: list[DeviceSeen],
     leaves: list[LeaveRecord],
     now: datetime,
 ) -> InspectionReport:
@@ -144,7 +147,7 @@ def inspect_day(
             person.activity = sorted((a for a in person.activity if a.start <= at), key=event_order)
             punches = tuple(
                 Punch(
-                    c.ts.astimezone(zone).strftime("%H:%M"),
+                    time_of_day(c.ts, zone),
                     str(c.action),
                     c.device,
                     str(c.method),
@@ -159,21 +162,46 @@ def inspect_day(
     return InspectionReport(
         day,
         site,
-        now,
+        now.astimezone(_report_zone(policy, site)),
         tuple(windows),
         _offline(policy, site, statuses),
         _open_items(policy, violations, events),
     )
 
 
+def _report_zone(policy: Policy, site: str | None) -> tzinfo:
+    if site is not None:
+        return policy.zone(site)
+    zones = {policy.zone(w.site) for w in policy.windows}
+    return zones.pop() if len(zones) == 1 else UTC
+
+
+def _gone(device: DeviceSeen, zone: tzinfo) -> DeviceLine:
+    """An offline device, timed when the centre saw it go (a will's own `ts` is when the
+    device connected), and why: a will is a lost connection unless it came in as the
+    broker came back; an offline the device published itself is a shutdown."""
+    status = device.status
+    if not schema.is_will(status):
+        why, since = "shut down", status.ts
+    elif device.broker_lost is not None:
+        why, since = "the broker went away", device.broker_lost
+    else:
+        why, since = "connection lost", device.seen
+    return DeviceLine(
+        status.site, status.device, status.role, "offline", since.astimezone(zone), why
+    )
+
+
 def _offline(
-    policy: Policy, site: str | None, statuses: list[schema.Status]
+    policy: Policy, site: str | None, statuses: list[DeviceSeen]
 ) -> tuple[DeviceLine, ...]:
-    seen = {(s.site, s.device): s for s in statuses if site is None or s.site == site}
+    seen = {
+        (d.status.site, d.status.device): d
+        for d in statuses
+        if site is None or d.status.site == site
+    }
     lines = [
-        DeviceLine(s.site, s.device, s.role, "offline", s.ts.isoformat())
-        for s in seen.values()
-        if s.state == "offline"
+        _gone(d, policy.zone(d.status.site)) for d in seen.values() if d.status.state == "offline"
     ]
     for window in policy.windows:
         for workstation in window.workstations:
@@ -224,6 +252,6 @@ def load_inspection(
     end = max(datetime.combine(day + timedelta(days=1), datetime.min.time(), z) for z in zones)
     events = [e for e in store.events(start, end, kinds=KINDS) if site is None or e.site == site]
     violations = store.violations(day=day, site=site)
-    statuses = store.latest_status()
+    statuses = store.device_statuses()
     leaves = effective_leave(policy, store.actions())
     return inspect_day(policy, day, site, events, violations, statuses, leaves, now)

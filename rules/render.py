@@ -2,6 +2,8 @@
 
 `emit` prints a result in the format a command was asked for. Spreadsheet cells never
 carry a formula from the data: a reason typed as `=HYPERLINK(...)` stays text.
+Times: people read them in the site's zone with the offset (`moment`); machines get ISO
+8601 with the offset, in the zone asked for (`to_json`, `to_csv`).
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ import io
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, fields, is_dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 
 import click
 
+from base.times import date_time
 from rules.engine import ViolationRecord
 from rules.inspection import InspectionReport
 from rules.manager_actions import LeaveRecord, ManagerAction
@@ -28,14 +31,19 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def emit(
-    data: Any, fmt: Format, *, text: Callable[[], str], table: Callable[[], str] | None = None
+    data: Any,
+    fmt: Format,
+    *,
+    text: Callable[[], str],
+    table: Callable[[], str] | None = None,
+    zone: tzinfo | None = None,
 ) -> None:
     """Print `data` as JSON; as CSV (`table()`, or else `data`, a list of dataclasses, as
-    one table); or as `text()`, for people."""
+    one table); or as `text()`, for people. Moments in JSON and CSV are in `zone`."""
     if fmt == "json":
-        click.echo(to_json(data))
+        click.echo(to_json(data, zone))
     elif fmt == "csv":
-        click.echo(table() if table is not None else to_csv(data), nl=False)
+        click.echo(table() if table is not None else to_csv(data, zone), nl=False)
     else:
         click.echo(text())
 
@@ -45,38 +53,53 @@ def listing(rows: Sequence[Any], line: Callable[[Any], str], noun: str) -> str:
     return "\n".join([*map(line, rows), f"{len(rows)} {noun}"])
 
 
-def _plain(value: Any) -> Any:
+def moment(value: datetime, zone: tzinfo | None = None) -> str:
+    """A moment as a person reads it: `2026-11-24 16:45 +08:00`, in `zone` (the site's;
+    default the moment's own)."""
+    return date_time(value, zone)
+
+
+def _iso(value: datetime | date, zone: tzinfo | None) -> str:
+    """ISO 8601; a moment in `zone` (default its own), always with its offset."""
+    if isinstance(value, datetime) and zone is not None:
+        value = value.astimezone(zone)
+    return value.isoformat()
+
+
+def _plain(value: Any, zone: tzinfo | None = None) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
-        return {k: _plain(v) for k, v in asdict(value).items()}
+        return {k: _plain(v, zone) for k, v in asdict(value).items()}
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): _plain(v, zone) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [_plain(v, zone) for v in value]
     if isinstance(value, datetime | date):
-        return value.isoformat()
+        return _iso(value, zone)
     return value
 
 
-def to_json(value: Any) -> str:
-    return json.dumps(_plain(value), ensure_ascii=False, indent=2)
+def to_json(value: Any, zone: tzinfo | None = None) -> str:
+    """JSON; moments in `zone` (default their own), ISO 8601 with the offset."""
+    return json.dumps(_plain(value, zone), ensure_ascii=False, indent=2)
 
 
-def _cell(value: Any) -> Any:
+def _cell(value: Any, zone: tzinfo | None) -> Any:
     if is_dataclass(value) and not isinstance(value, type):  # the leave of an audit row
-        return json.dumps(_plain(value), ensure_ascii=False)
+        return json.dumps(_plain(value, zone), ensure_ascii=False)
     if isinstance(value, list | tuple):
         return " ".join(str(v) for v in value)
     if isinstance(value, datetime | date):
-        return value.isoformat()
+        return _iso(value, zone)
     return value
 
 
-def table_rows(rows: list[Any]) -> tuple[list[str], list[list[Any]]]:
-    """Header and flat rows of a list of dataclasses (sequences joined by spaces)."""
+def table_rows(rows: list[Any], zone: tzinfo | None = None) -> tuple[list[str], list[list[Any]]]:
+    """Header and flat rows of a list of dataclasses (sequences joined by spaces; moments
+    in `zone`, default their own)."""
     if not rows:
         return [], []
     header = [f.name for f in fields(rows[0])]
-    return header, [[_cell(getattr(r, name)) for name in header] for r in rows]
+    return header, [[_cell(getattr(r, name), zone) for name in header] for r in rows]
 
 
 def inert(value: Any) -> Any:
@@ -94,23 +117,23 @@ def csv_text(header: list[str], body: Iterable[list[Any]]) -> str:
     return out.getvalue()
 
 
-def to_csv(rows: list[Any]) -> str:
-    return csv_text(*table_rows(rows))
+def to_csv(rows: list[Any], zone: tzinfo | None = None) -> str:
+    """CSV; moments in `zone` (default their own), ISO 8601 with the offset."""
+    return csv_text(*table_rows(rows, zone))
 
 
 # -- the audit trail and leave ---------------------------------------------------------
-def action_line(a: ManagerAction) -> str:
+def action_line(a: ManagerAction, zone: tzinfo | None = None) -> str:
     entered = f"  (entered by {a.entered_by})" if a.entered_by else ""
     return (
-        f"{a.ts.isoformat(timespec='seconds')}  {a.by:<12} {a.action:<12} "
-        f"{a.target}  {a.reason}{entered}"
+        f"{moment(a.ts, zone)}  {a.by:<12} {a.action:<12} {a.target}  {a.reason}{entered}"
     )
 
 
-def leave_line(lv: LeaveRecord) -> str:
+def leave_line(lv: LeaveRecord, zone: tzinfo | None = None) -> str:
     return (
         f"{lv.leave_id}  {lv.staff_id:<8} {lv.kind:<9} "
-        f"{lv.start.isoformat()} - {lv.end.isoformat()}  {lv.reason}"
+        f"{moment(lv.start, zone)} - {moment(lv.end, zone)}  {lv.reason}"
     )
 
 
@@ -130,7 +153,7 @@ def inspection_text(report: InspectionReport) -> str:
     out = [
         f"Daily inspection {report.day}"
         + (f" - site {report.site}" if report.site else "")
-        + f" (as of {report.as_of.isoformat(timespec='minutes')})",
+        + f" (as of {moment(report.as_of)})",
         "  " + ", ".join(f"{k}: {n}" for k, n in sorted(report.counts().items())),
     ]
     for window in report.windows:
@@ -140,7 +163,11 @@ def inspection_text(report: InspectionReport) -> str:
             out.append(f"  {line.staff_id:<10} {line.status:<11} {punches}")
             out += [f"      ! {violation_line(v)}" for v in line.violations]
     out.append("\nDevices and agents offline:")
-    out += [f"  {d.site}/{d.device} ({d.role}): {d.state}" for d in report.offline] or ["  none"]
+    out += [
+        f"  {d.site}/{d.device} ({d.role}): {d.state}"
+        + (f" since {moment(d.since)} ({d.why})" if d.since else "")
+        for d in report.offline
+    ] or ["  none"]
     out.append("\nOpen items:")
     out += [f"  - {item.text}" for item in report.open_items] or ["  none"]
     return "\n".join(out)

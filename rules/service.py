@@ -120,7 +120,12 @@ class RulesService:
             dead_letter_gate=TokenBucket(settings.dead_letters_per_s, settings.dead_letter_burst),
         )
         # Acknowledged to the broker only once stored: a SIGKILL loses nothing.
-        self.client = MqttClient(config.broker, settings.client_id, on_delivery=self.ingest.handle)
+        self.client = MqttClient(
+            config.broker,
+            settings.client_id,
+            on_delivery=self.ingest.handle,
+            on_connection=self.ingest.connection,
+        )
         self.ingest.publisher = ResultPublisher(self.client.publish_event)
         self.timetables = StationTimetables(
             self.policy,
@@ -138,7 +143,7 @@ class RulesService:
         for topic_filter in subscriptions(self.config.rules.group, self.config.rules.sites):
             self.client.subscribe(topic_filter)
         self.client.start()
-        self.timetables.send_to_known(self.store.latest_status())
+        self.timetables.send_to_known(seen.status for seen in self.store.device_statuses())
         self._worker = threading.Thread(
             target=self.ingest.run, args=(self.stop_event,), name="rules-ingest", daemon=True
         )

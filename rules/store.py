@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -43,6 +43,30 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _moment(text: str | None) -> datetime | None:
+    """A `stamp` read back (aware, UTC)."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC) if text else None
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """When the centre received a message, and whether it came in just as the centre's
+    own connection to the broker came back (then the broker, not the device, went away
+    at `broker_lost`)."""
+
+    at: datetime
+    broker_lost: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSeen:
+    """A device's latest status as the centre received it."""
+
+    status: schema.Status
+    seen: datetime  # when it arrived (a will: when the centre saw the device go)
+    broker_lost: datetime | None = None  # it came as the broker came back: see Arrival
+
+
 @dataclass(frozen=True, slots=True)
 class DeadLetterRow:
     received: datetime
@@ -55,13 +79,17 @@ class Store(Protocol):
     """What the service, the CLI and the reports need from a store, and nothing more."""
 
     def add_events(
-        self, events: Sequence[tuple[schema.Event, bytes]], affected: Affected | None = None
+        self,
+        events: Sequence[tuple[schema.Event, bytes]],
+        affected: Affected | None = None,
+        arrivals: Mapping[str, Arrival] | None = None,
     ) -> list[schema.Event]:
         """Store events not seen before (by id); return those that were new.
 
         With `affected`, the person-months of the new events are marked pending in the
         same transaction, so a process killed right after storing loses no recomputation:
-        any instance sharing the store finds them in `pending`.
+        any instance sharing the store finds them in `pending`. With `arrivals` (by event
+        id), a new status that arrived last becomes its device's state (`device_statuses`).
         """
 
     def pending(self, limit: int = 1000) -> list[PersonMonth]:
@@ -102,7 +130,13 @@ class Store(Protocol):
     ) -> list[schema.Event]:
         """Events in [start, end); with `staff`, only theirs (and their workstations')."""
 
-    def latest_status(self) -> list[schema.Status]: ...
+    def device_statuses(self) -> list[DeviceSeen]:
+        """Each device's latest status: the last to arrive, or (for statuses stored without
+        an arrival, as by a replay) the latest by the device's own time."""
+
+    def broker_went_away(self, lost: datetime, since: datetime) -> None:
+        """The centre's connection to the broker was lost at `lost`: the wills that arrived
+        from `since` until then were the broker's going, not their devices'."""
 
     def add_action(self, action: ManagerAction) -> None: ...
 
@@ -225,6 +259,7 @@ ACTION_COLUMNS = ("action_id", "ts", "by", "action", "target", "reason", "leave"
 # Columns added since a table was first made: `_create` adds them to older files.
 ADDED_COLUMNS = {"actions": ("entered_by",)}
 EVENT_COLUMNS = ("id", "kind", "site", "device", "staff_id", "at", "payload")
+DEVICE_STATUS_COLUMNS = ("site", "device", "event_id", "seen", "broker_lost", "will")
 
 
 def _names(columns: Iterable[str]) -> str:
@@ -257,6 +292,10 @@ def tables(text: str, real: str, serial: str) -> list[str]:
             "status" {text}, "detail" {text})""",
         'CREATE INDEX IF NOT EXISTS idx_violations_month_staff_id ON violations ("month", "staff_id")',
         'CREATE INDEX IF NOT EXISTS idx_violations_day ON violations ("day")',
+        # A device's state is its last status to arrive: a will's `ts` is its connect time.
+        f"""CREATE TABLE IF NOT EXISTS device_status ("site" {text}, "device" {text},
+            "event_id" {text}, "seen" {text}, "broker_lost" {text}, "will" INTEGER,
+            PRIMARY KEY ("site", "device"))""",
         # Person-months with events not yet judged; `n` counts the marks, so a
         # recomputation clears only the mark it saw (see `recomputing`).
         f"""CREATE TABLE IF NOT EXISTS pending ("staff_id" {text}, "month" {text},
@@ -339,7 +378,10 @@ class SqlStore:
 
     # -- events ----------------------------------------------------------------------
     def add_events(
-        self, events: Sequence[tuple[schema.Event, bytes]], affected: Affected | None = None
+        self,
+        events: Sequence[tuple[schema.Event, bytes]],
+        affected: Affected | None = None,
+        arrivals: Mapping[str, Arrival] | None = None,
     ) -> list[schema.Event]:
         unique: dict[str, tuple[schema.Event, bytes]] = {}
         for event, payload in events:
@@ -377,7 +419,40 @@ class SqlStore:
                     'ON CONFLICT ("staff_id", "month") DO UPDATE SET "n" = pending."n" + 1',
                     marks,
                 )
+            if arrivals:
+                self._saw_statuses(new, arrivals)
         return new
+
+    def _saw_statuses(self, new: list[schema.Event], arrivals: Mapping[str, Arrival]) -> None:
+        seen = sorted(
+            ((e, arrivals[e.id]) for e in new if isinstance(e, schema.Status) and e.id in arrivals),
+            key=lambda pair: pair[1].at,
+        )
+        self._execute_many(
+            f"{_insert('device_status', DEVICE_STATUS_COLUMNS)} "
+            'ON CONFLICT ("site", "device") DO UPDATE SET "event_id" = excluded."event_id", '
+            '"seen" = excluded."seen", "broker_lost" = excluded."broker_lost", '
+            '"will" = excluded."will" WHERE excluded."seen" >= device_status."seen"',
+            [
+                [
+                    event.site,
+                    event.device,
+                    event.id,
+                    stamp(arrival.at),
+                    stamp(arrival.broker_lost) if arrival.broker_lost else None,
+                    int(schema.is_will(event)),
+                ]
+                for event, arrival in seen
+            ],
+        )
+
+    def broker_went_away(self, lost: datetime, since: datetime) -> None:
+        with self._transaction():
+            self._execute(
+                'UPDATE device_status SET "broker_lost" = ? WHERE "will" = 1 '
+                'AND "broker_lost" IS NULL AND "seen" >= ? AND "seen" <= ?',
+                [stamp(lost), stamp(since), stamp(lost)],
+            )
 
     def events(
         self,
@@ -404,14 +479,27 @@ class SqlStore:
         sql = f'SELECT "payload" FROM events WHERE {" AND ".join(where)} ORDER BY "at", "id"'
         return [schema.decode(p) for (p,) in self._rows(sql, params)]
 
-    def latest_status(self) -> list[schema.Status]:
-        sql = (
+    def device_statuses(self) -> list[DeviceSeen]:
+        arrived = self._rows(
+            'SELECT e."payload", d."seen", d."broker_lost" FROM device_status d '
+            'JOIN events e ON e."id" = d."event_id"'
+        )
+        found = {
+            (status.site, status.device): DeviceSeen(status, _moment(seen), _moment(lost))
+            for payload, seen, lost in arrived
+            if isinstance(status := schema.decode(payload), schema.Status)
+        }
+        latest_by_device_time = (
             "SELECT e.payload FROM events e JOIN (SELECT site, device, MAX(at) AS last "
             "FROM events WHERE kind = 'status' GROUP BY site, device) l "
             "ON e.site = l.site AND e.device = l.device AND e.at = l.last "
-            "WHERE e.kind = 'status' ORDER BY e.site, e.device"
+            "WHERE e.kind = 'status'"
         )
-        return [schema.decode(p) for (p,) in self._rows(sql)]
+        for (payload,) in self._rows(latest_by_device_time):
+            status = schema.decode(payload)
+            assert isinstance(status, schema.Status)
+            found.setdefault((status.site, status.device), DeviceSeen(status, status.ts))
+        return [found[key] for key in sorted(found)]
 
     # -- pending recomputations ------------------------------------------------------
     def pending(self, limit: int = 1000) -> list[PersonMonth]:

@@ -9,12 +9,14 @@ import pytest
 
 from edge.agent.agent import Agent
 from edge.agent.config import AgentConfig
+from hallwatch.demo.stage import ScriptedDesktop
 from mqtt import schema
 from mqtt.client import BrokerConfig
 from mqtt.ids import new_event_id, utc_now
 from mqtt.schema import CategoryRule
 from tests.journal_helpers import unique_site
 from tests.mqtt_helpers import Collector, client
+from tests.support.mosquitto import anonymous_broker, free_port
 from tests.support.xsession import XSession
 
 TICK_S = 0.1
@@ -187,3 +189,28 @@ def test_a_broker_that_is_down_loses_no_interval(hardened_broker, xsession, tmp_
     received = {schema.decode(p, t).id for t, p in got}
     assert len(recorded) == 10
     assert {e.id for e in recorded} <= received
+
+
+def test_after_a_broker_restart_the_agent_is_online_at_once(tmp_path, site):
+    """A broker that stops publishes the agent's will and keeps it: the agent that
+    reconnects says at once that it is online again."""
+    port = free_port()
+    folder = tmp_path / "broker"
+    broker = BrokerConfig(port=port, reconnect_min_s=0.2, reconnect_max_s=1.0)
+    config = make_config(tmp_path, site, ":0", broker=broker)
+    desktop = ScriptedDesktop(utc_now, "zhang", [], "soffice")
+    with anonymous_broker(folder, port, persistence=True):
+        agent = Agent(config, desktop=desktop).start()
+        deadline = time.monotonic() + 10
+        while agent.journal.backlog() and time.monotonic() < deadline:
+            time.sleep(0.1)  # its online status delivered, then the broker stops
+    try:
+        time.sleep(0.5)
+        with anonymous_broker(folder, port, persistence=True):
+            time.sleep(3)  # the agent reconnects
+            seen, subscriber = listen(port, site, "status")  # what anyone subscribing now is told
+            [(topic, payload)] = seen.wait_for(1, timeout_s=5)
+            subscriber.stop()
+    finally:
+        agent.stop(drain_s=0)
+    assert schema.decode(payload, topic).state == "online"

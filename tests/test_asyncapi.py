@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import msgspec
+import pytest
 
 from mqtt import asyncapi, schema
 from mqtt.topics import Kind
 from tests.conftest import REPO
+from tests.mqtt_helpers import clock_event, leave_event
 
 
 def test_committed_document_matches_the_code():
@@ -33,3 +36,57 @@ def test_every_payload_schema_is_documented_on_its_channel():
         documented = doc["components"]["schemas"][struct.__name__]
         assert documented == components[struct.__name__]
         assert documented["properties"]["schema"]["enum"] == [schema.SCHEMA_NAMES[struct]]
+
+
+def _documented_payload(doc: dict, struct: type[schema.Event]) -> jsonschema.Validator:
+    """A validator of the document's own payload schema for `struct`'s message."""
+    root = {**doc, "$ref": f"#/components/messages/{struct.__name__}/payload"}
+    return jsonschema.Draft202012Validator(root)
+
+
+@pytest.mark.parametrize(
+    ("changes", "expressible"),
+    [
+        ({"score": 1.5}, True),
+        ({"method": "face+finger"}, True),
+        ({"method": "face+finger", "finger_score": None}, True),
+        ({"action": "leave_out"}, True),
+        (
+            {
+                "leave": {
+                    "kind": "outing",
+                    "reason": "bank",
+                    "expected_return": "2027-01-01T10:00:00Z",
+                }
+            },
+            True,
+        ),
+        (
+            {
+                "action": "leave_out",
+                "leave": {
+                    "kind": "outing",
+                    "reason": "bank",
+                    "expected_return": "2020-01-01T10:00:00Z",
+                },
+            },
+            False,
+        ),
+    ],
+)
+def test_the_document_states_every_rule_the_validator_enforces(changes, expressible):
+    """Each payload the validator refuses for a rule between fields is refused by the
+    document's schema too, or (where JSON Schema cannot compare fields) named in words."""
+    doc = json.loads(asyncapi.render())
+    punch = json.loads(schema.encode(clock_event("hall-01", "st-01", 1)))
+    payload = {**punch, **changes}
+    with pytest.raises(schema.PayloadError) as refused:
+        schema.decode(json.dumps(payload))
+    documented = _documented_payload(doc, schema.Punch)
+    assert documented.is_valid(punch)
+    assert documented.is_valid(json.loads(schema.encode(leave_event("hall-01", "st-01", 2))))
+    assert documented.is_valid(payload) is not expressible
+    rules = doc["components"]["messages"]["Punch"]["x-hallwatch-rules"]
+    stated = [r["rule"] for r in rules if r["rule"] in refused.value.reason]
+    assert stated, f"{refused.value.reason!r} is not among the documented rules {rules}"
+    assert stated[0] in doc["components"]["messages"]["Punch"]["description"]

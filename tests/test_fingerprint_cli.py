@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import stat
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
 
@@ -90,6 +92,30 @@ def test_config_file_supplies_settings_and_bad_config_is_explained(tmp_path):
         code, out = run("list", "--config", str(config))
         assert code == 1
         assert "fingerprint.password" in out and "fingerprint.portt': unknown key" in out
+
+
+def test_enrolment_times_are_listed_in_the_halls_zone(tmp_path):
+    with SensorEmulator() as emu:
+        config = tmp_path / "station.toml"
+        config.write_text(
+            f'timezone = "Asia/Kolkata"\n[fingerprint]\nport = "{emu.port}"\n'
+            f'data_dir = "{tmp_path}"\n'
+        )
+        emu.place_finger("alice-index", touches=2)
+        assert run("enrol", "alice", "--config", str(config))[0] == 0
+        _, out = run("list", "--json", "--config", str(config))
+        enrolled = datetime.fromisoformat(json.loads(out)["slots"][0]["enrolled_at"])
+        assert enrolled.utcoffset() is not None  # machines: ISO 8601 with the offset
+        _, out = run("list", "--config", str(config))
+        assert (
+            enrolled.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%Y-%m-%d %H:%M +05:30") in out
+        )
+        _, out = run("list", "--config", str(config), "--tz", "Asia/Shanghai")
+        assert (
+            enrolled.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M +08:00") in out
+        )
+        code, out = run("list", "--config", str(config), "--tz", "Mars/Olympus")
+        assert code == 2 and "unknown time zone 'Mars/Olympus'" in out
 
 
 def test_emulate_console(tmp_path):

@@ -179,6 +179,7 @@ def test_inspection_status_now_and_what_is_known_at_that_time():
     from mqtt.schema import Action, AlertKind
     from rules.inspection import inspect_day
     from rules.manager_actions import LeaveRecord
+    from rules.store import DeviceSeen
     from tests.rules_helpers import DAY, activity, alert, clock, going_out
 
     pol = policy()
@@ -200,7 +201,8 @@ def test_inspection_status_now_and_what_is_known_at_that_time():
         role="station",
     )
     leave = LeaveRecord("lv-1", "S3", at("08:00"), at("18:00"), schema.LeaveKind.SICK)
-    report = inspect_day(pol, DAY, None, events, [], [offline], [leave], at("10:15"))
+    seen = [DeviceSeen(offline, at("07:00"))]
+    report = inspect_day(pol, DAY, None, events, [], seen, [leave], at("10:15"))
     lines = {line.staff_id: line for w in report.windows for line in w.staff}
     assert {s: line.status for s, line in lines.items()} == {
         "S1": "away",

@@ -203,6 +203,16 @@ def test_inspection_in_text_json_and_csv(hall):
     assert csv_out[0].startswith("day,window,site,staff_id,status") and len(csv_out) == 21
 
 
+def test_inspection_is_as_of_the_sites_own_time(hall):
+    """The issue's case: "as of ...+00:00" over punches shown in the hall's time."""
+    day = "2026-10-14"
+    text = cli(hall, "inspect", "--date", day, "--now", f"{day}T02:30+00:00")
+    assert text.exit_code == 0, text.output
+    assert "(as of 2026-10-14 10:30 +08:00)" in text.output
+    report = json.loads(cli(hall, "inspect", "--date", day, "--json").output)
+    assert report["as_of"].endswith("+08:00")
+
+
 def test_monthly_sheet_in_text_csv_and_xlsx(hall, tmp_path):
     path = tmp_path / "sheet.xlsx"
     text = cli(hall, "score", "--month", MONTH, "--xlsx", str(path))

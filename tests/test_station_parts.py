@@ -14,6 +14,7 @@ from base.schedule import Session
 from drivers.feedback import ConsoleFeedback, DisplayFeedback, Notice, tone
 from edge.station.inference import LastPunch, infer_action, is_repeat
 from edge.station.messages import CATALOG, say
+from edge.station.turn import Turn
 from mqtt.schema import Action
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -87,3 +88,21 @@ def test_tones_are_valid_wav_of_the_right_pitch():
         spectrum = np.abs(np.fft.rfft(first))
         peak = np.fft.rfftfreq(len(first), 1 / rate)[spectrum.argmax()]
         assert abs(peak - pitch) < 20
+
+
+def test_a_refused_turn_holds_until_the_person_moves_on_or_times_out():
+    refusal = Notice("fail", "You are not registered as out", "Press i or o")
+    turn = Turn(timeout_s=15, repeat_s=2)
+    turn.hold("S1", refusal, now=100.0, by_face=True)
+    assert turn.holds("S1", 101.0) and turn.repeat(101.0) is None  # just shown
+    assert turn.repeat(102.5) == refusal and turn.repeat(103.0) is None
+    assert turn.holds("S1", 115.0)  # seen again within the timeout: still their turn
+    assert not turn.holds("S1", 131.0) and turn.staff_id is None  # timed out
+    turn.hold("S1", refusal, now=200.0, by_face=True)
+    assert not turn.holds("S2", 201.0) and not turn.holds("S1", 201.5)  # someone else came
+    turn.hold("S1", refusal, now=300.0, by_face=False)
+    turn.face_gone()  # identified by finger: the camera seeing nobody proves nothing
+    assert turn.holds("S1", 301.0)
+    turn.hold("S1", refusal, now=400.0, by_face=True)
+    turn.face_gone()
+    assert not turn.holds("S1", 401.0)

@@ -11,13 +11,14 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from base.config import validate
+from base.times import date_time, local_zone, zone_named
 
 if TYPE_CHECKING:
     from drivers.fingerprint.sensor import EnrolStep, FingerprintSensor
@@ -117,27 +118,43 @@ def identify(sensor: FingerprintSensor, timeout: float) -> tuple[str, dict]:
 
 
 @finger.command(name="list")
+@click.option(
+    "--tz",
+    "zone_name",
+    help="Show enrolment times in this IANA time zone, e.g. Asia/Shanghai [the --config "
+    "file's timezone, else this machine's].",
+)
 @sensor_options
-def list_fingers(sensor: FingerprintSensor) -> tuple[str, dict]:
+def list_fingers(sensor: FingerprintSensor, zone_name: str | None) -> tuple[str, dict]:
     """List enrolled fingers: slot, staff, enrolment time, and any sensor/database mismatch.
 
     \b
     Example:
         hallwatch finger list --json
+        hallwatch finger list --config /etc/hallwatch/station.toml
     """
+    zone = _zone(zone_name, click.get_current_context().params.get("config_path"))
     used, capacity = sensor.count()
     slots = sensor.slots()
     lines = [f"{used} of {capacity} template slots used"]
     for status in slots:
         owner = status.staff_id or "(no staff mapped: delete with --slot)"
         where = "" if status.on_sensor else "  (missing on the sensor: re-enrol)"
-        when = status.enrolled_at.isoformat() if status.enrolled_at else "-"
+        when = date_time(status.enrolled_at, zone) if status.enrolled_at else "-"
         lines.append(f"slot {status.slot:4d}  {owner}  {when}{where}")
     return "\n".join(lines), {
         "used": used,
         "capacity": capacity,
         "slots": [asdict(status) for status in slots],
     }
+
+
+def _zone(zone_name: str | None, config_path: Path | None) -> tzinfo:
+    """--tz, else the time zone of the --config file, else this machine's."""
+    from drivers.fingerprint.settings import device_timezone
+
+    named = zone_name or (device_timezone(config_path) if config_path else None)
+    return zone_named(named) if named else local_zone()
 
 
 @finger.command()

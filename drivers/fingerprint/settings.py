@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import pydantic
 
-from base.config import Section, load_toml
+from base.config import Section, TimeZoneName, load_toml
 from drivers.fingerprint.protocol import DEFAULT_ADDRESS
+from drivers.fingerprint.registry import FingerRegistry
 
 if TYPE_CHECKING:  # the settings load without the sensor's serial stack
     from drivers.fingerprint.sensor import FingerprintSensor
@@ -87,9 +88,16 @@ class FingerprintSettings(Section):
 
 
 class _DeviceFile(pydantic.BaseModel):
-    """A device configuration file: only `[fingerprint]` is read here, the rest is ignored."""
+    """A device configuration file: only `[fingerprint]` and how the device identifies
+    people are read here, the rest is ignored."""
 
     model_config = pydantic.ConfigDict(extra="ignore")
+    identify: str | None = pydantic.Field(
+        None, description="How the device identifies people (its `identify`)."
+    )
+    timezone: TimeZoneName | None = pydantic.Field(
+        None, description="The hall's time zone, for the times a person reads."
+    )
     fingerprint: FingerprintSettings = pydantic.Field(
         FingerprintSettings(), description="The fingerprint sensor."
     )
@@ -97,3 +105,24 @@ class _DeviceFile(pydantic.BaseModel):
 
 def load_settings(path: str | Path) -> FingerprintSettings:
     return load_toml(_DeviceFile, path).fingerprint
+
+
+def device_timezone(path: str | Path) -> str | None:
+    """The time zone the device file names (its hall's), if it names one."""
+    return load_toml(_DeviceFile, path).timezone
+
+
+def finger_missing(path: str | Path, staff_id: str) -> bool:
+    """The device of file `path` needs face and finger together, and `staff_id` has no
+    finger enrolled on it yet (so a face alone can never clock them in there)."""
+    device = load_toml(_DeviceFile, path)
+    if device.identify != "face_and_finger":
+        return False
+    database = device.fingerprint.database
+    if not database.exists():
+        return True
+    registry = FingerRegistry(database)
+    try:
+        return not registry.slots_of(staff_id)
+    finally:
+        registry.close()

@@ -72,10 +72,12 @@ class Agent:
             f"hallwatch-{config.site}-{config.device}",
             will=self._status("offline"),  # fixed at connect, so outside the seq order: 0
             on_message=self._on_config,
+            on_connection=self._on_connection,
         )
         self.client.subscribe(device_topic(config.site, config.device, Kind.CONFIG))
         self.publisher = JournalPublisher(self.journal, self.client)
         self._login = getpass.getuser()
+        self.started = False
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> Agent:
@@ -83,6 +85,7 @@ class Agent:
         self.show_disclosure()
         self.client.start(wait_s=None)
         self.journal.append(self._status("online"))
+        self.started = True  # from now on, every reconnection says online again
         self.publisher.start()
         log.info("workstation agent started on the %s desktop", self.desktop.name)
         return self
@@ -209,6 +212,12 @@ class Agent:
         else:
             log.error("category policy version %d rejected: %s", config.version, error)
         self.journal.append(schema.ack_for(config, self.config.device, self.now(), error))
+
+    def _on_connection(self, connected: bool) -> None:
+        """Back after a lost connection: the broker published our will (a broker that
+        restarts publishes everyone's), so say at once that this agent is here."""
+        if connected and self.started:
+            self.journal.append(self._status("online"))
 
     def _status(self, state: str) -> schema.Status:
         """A status event; the journal gives it its seq."""

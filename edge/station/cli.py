@@ -43,7 +43,7 @@ def station(config_file: Path, keys: bool | None, verbose: bool) -> None:
     )
     config = load_station_config(config_file)
     read_keys = sys.stdin.isatty() if keys is None else keys
-    reader = KeyReader(len(config.leave.reasons)) if read_keys else None
+    reader = KeyReader() if read_keys else None
     runner = Station(config, keys=reader)
     runner.start()
     try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic
 
@@ -52,21 +52,23 @@ class CameraConfig(Section):
     )
 
 
+# The going-out reasons offered when none are configured, in the station's language.
+DEFAULT_REASONS: dict[str, list[str]] = {
+    "en": ["business at another office", "bank", "document delivery", "meeting", "personal matter"],
+    "zh": ["到其他单位办事", "银行", "送交文件", "开会", "个人事务"],
+}
+
+
 class LeaveConfig(Section):
     """Going out (外出登记): the short list of reasons, and how long each kind may last."""
 
     reasons: list[Annotated[str, pydantic.Field(min_length=1, max_length=60)]] = pydantic.Field(
-        default=[
-            "business at another office",
-            "bank",
-            "document delivery",
-            "meeting",
-            "personal matter",
-        ],
+        default=DEFAULT_REASONS["en"],
         min_length=1,
         description=(
             "The reasons offered on the keypad when someone goes out, in this order; the "
-            "chosen one is sent with the punch."
+            "chosen one is sent with the punch. Unset: five common reasons in the station's "
+            "language."
         ),
     )
     minutes: dict[LeaveKind, Annotated[int, pydantic.Field(gt=0, le=24 * 60)]] = pydantic.Field(
@@ -239,6 +241,19 @@ class StationConfig(Section):
     broker: BrokerConfig = pydantic.Field(
         BrokerConfig(), description="The MQTT broker the station publishes to."
     )
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _reasons_in_language(cls, data: Any) -> Any:
+        """Unless configured, the reasons on screen are in the station's language."""
+        if not isinstance(data, dict) or not isinstance(data.get("leave", {}), dict):
+            return data
+        leave = data.get("leave", {})
+        if "reasons" in leave:
+            return data
+        language = data.get("language", "zh")
+        reasons = DEFAULT_REASONS.get(language, DEFAULT_REASONS["en"])
+        return {**data, "leave": {**leave, "reasons": reasons}}
 
     @pydantic.model_validator(mode="after")
     def _consistent(self) -> StationConfig:

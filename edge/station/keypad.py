@@ -2,49 +2,75 @@
 
 A keypad or keyboard sends one line per press; a line is one of
 
-    i | in            clock in              o | out          clock out
-    g | go [K] [R]    going out, kind K (1 outing, 2 personal, 3 sick, 4 official),
-                      reason R (its number in the configured list)
-    b | back          back from going out
+    i | in | 上班             clock in
+    o | out | 下班            clock out
+    g | go | 外出 [K] [R]     going out; K, the kind, by number or name: 1 outing (外出办事),
+                              2 personal (事假), 3 sick (病假), 4 official (公务); R, the
+                              reason, by its number or its text in the configured list
+    b | back | 返回           back from going out
 
-With no key, the station infers the action (edge/station/inference.py).
+so `g`, `g 2 3`, `g outing bank` and `g 事假 银行` all go out (without K: an outing; without
+R: the first reason). With no key, the station infers the action (edge/station/inference.py).
+The reader only collects lines; the station parses them against its own reasons and
+shows what was chosen, or what is wrong, in its own language.
 """
 
 from __future__ import annotations
 
-import logging
 import queue
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
 from base.errors import HallwatchError
+from edge.station.messages import say
 from mqtt.schema import Action, LeaveKind
 
-log = logging.getLogger(__name__)
-
+# Kinds by number and by name, in either language of the station.
 LEAVE_KEYS = {
     "1": LeaveKind.OUTING,
     "2": LeaveKind.PERSONAL,
     "3": LeaveKind.SICK,
     "4": LeaveKind.OFFICIAL,
+    **{kind.value: kind for kind in LeaveKind},
+    "外出办事": LeaveKind.OUTING,
+    "事假": LeaveKind.PERSONAL,
+    "病假": LeaveKind.SICK,
+    "公务": LeaveKind.OFFICIAL,
 }
 ACTION_KEYS = {
     "i": Action.CLOCK_IN,
     "in": Action.CLOCK_IN,
+    "上班": Action.CLOCK_IN,
     "o": Action.CLOCK_OUT,
     "out": Action.CLOCK_OUT,
+    "下班": Action.CLOCK_OUT,
     "g": Action.LEAVE_OUT,
     "go": Action.LEAVE_OUT,
+    "外出": Action.LEAVE_OUT,
     "b": Action.LEAVE_RETURN,
     "back": Action.LEAVE_RETURN,
+    "返回": Action.LEAVE_RETURN,
 }
 
 
 class InputError(HallwatchError, ValueError):
-    """A key sequence the station does not understand (shown to the person)."""
+    """A key sequence the station does not understand; the station shows it to the person
+    in its own language (`message_key` and `values` are for `say`)."""
+
+    def __init__(self, message_key: str, **values: str) -> None:
+        super().__init__(say("en", message_key, **values))
+        self.message_key = message_key
+        self.values = values
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPress:
+    line: str
+    at: float  # time.monotonic() when the key was pressed
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,35 +81,51 @@ class ActionRequest:
     reason_index: int = 0
 
 
-def parse(line: str, reasons: int, at: float) -> ActionRequest:
-    words = line.strip().lower().split()
-    if not words or words[0] not in ACTION_KEYS:
-        raise InputError(f"unknown key {line.strip()!r}: use i, o, g [kind] [reason], b")
-    action = ACTION_KEYS[words[0]]
+def reason_list(reasons: Sequence[str]) -> str:
+    """`1 bank  2 meeting ...`: the going-out reasons as the screen lists them."""
+    return "  ".join(f"{n} {reason}" for n, reason in enumerate(reasons, start=1))
+
+
+def _reason_index(text: str, reasons: Sequence[str]) -> int:
+    if text.isdigit() and 1 <= int(text) <= len(reasons):
+        return int(text) - 1
+    wanted = text.casefold()
+    exact = [i for i, r in enumerate(reasons) if r.casefold() == wanted]
+    starting = [i for i, r in enumerate(reasons) if r.casefold().startswith(wanted)]
+    if exact or len(starting) == 1:
+        return (exact or starting)[0]
+    raise InputError(
+        "reason_unknown", reason=text, count=str(len(reasons)), reasons=reason_list(reasons)
+    )
+
+
+def parse(press: KeyPress, reasons: Sequence[str]) -> ActionRequest:
+    """The request a key line makes, or an InputError saying what to press instead."""
+    words = press.line.strip().split()
+    if not words or words[0].casefold() not in ACTION_KEYS:
+        raise InputError("key_unknown", pressed=press.line.strip())
+    action = ACTION_KEYS[words[0].casefold()]
+    rest = words[1:]
     if action is not Action.LEAVE_OUT:
-        if len(words) > 1:
-            raise InputError(f"{words[0]} takes no options")
-        return ActionRequest(action, at)
-    kind = LEAVE_KEYS.get(words[1]) if len(words) > 1 else LeaveKind.OUTING
-    if kind is None:
-        raise InputError(
-            f"unknown going-out kind {words[1]!r}: 1 outing, 2 personal, 3 sick, 4 official"
-        )
-    reason = 0
-    if len(words) > 2:
-        if not words[2].isdigit() or not 1 <= int(words[2]) <= reasons:
-            raise InputError(f"reason must be a number from 1 to {reasons}")
-        reason = int(words[2]) - 1
-    return ActionRequest(action, at, kind, reason)
+        if rest:
+            raise InputError("key_no_options", pressed=words[0])
+        return ActionRequest(action, press.at)
+    kind = LeaveKind.OUTING
+    if rest and rest[0].casefold() in LEAVE_KEYS:
+        kind = LEAVE_KEYS[rest[0].casefold()]
+        rest = rest[1:]
+    elif rest and rest[0].isdigit():
+        raise InputError("kind_unknown", kind=rest[0])
+    reason = _reason_index(" ".join(rest), reasons) if rest else 0
+    return ActionRequest(action, press.at, kind, reason)
 
 
 class KeyReader:
     """Reads key lines from a stream (stdin: a keypad is a keyboard) in a thread."""
 
-    def __init__(self, reasons: int, stream: TextIO | None = None) -> None:
-        self.reasons = reasons
+    def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdin
-        self.requests: queue.Queue[ActionRequest | InputError] = queue.Queue()
+        self.presses: queue.Queue[KeyPress] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="keys", daemon=True)
 
     def start(self) -> KeyReader:
@@ -92,15 +134,11 @@ class KeyReader:
 
     def _run(self) -> None:
         for line in self.stream:
-            if not line.strip():
-                continue
-            try:
-                self.requests.put(parse(line, self.reasons, time.monotonic()))
-            except InputError as exc:
-                self.requests.put(exc)
+            if line.strip():
+                self.presses.put(KeyPress(line, time.monotonic()))
 
-    def poll(self) -> ActionRequest | InputError | None:
+    def poll(self) -> KeyPress | None:
         try:
-            return self.requests.get_nowait()
+            return self.presses.get_nowait()
         except queue.Empty:
             return None

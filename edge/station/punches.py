@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from base.schedule import Session
+from base.times import time_of_day
 from edge.station.config import StationConfig
 from edge.station.inference import LastPunch, infer_action, is_repeat
 from edge.station.keypad import ActionRequest
@@ -26,8 +27,10 @@ class PlannedPunch:
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    message_key: str  # edge/station/messages.py
+    message_key: str  # edge/station/messages.py: why
     time: str = ""
+    # What to press instead: a refusal with one keeps the person's turn (edge/station/turn.py).
+    hint_key: str | None = None
 
 
 def plan_punch(
@@ -41,9 +44,9 @@ def plan_punch(
     requested = request.action if request else None
     if is_repeat(last, now, timedelta(seconds=config.debounce_s), requested):
         assert last is not None
-        return Refusal("already", last.at.strftime("%H:%M"))
+        return Refusal("already", time_of_day(last.at))
     if requested is Action.LEAVE_RETURN and (last is None or last.action is not Action.LEAVE_OUT):
-        return Refusal("not_out")
+        return Refusal("not_out", hint_key="not_out_do")
     action = requested or infer_action(sessions, last, now)
     leave = None
     if action is Action.LEAVE_OUT:

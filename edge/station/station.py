@@ -21,6 +21,7 @@ import numpy as np
 from base.config import ConfigError
 from base.private_files import create_private_file
 from base.schedule import Timetable
+from base.times import time_of_day
 from drivers.camera import Camera, CameraStatus, FrameSource, source_for
 from drivers.feedback import (
     ConsoleFeedback,
@@ -30,6 +31,7 @@ from drivers.feedback import (
     Notice,
     ToneSound,
 )
+from drivers.fingerprint.registry import FingerRegistry
 from edge.journal import Journal, JournalError
 from edge.publisher import JournalPublisher
 from edge.station.config import StationConfig
@@ -44,14 +46,15 @@ from edge.station.identity import (
     NeedSecond,
 )
 from edge.station.inference import LastPunch
-from edge.station.keypad import ActionRequest, InputError, KeyReader
+from edge.station.keypad import ActionRequest, InputError, KeyPress, KeyReader, parse, reason_list
 from edge.station.messages import say
-from edge.station.punches import PlannedPunch, plan_punch
+from edge.station.punches import Refusal, plan_punch
 from edge.station.timesync import time_sync
 from edge.station.timetable_file import TimetableFile
+from edge.station.turn import RefusedKey, Turn
 from models.decision import Decider, FaceOutcome, Verdict
 from models.gallery import GalleryChange, GalleryError
-from models.packs import PackStore
+from models.packs import PackError, PackStore
 from models.pipeline import FacePipeline
 from models.reasons import Reason
 from mqtt import schema
@@ -96,6 +99,7 @@ class Station:
             f"hallwatch-{config.site}-{config.device}",
             will=self._status("offline"),
             on_message=self._on_message,
+            on_connection=self._on_connection,
         )
         self.client.subscribe(device_topic(config.site, config.device, Kind.CONFIG))
         self.publisher = JournalPublisher(self.journal, self.client)
@@ -103,19 +107,31 @@ class Station:
         self.keys = keys
         self.combiner = Combiner(config.identify, config.second_factor_s)
         self.last_punch: dict[str, LastPunch] = self._punches_from_journal()
-        self.pending_request: ActionRequest | None = None
+        self.pending_request: ActionRequest | RefusedKey | None = None
+        self.turn = Turn(config.key_timeout_s, HINT_EVERY_S)
         self.camera_status = "off"
         self.pipeline: FacePipeline | None = None
         self.camera: Camera | None = None
+        self.face_unavailable: str | None = None  # why a face_or_finger station runs on fingers
         self.decider = Decider(config.face.votes_needed, config.face.vote_window)
         if config.uses_face:
-            pack_dir, _ = PackStore(config.packs_dir).open(config.face.pack)
-            self.pipeline = FacePipeline.from_pack(pack_dir, config.face)
-            self.gallery = self.pipeline.open_gallery(config.data_dir / "gallery.db")
-            source = camera or source_for(config.camera.source, config.camera.fps)
-            self.camera = Camera(source, on_status=self._on_camera)
+            try:
+                self._open_face(camera)
+            except (PackError, GalleryError) as exc:
+                if config.identify != "face_or_finger":
+                    raise
+                # Fingers still identify everyone: run on them rather than not at all.
+                self.face_unavailable = str(exc)
+                self.camera_status = f"off: {exc}"[:200]
+                log.error("face recognition unavailable, identifying by finger only: %s", exc)
         self.names = self._load_names()
         self.fingers = FingerWorker(config.fingerprint.open_sensor) if config.fingerprint else None
+        # face_and_finger: who has a finger here, so a person without one is told at once.
+        self.finger_registry = (
+            FingerRegistry(config.fingerprint.database)
+            if config.fingerprint is not None and config.identify == "face_and_finger"
+            else None
+        )
         self._config_lock = threading.Lock()
         self._empty_frames = 0
         self._last_hint = 0.0
@@ -123,6 +139,14 @@ class Station:
         self._last_heartbeat = float("-inf")
 
     # -- lifecycle -------------------------------------------------------------------
+    def _open_face(self, camera: FrameSource | None) -> None:
+        config = self.config
+        pack_dir, _ = PackStore(config.packs_dir).open(config.face.pack)
+        self.pipeline = FacePipeline.from_pack(pack_dir, config.face)
+        self.gallery = self.pipeline.open_gallery(config.data_dir / "gallery.db")
+        source = camera or source_for(config.camera.source, config.camera.fps)
+        self.camera = Camera(source, on_status=self._on_camera)
+
     def _default_feedback(self) -> Feedback:
         fb = self.config.feedback
         outputs: list[Feedback] = []
@@ -144,8 +168,43 @@ class Station:
             self.keys.start()
         self._evidence_dir.mkdir(mode=0o700, exist_ok=True)
         self._prune_evidence()
-        self.feedback.show(Notice("info", say(self.config.language, "ready")))
+        if self.face_unavailable is not None:
+            self._alert(
+                schema.AlertKind.CAMERA_FAULT,
+                schema.Severity.MINOR,
+                f"no face recognition, identifying by finger only: {self.face_unavailable}"[:200],
+            )
+        self._warn_missing_second_factor()
+        self.feedback.show(Notice("info", self._prompt()))
         return self
+
+    def _prompt(self) -> str:
+        """What to do, for this station's way of identifying."""
+        key = {
+            "face": "ready_face",
+            "finger": "ready_finger",
+            "face_or_finger": "ready" if self.pipeline is not None else "ready_no_face",
+            "face_and_finger": "ready_both",
+        }[self.config.identify]
+        return say(self.config.language, key)
+
+    def _warn_missing_second_factor(self) -> None:
+        """face_and_finger: staff enrolled with one factor only cannot punch here."""
+        if self.finger_registry is None:
+            return
+        fingered = {record.staff_id for record in self.finger_registry.all()}
+        for staff_ids, factor, command in (
+            (sorted(set(self.names) - fingered), "finger", "hallwatch finger enrol"),
+            (sorted(fingered - set(self.names)), "face", "hallwatch enrol"),
+        ):
+            if staff_ids:
+                log.warning(
+                    "identify = face_and_finger, but these staff have no %s enrolled on this "
+                    "station and cannot punch until one is (%s): %s",
+                    factor,
+                    command,
+                    ", ".join(staff_ids),
+                )
 
     def run(self, stop: threading.Event) -> None:
         """Turn the loop until `stop` is set, in a thread (the demo, the tests).
@@ -163,6 +222,8 @@ class Station:
             self.fingers.stop()
         if self.camera is not None:
             self.camera.close()
+        if self.finger_registry is not None:
+            self.finger_registry.close()
         self.journal.close()
 
     # -- the loop --------------------------------------------------------------------
@@ -187,12 +248,31 @@ class Station:
             self.journal.append(self._status("online", self._health()))
             self._prune_evidence()
 
-    def _take_key(self, key: ActionRequest | InputError | None, now: float) -> None:
-        if isinstance(key, InputError):
-            self.feedback.show(Notice("fail", str(key)))
-        elif key is not None:
-            self.pending_request = key
-            self.feedback.show(Notice("info", say(self.config.language, key.action.value), "…"))
+    def _take_key(self, press: KeyPress | None, now: float) -> None:
+        """Show what the key chose (nobody is identified yet), or what is wrong with it."""
+        if press is None:
+            return
+        lang, reasons = self.config.language, self.config.leave.reasons
+        try:
+            request = parse(press, reasons)
+        except InputError as exc:
+            notice = Notice("fail", say(lang, exc.message_key, **exc.values), self._prompt())
+            self.pending_request = RefusedKey(notice, press.at)
+            self.feedback.show(notice)
+            return
+        self.pending_request = request
+        if request.action is schema.Action.LEAVE_OUT:
+            title = say(
+                lang,
+                "chosen_leave",
+                kind=say(lang, f"kind_{request.leave_kind.value}"),
+                reason=reasons[request.reason_index],
+            )
+            detail = say(lang, "reasons", reasons=reason_list(reasons)) + "  " + self._prompt()
+        else:
+            title = say(lang, "chosen", choice=say(lang, f"choice_{request.action.value}"))
+            detail = self._prompt()
+        self.feedback.show(Notice("info", title, detail))
 
     def _take_finger(self, reading: FingerReading, now: float) -> None:
         lang = self.config.language
@@ -218,6 +298,7 @@ class Station:
             self._empty_frames += 1
             if self._empty_frames == EMPTY_FRAMES_RESET:
                 self.decider.reset()
+                self.turn.face_gone()
             return
         self._empty_frames = 0
         verdict = self.decider.add(result)
@@ -263,10 +344,18 @@ class Station:
             case Identified():
                 self._punch(outcome, now)
             case NeedSecond(staff_id=staff_id, factor=factor):
-                key = "finger_for" if factor == "finger" else "face_for"
-                self.feedback.show(
-                    Notice("info", say(lang, key, name=self.names.get(staff_id, staff_id)))
-                )
+                name = self.names.get(staff_id, staff_id)
+                new_choice = isinstance(self.pending_request, ActionRequest)
+                if self.turn.holds(staff_id, now) and not new_choice:
+                    self._show_refusal_again(now)
+                elif not self._has_enrolled(staff_id, factor):
+                    # Told at once, not asked for a finger (or face) that can never match.
+                    notice = Notice("fail", say(lang, f"no_{factor}_enrolled", name=name))
+                    self.feedback.show(notice)
+                    self.turn.hold(staff_id, notice, now, by_face=factor == "finger")
+                else:
+                    key = "finger_for" if factor == "finger" else "face_for"
+                    self.feedback.show(Notice("info", say(lang, key, name=name)))
             case Mismatch(face_staff_id=face_id, finger_staff_id=finger_id):
                 self.feedback.show(Notice("fail", say(lang, "mismatch")))
                 self._alert(
@@ -276,21 +365,41 @@ class Station:
                     staff_id=finger_id,
                 )
 
+    def _has_enrolled(self, staff_id: str, factor: str) -> bool:
+        if factor == "face":
+            return staff_id in self.names
+        return self.finger_registry is None or bool(self.finger_registry.slots_of(staff_id))
+
+    def _show_refusal_again(self, now: float) -> None:
+        notice = self.turn.repeat(now)
+        if notice is not None:
+            self.feedback.show(notice)
+
     # -- punching --------------------------------------------------------------------
     def _punch(self, who: Identified, now: float) -> None:
         request = self.pending_request
         if request is not None and now - request.at > self.config.key_timeout_s:
             request = None
         self.pending_request = None
+        held = self.turn.holds(who.staff_id, now)
+        by_face = who.method is not schema.Method.FINGER
+        lang, name = self.config.language, self.names.get(who.staff_id, who.staff_id)
+        if isinstance(request, RefusedKey):
+            self.feedback.show(request.notice)
+            self.turn.hold(who.staff_id, request.notice, now, by_face=by_face)
+            return
+        if request is None and held:
+            self._show_refusal_again(now)  # nothing is inferred for a refused person
+            return
         ts = self.now()
         timetable = self.timetable  # one timetable for the whole punch, even if one arrives
         local = ts.astimezone(timetable.zone)
         sessions = timetable.sessions(local.date())
         plan = plan_punch(self.config, sessions, self.last_punch.get(who.staff_id), request, local)
-        lang, name = self.config.language, self.names.get(who.staff_id, who.staff_id)
-        if not isinstance(plan, PlannedPunch):
-            self.feedback.show(Notice("info", say(lang, plan.message_key, time=plan.time), name))
+        if isinstance(plan, Refusal):
+            self._refuse(plan, who.staff_id, name, now, by_face=by_face)
             return
+        self.turn.end()
         event = schema.new_event(
             schema.Punch,
             self.config.site,
@@ -312,16 +421,26 @@ class Station:
             self.feedback.show(Notice("fail", "NOT RECORDED", str(exc)[:80]))
             return
         self.last_punch[who.staff_id] = LastPunch(plan.action, local)
-        detail = f"{name}  {local:%H:%M}"
+        detail = f"{name}  {time_of_day(local)}"
         if plan.leave is not None:
             detail += "  " + say(
-                lang,
-                "back_by",
-                time=f"{plan.leave.expected_return.astimezone(timetable.zone):%H:%M}",
+                lang, "back_by", time=time_of_day(plan.leave.expected_return, timetable.zone)
             )
         if plan.inferred:
             detail += "  " + say(lang, "inferred")
         self.feedback.show(Notice("ok", say(lang, plan.action.value), detail))
+
+    def _refuse(
+        self, plan: Refusal, staff_id: str, name: str, now: float, *, by_face: bool
+    ) -> None:
+        lang = self.config.language
+        why = say(lang, plan.message_key, time=plan.time)
+        if plan.hint_key is None:
+            self.feedback.show(Notice("info", why, name))
+            return
+        notice = Notice("fail", why, f"{name}  {say(lang, plan.hint_key)}")
+        self.feedback.show(notice)
+        self.turn.hold(staff_id, notice, now, by_face=by_face)
 
     def _punches_from_journal(self) -> dict[str, LastPunch]:
         last: dict[str, LastPunch] = {}
@@ -387,6 +506,12 @@ class Station:
         if not status.online:
             self._alert(schema.AlertKind.CAMERA_FAULT, schema.Severity.MINOR, status.detail[:200])
 
+    def _on_connection(self, connected: bool) -> None:
+        """(Re)connected: the broker may have published our will meanwhile (a broker that
+        restarts publishes everyone's), so the loop's next turn reports health at once."""
+        if connected:
+            self._last_heartbeat = float("-inf")
+
     def _status(self, state: str, health: schema.Health | None = None) -> schema.Status:
         c = self.config
         return schema.status_for(c.site, c.device, "station", state, self.now(), health)
@@ -395,7 +520,7 @@ class Station:
         disk = shutil.disk_usage(self.config.data_dir)
         sync = time_sync()
         return schema.Health(
-            camera=self.camera_status if self.camera is not None else None,
+            camera=self.camera_status if self.config.uses_face else None,
             sensor=self.fingers.status[:200] if self.fingers is not None else None,
             model_pack=self.config.face.pack if self.pipeline is not None else None,
             gallery_size=len(self.names),

@@ -171,8 +171,9 @@ class HallDay:
         run_feed(
             self.broker.model_copy(update={"persistent_session": False}),
             selection,
-            print_line(False, hall.ZONE),
+            print_line(False),
             stop=self._stop,
+            zone=hall.ZONE,
         )
 
     def _enrol(self) -> None:
@@ -253,7 +254,7 @@ class HallDay:
         stage, screen = Stage(), Screen(device, self.quiet)
         station = Station(
             config,
-            keys=KeyReader(len(config.leave.reasons), stream=os.fdopen(read_end)),
+            keys=KeyReader(os.fdopen(read_end)),
             feedback=screen,
             now=self.sim_time,
             camera=stage if face else None,

@@ -78,6 +78,28 @@ def test_enroll_from_a_replayed_camera(run, faces_dir):
     assert json.loads(result.output)["templates"] == 2
 
 
+def test_enrolling_a_face_at_a_face_and_finger_station_warns_of_the_missing_finger(
+    run, tmp_path, faces_dir
+):
+    photo = str(faces_dir / "identities" / "fr_obama" / "obama.jpg")
+    station = tmp_path / "station.toml"
+    station.write_text(
+        'site = "hall-01"\ndevice = "st-01"\nidentify = "face_and_finger"\n'
+        f'[fingerprint]\ndata_dir = "{tmp_path / "fingers"}"\n'
+    )
+    result = run("enrol", "S017", photo, "--config", str(station))
+    assert result.exit_code == 0, result.output
+    assert "enrolled S017" in result.stdout
+    assert "S017 has no finger enrolled there" in result.stderr
+    assert f"hallwatch finger enrol S017 --config {station}" in result.stderr
+    either = tmp_path / "either.toml"
+    either.write_text(station.read_text().replace("face_and_finger", "face_or_finger"))
+    result = run(
+        "enrol", "S018", str(faces_dir / "spoof" / "image_T1.jpg"), "--config", str(either)
+    )
+    assert result.exit_code == 0 and result.stderr == ""
+
+
 def test_missing_pack_and_bad_config_are_clear(run, tmp_path, faces_dir):
     photo = str(faces_dir / "spoof" / "image_T1.jpg")
     result = run("identify", photo, "--pack", "buffalo_sc")

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from drivers.feedback import Notice
 from drivers.fingerprint.emulator import SensorEmulator
 from drivers.fingerprint.sensor import FingerprintSensor
 from edge.station.config import StationConfig
+from edge.station.keypad import KeyReader
 from edge.station.station import Station
 from models.enrolment import enrol_photos
 from models.packs import PackStore
@@ -136,3 +140,41 @@ class Central:
                 return found
             time.sleep(0.1)
         return self.events(kind)
+
+
+class Screen:
+    """The station's display as the person in front of it reads it: every notice, in order."""
+
+    def __init__(self) -> None:
+        self.shown: list[Notice] = []
+
+    def show(self, notice: Notice) -> None:
+        self.shown.append(notice)
+
+    def text(self) -> str:
+        return "\n".join(f"{n.kind} {n.title} | {n.detail}" for n in self.shown)
+
+    def wait_for(self, words: str, timeout_s: float = 15.0) -> Notice:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for notice in list(self.shown):
+                if words in notice.title or words in notice.detail:
+                    return notice
+            time.sleep(0.05)
+        raise AssertionError(f"{words!r} never shown; the screen showed:\n{self.text()}")
+
+
+class Keypad:
+    """A keypad on a pipe, read by the station's real KeyReader."""
+
+    def __init__(self) -> None:
+        read_end, write_end = os.pipe()
+        self.reader = KeyReader(os.fdopen(read_end))
+        self._keys = os.fdopen(write_end, "w", buffering=1)
+
+    def press(self, line: str) -> None:
+        self._keys.write(line + "\n")
+        time.sleep(0.3)  # the station's loop takes it
+
+    def close(self) -> None:
+        self._keys.close()

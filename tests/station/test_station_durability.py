@@ -14,6 +14,7 @@ from edge.station.station import Station
 from mqtt import schema
 from tests.conftest import REPO
 from tests.station.conftest import FINGERS, Central, RunningStation, enrol_fingers, make_config
+from tests.support.mosquitto import anonymous_broker, free_port
 
 STAFF = [f"S{n:03d}" for n in range(1, 13)]
 
@@ -113,3 +114,32 @@ def test_punches_made_while_the_broker_is_down_arrive_in_order(
         ("S001", schema.Action.CLOCK_OUT),
     ]
     assert [p.seq for p in punches] == sorted(p.seq for p in punches)
+
+
+def test_after_a_broker_restart_the_station_is_online_at_once(tmp_path, site, station_data):
+    """A broker that stops publishes every client's will and keeps it: a station that
+    reconnects must replace it at once, not leave itself OFFLINE until its next heartbeat."""
+    port = free_port()
+    folder = tmp_path / "broker"
+    config = make_config(
+        site,
+        station_data,
+        identify="face",
+        camera={"source": str(tmp_path / "no-camera"), "fps": 5},
+        broker={"port": port, "reconnect_min_s": 0.2, "reconnect_max_s": 1.0},
+    )
+    with anonymous_broker(folder, port, persistence=True):
+        running = RunningStation(Station(config))
+        station = running.__enter__()
+        deadline = time.monotonic() + 10
+        while station.journal.backlog() and time.monotonic() < deadline:
+            time.sleep(0.1)  # online and its first health delivered, then the broker stops
+    try:
+        time.sleep(0.5)
+        with anonymous_broker(folder, port, persistence=True):
+            time.sleep(3)  # the station reconnects
+            with Central(site, port) as central:  # what anyone subscribing now is told
+                [status] = central.wait_for(schema.Status, 1, timeout_s=5)
+    finally:
+        running.__exit__()
+    assert status.state == "online" and status.health is not None

@@ -76,7 +76,7 @@ def test_going_out_and_back_with_keys(tmp_path, site, station_data, emulator):
         language="en",
         fingerprint={"port": emulator.port, "data_dir": str(station_data)},
     )
-    keys = KeyReader(len(config.leave.reasons), stream=os.fdopen(read_end))
+    keys = KeyReader(os.fdopen(read_end))
     with Central(site) as central, RunningStation(Station(config, keys=keys)):
         keypad.write("g 2 3\n")  # going out: personal, the third reason
         time.sleep(0.3)

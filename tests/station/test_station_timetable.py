@@ -118,7 +118,7 @@ def rules_known(db: Path) -> bool:
 
     store = SqliteStore(db)
     try:
-        return any(s.device == "st-01" for s in store.latest_status())
+        return any(seen.status.device == "st-01" for seen in store.device_statuses())
     finally:
         store.close()
 

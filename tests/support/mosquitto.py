@@ -153,13 +153,23 @@ class Mosquitto:
 
 
 @contextmanager
-def anonymous_broker(workdir: Path) -> Iterator[int]:
-    """A private Mosquitto without accounts (queues raised as in production); its port."""
-    port = free_port()
+def anonymous_broker(
+    workdir: Path, port: int | None = None, *, persistence: bool = False
+) -> Iterator[int]:
+    """A private Mosquitto without accounts (queues raised as in production); its port.
+
+    With `persistence`, retained messages and sessions live in `workdir` (as in
+    production): a broker started again there with the same port is a restart."""
+    port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     conf = workdir / "mosquitto.conf"
+    kept = (
+        f"persistence true\npersistence_location {workdir}/\nuser {getpass.getuser()}\n"
+        if persistence
+        else "persistence false\n"
+    )
     conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        f"listener {port} 127.0.0.1\nallow_anonymous true\n{kept}"
         "max_queued_messages 1000000\nmax_inflight_messages 1000\n"
     )
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
