@@ -1,9 +1,10 @@
 """The hall's regime as a validated TOML policy; the defaults mirror BRIEF.md.
 
-Everything the engine decides comes from here: time zones, sessions (with seasonal
-schedules), the calendar with holidays and make-up working days (调休), windows with their
-staff and workstations, grace periods, going-out allowances, leave, app categories, the
-violation catalogue, the correction allowance, the veto and the rating bands.
+Everything the engine decides comes from here: time zones and go-live dates, sessions
+(with seasonal schedules), the calendar with holidays and make-up working days (调休),
+windows with their staff (and when each was employed) and workstations, grace periods,
+going-out allowances, leave, app categories, the violation catalogue, the correction
+allowance, the veto, the rating bands and how far a device clock may be off.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ StaffId = Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,6
 
 class Site(Section):
     timezone: TimeZoneName = "Asia/Shanghai"
+    # Nobody is judged before this day. Unset: the day the site received its first punch.
+    go_live: date | None = None
 
     @cached_property
     def zone(self) -> ZoneInfo:
@@ -86,18 +89,41 @@ class Calendar(Section):
         return day not in self.holidays and day.isoweekday() not in self.weekend
 
 
+class Employment(Section):
+    """The days a staff member works here, both inclusive; unset: open-ended."""
+
+    first_day: date | None = None
+    last_day: date | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _ordered(self) -> Employment:
+        if self.first_day and self.last_day and self.last_day < self.first_day:
+            raise ValueError(f"last_day {self.last_day} is before first_day {self.first_day}")
+        return self
+
+    def covers(self, day: date) -> bool:
+        return (self.first_day is None or self.first_day <= day) and (
+            self.last_day is None or day <= self.last_day
+        )
+
+
 class Window(Section):
     id: NodeId
     site: NodeId
     staff: list[StaffId] = []
     # Workstation device id -> the staff member who works at it.
     workstations: dict[str, StaffId] = {}
+    # Staff id -> the days they work here (staff not named here: always employed).
+    employment: dict[StaffId, Employment] = {}
 
     @pydantic.model_validator(mode="after")
-    def _workstation_staff_known(self) -> Window:
+    def _staff_known(self) -> Window:
         unknown = sorted(set(self.workstations.values()) - set(self.staff))
         if unknown:
             raise ValueError(f"workstations assigned to staff not in this window: {unknown}")
+        strangers = sorted(set(self.employment) - set(self.staff))
+        if strangers:
+            raise ValueError(f"employment dates for staff not in this window: {strangers}")
         return self
 
 
@@ -110,6 +136,14 @@ class Grace(Section):
     nonwork_session_min: Minutes = 5  # non-work use per session
     nonwork_day_min: Minutes = 60  # non-work use per day
     settle_min: Minutes = 30  # wait after a session for offline devices before judging it
+    # Spoof alerts of one kind, person and device within this of an incident's first alert
+    # are that incident (a photo held up for seconds raises one alert per frame).
+    incident_min: Minutes = 5
+
+
+class Penalty(Section):
+    severity: Literal["minor", "serious"]
+    deduction: Annotated[float, pydantic.Field(ge=0, le=100)]
 
 
 class Outing(Section):
@@ -121,6 +155,17 @@ class Outing(Section):
         LeaveKind.SICK: 240,
         LeaveKind.OFFICIAL: 480,
     }
+    # A clock-out and back in within a session without registering a going-out is never an
+    # early departure. Given a penalty, it is also an `unregistered_outing` of its own.
+    unregistered: Penalty | None = None
+
+
+class DeviceClocks(Section):
+    """When a device clock is not to be trusted (punch times are device times)."""
+
+    max_offset_s: Annotated[float, pydantic.Field(gt=0, le=3600)] = 5.0
+    # A heartbeat speaks for the clock this long either side of it (they come every minute).
+    reach_min: Annotated[float, pydantic.Field(gt=0, le=24 * 60)] = 5.0
 
 
 class LeaveGrant(Section):
@@ -182,11 +227,7 @@ RuleId = Literal[
     "nonwork_day",
     "spoof",
 ]
-
-
-class Penalty(Section):
-    severity: Literal["minor", "serious"]
-    deduction: Annotated[float, pydantic.Field(ge=0, le=100)]
+UNREGISTERED_OUTING = "unregistered_outing"  # judged only with `outing.unregistered` set
 
 
 def _default_catalogue() -> dict[RuleId, Penalty]:
@@ -245,6 +286,7 @@ class Policy(Section):
     veto: Veto = Veto()
     bands: list[Band] = pydantic.Field(default_factory=_default_bands)
     fail_rating: str = "fail"
+    clocks: DeviceClocks = DeviceClocks()
 
     @pydantic.model_validator(mode="after")
     def _consistent(self) -> Policy:
@@ -277,6 +319,18 @@ class Policy(Section):
     def site(self, site_id: str) -> Site:
         return self.sites.get(site_id, self.default_site)
 
+    def employment(self, staff: str) -> Employment:
+        window = self.window_of.get(staff)
+        return (window.employment.get(staff) if window else None) or Employment()
+
+    def live_from(self, site_id: str, first_punch: datetime | None) -> date | None:
+        """The site's first judged day: its go-live date, else the local day of its first
+        punch; None: not live yet (no go-live date and no punch)."""
+        go_live = self.site(site_id).go_live
+        if go_live is not None or first_punch is None:
+            return go_live
+        return first_punch.astimezone(self.zone(site_id)).date()
+
     def zone(self, site_id: str) -> ZoneInfo:
         return self.site(site_id).zone
 
@@ -300,6 +354,8 @@ class Policy(Section):
         ]
 
     def penalty(self, rule: str) -> Penalty:
+        if rule == UNREGISTERED_OUTING and self.outing.unregistered is not None:
+            return self.outing.unregistered
         return self.catalogue[rule]  # type: ignore[index]
 
     def rating(self, score: float, vetoed: bool) -> str:

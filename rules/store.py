@@ -1,7 +1,9 @@
 """The rules service's store: a narrow interface, its SQL once, and SQLite behind it.
 
 Events and manager actions are append-only (an event id is stored once; redeliveries are
-ignored); violations are derived and replaced whenever a person-month is recomputed. The
+ignored); violations are derived and replaced whenever a person-month is recomputed. Two
+small tables keep what the results must not forget: each site's first punch (its go-live
+by default) and every correction number announced (numbers never change once given). The
 SQL is portable (SQLite 3.35+ and PostgreSQL share it, `ON CONFLICT` and `RETURNING`
 included): `SqlStore` holds it, `SqliteStore` and `rules.pgstore.PostgresStore` add the
 connection, the DDL and the locking. Several service instances may share one PostgreSQL
@@ -14,10 +16,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,6 +29,7 @@ from mqtt import schema
 from mqtt.schema import LeaveKind
 from rules.engine import ViolationRecord, event_time
 from rules.manager_actions import LeaveRecord, ManagerAction
+from rules.spans import union
 
 BATCH = 500  # rows of one multi-row INSERT, ids of one IN (...) query
 # Dead letters are bounded so a device (or an attacker with its credentials) publishing
@@ -36,11 +40,17 @@ DEAD_LETTER_PAYLOAD_CHARS = 4096  # what is kept of a rejected payload
 
 PersonMonth = tuple[str, str]  # (staff id, YYYY-MM)
 Affected = Callable[[schema.Event], PersonMonth | None]
+STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
+NearPunch = tuple[str, str, datetime]  # (site, device, moment)
 
 
 def stamp(moment: datetime) -> str:
     """A UTC timestamp whose text order is its time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime(STAMP)
+
+
+def unstamp(text: str) -> datetime:
+    return datetime.strptime(text, STAMP).replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +113,18 @@ class Store(Protocol):
         """Events in [start, end); with `staff`, only theirs (and their workstations')."""
 
     def latest_status(self) -> list[schema.Status]: ...
+
+    def statuses_near(self, punches: Iterable[NearPunch], reach: timedelta) -> list[schema.Status]:
+        """The heartbeats of each punch's device within `reach` of it (the clock check)."""
+
+    def first_punches(self) -> dict[str, datetime]:
+        """Per site, the earliest punch stored (whatever order they came in)."""
+
+    def numbers(self, month: str) -> dict[str, dict[str, int]]:
+        """The correction numbers announced in `month`: staff -> violation id -> number."""
+
+    def keep_numbers(self, staff: str, month: str, numbers: Mapping[str, int]) -> None:
+        """Remember numbers announced; a number once kept is never changed."""
 
     def add_action(self, action: ManagerAction) -> None: ...
 
@@ -256,6 +278,13 @@ def tables(text: str, real: str, serial: str) -> list[str]:
         # recomputation clears only the mark it saw (see `recomputing`).
         f"""CREATE TABLE IF NOT EXISTS pending ("staff_id" {text}, "month" {text},
             "n" INTEGER NOT NULL, PRIMARY KEY ("staff_id", "month"))""",
+        # Each site's earliest punch: a site goes live on its day unless the policy says.
+        f"""CREATE TABLE IF NOT EXISTS first_punches ("site" {text} PRIMARY KEY,
+            "at" {text} NOT NULL)""",
+        # Every correction number announced, withdrawn violations' included (retired).
+        f"""CREATE TABLE IF NOT EXISTS numbers ("violation_id" {text} PRIMARY KEY,
+            "staff_id" {text}, "month" {text}, "number" INTEGER NOT NULL)""",
+        'CREATE INDEX IF NOT EXISTS idx_numbers_month_staff_id ON numbers ("month", "staff_id")',
     ]
 
 
@@ -324,6 +353,12 @@ class SqlStore:
         with self._transaction():
             for statement in statements:
                 self._execute(statement)
+            # A store made before first punches were kept learns them from its events once.
+            if not self._execute("SELECT 1 FROM first_punches LIMIT 1").fetchall():
+                self._execute(
+                    'INSERT INTO first_punches ("site", "at") SELECT "site", MIN("at") '
+                    'FROM events WHERE "kind" = \'clock\' GROUP BY "site"'
+                )
 
     # -- events ----------------------------------------------------------------------
     def add_events(
@@ -358,6 +393,7 @@ class SqlStore:
                 )
                 stored.update(i for (i,) in cursor.fetchall())
             new = [event for event, _ in ordered if event.id in stored]
+            self._note_first_punches(new)
             if affected is not None:
                 marks = sorted({key for key in map(affected, new) if key is not None})
                 self._execute_many(
@@ -366,6 +402,22 @@ class SqlStore:
                     marks,
                 )
         return new
+
+    def _note_first_punches(self, new: Iterable[schema.Event]) -> None:
+        earliest: dict[str, str] = {}
+        for event in new:
+            if isinstance(event, schema.Punch):
+                moment = stamp(event.ts)
+                earliest[event.site] = min(earliest.get(event.site, moment), moment)
+        self._execute_many(
+            'INSERT INTO first_punches ("site", "at") VALUES (?, ?) ON CONFLICT ("site") '
+            'DO UPDATE SET "at" = excluded."at" WHERE excluded."at" < first_punches."at"',
+            sorted(earliest.items()),
+        )
+
+    def first_punches(self) -> dict[str, datetime]:
+        rows = self._rows('SELECT "site", "at" FROM first_punches')
+        return {site: unstamp(at) for site, at in rows}
 
     def events(
         self,
@@ -400,6 +452,23 @@ class SqlStore:
             "WHERE e.kind = 'status' ORDER BY e.site, e.device"
         )
         return [schema.decode(p) for (p,) in self._rows(sql)]
+
+    def statuses_near(self, punches: Iterable[NearPunch], reach: timedelta) -> list[schema.Status]:
+        moments: dict[tuple[str, str], list[datetime]] = defaultdict(list)
+        for site, device, moment in punches:
+            moments[(site, device)].append(moment)
+        found: list[schema.Status] = []
+        for (site, device), times in sorted(moments.items()):
+            spans = union((t - reach, t + reach) for t in times)
+            for chunk in (spans[i : i + BATCH // 2] for i in range(0, len(spans), BATCH // 2)):
+                near = " OR ".join(['("at" >= ? AND "at" <= ?)'] * len(chunk))
+                sql = (
+                    'SELECT "payload" FROM events WHERE "kind" = \'status\' AND '
+                    f'"site" = ? AND "device" = ? AND ({near}) ORDER BY "at", "id"'
+                )
+                params = [site, device, *(stamp(t) for span in chunk for t in span)]
+                found += [schema.decode(p) for (p,) in self._rows(sql, params)]
+        return found
 
     # -- pending recomputations ------------------------------------------------------
     def pending(self, limit: int = 1000) -> list[PersonMonth]:
@@ -466,6 +535,24 @@ class SqlStore:
     def actions(self) -> list[ManagerAction]:
         sql = f'SELECT {_names(ACTION_COLUMNS)} FROM actions ORDER BY "ts", "action_id"'
         return [_action_of(dict(zip(ACTION_COLUMNS, r, strict=True))) for r in self._rows(sql)]
+
+    # -- correction numbers ----------------------------------------------------------------
+    def numbers(self, month: str) -> dict[str, dict[str, int]]:
+        rows = self._rows(
+            'SELECT "staff_id", "violation_id", "number" FROM numbers WHERE "month" = ?', [month]
+        )
+        found: dict[str, dict[str, int]] = defaultdict(dict)
+        for staff, violation_id, number in rows:
+            found[staff][violation_id] = number
+        return dict(found)
+
+    def keep_numbers(self, staff: str, month: str, numbers: Mapping[str, int]) -> None:
+        with self._transaction():
+            self._execute_many(
+                'INSERT INTO numbers ("violation_id", "staff_id", "month", "number") '
+                'VALUES (?, ?, ?, ?) ON CONFLICT ("violation_id") DO NOTHING',
+                [[vid, staff, month, n] for vid, n in sorted(numbers.items())],
+            )
 
     # -- violations --------------------------------------------------------------------
     def replace_violations(
