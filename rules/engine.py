@@ -94,6 +94,9 @@ class Facts:
     statuses: Sequence[schema.Status] = ()
 
 
+NO_FACTS = Facts()  # nothing known besides the events: go-live from the policy only
+
+
 def live_from(policy: Policy, site: str, facts: Facts) -> date | None:
     """The site's first judged day (None: every day, when go-live is not tracked)."""
     if facts.first_punch is None:
@@ -593,7 +596,7 @@ def evaluate_day(
     events: PersonEvents,
     leaves: Sequence[LeaveRecord] = (),
     now: datetime | None = None,
-    facts: Facts = Facts(),
+    facts: Facts = NO_FACTS,
 ) -> list[Finding]:
     """Every breach of the regime by `staff` on `day` (local to their site)."""
     window = policy.window_of.get(staff)
@@ -692,7 +695,7 @@ def evaluate_person_month(
     events: PersonEvents,
     actions: Sequence[ManagerAction] = (),
     now: datetime | None = None,
-    facts: Facts = Facts(),
+    facts: Facts = NO_FACTS,
 ) -> list[ViolationRecord]:
     """All violations of one person in one month (YYYY-MM), numbered and marked.
 
@@ -726,7 +729,7 @@ def evaluate_month(
     events: Iterable[schema.Event],
     actions: Sequence[ManagerAction] = (),
     now: datetime | None = None,
-    facts: Facts = Facts(),
+    facts: Facts = NO_FACTS,
 ) -> list[ViolationRecord]:
     """Every staff member's violations in a month, in a stable order."""
     grouped = group_by_person(events, policy)

@@ -78,11 +78,17 @@ def inspection_text(report: InspectionReport) -> str:
     for window in report.windows:
         out.append(f"\nWindow {window.window} ({window.site})")
         for line in window.staff:
-            punches = " ".join(f"{p.time} {p.action}" for p in line.punches) or "no punches"
+            punches = " ".join(
+                f"{p.time} {p.action}" + (f" (time in doubt: {p.clock})" if p.clock else "")
+                for p in line.punches
+            )
+            punches = punches or "no punches"
             out.append(f"  {line.staff_id:<10} {line.status:<11} {punches}")
             out += [f"      ! {violation_line(v)}" for v in line.violations]
     out.append("\nDevices and agents offline:")
     out += [f"  {d.site}/{d.device} ({d.role}): {d.state}" for d in report.offline] or ["  none"]
+    out.append("\nDevice clocks in doubt:")
+    out += [f"  {d.site}/{d.device} ({d.role}): {d.state}" for d in report.clocks] or ["  none"]
     out.append("\nOpen items:")
     out += [f"  - {item.text}" for item in report.open_items] or ["  none"]
     return "\n".join(out)
