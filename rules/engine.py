@@ -232,6 +232,7 @@ class _Day:
         )
         self.leaves = [lv for lv in leaves if lv.staff_id == staff]
         self.statuses = facts.statuses
+        self.gone_out = self.registered_outings()
         self.findings: list[Finding] = []
         # Going-outs whose return was judged an absence: that stands in for being overdue.
         self.replaced: set[str] = set()
@@ -281,7 +282,6 @@ class _Day:
         return (start, end) if start < end else None
 
     def attendance(self) -> None:
-        outings = self.registered_outings()
         for index, ((start, end), (lo, hi)) in enumerate(
             zip(self.sessions, self.segments(), strict=True)
         ):
@@ -294,8 +294,8 @@ class _Day:
             # Gone out (registered) when the session starts: the outing covers the person up
             # to its allowed return, what lies beyond is judged as if they had not gone out.
             # Gone out when it ends: the outing rule judges that end.
-            covering = next((o for o in outings if o.covers(due[0])), None)
-            out_at_end = any(o.out.ts < due[1] <= o.until for o in outings)
+            covering = next((o for o in self.gone_out if o.covers(due[0])), None)
+            out_at_end = any(o.out.ts < due[1] <= o.until for o in self.gone_out)
             pairs = self.out_and_backs(punches, end)
             if covering is not None:
                 self.beyond_allowed_return(covering, slot, label, due, end)
@@ -450,7 +450,7 @@ class _Day:
 
     def outings(self) -> None:
         g = self.grace
-        for outing in self.registered_outings():
+        for outing in self.gone_out:
             out, back, deadline, kind = outing.out, outing.back, outing.allowed, outing.kind
             if out.id in self.replaced:
                 continue

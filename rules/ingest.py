@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from mqtt import schema, topics
 from mqtt.ids import utc_now
@@ -38,6 +38,7 @@ DEAD_LETTERS_PER_S = 5.0
 DEAD_LETTER_BURST = 20
 
 Ack = Callable[[], None]  # tells the broker a message is safely stored
+GO_LIVE_REACH_DAYS = 366
 
 
 def subscriptions(group: str | None, sites: Iterable[str] = ()) -> list[str]:
@@ -87,9 +88,29 @@ class Ingest:
                 valid.append((schema.decode(payload, topic), payload))
             except schema.PayloadError as exc:
                 self.dead_letter(topic, payload, exc.reason)
+        punches = any(isinstance(event, schema.Punch) for event, _ in valid)
+        before = self.store.first_punches() if punches else {}
         new = self.store.add_events(valid, lambda event: affected(event, self.policy))
         self.stored += len(new)
         self.duplicates += len(valid) - len(new)
+        if punches:
+            self.mark_new_go_live(before, self.store.first_punches())
+
+    def mark_new_go_live(self, before: dict[str, datetime], after: dict[str, datetime]) -> None:
+        """A site's first punch came in, or an earlier one: its go-live day moved, so every
+        person there is judged again from that day's month to this one."""
+        for window in self.policy.windows:
+            site = window.site
+            first = after.get(site)
+            if first is None or first == before.get(site) or self.policy.site(site).go_live:
+                continue
+            zone = self.policy.zone(site)
+            today = self.now().astimezone(zone).date()
+            # A year back at most: a punch from a device whose clock was far off must not
+            # set off years of recomputation (the inspection shows that clock).
+            day = max(first.astimezone(zone).date(), today - timedelta(days=GO_LIVE_REACH_DAYS))
+            months = {month_of(day + timedelta(days=n)) for n in range((today - day).days + 1)}
+            self.dirty.update((staff, month) for staff in window.staff for month in months)
 
     def dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
         self.rejected += 1

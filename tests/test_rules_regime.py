@@ -455,3 +455,26 @@ def test_the_store_finds_the_heartbeats_near_punches(store):
     near = store.statuses_near([(SITE, "st-01", punch.ts)], timedelta(minutes=5))
     assert [s.ts for s in near] == [at("09:16"), at("09:24")]
     assert store.statuses_near([], timedelta(minutes=5)) == []
+
+
+def test_when_a_site_goes_live_everyone_there_is_judged_at_once(store):
+    from mqtt.client import topic_for
+    from rules.ingest import Ingest
+
+    ingest = Ingest(store, POLICY, now=lambda: at("18:00"))
+
+    def deliver(*events):
+        for event in events:
+            ingest.handle(topic_for(event), schema.encode(event))
+        ingest.drain(timeout_s=0)
+        ingest.flush()
+
+    def absent(staff, day=DAY):
+        return [v.at for v in store.violations(staff=staff, day=day) if v.rule == "absence"]
+
+    deliver(*full_day())  # the hall's first punch: S1's, on the 24th
+    assert absent("S2") == [at("09:00"), at("13:30")] and absent("S1") == []
+    assert absent("S2", DAY - timedelta(days=1)) == []
+    # A station that was offline delivers a punch from the day before: live since then.
+    deliver(clock("08:50", day=DAY - timedelta(days=1)))
+    assert len(absent("S3", DAY - timedelta(days=1))) == 2
