@@ -97,12 +97,14 @@ class Ingest:
             self.mark_new_go_live(before, self.store.first_punches())
 
     def mark_new_go_live(self, before: dict[str, datetime], after: dict[str, datetime]) -> None:
-        """A site's first punch came in, or an earlier one: its go-live day moved, so every
-        person there is judged again from that day's month to this one."""
+        """A punch earlier than a site's first one came in (from a device that was offline):
+        its go-live day moved back, so every person there is judged again from that day's
+        month to this one. (A site's very first punch needs nothing more: the sessions that
+        settle from then on re-judge everyone there.)"""
         for window in self.policy.windows:
             site = window.site
-            first = after.get(site)
-            if first is None or first == before.get(site) or self.policy.site(site).go_live:
+            first, known = after.get(site), before.get(site)
+            if first is None or known is None or first == known or self.policy.site(site).go_live:
                 continue
             zone = self.policy.zone(site)
             today = self.now().astimezone(zone).date()

@@ -457,7 +457,7 @@ def test_the_store_finds_the_heartbeats_near_punches(store):
     assert store.statuses_near([], timedelta(minutes=5)) == []
 
 
-def test_when_a_site_goes_live_everyone_there_is_judged_at_once(store):
+def test_when_a_sites_go_live_moves_back_everyone_there_is_judged_again(store):
     from mqtt.client import topic_for
     from rules.ingest import Ingest
 
@@ -472,9 +472,11 @@ def test_when_a_site_goes_live_everyone_there_is_judged_at_once(store):
     def absent(staff, day=DAY):
         return [v.at for v in store.violations(staff=staff, day=day) if v.rule == "absence"]
 
-    deliver(*full_day())  # the hall's first punch: S1's, on the 24th
-    assert absent("S2") == [at("09:00"), at("13:30")] and absent("S1") == []
-    assert absent("S2", DAY - timedelta(days=1)) == []
-    # A station that was offline delivers a punch from the day before: live since then.
-    deliver(clock("08:50", day=DAY - timedelta(days=1)))
-    assert len(absent("S3", DAY - timedelta(days=1))) == 2
+    deliver(*full_day(), *full_day("S2"))  # the hall's first punches, on the 24th
+    assert absent("S1") == absent("S2") == absent("S3", DAY - timedelta(days=1)) == []
+    # A station that was offline delivers a punch from the day before: live since then,
+    # and S3, who did not come either day, is absent on both.
+    monday = DAY - timedelta(days=1)
+    deliver(clock("08:50", day=monday))
+    assert absent("S3", monday) == [at("09:00", monday), at("13:30", monday)]
+    assert absent("S3") == [at("09:00"), at("13:30")]
