@@ -53,6 +53,13 @@ def unstamp(text: str) -> datetime:
     return datetime.strptime(text, STAMP).replace(tzinfo=UTC)
 
 
+def _moments_by_device(punches: Iterable[NearPunch]) -> dict[tuple[str, str], list[datetime]]:
+    moments: dict[tuple[str, str], list[datetime]] = defaultdict(list)
+    for site, device, moment in punches:
+        moments[(site, device)].append(moment)
+    return moments
+
+
 @dataclass(frozen=True, slots=True)
 class DeadLetterRow:
     received: datetime
@@ -454,21 +461,24 @@ class SqlStore:
         return [schema.decode(p) for (p,) in self._rows(sql)]
 
     def statuses_near(self, punches: Iterable[NearPunch], reach: timedelta) -> list[schema.Status]:
-        moments: dict[tuple[str, str], list[datetime]] = defaultdict(list)
-        for site, device, moment in punches:
-            moments[(site, device)].append(moment)
+        spans = [
+            (site, device, span)
+            for (site, device), times in sorted(_moments_by_device(punches).items())
+            for span in union((t - reach, t + reach) for t in times)
+        ]
+        # One index range per span (a single WHERE with ORs would scan the device's rows).
+        one = (
+            'SELECT "payload" FROM events WHERE "kind" = \'status\' AND "site" = ? '
+            'AND "device" = ? AND "at" >= ? AND "at" <= ?'
+        )
         found: list[schema.Status] = []
-        for (site, device), times in sorted(moments.items()):
-            spans = union((t - reach, t + reach) for t in times)
-            for chunk in (spans[i : i + BATCH // 2] for i in range(0, len(spans), BATCH // 2)):
-                near = " OR ".join(['("at" >= ? AND "at" <= ?)'] * len(chunk))
-                sql = (
-                    'SELECT "payload" FROM events WHERE "kind" = \'status\' AND '
-                    f'"site" = ? AND "device" = ? AND ({near}) ORDER BY "at", "id"'
-                )
-                params = [site, device, *(stamp(t) for span in chunk for t in span)]
-                found += [schema.decode(p) for (p,) in self._rows(sql, params)]
-        return found
+        for chunk in (spans[i : i + BATCH // 5] for i in range(0, len(spans), BATCH // 5)):
+            sql = " UNION ALL ".join([one] * len(chunk))
+            params = [
+                v for site, device, (a, b) in chunk for v in (site, device, stamp(a), stamp(b))
+            ]
+            found += [schema.decode(p) for (p,) in self._rows(sql, params)]
+        return sorted(found, key=lambda s: (s.ts, s.id))
 
     # -- pending recomputations ------------------------------------------------------
     def pending(self, limit: int = 1000) -> list[PersonMonth]:
