@@ -101,7 +101,7 @@ def live_from(policy: Policy, site: str, facts: Facts) -> date | None:
     """The site's first judged day (None: every day, when go-live is not tracked)."""
     if facts.first_punch is None:
         return policy.site(site).go_live
-    return policy.live_from(site, facts.first_punch.get(site)) or date.max
+    return policy.go_live_day(site, facts.first_punch.get(site)) or date.max
 
 
 def judged(policy: Policy, staff: str, day: date, facts: Facts) -> bool:

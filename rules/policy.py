@@ -336,7 +336,7 @@ class Policy(Section):
         window = self.window_of.get(staff)
         return (window.employment.get(staff) if window else None) or Employment()
 
-    def live_from(self, site_id: str, first_punch: datetime | None) -> date | None:
+    def go_live_day(self, site_id: str, first_punch: datetime | None) -> date | None:
         """The site's first judged day: its go-live date, else the local day of its first
         punch; None: not live yet (no go-live date and no punch)."""
         go_live = self.site(site_id).go_live
