@@ -30,8 +30,13 @@ StaffId = Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,6
 
 class Site(Section):
     timezone: TimeZoneName = "Asia/Shanghai"
-    # Nobody is judged before this day. Unset: the day the site received its first punch.
-    go_live: date | None = None
+    go_live: date | None = pydantic.Field(
+        None,
+        description=(
+            "Nobody at the site is judged before this day; unset: the local day of the "
+            "first punch the site received."
+        ),
+    )
 
     @cached_property
     def zone(self) -> ZoneInfo:
@@ -92,8 +97,12 @@ class Calendar(Section):
 class Employment(Section):
     """The days a staff member works here, both inclusive; unset: open-ended."""
 
-    first_day: date | None = None
-    last_day: date | None = None
+    first_day: date | None = pydantic.Field(
+        None, description="The first day the staff member is judged (unset: open-ended)."
+    )
+    last_day: date | None = pydantic.Field(
+        None, description="The last day the staff member is judged (unset: open-ended)."
+    )
 
     @pydantic.model_validator(mode="after")
     def _ordered(self) -> Employment:
@@ -113,8 +122,13 @@ class Window(Section):
     staff: list[StaffId] = []
     # Workstation device id -> the staff member who works at it.
     workstations: dict[str, StaffId] = {}
-    # Staff id -> the days they work here (staff not named here: always employed).
-    employment: dict[StaffId, Employment] = {}
+    employment: dict[StaffId, Employment] = pydantic.Field(
+        {},
+        description=(
+            "Staff id to the days they work here (first_day, last_day, both inclusive); "
+            "staff not named are judged every day the site is live."
+        ),
+    )
 
     @pydantic.model_validator(mode="after")
     def _staff_known(self) -> Window:
@@ -136,9 +150,13 @@ class Grace(Section):
     nonwork_session_min: Minutes = 5  # non-work use per session
     nonwork_day_min: Minutes = 60  # non-work use per day
     settle_min: Minutes = 30  # wait after a session for offline devices before judging it
-    # Spoof alerts of one kind, person and device within this of an incident's first alert
-    # are that incident (a photo held up for seconds raises one alert per frame).
-    incident_min: Minutes = 5
+    incident_min: Minutes = pydantic.Field(
+        5,
+        description=(
+            "Spoof alerts of one kind, person and device within this many minutes of an "
+            "incident's first alert are that one incident (one violation)."
+        ),
+    )
 
 
 class Penalty(Section):
@@ -155,17 +173,28 @@ class Outing(Section):
         LeaveKind.SICK: 240,
         LeaveKind.OFFICIAL: 480,
     }
-    # A clock-out and back in within a session without registering a going-out is never an
-    # early departure. Given a penalty, it is also an `unregistered_outing` of its own.
-    unregistered: Penalty | None = None
+    unregistered: Penalty | None = pydantic.Field(
+        None,
+        description=(
+            "Clocking out and back in within a session without registering a going-out is "
+            "never an early departure; given a penalty it is an `unregistered_outing`."
+        ),
+    )
 
 
 class DeviceClocks(Section):
     """When a device clock is not to be trusted (punch times are device times)."""
 
-    max_offset_s: Annotated[float, pydantic.Field(gt=0, le=3600)] = 5.0
-    # A heartbeat speaks for the clock this long either side of it (they come every minute).
-    reach_min: Annotated[float, pydantic.Field(gt=0, le=24 * 60)] = 5.0
+    max_offset_s: Annotated[float, pydantic.Field(gt=0, le=3600)] = pydantic.Field(
+        5.0, description="The clock offset (seconds) a heartbeat may report before doubt."
+    )
+    reach_min: Annotated[float, pydantic.Field(gt=0, le=24 * 60)] = pydantic.Field(
+        5.0,
+        description=(
+            "A heartbeat speaks for its device's clock this many minutes either side of it "
+            "(heartbeats come every minute)."
+        ),
+    )
 
 
 class LeaveGrant(Section):
@@ -299,7 +328,9 @@ class Policy(Section):
     veto: Veto = Veto()
     bands: list[Band] = pydantic.Field(default_factory=_default_bands)
     fail_rating: str = "fail"
-    clocks: DeviceClocks = DeviceClocks()
+    clocks: DeviceClocks = pydantic.Field(
+        DeviceClocks(), description="When a device clock, and the punches it times, is in doubt."
+    )
 
     @pydantic.model_validator(mode="after")
     def _consistent(self) -> Policy:
