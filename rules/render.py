@@ -78,12 +78,13 @@ def inspection_text(report: InspectionReport) -> str:
     for window in report.windows:
         out.append(f"\nWindow {window.window} ({window.site})")
         for line in window.staff:
-            punches = " ".join(
-                f"{p.time} {p.action}" + (f" (time in doubt: {p.clock})" if p.clock else "")
-                for p in line.punches
-            )
-            punches = punches or "no punches"
+            punches = " ".join(f"{p.time} {p.action}" for p in line.punches) or "no punches"
             out.append(f"  {line.staff_id:<10} {line.status:<11} {punches}")
+            out += [
+                f"      ? {p.time} {p.action}: time in doubt ({p.clock})"
+                for p in line.punches
+                if p.clock
+            ]
             out += [f"      ! {violation_line(v)}" for v in line.violations]
     out.append("\nDevices and agents offline:")
     out += [f"  {d.site}/{d.device} ({d.role}): {d.state}" for d in report.offline] or ["  none"]
