@@ -24,6 +24,7 @@ from rules import render
 from rules.announce import Connecting
 from rules.backend import StoreParam, open_store
 from rules.manage import ActionResult, Actor, Management
+from rules.manager_actions import Language, leave_kind
 from rules.policy import load_policy
 
 FILE = click.Path(dir_okay=False, path_type=Path)
@@ -46,8 +47,23 @@ def with_management(command: Callable[..., Any]) -> Callable[..., Any]:
         help="Rules database: a SQLite file or a postgresql:// URL.",
     )
     @click.option("--policy", type=FILE, envvar="HALLWATCH_POLICY", help="Policy TOML file.")
+    @click.option(
+        "--lang",
+        "language",
+        type=click.Choice(["zh", "en"]),
+        default="zh",
+        envvar="HALLWATCH_LANG",
+        show_default=True,
+        help="The language of the regime's refusals.",
+    )
     @wraps(command)
-    def wrapper(config_file: Path | None, db: Path | str | None, policy: Path | None, **kwargs):
+    def wrapper(
+        config_file: Path | None,
+        db: Path | str | None,
+        policy: Path | None,
+        language: Language,
+        **kwargs,
+    ):
         broker: BrokerConfig | None = None
         if config_file is not None:
             from rules.service import load_config
@@ -61,7 +77,8 @@ def with_management(command: Callable[..., Any]) -> Callable[..., Any]:
         store = open_store(db)
         announcer = Connecting(broker) if broker is not None else None
         try:
-            return command(manage=Management(store, rules_policy, announcer), **kwargs)
+            manage = Management(store, rules_policy, announcer, language=language)
+            return command(manage=manage, **kwargs)
         finally:
             store.close()
 
@@ -333,11 +350,13 @@ def leave() -> None:
 
 @leave.command("add")
 @click.option("--staff", required=True, help="Staff id.")
-@click.option("--from", "start", required=True, help="Start (ISO; site time if no offset).")
-@click.option("--to", "end", required=True, help="End (ISO; site time if no offset).")
 @click.option(
-    "--kind", type=click.Choice([k.value for k in LeaveKind]), default="personal", show_default=True
+    "--from", "start", required=True, help="First day (YYYY-MM-DD, the whole day) or an instant."
 )
+@click.option(
+    "--to", "end", required=True, help="Last day (YYYY-MM-DD, inclusive) or an instant."
+)
+@click.option("--kind", help=f"The kind of leave, which must be given: {', '.join(LeaveKind)}.")
 @click.option("--reason", required=True, help="Why (kept in the audit trail).")
 @by_option("approves")
 @with_management
@@ -346,20 +365,23 @@ def leave_add(
     staff: str,
     start: str,
     end: str,
-    kind: str,
+    kind: str | None,
     reason: str,
     on_behalf_of: str | None,
 ) -> None:
     """Grant leave; the affected months are recomputed.
 
+    Dates are whole local days, both inclusive (the example is two days); date-times are
+    instants, in the site's time zone when they carry no offset.
+
     \b
     Example:
-        hallwatch leave add --staff S017 --from 2026-11-24 --to 2026-11-25 --reason sick --config rules.toml
+        hallwatch leave add --staff S017 --from 2026-11-24 --to 2026-11-25 --kind sick \\
+            --reason "doctor's note" --config rules.toml
     """
-    # Without an offset, the API reads them in the staff member's site's time zone.
-    begin, finish = parse_moment(start, "--from"), parse_moment(end, "--to")
+    begin, finish = manage.leave_period(staff, start, end)
     result = manage.add_leave(
-        Actor.cli(on_behalf_of), staff, begin, finish, LeaveKind(kind), reason
+        Actor.cli(on_behalf_of), staff, begin, finish, leave_kind(kind, manage.language), reason
     )
     granted = result.leave
     assert granted is not None  # an added leave is in its result

@@ -3,28 +3,32 @@
 No I/O and no wall clock ("now" is an argument), and every ordering is explicit, so the same
 inputs give the same violations whatever order the events arrived in. The unit of work is a
 person-month: a late event changes one person-day, and the month's correction numbering
-(1/3, 2/3, 3/3, then escalation) is redone for that person.
+(1/3, 2/3, 3/3, then escalation) is redone for that person. What the centre knows besides
+the events (when a site went live, the numbers already announced, device clock reports) is
+an input too (`Facts`). docs/rules.md states each decision in a line.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 
 from base.schedule import session_index
 from mqtt import schema
-from mqtt.schema import Action, AlertKind
+from mqtt.schema import Action, AlertKind, LeaveKind
 from rules.manager_actions import LeaveRecord, ManagerAction, effective_leave, violation_marks
-from rules.policy import Policy
+from rules.policy import UNREGISTERED_OUTING, Policy
 from rules.spans import Span, clip, longest_overlap, merge, total
 
 SPOOF_ALERTS = (AlertKind.SPOOF_SUSPECTED, AlertKind.PROXY_PUNCH)
 PRESENT_AFTER = (Action.CLOCK_IN, Action.LEAVE_RETURN)
 # Gaps up to this between idle samples still make one idle stretch (sampling jitter).
 IDLE_JOIN = timedelta(seconds=60)
+Pair = tuple[schema.Punch, schema.Punch]  # a clock-out and the clock-in that follows it
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,75 @@ class PersonEvents:
     alerts: list[schema.Alert] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the centre knows besides a person's events, given to the engine as input.
+
+    `first_punch`: per site, its first punch ever received (`Store.first_punches`); None
+    when not tracked, and then only the policy's go-live dates hold anyone back.
+    `numbers`: per staff member, the correction numbers already announced (violation id
+    -> number; withdrawn ones included, so their numbers stay retired).
+    `statuses`: device heartbeats around the punches, for the clock check.
+    """
+
+    first_punch: Mapping[str, datetime] | None = None
+    numbers: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    statuses: Sequence[schema.Status] = ()
+
+
+NO_FACTS = Facts()  # nothing known besides the events: go-live from the policy only
+
+
+def live_from(policy: Policy, site: str, facts: Facts) -> date | None:
+    """The site's first judged day (None: every day, when go-live is not tracked)."""
+    if facts.first_punch is None:
+        return policy.site(site).go_live
+    return policy.go_live_day(site, facts.first_punch.get(site)) or date.max
+
+
+def judged(policy: Policy, staff: str, day: date, facts: Facts) -> bool:
+    """Whether `staff` is judged on `day`: the site is live and they are employed."""
+    window = policy.window_of.get(staff)
+    if window is None:
+        return False
+    first = live_from(policy, window.site, facts)
+    return (first is None or first <= day) and policy.employment(staff).covers(day)
+
+
+def judged_workdays(policy: Policy, staff: str, month: str, facts: Facts) -> int:
+    """How many working days of `month` count for `staff` (what a window's mean weighs)."""
+    return sum(
+        bool(policy.sessions(day)) and judged(policy, staff, day, facts)
+        for day in month_days(month)
+    )
+
+
+def clock_fault(status: schema.Status, policy: Policy) -> str | None:
+    """What is wrong with the device clock a heartbeat reports, if anything."""
+    health = status.health
+    if health is None or health.clock_synced is None:
+        return None  # not reported (a platform without the kernel's NTP state)
+    if not health.clock_synced:
+        return "not synchronised"
+    offset = health.clock_offset_s or 0.0
+    if abs(offset) > policy.clocks.max_offset_s:
+        return f"off by {offset:+.1f} s"
+    return None
+
+
+def clock_doubt(punch: schema.Punch, statuses: Iterable[schema.Status], policy: Policy) -> str:
+    """Why the time of `punch` is in doubt ("" if it is not): a heartbeat of its device
+    within `clocks.reach_min` of it reported a bad clock."""
+    reach = timedelta(minutes=policy.clocks.reach_min)
+    for status in statuses:
+        if (status.site, status.device) != (punch.site, punch.device):
+            continue
+        fault = clock_fault(status, policy)
+        if fault and abs(status.ts - punch.ts) <= reach:
+            return f"{punch.device} clock {fault}"
+    return ""
+
+
 def staff_of(event: schema.Event, policy: Policy) -> str | None:
     """Who an event concerns: its staff id, or the staff member at that workstation."""
     staff = getattr(event, "staff_id", None)
@@ -113,6 +186,20 @@ def _hm(moment: datetime, zone) -> str:
     return moment.astimezone(zone).strftime("%H:%M")
 
 
+@dataclass(frozen=True, slots=True)
+class _Outing:
+    """A registered going-out: its allowed return, and the next punch (the return)."""
+
+    out: schema.Punch
+    kind: LeaveKind
+    allowed: datetime  # min(promised return, going-out time + the kind's allowance)
+    back: schema.Punch | None
+    until: datetime  # the return, or the end of the day
+
+    def covers(self, moment: datetime) -> bool:
+        return self.out.ts <= moment < self.until
+
+
 class _Day:
     """The evaluation of one person-day; a class only to share its context between rules."""
 
@@ -125,6 +212,7 @@ class _Day:
         events: PersonEvents,
         leaves: Sequence[LeaveRecord],
         now: datetime | None,
+        facts: Facts,
     ) -> None:
         self.policy, self.staff, self.day, self.now = policy, staff, day, now
         self.zone = policy.zone(site)
@@ -145,14 +233,29 @@ class _Day:
             (a for a in events.alerts if in_day(a.ts) and a.ts < self.day_span[1]), key=event_order
         )
         self.leaves = [lv for lv in leaves if lv.staff_id == staff]
+        self.statuses = facts.statuses
+        self.gone_out = self.registered_outings()
         self.findings: list[Finding] = []
+        # Going-outs whose return was judged an absence: that stands in for being overdue.
+        self.replaced: set[str] = set()
 
     def settled(self, moment: datetime) -> bool:
         """Whether every device has had time to deliver what happened before `moment`."""
         return self.now is None or moment + self.policy.settle() <= self.now
 
     def add(self, rule: str, slot: str, at: datetime, evidence: Iterable[str], detail: str) -> None:
-        self.findings.append(Finding(self.staff, self.day, rule, slot, at, tuple(evidence), detail))
+        evidence = tuple(evidence)
+        # A finding timed by a punch from a device whose clock was in doubt says so.
+        doubts = sorted(
+            {
+                doubt
+                for c in self.clocks
+                if c.id in evidence and (doubt := clock_doubt(c, self.statuses, self.policy))
+            }
+        )
+        if doubts:
+            detail += f" (time in doubt: {'; '.join(doubts)})"
+        self.findings.append(Finding(self.staff, self.day, rule, slot, at, evidence, detail))
 
     def run(self) -> list[Finding]:
         if self.sessions:
@@ -184,26 +287,48 @@ class _Day:
             slot = f"s{index}"
             label = f"session {_hm(start, self.zone)}-{_hm(end, self.zone)}"
             punches = [c for c in self.clocks if self.session_at(c.ts) == index]
-            # On a registered outing when the session starts or ends: the outing rule judges
-            # that part, not lateness, early departure or a missing punch.
-            outside = self.outing_spans()
-            out_at_start = any(a <= due[0] < b for a, b in outside)
-            out_at_end = any(a < due[1] <= b for a, b in outside)
-            if not punches and not (out_at_start or out_at_end):
-                if self.settled(end):
+            # Gone out (registered) when the session starts: the outing covers the person up
+            # to its allowed return, what lies beyond is judged as if they had not gone out.
+            # Gone out when it ends: the outing rule judges that end.
+            covering = next((o for o in self.gone_out if o.covers(due[0])), None)
+            out_at_end = any(o.out.ts < due[1] <= o.until for o in self.gone_out)
+            pairs = self.out_and_backs(punches, end)
+            if covering is not None:
+                self.beyond_allowed_return(covering, slot, label, due, end)
+            elif not punches:
+                if not out_at_end and self.settled(end):
                     self.add("absence", slot, due[0], (), f"no punch in the {label}")
                 continue
-            if not out_at_start:
-                self.arrival(slot, label, due[0], end, punches)
-            if not out_at_end:
-                self.departure(slot, label, due[1], end, punches)
+            else:
+                self.arrival(slot, label, due[0], end, punches, pairs)
+            if punches and not out_at_end:
+                self.departure(slot, label, due[1], end, punches, pairs)
+            if self.policy.outing.unregistered is not None:
+                self.unregistered(pairs)
+
+    @staticmethod
+    def out_and_backs(punches: list[schema.Punch], end: datetime) -> list[Pair]:
+        """Clock-outs followed by a clock-in before the session ends: out and back again,
+        neither a departure nor an arrival."""
+        return [
+            (a, b)
+            for a, b in pairwise(punches)
+            if a.action is Action.CLOCK_OUT and b.action is Action.CLOCK_IN and b.ts < end
+        ]
 
     def arrival(
-        self, slot: str, label: str, due: datetime, end: datetime, punches: list[schema.Punch]
+        self,
+        slot: str,
+        label: str,
+        due: datetime,
+        end: datetime,
+        punches: list[schema.Punch],
+        pairs: list[Pair],
     ) -> None:
-        ins = [c for c in punches if c.action is Action.CLOCK_IN]
+        backs = {b.id for _, b in pairs}
+        ins = [c for c in punches if c.action is Action.CLOCK_IN and c.id not in backs]
         if not ins:
-            if self.settled(end) and punches:
+            if self.settled(end):
                 self.add(
                     "missing_punch",
                     slot + "-in",
@@ -220,18 +345,28 @@ class _Day:
             self.add("late", slot, ins[0].ts, [ins[0].id], minutes)
 
     def departure(
-        self, slot: str, label: str, due: datetime, end: datetime, punches: list[schema.Punch]
+        self,
+        slot: str,
+        label: str,
+        due: datetime,
+        end: datetime,
+        punches: list[schema.Punch],
+        pairs: list[Pair],
     ) -> None:
-        outs = [c for c in punches if c.action is Action.CLOCK_OUT]
+        # Judged once the session has ended and devices have delivered: until then a
+        # clock-out may still be followed by the person coming back.
+        if not self.settled(end):
+            return
+        gone_and_back = {a.id for a, _ in pairs}
+        outs = [c for c in punches if c.action is Action.CLOCK_OUT and c.id not in gone_and_back]
         if not outs:
-            if self.settled(end) and punches:
-                self.add(
-                    "missing_punch",
-                    slot + "-out",
-                    end,
-                    [punches[-1].id],
-                    f"no clock-out for the {label}",
-                )
+            self.add(
+                "missing_punch",
+                slot + "-out",
+                end,
+                [punches[-1].id],
+                f"no clock-out for the {label}",
+            )
             return
         early = due - outs[-1].ts
         if early > timedelta(minutes=self.grace.early_min):
@@ -243,31 +378,81 @@ class _Day:
                 f"left {early.total_seconds() / 60:.0f} min before the end of the {label}",
             )
 
-    def returns(self) -> list[tuple[schema.Punch, schema.Punch | None]]:
-        """Each registered going-out with the next punch (proof of being back), if any."""
-        pairs = []
-        for index, punch in enumerate(self.clocks):
-            if punch.action is Action.LEAVE_OUT:
-                back = next((c for c in self.clocks[index + 1 :] if c.ts > punch.ts), None)
-                pairs.append((punch, back))
-        return pairs
+    def unregistered(self, pairs: list[Pair]) -> None:
+        for out, back in pairs:
+            self.add(
+                UNREGISTERED_OUTING,
+                f"ob-{out.id}",
+                out.ts,
+                [out.id, back.id],
+                f"clocked out at {_hm(out.ts, self.zone)} and back at {_hm(back.ts, self.zone)} "
+                "without registering a going-out",
+            )
 
-    def outing_spans(self) -> list[Span]:
-        return [(out.ts, back.ts if back else self.day_span[1]) for out, back in self.returns()]
+    def beyond_allowed_return(
+        self, outing: _Outing, slot: str, label: str, due: Span, end: datetime
+    ) -> None:
+        """A session that starts while the person is gone out: due back by the allowed
+        return (or the session's start, if later); absent if not back in the session or
+        back later than that plus `absent_late_min`."""
+        if outing.allowed >= due[1]:
+            return  # the outing covers the rest of the session
+        due_back = max(due[0], outing.allowed)
+        back = outing.back
+        allowed = f"going out ({outing.kind}) at {_hm(outing.out.ts, self.zone)}, allowed until "
+        allowed += _hm(outing.allowed, self.zone)
+        if back is None or back.ts >= due[1]:
+            if self.settled(end):
+                self.replaced.add(outing.out.id)
+                self.add(
+                    "absence",
+                    slot,
+                    due_back,
+                    [outing.out.id],
+                    f"{allowed}: not back in the {label}",
+                )
+            return
+        late = back.ts - due_back
+        if late > timedelta(minutes=self.grace.absent_late_min):
+            self.replaced.add(outing.out.id)
+            self.add(
+                "absence",
+                slot,
+                due_back,
+                [outing.out.id, back.id],
+                f"{allowed}: back at {_hm(back.ts, self.zone)}, {late.total_seconds() / 60:.0f} "
+                f"min late for the {label}",
+            )
+
+    def registered_outings(self) -> list[_Outing]:
+        """Each registered going-out with its allowed return and the next punch that day
+        (the proof of being back), if any."""
+        outings = []
+        for index, punch in enumerate(self.clocks):
+            if punch.action is not Action.LEAVE_OUT or punch.leave is None:
+                continue
+            back = next((c for c in self.clocks[index + 1 :] if c.ts > punch.ts), None)
+            allowance = self.policy.outing.allowed_min.get(punch.leave.kind, 0)
+            allowed = min(punch.leave.expected_return, punch.ts + timedelta(minutes=allowance))
+            until = back.ts if back else self.day_span[1]
+            outings.append(_Outing(punch, punch.leave.kind, allowed, back, until))
+        return outings
 
     def session_of(self, moment: datetime) -> Span:
         return self.sessions[self.session_at(moment)]
 
     def outings(self) -> None:
         g = self.grace
-        for out, back in self.returns():
-            if out.leave is None:
+        for outing in self.gone_out:
+            out, back, deadline, kind = outing.out, outing.back, outing.allowed, outing.kind
+            if out.id in self.replaced:
                 continue
-            allowed = timedelta(minutes=self.policy.outing.allowed_min.get(out.leave.kind, 0))
-            deadline = min(out.leave.expected_return, out.ts + allowed)
             cutoff = deadline + timedelta(minutes=g.outing_overdue_min)
             _, session_end = self.session_of(out.ts)
-            if deadline <= session_end:
+            # Not being back is overdue only when the allowed return is inside the session
+            # gone out from; the return is the next punch that day.
+            inside = deadline <= session_end
+            if inside:
                 cutoff = min(cutoff, session_end)
             slot = f"out-{out.id}"
             if back is not None and back.ts > cutoff:
@@ -277,16 +462,16 @@ class _Day:
                     slot,
                     cutoff,
                     [out.id, back.id],
-                    f"going out ({out.leave.kind}): back at {_hm(back.ts, self.zone)}, "
+                    f"going out ({kind}): back at {_hm(back.ts, self.zone)}, "
                     f"{over:.0f} min after the allowed {_hm(deadline, self.zone)}",
                 )
-            elif back is None and self.settled(cutoff):
+            elif back is None and inside and self.settled(cutoff):
                 self.add(
                     "outing_overdue",
                     slot,
                     cutoff,
                     [out.id],
-                    f"going out ({out.leave.kind}) at {_hm(out.ts, self.zone)}: not back "
+                    f"going out ({kind}) at {_hm(out.ts, self.zone)}: not back "
                     f"(allowed until {_hm(deadline, self.zone)})",
                 )
 
@@ -367,14 +552,33 @@ class _Day:
                 )
 
     def spoofs(self) -> None:
+        """Spoof alerts of one kind from one device within `incident_min` of an incident's
+        first alert are that one incident: one violation citing them all."""
+        reach = timedelta(minutes=self.grace.incident_min)
+        incidents: dict[tuple[str, str], list[list[schema.Alert]]] = defaultdict(list)
         for alert in self.alerts:
-            if alert.kind in SPOOF_ALERTS:
+            if alert.kind not in SPOOF_ALERTS:
+                continue
+            same = incidents[(alert.kind, alert.device)]
+            if same and alert.ts - same[-1][0].ts <= reach:
+                same[-1].append(alert)
+            else:
+                same.append([alert])
+        for (kind, device), found in sorted(incidents.items()):
+            for incident in found:
+                first, last = incident[0], incident[-1]
+                many = (
+                    f"{len(incident)} alerts from {first.ts.astimezone(self.zone):%H:%M:%S} "
+                    f"to {last.ts.astimezone(self.zone):%H:%M:%S}, one incident: "
+                    if len(incident) > 1
+                    else ""
+                )
                 self.add(
                     "spoof",
-                    f"alert-{alert.id}",
-                    alert.ts,
-                    [alert.id],
-                    f"{alert.kind} at {alert.device}: {alert.message}",
+                    f"alert-{first.id}",
+                    first.ts,
+                    [a.id for a in incident],
+                    f"{kind} at {device}: {many}{first.message}",
                 )
 
 
@@ -385,12 +589,13 @@ def evaluate_day(
     events: PersonEvents,
     leaves: Sequence[LeaveRecord] = (),
     now: datetime | None = None,
+    facts: Facts = NO_FACTS,
 ) -> list[Finding]:
     """Every breach of the regime by `staff` on `day` (local to their site)."""
     window = policy.window_of.get(staff)
     if window is None:
         return []
-    return _Day(policy, staff, window.site, day, events, leaves, now).run()
+    return _Day(policy, staff, window.site, day, events, leaves, now, facts).run()
 
 
 def month_days(month: str) -> list[date]:
@@ -401,31 +606,57 @@ def month_days(month: str) -> list[date]:
 
 
 def number_month(
-    policy: Policy, staff: str, findings: Iterable[Finding], marks: dict[str, ManagerAction]
+    policy: Policy,
+    staff: str,
+    findings: Iterable[Finding],
+    marks: dict[str, ManagerAction],
+    announced: Mapping[str, int] | None = None,
 ) -> list[ViolationRecord]:
-    """Number minor violations 1/3, 2/3, 3/3 in order; escalate beyond; veto on serious."""
+    """Number minor violations in the order they became known; escalate beyond the
+    allowance; veto on serious.
+
+    `announced` holds the numbers given before (violation id -> number): they never change,
+    and a withdrawn violation's number is not given again. Minor violations not numbered yet
+    get the next numbers, in time order. A minor violation is escalated when more than
+    `allowance` standing (not voided) minor violations, itself included, have a number up to
+    its own; voided ones keep a number they were announced with but count for nothing.
+    """
     window = policy.window_of.get(staff)
     site = window.site if window else ""
     allowance = policy.corrections.allowance
-    minors = 0
+    numbers = dict(announced or {})
+    ordered = sorted(findings, key=lambda f: (f.at, f.rule, f.slot))
+    status_of = {
+        f.violation_id: {"void": "voided", "correct": "corrected"}[mark.action]
+        if (mark := marks.get(f.violation_id))
+        else "open"
+        for f in ordered
+    }
+    minor = [f.violation_id for f in ordered if policy.penalty(f.rule).severity == "minor"]
+    following = max(numbers.values(), default=0) + 1
+    for vid in minor:
+        if vid not in numbers and status_of[vid] != "voided":
+            numbers[vid] = following
+            following += 1
+    standing = sorted((numbers[vid], vid) for vid in minor if status_of[vid] != "voided")
+    escalated_ids = {vid for rank, (_, vid) in enumerate(standing, start=1) if rank > allowance}
     records = []
-    for f in sorted(findings, key=lambda f: (f.at, f.rule, f.slot)):
+    for f in ordered:
         penalty = policy.penalty(f.rule)
         mark = marks.get(f.violation_id)
-        status = {"void": "voided", "correct": "corrected"}[mark.action] if mark else "open"
-        severity, deduction, number, escalated = penalty.severity, penalty.deduction, None, False
+        status = status_of[f.violation_id]
+        severity, deduction = penalty.severity, penalty.deduction
+        number = numbers.get(f.violation_id) if severity == "minor" else None
+        escalated = f.violation_id in escalated_ids
         detail = f.detail
-        if status == "voided":
+        if mark is not None and status == "voided":
             deduction = 0.0
             detail += f" [voided by {mark.by}: {mark.reason}]"
-        elif severity == "minor":
-            minors += 1
-            number = minors
-            if minors > allowance:
-                severity, escalated = "serious", True
-                if policy.corrections.escalated_deduction is not None:
-                    deduction = policy.corrections.escalated_deduction
-        if status == "corrected":
+        if escalated:
+            severity = "serious"
+            if policy.corrections.escalated_deduction is not None:
+                deduction = policy.corrections.escalated_deduction
+        if mark is not None and status == "corrected":
             detail += f" [correction recorded by {mark.by}: {mark.reason}]"
         veto = status != "voided" and severity == "serious" and policy.veto.person
         records.append(
@@ -457,8 +688,12 @@ def evaluate_person_month(
     events: PersonEvents,
     actions: Sequence[ManagerAction] = (),
     now: datetime | None = None,
+    facts: Facts = NO_FACTS,
 ) -> list[ViolationRecord]:
-    """All violations of one person in one month (YYYY-MM), numbered and marked."""
+    """All violations of one person in one month (YYYY-MM), numbered and marked.
+
+    Days before the site's go-live, before the person's first day or after their last are
+    not judged at all."""
     window = policy.window_of.get(staff)
     if window is None:
         return []
@@ -474,9 +709,11 @@ def evaluate_person_month(
     findings = [
         finding
         for day in month_days(month)
-        for finding in evaluate_day(policy, staff, day, by_day[day], leaves, now)
+        if judged(policy, staff, day, facts)
+        for finding in evaluate_day(policy, staff, day, by_day[day], leaves, now, facts)
     ]
-    return number_month(policy, staff, findings, violation_marks(list(actions)))
+    marks = violation_marks(list(actions))
+    return number_month(policy, staff, findings, marks, facts.numbers.get(staff))
 
 
 def evaluate_month(
@@ -485,11 +722,12 @@ def evaluate_month(
     events: Iterable[schema.Event],
     actions: Sequence[ManagerAction] = (),
     now: datetime | None = None,
+    facts: Facts = NO_FACTS,
 ) -> list[ViolationRecord]:
     """Every staff member's violations in a month, in a stable order."""
     grouped = group_by_person(events, policy)
     records = []
     for staff in sorted(policy.window_of):
         person = grouped.get(staff, PersonEvents())
-        records += evaluate_person_month(policy, staff, month, person, actions, now)
+        records += evaluate_person_month(policy, staff, month, person, actions, now, facts)
     return records

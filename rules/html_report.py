@@ -48,7 +48,9 @@ def _inspection(report: InspectionReport) -> str:
     for window in report.windows:
         for line in window.staff:
             punches = "<br>".join(
-                escape(f"{p.time} {p.action} ({p.device}, {p.method})") for p in line.punches
+                escape(f"{p.time} {p.action} ({p.device}, {p.method})")
+                + (f" <b>time in doubt: {escape(p.clock)}</b>" if p.clock else "")
+                for p in line.punches
             )
             violations = "<br>".join(
                 f'<span class="{escape(v.severity)}">{escape(v.rule)} −{v.deduction:g}'

@@ -54,6 +54,7 @@ class BrokerLost:
 
 
 Message = tuple[str, bytes, Ack | None, Arrival]
+GO_LIVE_REACH_DAYS = 366
 
 
 def subscriptions(group: str | None, sites: Iterable[str] = ()) -> list[str]:
@@ -126,15 +127,37 @@ class Ingest:
                 continue
             valid.append((event, payload))
             arrivals.setdefault(event.id, arrival)
+        punches = any(isinstance(event, schema.Punch) for event, _ in valid)
+        before = self.store.first_punches() if punches else {}
         new = self.store.add_events(
             valid, lambda event: affected(event, self.policy), arrivals=arrivals
         )
         self.stored += len(new)
         self.duplicates += len(valid) - len(new)
+        if punches:
+            self.mark_new_go_live(before, self.store.first_punches())
         if self.on_status is not None:
             for event, _ in valid:
                 if isinstance(event, schema.Status):
                     self.on_status(event)
+
+    def mark_new_go_live(self, before: dict[str, datetime], after: dict[str, datetime]) -> None:
+        """A punch earlier than a site's first one came in (from a device that was offline):
+        its go-live day moved back, so every person there is judged again from that day's
+        month to this one. (A site's very first punch needs nothing more: the sessions that
+        settle from then on re-judge everyone there.)"""
+        for window in self.policy.windows:
+            site = window.site
+            first, known = after.get(site), before.get(site)
+            if first is None or known is None or first == known or self.policy.site(site).go_live:
+                continue
+            zone = self.policy.zone(site)
+            today = self.now().astimezone(zone).date()
+            # A year back at most: a punch from a device whose clock was far off must not
+            # set off years of recomputation (the inspection shows that clock).
+            day = max(first.astimezone(zone).date(), today - timedelta(days=GO_LIVE_REACH_DAYS))
+            months = {month_of(day + timedelta(days=n)) for n in range((today - day).days + 1)}
+            self.dirty.update((staff, month) for staff in window.staff for month in months)
 
     def dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
         self.rejected += 1

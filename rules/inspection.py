@@ -1,6 +1,6 @@
 """The daily inspection (每日巡查): per window, who is where, punches, violations, devices.
 
-`inspect_day` is pure (events, violations, statuses and "now" in, a report out);
+`inspect_day` is pure (events, violations, statuses, facts and "now" in, a report out);
 `load_inspection` reads what it needs from a store.
 """
 
@@ -9,12 +9,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from base.times import time_of_day
+from base.times import date_time, time_of_day
 from mqtt import schema
 from mqtt.schema import Action
-from rules.engine import PersonEvents, ViolationRecord, event_order, group_by_person
+from rules.engine import (
+    NO_FACTS,
+    Facts,
+    PersonEvents,
+    ViolationRecord,
+    clock_doubt,
+    clock_fault,
+    event_order,
+    group_by_person,
+    judged,
+    live_from,
+)
 from rules.manager_actions import LeaveRecord, effective_leave
 from rules.policy import Policy, Window
+from rules.recompute import stored_facts
 from rules.store import DeviceSeen, Store
 
 KINDS = ("clock", "activity", "alert")
@@ -27,12 +39,15 @@ class Punch:
     device: str
     method: str
     event_id: str
+    clock: str = ""  # why its time is in doubt (its device's clock), if it is
 
 
 @dataclass(frozen=True, slots=True)
 class StaffLine:
     staff_id: str
-    status: str  # at post | out | away | absent | on leave | off duty | not yet in
+    # at post | out | away | absent | on leave | off duty | not yet in | missing clock-out
+    # | before go-live | not employed
+    status: str
     punches: tuple[Punch, ...]
     violations: tuple[ViolationRecord, ...]
 
@@ -49,8 +64,8 @@ class DeviceLine:
     site: str
     device: str
     role: str
-    state: str  # offline | never seen
-    since: datetime | None  # in the site's zone: when the centre saw it go
+    state: str  # offline | never seen | clock not synchronised | clock off by ... s
+    since: datetime | None  # in the site's zone: when the centre saw it go (or reported)
     # connection lost | the broker went away | shut down (the device said so); None: never seen
     why: str | None = None
 
@@ -69,6 +84,7 @@ class InspectionReport:
     windows: tuple[WindowLine, ...]
     offline: tuple[DeviceLine, ...]
     open_items: tuple[OpenItem, ...]
+    clocks: tuple[DeviceLine, ...] = ()  # devices whose clock is not to be trusted
 
     def counts(self, sites: set[str] | None = None) -> dict[str, int]:
         """Staff per status and violations per rule (of `sites`, or all), devices, items."""
@@ -81,6 +97,9 @@ class InspectionReport:
                 for v in line.violations:
                     counts[v.rule] = counts.get(v.rule, 0) + 1
         counts["devices offline"] = sum(sites is None or d.site in sites for d in self.offline)
+        counts["device clocks in doubt"] = sum(
+            sites is None or d.site in sites for d in self.clocks
+        )
         counts["open items"] = sum(sites is None or i.site in sites for i in self.open_items)
         return counts
 
@@ -93,7 +112,11 @@ def _status(
     leaves: list[LeaveRecord],
     day: date,
     at: datetime,
+    facts: Facts,
 ) -> str:
+    if not judged(policy, staff, day, facts):
+        first = live_from(policy, window.site, facts)
+        return "before go-live" if first is not None and day < first else "not employed"
     sessions = policy.session_bounds(window.site, day)
     if any(lv.staff_id == staff and lv.start <= at < lv.end for lv in leaves):
         return "on leave"
@@ -108,6 +131,8 @@ def _status(
         return "out"
     if last is Action.CLOCK_OUT:
         return "off duty"
+    if at >= sessions[-1][1]:
+        return "missing clock-out"  # still clocked in after the day's last session
     idle_since = None
     for a in person.activity:
         finish = a.start + timedelta(seconds=a.duration_s)
@@ -130,6 +155,7 @@ def inspect_day(
     statuses: list[DeviceSeen],
     leaves: list[LeaveRecord],
     now: datetime,
+    facts: Facts = NO_FACTS,
 ) -> InspectionReport:
     grouped = group_by_person(events, policy)
     windows = []
@@ -152,20 +178,23 @@ def inspect_day(
                     c.device,
                     str(c.method),
                     c.id,
+                    clock_doubt(c, facts.statuses, policy),
                 )
                 for c in person.clocks
             )
             mine = tuple(v for v in violations if v.staff_id == staff and v.at <= at)
-            status = _status(policy, window, staff, person, leaves, day, at)
+            status = _status(policy, window, staff, person, leaves, day, at, facts)
             lines.append(StaffLine(staff, status, punches, mine))
         windows.append(WindowLine(window.id, window.site, tuple(lines)))
+    clocks = _clocks(policy, site, statuses)
     return InspectionReport(
         day,
         site,
         now.astimezone(_report_zone(policy, site)),
         tuple(windows),
         _offline(policy, site, statuses),
-        _open_items(policy, violations, events),
+        _open_items(policy, violations, events, clocks),
+        clocks,
     )
 
 
@@ -210,8 +239,28 @@ def _offline(
     return tuple(sorted(lines, key=lambda d: (d.site, d.device)))
 
 
+def _clocks(policy: Policy, site: str | None, statuses: list[DeviceSeen]) -> tuple[DeviceLine, ...]:
+    """Devices whose latest heartbeat reports an unsynchronised or drifting clock."""
+    latest = sorted((d.status for d in statuses), key=lambda s: (s.site, s.device))
+    return tuple(
+        DeviceLine(
+            s.site,
+            s.device,
+            s.role,
+            f"clock {fault}",
+            s.ts.astimezone(policy.zone(s.site)),
+            "reported",
+        )
+        for s in latest
+        if (site is None or s.site == site) and (fault := clock_fault(s, policy))
+    )
+
+
 def _open_items(
-    policy: Policy, violations: list[ViolationRecord], events: list[schema.Event]
+    policy: Policy,
+    violations: list[ViolationRecord],
+    events: list[schema.Event],
+    clocks: tuple[DeviceLine, ...],
 ) -> tuple[OpenItem, ...]:
     allowance = policy.corrections.allowance
     items = [
@@ -240,6 +289,14 @@ def _open_items(
             )
         elif isinstance(event, schema.Punch) and staff not in policy.window_of:
             items.append(OpenItem(event.site, f"{where}: punch by {staff}, who is in no window"))
+    items += [
+        OpenItem(
+            d.site,
+            f"{d.site}/{d.device}: {d.state} (reported {date_time(d.since)}); punch times from it "
+            "are in doubt and marked",
+        )
+        for d in clocks
+    ]
     return tuple(items)
 
 
@@ -254,4 +311,6 @@ def load_inspection(
     violations = store.violations(day=day, site=site)
     statuses = store.device_statuses()
     leaves = effective_leave(policy, store.actions())
-    return inspect_day(policy, day, site, events, violations, statuses, leaves, now)
+    punches = [e for e in events if isinstance(e, schema.Punch)]
+    facts = stored_facts(store, policy, day.strftime("%Y-%m"), punches)
+    return inspect_day(policy, day, site, events, violations, statuses, leaves, now, facts)

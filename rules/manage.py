@@ -20,12 +20,20 @@ from mqtt.schema import LeaveKind
 from rules.announce import Announcer
 from rules.engine import ViolationRecord
 from rules.inspection import InspectionReport, load_inspection
-from rules.manager_actions import ActionKind, LeaveRecord, ManagerAction, effective_leave
-from rules.policy import Policy
+from rules.manager_actions import (
+    ActionKind,
+    Language,
+    LeaveRecord,
+    ManagerAction,
+    check_correction,
+    effective_leave,
+    leave_span,
+)
+from rules.policy import Policy, Window
 from rules.publish import ResultPublisher
 from rules.recompute import month_of, recompute_person_month
 from rules.replay import ReplaySummary, replay
-from rules.scoring import PersonScore, WindowScore, score_month
+from rules.scoring import PersonScore, WindowScore, load_sheet
 from rules.store import Store
 
 
@@ -135,11 +143,13 @@ class Management:
         announcer: Announcer | None = None,
         *,
         now: Callable[[], datetime] = utc_now,
+        language: Language = "zh",
     ) -> None:
         self.store = store
         self.policy = policy
         self.announcer = announcer
         self.now = now
+        self.language = language  # of the regime's refusals (rules/manager_actions.py)
 
     # -- queries -----------------------------------------------------------------------
     def violations(
@@ -181,8 +191,7 @@ class Management:
 
     def monthly_sheet(self, month: str) -> MonthlySheet:
         """Scores, vetoes, ratings and ranks of every staff member and window."""
-        rows = self.store.violations(month=checked_month(month))
-        people, windows = score_month(self.policy, rows)
+        people, windows, rows = load_sheet(self.store, self.policy, checked_month(month))
         return MonthlySheet(month, people, windows, rows)
 
     def replay(self, lines: Iterable[bytes], as_of: datetime | None = None) -> ReplaySummary:
@@ -209,13 +218,7 @@ class Management:
     ) -> ActionResult:
         """Grant leave, also after the fact; times without an offset are the site's."""
         why = _reason(reason)
-        window = self.policy.window_of.get(staff)
-        if window is None:
-            raise NotFound(
-                f"{staff} is in no window of the policy: check the staff id "
-                "(the policy's [[windows]] list who works where)"
-            )
-        zone = self.policy.zone(window.site)
+        zone = self.policy.zone(self._window(staff).site)
         start, end = (t if t.tzinfo else t.replace(tzinfo=zone) for t in (start, end))
         if end <= start:
             raise InvalidInput(
@@ -223,6 +226,11 @@ class Management:
             )
         record = LeaveRecord(f"lv-{new_event_id()[-12:]}", staff, start, end, kind, why)
         return self._record_leave(actor, "leave_add", record, why)
+
+    def leave_period(self, staff: str, start: str, end: str) -> tuple[datetime, datetime]:
+        """`start` and `end` as a person types them, as instants in `staff`'s site: a date
+        is the whole local day (both inclusive), a date-time that instant."""
+        return leave_span(start, end, self.policy.zone(self._window(staff).site), self.language)
 
     def cancel_leave(self, actor: Actor, leave_id: str, reason: str) -> ActionResult:
         """Cancel leave granted earlier (in the policy or by a manager)."""
@@ -255,6 +263,15 @@ class Management:
         self.store.add_action(action)
         return action
 
+    def _window(self, staff: str) -> Window:
+        window = self.policy.window_of.get(staff)
+        if window is None:
+            raise NotFound(
+                f"{staff} is in no window of the policy: check the staff id "
+                "(the policy's [[windows]] list who works where)"
+            )
+        return window
+
     def _mark(self, actor: Actor, kind: ActionKind, violation_id: str, reason: str) -> ActionResult:
         """A correction or a void: record it, recompute its person-month, announce both."""
         why = _reason(reason)
@@ -268,6 +285,8 @@ class Management:
             raise Refused(f"{target} is already voided; nothing to {kind}")
         if kind == "correct" and found.status == "corrected":
             raise Refused(f"{target} already has a correction recorded")
+        if kind == "correct":
+            check_correction(found, self.language)
         action = self._action(actor, kind, target, why)
         changed, withdrawn = self._recompute(found.staff_id, [month_of(found.day)])
         return ActionResult(

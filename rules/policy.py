@@ -1,9 +1,10 @@
 """The hall's regime as a validated TOML policy; the defaults mirror BRIEF.md.
 
-Everything the engine decides comes from here: time zones, sessions (with seasonal
-schedules), the calendar with holidays and make-up working days (调休), windows with their
-staff and workstations, grace periods, going-out allowances, leave, app categories, the
-violation catalogue, the correction allowance, the veto and the rating bands.
+Everything the engine decides comes from here: time zones and go-live dates, sessions
+(with seasonal schedules), the calendar with holidays and make-up working days (调休),
+windows with their staff (and when each was employed) and workstations, grace periods,
+going-out allowances, leave, app categories, the violation catalogue, the correction
+allowance, the veto, the rating bands and how far a device clock may be off.
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ class Site(Section):
         "Asia/Shanghai",
         description="The site's IANA time zone: sessions, days and months are local to it.",
     )
+    go_live: date | None = pydantic.Field(
+        None,
+        description=(
+            "Nobody at the site is judged before this day; unset: the local day of the "
+            "first punch the site received."
+        ),
+    )
 
     @cached_property
     def zone(self) -> ZoneInfo:
@@ -59,6 +67,28 @@ def _default_schedules() -> list[Schedule]:
     ]
 
 
+class Employment(Section):
+    """The days a staff member works here, both inclusive; unset: open-ended."""
+
+    first_day: date | None = pydantic.Field(
+        None, description="The first day the staff member is judged (unset: open-ended)."
+    )
+    last_day: date | None = pydantic.Field(
+        None, description="The last day the staff member is judged (unset: open-ended)."
+    )
+
+    @pydantic.model_validator(mode="after")
+    def _ordered(self) -> Employment:
+        if self.first_day and self.last_day and self.last_day < self.first_day:
+            raise ValueError(f"last_day {self.last_day} is before first_day {self.first_day}")
+        return self
+
+    def covers(self, day: date) -> bool:
+        return (self.first_day is None or self.first_day <= day) and (
+            self.last_day is None or day <= self.last_day
+        )
+
+
 class Window(Section):
     """A service window: its staff are judged, scored and vetoed together."""
 
@@ -74,12 +104,22 @@ class Window(Section):
             "without a staff id; each must be in `staff`."
         ),
     )
+    employment: dict[StaffId, Employment] = pydantic.Field(
+        {},
+        description=(
+            "Staff id to the days they work here (first_day, last_day, both inclusive); "
+            "staff not named are judged every day the site is live."
+        ),
+    )
 
     @pydantic.model_validator(mode="after")
-    def _workstation_staff_known(self) -> Window:
+    def _staff_known(self) -> Window:
         unknown = sorted(set(self.workstations.values()) - set(self.staff))
         if unknown:
             raise ValueError(f"workstations assigned to staff not in this window: {unknown}")
+        strangers = sorted(set(self.employment) - set(self.staff))
+        if strangers:
+            raise ValueError(f"employment dates for staff not in this window: {strangers}")
         return self
 
 
@@ -124,6 +164,27 @@ class Grace(Section):
             "offline can send their punches first."
         ),
     )
+    incident_min: Minutes = pydantic.Field(
+        5,
+        description=(
+            "Spoof alerts of one kind, person and device within this many minutes of an "
+            "incident's first alert are that one incident (one violation)."
+        ),
+    )
+
+
+class Penalty(Section):
+    """What a violation of one rule costs."""
+
+    severity: Literal["minor", "serious"] = pydantic.Field(
+        description=(
+            "minor: numbered against the monthly correction allowance; serious: vetoes the "
+            "month (see `[veto]`)."
+        )
+    )
+    deduction: Annotated[float, pydantic.Field(ge=0, le=100)] = pydantic.Field(
+        description="Points taken off the monthly 100."
+    )
 
 
 class Outing(Section):
@@ -139,6 +200,28 @@ class Outing(Section):
         description=(
             "Minutes each kind of going out may last: the allowed return is the earlier of "
             "the promised return and going-out time plus this."
+        ),
+    )
+    unregistered: Penalty | None = pydantic.Field(
+        None,
+        description=(
+            "Clocking out and back in within a session without registering a going-out is "
+            "never an early departure; given a penalty it is an `unregistered_outing`."
+        ),
+    )
+
+
+class DeviceClocks(Section):
+    """When a device clock is not to be trusted (punch times are device times)."""
+
+    max_offset_s: Annotated[float, pydantic.Field(gt=0, le=3600)] = pydantic.Field(
+        5.0, description="The clock offset (seconds) a heartbeat may report before doubt."
+    )
+    reach_min: Annotated[float, pydantic.Field(gt=0, le=24 * 60)] = pydantic.Field(
+        5.0,
+        description=(
+            "A heartbeat speaks for its device's clock this many minutes either side of it "
+            "(heartbeats come every minute)."
         ),
     )
 
@@ -219,20 +302,20 @@ RuleId = Literal[
     "nonwork_day",
     "spoof",
 ]
-
-
-class Penalty(Section):
-    """What a violation of one rule costs."""
-
-    severity: Literal["minor", "serious"] = pydantic.Field(
-        description=(
-            "minor: numbered against the monthly correction allowance; serious: vetoes the "
-            "month (see `[veto]`)."
-        )
-    )
-    deduction: Annotated[float, pydantic.Field(ge=0, le=100)] = pydantic.Field(
-        description="Points taken off the monthly 100."
-    )
+UNREGISTERED_OUTING = "unregistered_outing"  # judged only with `outing.unregistered` set
+# What each rule is called where people read it (Chinese first, English selectable).
+RULE_WORDS: dict[str, dict[str, str]] = {
+    "late": {"zh": "迟到", "en": "late arrival"},
+    "early_departure": {"zh": "早退", "en": "early departure"},
+    "missing_punch": {"zh": "漏打卡", "en": "missing punch"},
+    "absence": {"zh": "旷工", "en": "absence"},
+    "outing_overdue": {"zh": "外出超时", "en": "overdue from going out"},
+    "away_from_post": {"zh": "离岗", "en": "away from post"},
+    "nonwork_session": {"zh": "上班时间做与工作无关的事", "en": "non-work computer use"},
+    "nonwork_day": {"zh": "全天非工作用机超时", "en": "non-work computer use all day"},
+    "spoof": {"zh": "冒用身份打卡", "en": "spoofed or proxy punch"},
+    UNREGISTERED_OUTING: {"zh": "未登记外出", "en": "going out without registering"},
+}
 
 
 def _default_catalogue() -> dict[RuleId, Penalty]:
@@ -347,6 +430,9 @@ class Policy(Section):
     fail_rating: str = pydantic.Field(
         "fail", description="The rating below the lowest band, and of a vetoed month."
     )
+    clocks: DeviceClocks = pydantic.Field(
+        DeviceClocks(), description="When a device clock, and the punches it times, is in doubt."
+    )
 
     @pydantic.model_validator(mode="after")
     def _consistent(self) -> Policy:
@@ -376,6 +462,18 @@ class Policy(Section):
     def site(self, site_id: str) -> Site:
         return self.sites.get(site_id, self.default_site)
 
+    def employment(self, staff: str) -> Employment:
+        window = self.window_of.get(staff)
+        return (window.employment.get(staff) if window else None) or Employment()
+
+    def go_live_day(self, site_id: str, first_punch: datetime | None) -> date | None:
+        """The site's first judged day: its go-live date, else the local day of its first
+        punch; None: not live yet (no go-live date and no punch)."""
+        go_live = self.site(site_id).go_live
+        if go_live is not None or first_punch is None:
+            return go_live
+        return first_punch.astimezone(self.zone(site_id)).date()
+
     def zone(self, site_id: str) -> ZoneInfo:
         return self.site(site_id).zone
 
@@ -397,6 +495,8 @@ class Policy(Section):
         ]
 
     def penalty(self, rule: str) -> Penalty:
+        if rule == UNREGISTERED_OUTING and self.outing.unregistered is not None:
+            return self.outing.unregistered
         return self.catalogue[rule]  # type: ignore[index]
 
     def rating(self, score: float, vetoed: bool) -> str:

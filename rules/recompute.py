@@ -1,4 +1,8 @@
-"""Bring stored violations in line with stored events, per person-month or per month."""
+"""Bring stored violations in line with stored events, per person-month or per month.
+
+Each cycle reads, besides the events, the facts the engine needs from the store (first
+punches, numbers announced, heartbeats near the punches) and keeps the numbers it gives.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from mqtt import schema
 from rules.engine import (
+    Facts,
     PersonEvents,
     ViolationRecord,
     evaluate_person_month,
@@ -44,6 +49,24 @@ def affected(event: schema.Event, policy: Policy) -> tuple[str, str] | None:
 Change = tuple[list[ViolationRecord], list[ViolationRecord]]
 
 
+def stored_facts(
+    store: Store, policy: Policy, month: str, punches: Iterable[schema.Punch]
+) -> Facts:
+    """What the engine needs from the store besides the events: first punches, the numbers
+    announced in `month`, the heartbeats of the punches' devices around them."""
+    reach = timedelta(minutes=policy.clocks.reach_min)
+    near = [(p.site, p.device, p.ts) for p in punches]
+    return Facts(store.first_punches(), store.numbers(month), store.statuses_near(near, reach))
+
+
+def _replace(store: Store, staff: str, month: str, records: list[ViolationRecord]) -> Change:
+    """Store a person-month's results and keep the numbers they announce."""
+    change = store.replace_violations(staff, month, records)
+    numbered = {r.violation_id: r.correction_no for r in records if r.correction_no}
+    store.keep_numbers(staff, month, numbered)
+    return change
+
+
 def recompute_person_month(
     store: Store,
     policy: Policy,
@@ -68,8 +91,9 @@ def recompute_person_month(
             start, end, staff=staff, workstations=workstations, kinds=PERSON_KINDS
         )
         person = group_by_person(events, policy).get(staff, PersonEvents())
-        records = evaluate_person_month(policy, staff, month, person, store.actions(), now)
-        return store.replace_violations(staff, month, records)
+        facts = stored_facts(store, policy, month, person.clocks)
+        records = evaluate_person_month(policy, staff, month, person, store.actions(), now, facts)
+        return _replace(store, staff, month, records)
 
 
 def recompute_month(
@@ -87,11 +111,13 @@ def recompute_month(
     with store.recomputing_month(month):
         grouped = group_by_person(store.events(start, end, kinds=PERSON_KINDS), policy)
         actions = store.actions()
+        punches = [c for person in chosen if person in grouped for c in grouped[person].clocks]
+        facts = stored_facts(store, policy, month, punches)
         for person in chosen:
             records = evaluate_person_month(
-                policy, person, month, grouped.get(person, PersonEvents()), actions, now
+                policy, person, month, grouped.get(person, PersonEvents()), actions, now, facts
             )
-            more, gone = store.replace_violations(person, month, records)
+            more, gone = _replace(store, person, month, records)
             changed += more
             withdrawn += gone
     return changed, withdrawn

@@ -161,12 +161,23 @@ def inspection_text(report: InspectionReport) -> str:
         for line in window.staff:
             punches = " ".join(f"{p.time} {p.action}" for p in line.punches) or "no punches"
             out.append(f"  {line.staff_id:<10} {line.status:<11} {punches}")
+            out += [
+                f"      ? {p.time} {p.action}: time in doubt ({p.clock})"
+                for p in line.punches
+                if p.clock
+            ]
             out += [f"      ! {violation_line(v)}" for v in line.violations]
     out.append("\nDevices and agents offline:")
     out += [
         f"  {d.site}/{d.device} ({d.role}): {d.state}"
         + (f" since {moment(d.since)} ({d.why})" if d.since else "")
         for d in report.offline
+    ] or ["  none"]
+    out.append("\nDevice clocks in doubt:")
+    out += [
+        f"  {d.site}/{d.device} ({d.role}): {d.state}"
+        + (f" ({d.why} {moment(d.since)})" if d.since else "")
+        for d in report.clocks
     ] or ["  none"]
     out.append("\nOpen items:")
     out += [f"  - {item.text}" for item in report.open_items] or ["  none"]

@@ -1,13 +1,17 @@
-"""The monthly 100-point sheet: scores, vetoes (一票否决), ratings and ranking. Pure."""
+"""The monthly 100-point sheet: scores, vetoes (一票否决), ratings and ranking.
+
+`score_month` is pure; `load_sheet` reads what it needs from a store.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from rules.engine import ViolationRecord
+from rules.engine import Facts, ViolationRecord, judged_workdays
 from rules.policy import Policy
+from rules.store import Store
 
 FULL_MARKS = 100.0
 
@@ -34,7 +38,7 @@ class WindowScore:
     window: str
     site: str
     staff: int
-    score: float  # the mean of its staff's scores
+    score: float  # the mean of its staff's scores, weighted by the days each was judged
     vetoed: bool
     rating: str
     vetoed_staff: tuple[str, ...]
@@ -55,15 +59,23 @@ def _ranking(rows: list[dict], name: str) -> list[tuple[int, dict]]:
 
 
 def score_month(
-    policy: Policy, violations: Iterable[ViolationRecord]
+    policy: Policy, violations: Iterable[ViolationRecord], workdays: Mapping[str, int] | None = None
 ) -> tuple[list[PersonScore], list[WindowScore]]:
-    """Score every staff member and window of the policy from a month's violations."""
+    """Score every staff member and window of the policy from a month's violations.
+
+    `workdays`: per staff member, the working days of the month on which they were judged
+    (employed, the site live). A window's score then counts each member by those days, and
+    whoever has none is not on the sheet. None: everyone, counted alike.
+    """
     mine: dict[str, list[ViolationRecord]] = defaultdict(list)
     for v in violations:
         mine[v.staff_id].append(v)
+    weight = {s: 1 if workdays is None else workdays.get(s, 0) for s in policy.window_of}
     people = []
     for window in policy.windows:
         for staff in window.staff:
+            if not weight[staff]:
+                continue
             counted = [v for v in mine[staff] if v.status != "voided"]
             deductions = sum(v.deduction for v in counted)
             vetoes = tuple(v.violation_id for v in counted if v.veto)
@@ -88,7 +100,8 @@ def score_month(
     windows = []
     for window in policy.windows:
         members = [p for p in person_rows if p.window == window.id]
-        score = sum(p.score for p in members) / len(members) if members else FULL_MARKS
+        days = sum(weight[p.staff_id] for p in members)
+        score = sum(p.score * weight[p.staff_id] for p in members) / days if days else FULL_MARKS
         vetoed_staff = tuple(p.staff_id for p in members if p.vetoed)
         vetoed = bool(vetoed_staff) and policy.veto.window
         windows.append(
@@ -105,3 +118,14 @@ def score_month(
 
     window_rows = [WindowScore(rank=r, **w) for r, w in _ranking(windows, "window")]
     return person_rows, window_rows
+
+
+def load_sheet(
+    store: Store, policy: Policy, month: str
+) -> tuple[list[PersonScore], list[WindowScore], list[ViolationRecord]]:
+    """The month's sheet from a store: (staff, windows, the violations it counts)."""
+    rows = store.violations(month=month)
+    facts = Facts(first_punch=store.first_punches())
+    days = {staff: judged_workdays(policy, staff, month, facts) for staff in policy.window_of}
+    people, windows = score_month(policy, rows, days)
+    return people, windows, rows

@@ -1,7 +1,9 @@
 """The rules service's store: a narrow interface, its SQL once, and SQLite behind it.
 
 Events and manager actions are append-only (an event id is stored once; redeliveries are
-ignored); violations are derived and replaced whenever a person-month is recomputed. The
+ignored); violations are derived and replaced whenever a person-month is recomputed. Two
+small tables keep what the results must not forget: each site's first punch (its go-live
+by default) and every correction number announced (numbers never change once given). The
 SQL is portable (SQLite 3.35+ and PostgreSQL share it, `ON CONFLICT` and `RETURNING`
 included): `SqlStore` holds it, `SqliteStore` and `rules.pgstore.PostgresStore` add the
 connection, the DDL and the locking. Several service instances may share one PostgreSQL
@@ -14,10 +16,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,6 +29,7 @@ from mqtt import schema
 from mqtt.schema import LeaveKind
 from rules.engine import ViolationRecord, event_time
 from rules.manager_actions import LeaveRecord, ManagerAction
+from rules.spans import union
 
 BATCH = 500  # rows of one multi-row INSERT, ids of one IN (...) query
 # Dead letters are bounded so a device (or an attacker with its credentials) publishing
@@ -36,16 +40,29 @@ DEAD_LETTER_PAYLOAD_CHARS = 4096  # what is kept of a rejected payload
 
 PersonMonth = tuple[str, str]  # (staff id, YYYY-MM)
 Affected = Callable[[schema.Event], PersonMonth | None]
+STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
+NearPunch = tuple[str, str, datetime]  # (site, device, moment)
 
 
 def stamp(moment: datetime) -> str:
     """A UTC timestamp whose text order is its time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime(STAMP)
+
+
+def unstamp(text: str) -> datetime:
+    return datetime.strptime(text, STAMP).replace(tzinfo=UTC)
+
+
+def _moments_by_device(punches: Iterable[NearPunch]) -> dict[tuple[str, str], list[datetime]]:
+    moments: dict[tuple[str, str], list[datetime]] = defaultdict(list)
+    for site, device, moment in punches:
+        moments[(site, device)].append(moment)
+    return moments
 
 
 def _moment(text: str | None) -> datetime | None:
     """A `stamp` read back (aware, UTC)."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC) if text else None
+    return unstamp(text) if text else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +154,18 @@ class Store(Protocol):
     def broker_went_away(self, lost: datetime, since: datetime) -> None:
         """The centre's connection to the broker was lost at `lost`: the wills that arrived
         from `since` until then were the broker's going, not their devices'."""
+
+    def statuses_near(self, punches: Iterable[NearPunch], reach: timedelta) -> list[schema.Status]:
+        """The heartbeats of each punch's device within `reach` of it (the clock check)."""
+
+    def first_punches(self) -> dict[str, datetime]:
+        """Per site, the earliest punch stored (whatever order they came in)."""
+
+    def numbers(self, month: str) -> dict[str, dict[str, int]]:
+        """The correction numbers announced in `month`: staff -> violation id -> number."""
+
+    def keep_numbers(self, staff: str, month: str, numbers: Mapping[str, int]) -> None:
+        """Remember numbers announced; a number once kept is never changed."""
 
     def add_action(self, action: ManagerAction) -> None: ...
 
@@ -300,6 +329,13 @@ def tables(text: str, real: str, serial: str) -> list[str]:
         # recomputation clears only the mark it saw (see `recomputing`).
         f"""CREATE TABLE IF NOT EXISTS pending ("staff_id" {text}, "month" {text},
             "n" INTEGER NOT NULL, PRIMARY KEY ("staff_id", "month"))""",
+        # Each site's earliest punch: a site goes live on its day unless the policy says.
+        f"""CREATE TABLE IF NOT EXISTS first_punches ("site" {text} PRIMARY KEY,
+            "at" {text} NOT NULL)""",
+        # Every correction number announced, withdrawn violations' included (retired).
+        f"""CREATE TABLE IF NOT EXISTS numbers ("violation_id" {text} PRIMARY KEY,
+            "staff_id" {text}, "month" {text}, "number" INTEGER NOT NULL)""",
+        'CREATE INDEX IF NOT EXISTS idx_numbers_month_staff_id ON numbers ("month", "staff_id")',
     ]
 
 
@@ -375,6 +411,12 @@ class SqlStore:
                 for column in columns:
                     if column not in present:
                         self._execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {text}')
+            # A store made before first punches were kept learns them from its events once.
+            if not self._execute("SELECT 1 FROM first_punches LIMIT 1").fetchall():
+                self._execute(
+                    'INSERT INTO first_punches ("site", "at") SELECT "site", MIN("at") '
+                    'FROM events WHERE "kind" = \'clock\' GROUP BY "site"'
+                )
 
     # -- events ----------------------------------------------------------------------
     def add_events(
@@ -412,6 +454,7 @@ class SqlStore:
                 )
                 stored.update(i for (i,) in cursor.fetchall())
             new = [event for event, _ in ordered if event.id in stored]
+            self._note_first_punches(new)
             if affected is not None:
                 marks = sorted({key for key in map(affected, new) if key is not None})
                 self._execute_many(
@@ -453,6 +496,22 @@ class SqlStore:
                 'AND "broker_lost" IS NULL AND "seen" >= ? AND "seen" <= ?',
                 [stamp(lost), stamp(since), stamp(lost)],
             )
+
+    def _note_first_punches(self, new: Iterable[schema.Event]) -> None:
+        earliest: dict[str, str] = {}
+        for event in new:
+            if isinstance(event, schema.Punch):
+                moment = stamp(event.ts)
+                earliest[event.site] = min(earliest.get(event.site, moment), moment)
+        self._execute_many(
+            'INSERT INTO first_punches ("site", "at") VALUES (?, ?) ON CONFLICT ("site") '
+            'DO UPDATE SET "at" = excluded."at" WHERE excluded."at" < first_punches."at"',
+            sorted(earliest.items()),
+        )
+
+    def first_punches(self) -> dict[str, datetime]:
+        rows = self._rows('SELECT "site", "at" FROM first_punches')
+        return {site: unstamp(at) for site, at in rows}
 
     def events(
         self,
@@ -500,6 +559,26 @@ class SqlStore:
             assert isinstance(status, schema.Status)
             found.setdefault((status.site, status.device), DeviceSeen(status, status.ts))
         return [found[key] for key in sorted(found)]
+
+    def statuses_near(self, punches: Iterable[NearPunch], reach: timedelta) -> list[schema.Status]:
+        spans = [
+            (site, device, span)
+            for (site, device), times in sorted(_moments_by_device(punches).items())
+            for span in union((t - reach, t + reach) for t in times)
+        ]
+        # One index range per span (a single WHERE with ORs would scan the device's rows).
+        one = (
+            'SELECT "payload" FROM events WHERE "kind" = \'status\' AND "site" = ? '
+            'AND "device" = ? AND "at" >= ? AND "at" <= ?'
+        )
+        found: list[schema.Status] = []
+        for chunk in (spans[i : i + BATCH // 5] for i in range(0, len(spans), BATCH // 5)):
+            sql = " UNION ALL ".join([one] * len(chunk))
+            params = [
+                v for site, device, (a, b) in chunk for v in (site, device, stamp(a), stamp(b))
+            ]
+            found += [schema.decode(p) for (p,) in self._rows(sql, params)]
+        return sorted(found, key=lambda s: (s.ts, s.id))
 
     # -- pending recomputations ------------------------------------------------------
     def pending(self, limit: int = 1000) -> list[PersonMonth]:
@@ -566,6 +645,24 @@ class SqlStore:
     def actions(self) -> list[ManagerAction]:
         sql = f'SELECT {_names(ACTION_COLUMNS)} FROM actions ORDER BY "ts", "action_id"'
         return [_action_of(dict(zip(ACTION_COLUMNS, r, strict=True))) for r in self._rows(sql)]
+
+    # -- correction numbers ----------------------------------------------------------------
+    def numbers(self, month: str) -> dict[str, dict[str, int]]:
+        rows = self._rows(
+            'SELECT "staff_id", "violation_id", "number" FROM numbers WHERE "month" = ?', [month]
+        )
+        found: dict[str, dict[str, int]] = defaultdict(dict)
+        for staff, violation_id, number in rows:
+            found[staff][violation_id] = number
+        return dict(found)
+
+    def keep_numbers(self, staff: str, month: str, numbers: Mapping[str, int]) -> None:
+        with self._transaction():
+            self._execute_many(
+                'INSERT INTO numbers ("violation_id", "staff_id", "month", "number") '
+                'VALUES (?, ?, ?, ?) ON CONFLICT ("violation_id") DO NOTHING',
+                [[vid, staff, month, n] for vid, n in sorted(numbers.items())],
+            )
 
     # -- violations --------------------------------------------------------------------
     def replace_violations(

@@ -131,3 +131,19 @@ def store(store_at):
     opened = open_store(store_at())
     yield opened
     opened.close()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hallwatch")
+    group.addoption(
+        "--differential-months",
+        type=int,
+        default=1500,
+        help="person-months the engine is checked on against docs/rules.md (default 1500)",
+    )
+    group.addoption(
+        "--differential-seed",
+        type=int,
+        default=14,
+        help="seed of the differential test's person-months (fixed, so CI is reproducible)",
+    )

@@ -320,7 +320,9 @@ def test_absences_appear_once_a_session_has_settled_without_any_event(store):
     from tests.rules_helpers import DAY, at, policy
 
     moments = iter([at("17:20"), at("17:29"), at("17:31")])
-    ingest = Ingest(store, policy(), now=lambda: next(moments))
+    # A site that went live earlier (with no punch stored, it would not be judged yet).
+    live = policy(sites={"hall-01": {"go_live": "2026-11-02"}})
+    ingest = Ingest(store, live, now=lambda: next(moments))
     ingest.recompute_all("2026-11")  # start-up at 17:20: the afternoon is not settled yet
 
     def afternoon_absences() -> set[str]:

@@ -58,8 +58,9 @@ class Clock:
 
 
 def hall_policy(site: str = SITE):
+    # Live since the month began: S2 never punches, and the leave spans months before it.
     return policy(
-        sites={site: {"timezone": "Asia/Shanghai"}},
+        sites={site: {"timezone": "Asia/Shanghai", "go_live": "2026-09-01"}},
         windows=[{"id": "w1", "site": site, "staff": ["S1", "S2"]}],
     )
 
@@ -346,6 +347,8 @@ def test_a_formula_in_a_reason_stays_text_in_csv_exports(tmp_path, policy_file):
         "2026-11-24T08:00",
         "--to",
         "2026-11-24T18:00",
+        "--kind",
+        "personal",
     ]
     added = runner.invoke(main, [*add, "--reason", FORMULA, "--by", "li"], env=env)
     assert added.exit_code == 0, added.output

@@ -358,12 +358,15 @@ class Station:
                     self.feedback.show(Notice("info", say(lang, key, name=name)))
             case Mismatch(face_staff_id=face_id, finger_staff_id=finger_id):
                 self.feedback.show(Notice("fail", say(lang, "mismatch")))
-                self._alert(
-                    schema.AlertKind.PROXY_PUNCH,
-                    schema.Severity.SERIOUS,
-                    f"face of {face_id} presented with the finger of {finger_id}",
-                    staff_id=finger_id,
-                )
+                # One alert for each person concerned: the finger's owner and the person
+                # whose face was presented (the centre judges each of them).
+                for staff_id in (finger_id, face_id):
+                    self._alert(
+                        schema.AlertKind.PROXY_PUNCH,
+                        schema.Severity.SERIOUS,
+                        f"face of {face_id} presented with the finger of {finger_id}",
+                        staff_id=staff_id,
+                    )
 
     def _has_enrolled(self, staff_id: str, factor: str) -> bool:
         if factor == "face":

@@ -376,12 +376,12 @@ class HallDay:
         from rules import render
         from rules.html_report import write_html
         from rules.inspection import load_inspection
-        from rules.scoring import score_month
+        from rules.scoring import load_sheet
 
         store, policy = self.rules.store, self.rules.policy
         inspection = load_inspection(store, policy, hall.DAY, hall.SITE, self.sim_time())
-        people, windows = score_month(policy, store.violations(month=f"{hall.DAY:%Y-%m}"))
         month = f"{hall.DAY:%Y-%m}"
+        people, windows, _ = load_sheet(store, policy, month)
         text = (
             f"\n== Daily inspection {hall.DAY} ==\n{render.inspection_text(inspection)}\n"
             f"== Month-to-date scores {month} ==\n{render.score_text(month, people, windows)}"

@@ -84,7 +84,7 @@ def test_face_and_finger_must_be_the_same_person(tmp_path, site, station_data, f
     with Central(site) as central, RunningStation(Station(config)):
         time.sleep(1.5)  # the face (S001) is identified and waits for a finger
         emulator.place_finger("finger-s002", touches=1)  # someone else's finger
-        alert = central.wait_for(schema.Alert, 1)[0]
+        alert, face_alert = central.wait_for(schema.Alert, 2)[:2]
         emulator.place_finger("finger-s001", touches=1)
         punch = central.wait_for(schema.Punch, 1)[0]
     assert (
@@ -92,6 +92,9 @@ def test_face_and_finger_must_be_the_same_person(tmp_path, site, station_data, f
         and "S001" in alert.message
         and alert.staff_id == "S002"
     )
+    # The person whose face was presented is named too, in an alert of their own.
+    assert (face_alert.kind, face_alert.staff_id) == (schema.AlertKind.PROXY_PUNCH, "S001")
+    assert face_alert.message == alert.message
     assert (punch.staff_id, punch.method) == ("S001", schema.Method.FACE_FINGER)
     assert punch.finger_score is not None and -1 <= punch.score <= 1
 
