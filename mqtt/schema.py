@@ -70,6 +70,7 @@ class AlertKind(StrEnum):
     CAMERA_FAULT = "camera_fault"
     TAMPER = "tamper"
     DISK_FULL = "disk_full"
+    CLOCK_FAULT = "clock_fault"
 
 
 class Severity(StrEnum):

@@ -292,7 +292,7 @@ class _Day:
             # Gone out when it ends: the outing rule judges that end.
             covering = next((o for o in self.gone_out if o.covers(due[0])), None)
             out_at_end = any(o.out.ts < due[1] <= o.until for o in self.gone_out)
-            pairs = self.out_and_backs(punches, end)
+            pairs = self.out_and_backs(punches, start, end)
             if covering is not None:
                 self.beyond_allowed_return(covering, slot, label, due, end)
             elif not punches:
@@ -307,13 +307,17 @@ class _Day:
                 self.unregistered(pairs)
 
     @staticmethod
-    def out_and_backs(punches: list[schema.Punch], end: datetime) -> list[Pair]:
-        """Clock-outs followed by a clock-in before the session ends: out and back again,
-        neither a departure nor an arrival."""
+    def out_and_backs(punches: list[schema.Punch], start: datetime, end: datetime) -> list[Pair]:
+        """Clock-outs inside the session followed by a clock-in before it ends: out and back
+        again, neither a departure nor an arrival. (A clock-out before the session starts,
+        in the break, is the previous session's departure.)"""
         return [
             (a, b)
             for a, b in pairwise(punches)
-            if a.action is Action.CLOCK_OUT and b.action is Action.CLOCK_IN and b.ts < end
+            if a.action is Action.CLOCK_OUT
+            and b.action is Action.CLOCK_IN
+            and start <= a.ts
+            and b.ts < end
         ]
 
     def arrival(

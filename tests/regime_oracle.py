@@ -155,7 +155,12 @@ def judge_day(policy, day, zone, punches, leaves, now, tomorrow) -> list[Verdict
         # Rule 5: out and back.
         backs, outs_back = set(), set()
         for a, b in pairwise(mine):
-            if a.action == Action.CLOCK_OUT and b.action == Action.CLOCK_IN and b.ts < end:
+            if (
+                a.action == Action.CLOCK_OUT
+                and b.action == Action.CLOCK_IN
+                and start <= a.ts
+                and b.ts < end
+            ):
                 outs_back.add(a.id)
                 backs.add(b.id)
         if over_start:

@@ -207,6 +207,20 @@ class StationConfig(Section):
             "front of the camera is one alert, not hundreds."
         ),
     )
+    clock_max_offset_s: Annotated[float, pydantic.Field(gt=0, le=3600)] = pydantic.Field(
+        5.0,
+        description=(
+            "An alert is raised when the kernel says the clock is off by more than this many "
+            "seconds, or not synchronised at all: punch times are this clock's times."
+        ),
+    )
+    clock_grace_s: Annotated[float, pydantic.Field(ge=0, le=86400)] = pydantic.Field(
+        600.0,
+        description=(
+            "Seconds after start before a clock fault is raised: a Pi has no battery clock "
+            "and is unsynchronised until NTP answers after boot."
+        ),
+    )
     sessions: DaySessions = pydantic.Field(
         [
             Session(start=time(9), end=time(12)),

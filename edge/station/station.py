@@ -49,7 +49,7 @@ from edge.station.inference import LastPunch
 from edge.station.keypad import ActionRequest, InputError, KeyPress, KeyReader, parse, reason_list
 from edge.station.messages import say
 from edge.station.punches import Refusal, plan_punch
-from edge.station.timesync import time_sync
+from edge.station.timesync import ClockWatch, TimeSync, time_sync
 from edge.station.timetable_file import TimetableFile
 from edge.station.turn import RefusedKey, Turn
 from models.decision import Decider, FaceOutcome, Verdict
@@ -79,9 +79,12 @@ class Station:
         feedback: Feedback | None = None,
         now: Callable[[], datetime] = utc_now,
         camera: FrameSource | None = None,
+        sync_probe: Callable[[], TimeSync | None] = time_sync,
     ) -> None:
         self.config = config
         self.now = now  # event times; the demo runs a day on an accelerated clock
+        self.sync_probe = sync_probe  # the kernel's view of this clock (a platform probe)
+        self.clock_watch = ClockWatch(config.clock_max_offset_s, config.clock_grace_s)
         self.started = time.monotonic()
         # The journal comes first: opening it creates the data folder (or says why not).
         self.journal = Journal(
@@ -521,7 +524,10 @@ class Station:
 
     def _health(self) -> schema.Health:
         disk = shutil.disk_usage(self.config.data_dir)
-        sync = time_sync()
+        sync = self.sync_probe()
+        uptime_s = time.monotonic() - self.started
+        if (fault := self.clock_watch.news(sync, uptime_s)) is not None:
+            self._alert(schema.AlertKind.CLOCK_FAULT, schema.Severity.MINOR, fault)
         return schema.Health(
             camera=self.camera_status if self.config.uses_face else None,
             sensor=self.fingers.status[:200] if self.fingers is not None else None,
@@ -531,7 +537,7 @@ class Station:
             disk_free_mb=disk.free // (1024 * 1024),
             clock_synced=sync.synchronised if sync else None,
             clock_offset_s=round(sync.offset_s, 6) if sync and sync.synchronised else None,
-            uptime_s=round(time.monotonic() - self.started, 1),
+            uptime_s=round(uptime_s, 1),
         )
 
     # -- central updates: gallery and timetable --------------------------------------

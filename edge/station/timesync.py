@@ -69,3 +69,38 @@ def time_sync() -> TimeSync | None:
     scale = 1e-9 if timex.status & STA_NANO else 1e-6
     synchronised = state != TIME_ERROR and not timex.status & STA_UNSYNC
     return TimeSync(synchronised, timex.offset * scale, timex.maxerror * 1e-6)
+
+
+class ClockWatch:
+    """Says when the device clock goes wrong: unsynchronised, or off by more than
+    `max_offset_s`. Punch times are device times, so the centre must hear of it.
+
+    A Pi has no battery clock: after boot it runs unsynchronised until NTP answers, so a
+    fault is told only once the station has run `grace_s`; each new fault is told once,
+    and again after the clock was good in between.
+    """
+
+    def __init__(self, max_offset_s: float, grace_s: float) -> None:
+        self.max_offset_s = max_offset_s
+        self.grace_s = grace_s
+        self._told: str | None = None
+
+    def fault(self, sync: TimeSync | None) -> str | None:
+        if sync is None:
+            return None  # no way to know here (not Linux)
+        if not sync.synchronised:
+            return "the device clock is not synchronised (NTP)"
+        if abs(sync.offset_s) > self.max_offset_s:
+            return f"the device clock is off by {sync.offset_s:+.1f} s"
+        return None
+
+    def news(self, sync: TimeSync | None, uptime_s: float) -> str | None:
+        """The fault to report now, if there is a new one."""
+        fault = self.fault(sync)
+        if fault is None:
+            self._told = None
+            return None
+        if uptime_s < self.grace_s or fault == self._told:
+            return None
+        self._told = fault
+        return fault
