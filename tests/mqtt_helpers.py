@@ -46,6 +46,13 @@ def client(
     return MqttClient(config, client_id, on_message=on_message)
 
 
+def central_config(site: str, version: int, **fields) -> schema.Config:
+    """The rules service's `config` message for a device of `site`, at `version`."""
+    return schema.new_event(
+        schema.Config, site, "central", utc_now(), seq=version, version=version, **fields
+    )
+
+
 def clock_event(site: str, device: str, seq: int, staff: str = "S001", **fields) -> schema.Punch:
     return schema.Punch(
         id=new_event_id(),
