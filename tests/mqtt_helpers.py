@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from mqtt import schema
 from mqtt.client import BrokerConfig, MqttClient
-from mqtt.ids import new_event_id, utc_now
+from mqtt.ids import utc_now
 
 
 class Collector:
@@ -54,12 +54,12 @@ def central_config(site: str, version: int, **fields) -> schema.Config:
 
 
 def clock_event(site: str, device: str, seq: int, staff: str = "S001", **fields) -> schema.Punch:
-    return schema.Punch(
-        id=new_event_id(),
+    return schema.new_event(
+        schema.Punch,
+        site,
+        device,
+        utc_now(),
         seq=seq,
-        site=site,
-        device=device,
-        ts=utc_now(),
         staff_id=staff,
         action=fields.pop("action", schema.Action.CLOCK_IN),
         method=fields.pop("method", schema.Method.FACE),
