@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import paho.mqtt.client as paho
 
+from base.lifecycle import StartStop
 from edge.journal import Journal
 from mqtt.client import MqttClient
 from mqtt.topics import RETAINED_KINDS, device_topic
@@ -31,7 +32,7 @@ PRUNE_EVERY = timedelta(hours=1)
 RESEND_AFTER_S = 60.0
 
 
-class JournalPublisher:
+class JournalPublisher(StartStop):
     """A background thread publishing `journal`'s unsent events through `client`.
 
     The client must be started by the caller (it also carries subscriptions and the
@@ -64,12 +65,6 @@ class JournalPublisher:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-
-    def __enter__(self) -> JournalPublisher:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def _run(self) -> None:
         while not self._stop.is_set():

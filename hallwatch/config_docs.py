@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import Enum
@@ -239,26 +239,26 @@ def _without_none(annotation: Any) -> Any:
     return annotation
 
 
+# How the reference words each constraint pydantic keeps in a field's metadata, given the
+# constraint and the noun a length counts ("item", "character").
+_LIMIT_WORDS: dict[type, Callable[[Any, str], str]] = {
+    annotated_types.Ge: lambda limit, _: f"≥ {limit.ge}",
+    annotated_types.Gt: lambda limit, _: f"> {limit.gt}",
+    annotated_types.Le: lambda limit, _: f"≤ {limit.le}",
+    annotated_types.Lt: lambda limit, _: f"< {limit.lt}",
+    annotated_types.MultipleOf: lambda limit, _: f"a multiple of {limit.multiple_of}",
+    annotated_types.MinLen: lambda limit, noun: f"at least {_count(limit.min_length, noun)}",
+    annotated_types.MaxLen: lambda limit, noun: f"at most {_count(limit.max_length, noun)}",
+}
+
+
 def _limits(metadata: list[Any], counted: str) -> str:
     words = []
     for item in metadata:
-        match item:
-            case annotated_types.Ge(ge=v):
-                words.append(f"≥ {v}")
-            case annotated_types.Gt(gt=v):
-                words.append(f"> {v}")
-            case annotated_types.Le(le=v):
-                words.append(f"≤ {v}")
-            case annotated_types.Lt(lt=v):
-                words.append(f"< {v}")
-            case annotated_types.MultipleOf(multiple_of=v):
-                words.append(f"a multiple of {v}")
-            case annotated_types.MinLen(min_length=v):
-                words.append(f"at least {_count(v, counted)}")
-            case annotated_types.MaxLen(max_length=v):
-                words.append(f"at most {_count(v, counted)}")
-            case _ if getattr(item, "pattern", None):
-                words.append(f"matching `{item.pattern}`")
+        if wording := _LIMIT_WORDS.get(type(item)):
+            words.append(wording(item, counted))
+        elif getattr(item, "pattern", None):
+            words.append(f"matching `{item.pattern}`")
     return ", ".join(words)
 
 

@@ -20,6 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from base.config import Section
 from base.errors import HallwatchError
+from base.lifecycle import StartStop
 from mqtt import schema, topics
 from mqtt.topics import Kind
 
@@ -152,7 +153,7 @@ def topic_for(event: schema.Event, device: str | None = None) -> str:
     return topics.device_topic(event.site, event.device, kind)
 
 
-class MqttClient:
+class MqttClient(StartStop):
     """A connected paho client with hallwatch's defaults.
 
     Subscriptions are remembered and renewed on every reconnect, so a broker that lost
@@ -254,12 +255,6 @@ class MqttClient:
         self._paho.disconnect()
         self._paho.loop_stop()
         self.connected.clear()
-
-    def __enter__(self) -> MqttClient:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- messaging -------------------------------------------------------------------
     def subscribe(self, topic_filter: str, qos: int = 1) -> None:

@@ -10,6 +10,8 @@ import logging
 import socket
 import threading
 
+from base.lifecycle import StartStop
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -17,7 +19,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-class EmbeddedBroker:
+class EmbeddedBroker(StartStop):
     """`with EmbeddedBroker() as broker:` serves anonymous MQTT on 127.0.0.1:`broker.port`."""
 
     def __init__(self, port: int | None = None) -> None:
@@ -68,9 +70,3 @@ class EmbeddedBroker:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(10)
-
-    def __enter__(self) -> EmbeddedBroker:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

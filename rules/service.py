@@ -12,6 +12,7 @@ from typing import Annotated
 import pydantic
 
 from base.config import Section, load_toml
+from base.lifecycle import StartStop
 from mqtt.client import BrokerConfig, MqttClient
 from mqtt.ids import utc_now
 from rules.backend import StoreLocation, open_store
@@ -96,7 +97,7 @@ def load_config(path: str | Path) -> ServiceConfig:
     return load_toml(ServiceConfig, path)
 
 
-class RulesService:
+class RulesService(StartStop):
     """Shared-subscription consumer; several instances split the load between them."""
 
     def __init__(
@@ -162,9 +163,3 @@ class RulesService:
             self._worker.join()
         self.client.stop()
         self.store.close()
-
-    def __enter__(self) -> RulesService:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

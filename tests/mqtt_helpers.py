@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from mqtt import schema
 from mqtt.client import BrokerConfig, MqttClient
-from mqtt.ids import new_event_id, utc_now
+from mqtt.ids import utc_now
 
 
 class Collector:
@@ -46,13 +46,20 @@ def client(
     return MqttClient(config, client_id, on_message=on_message)
 
 
+def central_config(site: str, version: int, **fields) -> schema.Config:
+    """The rules service's `config` message for a device of `site`, at `version`."""
+    return schema.new_event(
+        schema.Config, site, "central", utc_now(), seq=version, version=version, **fields
+    )
+
+
 def clock_event(site: str, device: str, seq: int, staff: str = "S001", **fields) -> schema.Punch:
-    return schema.Punch(
-        id=new_event_id(),
+    return schema.new_event(
+        schema.Punch,
+        site,
+        device,
+        utc_now(),
         seq=seq,
-        site=site,
-        device=device,
-        ts=utc_now(),
         staff_id=staff,
         action=fields.pop("action", schema.Action.CLOCK_IN),
         method=fields.pop("method", schema.Method.FACE),

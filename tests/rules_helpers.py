@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from mqtt import schema
-from mqtt.ids import new_event_id
 from mqtt.schema import Action, LeaveKind, Method
 from rules.policy import Policy
 
@@ -33,12 +33,12 @@ def at(hms: str, day: date = DAY) -> datetime:
 def clock(
     hms: str, action: Action = Action.CLOCK_IN, staff: str = "S1", day: date = DAY, **fields
 ) -> schema.Punch:
-    return schema.Punch(
-        id=new_event_id(),
+    return schema.new_event(
+        schema.Punch,
+        SITE,
+        "st-01",
+        at(hms, day),
         seq=1,
-        site=SITE,
-        device="st-01",
-        ts=at(hms, day),
         staff_id=staff,
         action=action,
         method=Method.FACE,
@@ -66,12 +66,12 @@ def activity(
     day: date = DAY,
 ) -> schema.Activity:
     begin = at(start, day)
-    return schema.Activity(
-        id=new_event_id(),
+    return schema.new_event(
+        schema.Activity,
+        SITE,
+        device,
+        begin + timedelta(minutes=minutes),
         seq=1,
-        site=SITE,
-        device=device,
-        ts=begin + timedelta(minutes=minutes),
         user="u1",
         start=begin,
         duration_s=minutes * 60,
@@ -83,16 +83,23 @@ def activity(
 
 
 def alert(hms: str, kind: schema.AlertKind, staff: str | None = "S1") -> schema.Alert:
-    return schema.Alert(
-        id=new_event_id(),
+    return schema.new_event(
+        schema.Alert,
+        SITE,
+        "st-01",
+        at(hms),
         seq=1,
-        site=SITE,
-        device="st-01",
-        ts=at(hms),
         kind=kind,
         severity=schema.Severity.SERIOUS,
         message="two faces",
         staff_id=staff,
+    )
+
+
+def station_status(hms: str, state: Literal["online", "offline"]) -> schema.Status:
+    """The station st-01 going online or offline at a local time."""
+    return schema.new_event(
+        schema.Status, SITE, "st-01", at(hms), seq=1, state=state, role="station"
     )
 
 

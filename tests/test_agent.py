@@ -15,7 +15,7 @@ from mqtt.client import BrokerConfig
 from mqtt.ids import new_event_id, utc_now
 from mqtt.schema import CategoryRule
 from tests.journal_helpers import unique_site
-from tests.mqtt_helpers import Collector, client
+from tests.mqtt_helpers import Collector, central_config, client
 from tests.support.mosquitto import anonymous_broker, free_port
 from tests.support.xsession import XSession
 
@@ -117,15 +117,7 @@ def test_central_policy_decides_categories_and_title_release(xsession, tmp_path,
     config_topic = f"hallwatch/v1/{site}/ws-01/config"
 
     def push(version: int, *categories: CategoryRule) -> None:
-        event = schema.Config(
-            id=new_event_id(),
-            seq=version,
-            site=site,
-            device="central",
-            ts=utc_now(),
-            version=version,
-            categories=list(categories),
-        )
+        event = central_config(site, version, categories=list(categories))
         rules.publish(config_topic, schema.encode(event), retain=True).wait_for_publish(5)
 
     acks, ack_listener = listen(1883, site, "ack")

@@ -8,9 +8,9 @@ import pytest
 
 from mqtt import schema
 from mqtt.client import BrokerConfig, ConnectError, MqttClient, TlsConfig
-from mqtt.ids import new_event_id, utc_now
+from mqtt.ids import utc_now
 from mqtt.topics import Kind, device_topic
-from tests.mqtt_helpers import Collector, client, clock_event
+from tests.mqtt_helpers import Collector, central_config, client, clock_event
 
 
 def test_anonymous_and_wrong_password_are_refused(hardened_broker):
@@ -43,9 +43,7 @@ def test_device_reads_only_its_own_config(hardened_broker):
     seen = Collector()
     with client(b.port, "rules-1", "rules", b.password("rules")) as rules:
         for device in ("st-02", "st-01"):
-            cfg = schema.Config(
-                id=new_event_id(), seq=1, site="hall-01", device="central", ts=utc_now(), version=1
-            )
+            cfg = central_config("hall-01", 1)
             rules.publish_event(cfg, device=device).wait_for_publish(5)
     with client(
         b.port, "st-01", "hall-01.st-01", b.password("hall-01.st-01"), on_message=seen
@@ -64,9 +62,7 @@ def test_only_the_rules_account_writes_config(hardened_broker):
         time.sleep(0.3)  # the subscription in place
         forgeries = [("hall-01.st-01", "st-01"), ("hall-01.st-01", "st-02"), ("hall-01.ws-01", "st-01")]
         for user, device in forgeries:
-            cfg = schema.Config(
-                id=new_event_id(), seq=1, site="hall-01", device="central", ts=utc_now(), version=9
-            )
+            cfg = central_config("hall-01", 9)
             with client(b.port, f"forger-{user}", user, b.password(user)) as forger:
                 forger.publish_event(cfg, device=device).wait_for_publish(5)
         got = seen.wait_for(1, timeout_s=2)
@@ -119,16 +115,21 @@ def test_burst_of_20000_qos1_messages_arrives_whole(hardened_broker):
     assert sorted(seqs) == list(range(20_000))
 
 
+def _over_tls(b, port: int, user: str, **overrides) -> BrokerConfig:
+    """`user`'s account on one of the broker's TLS listeners, trusting the test CA."""
+    return BrokerConfig(
+        port=port,
+        host="localhost",
+        username=user,
+        password=b.password(user),
+        tls=TlsConfig(ca_file=b.deployment.listeners.ca_file),
+        **overrides,
+    )
+
+
 def test_tls_listener_needs_the_ca(hardened_broker):
     b = hardened_broker
-    lst = b.deployment.listeners
-    secure = BrokerConfig(
-        port=lst.tls_port,
-        host="localhost",
-        username="hall-01.st-01",
-        password=b.password("hall-01.st-01"),
-        tls=TlsConfig(ca_file=lst.ca_file),
-    )
+    secure = _over_tls(b, b.deployment.listeners.tls_port, "hall-01.st-01")
     with MqttClient(secure, "st-01-tls") as c:
         assert c.connected.is_set()
     plain = secure.model_copy(update={"tls": None})
@@ -138,15 +139,7 @@ def test_tls_listener_needs_the_ca(hardened_broker):
 
 def test_websockets_listener_serves_browser_clients(hardened_broker):
     b = hardened_broker
-    lst = b.deployment.listeners
-    ws = BrokerConfig(
-        port=lst.websockets_port,
-        host="localhost",
-        transport="websockets",
-        username="viewer",
-        password=b.password("viewer"),
-        tls=TlsConfig(ca_file=lst.ca_file),
-    )
+    ws = _over_tls(b, b.deployment.listeners.websockets_port, "viewer", transport="websockets")
     seen = Collector()
     with MqttClient(ws, "viewer-ws", on_message=seen) as viewer:
         viewer.subscribe("hallwatch/v1/#")
@@ -159,14 +152,8 @@ def test_websockets_listener_serves_browser_clients(hardened_broker):
 
 
 def test_an_agent_cannot_punch(hardened_broker):
-    status = schema.Status(
-        id=new_event_id(),
-        seq=2,
-        site="hall-01",
-        device="ws-01",
-        ts=utc_now(),
-        state="online",
-        role="agent",
+    status = schema.new_event(
+        schema.Status, "hall-01", "ws-01", utc_now(), seq=2, state="online", role="agent"
     )
     sends = [("hall-01.ws-01", [clock_event("hall-01", "ws-01", 1), status])]
     assert _what_rules_receives(hardened_broker, sends) == [2]  # the status, not the punch
@@ -183,12 +170,12 @@ def test_committed_broker_files_match_the_example_deployment():
 
 
 def _violation(device: str) -> schema.Violation:
-    return schema.Violation(
-        id=new_event_id(),
+    return schema.new_event(
+        schema.Violation,
+        "hall-01",
+        device,
+        utc_now(),
         seq=1,
-        site="hall-01",
-        device=device,
-        ts=utc_now(),
         violation_id="v-forged",
         staff_id="S002",
         rule="late",

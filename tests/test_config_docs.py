@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import importlib
 import re
-import subprocess
-import sys
 
 import pydantic
 
 from base.config import Section
 from hallwatch import config_docs
+from tests.command_helpers import run_hallwatch
 from tests.conftest import REPO
 
 LAYERS = ("base", "drivers", "mqtt", "models", "edge", "rules", "hallwatch")
@@ -70,14 +69,7 @@ def test_every_configuration_model_is_in_the_reference():
 
 
 def test_the_command_prints_the_reference():
-    printed = subprocess.run(
-        [sys.executable, "-m", "hallwatch", "config-docs"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
+    printed = run_hallwatch("config-docs", check=True).stdout
     assert printed == config_docs.render()
 
 

@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 from click.testing import CliRunner
 
 from hallwatch.cli import main
 from hallwatch.demo import hall
 from hallwatch.demo.command import MARKER, fresh_out_dir
-from tests.conftest import REPO
+from tests.command_helpers import run_hallwatch
 
 
 def test_the_demo_day_reports_every_planted_violation(tmp_path):
     out = tmp_path / "demo"
-    result = subprocess.run(
-        [sys.executable, "-m", "hallwatch", "demo", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=240,
-    )
+    result = run_hallwatch("demo", "--out", str(out), timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
     stdout = result.stdout
     inspection = stdout[stdout.index("== Daily inspection") :]

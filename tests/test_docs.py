@@ -15,6 +15,7 @@ import click
 import pytest
 
 from hallwatch.cli import EXTRA_OF_MODULE, SUBCOMMANDS, load, main
+from tests.command_helpers import run_hallwatch
 from tests.conftest import REPO
 from tests.support.command_tree import CommandPath, command_paths, help_of
 from tests.support.core_only.sitecustomize import HIDDEN
@@ -159,15 +160,7 @@ def real_runs(tmp_path) -> list[tuple[list[str], str]]:
 
 def test_running_a_command_without_its_extra_names_the_extra(real_runs):
     for args, extra in real_runs:
-        run = subprocess.run(
-            [sys.executable, "-m", "hallwatch", *args],
-            env=core_only_env(),
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
+        run = run_hallwatch(*args, env=core_only_env(), stdin=subprocess.DEVNULL)
         assert run.returncode == 1, (args, run.stdout, run.stderr)
         assert "Traceback" not in run.stderr, (args, run.stderr)
         assert NOT_INSTALLED in run.stderr, (args, run.stderr)

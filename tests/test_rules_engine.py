@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mqtt import schema
 from mqtt.schema import Action, AlertKind, LeaveKind
 from rules.engine import (
     evaluate_day,
@@ -31,6 +30,7 @@ from tests.rules_helpers import (
     policy,
     replace,
     rules_of,
+    station_status,
 )
 
 POLICY = policy()
@@ -306,15 +306,7 @@ def test_arrival_order_and_duplicates_do_not_matter():
 
 def test_unknown_staff_and_non_person_events_are_ignored():
     stranger = clock("09:30", staff="S999")
-    status = schema.Status(
-        id=clock("09:00").id,
-        seq=1,
-        site="hall-01",
-        device="st-01",
-        ts=at("09:00"),
-        state="online",
-        role="station",
-    )
+    status = station_status("09:00", "online")
     grouped = group_by_person([stranger, status], POLICY)
     assert list(grouped) == ["S999"] and not grouped["S999"].activity
     assert evaluate_day(POLICY, "S999", DAY, grouped["S999"]) == []

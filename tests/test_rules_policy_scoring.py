@@ -180,7 +180,7 @@ def test_inspection_status_now_and_what_is_known_at_that_time():
     from rules.inspection import inspect_day
     from rules.manager_actions import LeaveRecord
     from rules.store import DeviceSeen
-    from tests.rules_helpers import DAY, activity, alert, clock, going_out
+    from tests.rules_helpers import DAY, activity, alert, clock, going_out, station_status
 
     pol = policy()
     events = [
@@ -191,15 +191,7 @@ def test_inspection_status_now_and_what_is_known_at_that_time():
         going_out("10:00", "10:30", staff="S2"),
         alert("09:40", AlertKind.UNKNOWN_FACE, staff=None),
     ]
-    offline = schema.Status(
-        id=events[0].id,
-        seq=1,
-        site="hall-01",
-        device="st-01",
-        ts=at("07:00"),
-        state="offline",
-        role="station",
-    )
+    offline = station_status("07:00", "offline")
     leave = LeaveRecord("lv-1", "S3", at("08:00"), at("18:00"), schema.LeaveKind.SICK)
     seen = [DeviceSeen(offline, at("07:00"))]
     report = inspect_day(pol, DAY, None, events, [], seen, [leave], at("10:15"))

@@ -3,7 +3,7 @@ the sessions of a day (seasons, holidays, make-up days), and the timetable on th
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, time
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -16,14 +16,7 @@ from mqtt import schema
 from mqtt.schema import Action
 from rules.policy import Policy
 from tests.rules_helpers import full_day, replace, rules_of
-
-TZ = ZoneInfo("Asia/Shanghai")
-SESSIONS = [Session(start=time(9), end=time(12)), Session(start=time(13, 30), end=time(17))]
-
-
-def at(hour: int, minute: int = 0, day: int = 24) -> datetime:
-    return datetime(2026, 11, day, hour, minute, tzinfo=TZ)
-
+from tests.schedule_helpers import SESSIONS, at
 
 # -- which session a punch belongs to --------------------------------------------------
 

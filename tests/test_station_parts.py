@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import io
 import wave
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import numpy as np
 import pytest
 
-from base.schedule import Session
 from drivers.feedback import ConsoleFeedback, DisplayFeedback, Notice, tone
 from edge.station.inference import LastPunch, infer_action, is_repeat
 from edge.station.messages import CATALOG, say
 from edge.station.turn import Turn
 from mqtt.schema import Action
-
-TZ = ZoneInfo("Asia/Shanghai")
-SESSIONS = [Session(start=time(9), end=time(12)), Session(start=time(13, 30), end=time(17))]
-
-
-def at(hour: int, minute: int = 0, day: int = 24) -> datetime:
-    return datetime(2026, 11, day, hour, minute, tzinfo=TZ)
+from tests.schedule_helpers import SESSIONS, at
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.command_helpers import run_hallwatch
 from tests.conftest import REPO
 
 UNITS = sorted((REPO / "systemd").rglob("*.service"))
@@ -56,12 +57,7 @@ def test_exec_start_is_a_real_hallwatch_command(unit):
     assert command[0] == INSTALLED_BINARY
     words = [w for w in command[1:] if not w.startswith("-")][:2]
     subcommand = words[:1] if words[0] != "rules" else words  # `rules run` is a group's command
-    result = subprocess.run(
-        [sys.executable, "-m", "hallwatch", *subcommand, "--help"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
+    result = run_hallwatch(*subcommand, "--help")
     assert result.returncode == 0, result.stderr
     assert all(option in result.stdout for option in command[1:] if option.startswith("--"))
 

@@ -18,13 +18,13 @@ import msgspec
 from mqtt import feed, schema
 from mqtt.cli import run_feed
 from mqtt.client import BrokerConfig
-from mqtt.ids import new_event_id, utc_now
+from mqtt.ids import utc_now
 from mqtt.topics import Kind, device_topic
+from tests.command_helpers import HALLWATCH, run_hallwatch
 from tests.conftest import REPO
 from tests.mqtt_helpers import client, clock_event, leave_event
 from tests.support.mosquitto import anonymous_broker, free_port
 
-HALLWATCH = [sys.executable, "-m", "hallwatch"]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 DEVICE_WITH_WILL = """
@@ -114,12 +114,12 @@ def test_feed_filters_by_staff_in_human_form():
 def test_describe_never_raises_and_colours_severity():
     now = datetime.now(UTC)
     assert feed.describe("junk", b"\x00", now).level == "bad"
-    alert = schema.Alert(
-        id=new_event_id(),
+    alert = schema.new_event(
+        schema.Alert,
+        "hall-01",
+        "st-01",
+        utc_now(),
         seq=1,
-        site="hall-01",
-        device="st-01",
-        ts=utc_now(),
         kind=schema.AlertKind.SPOOF_SUSPECTED,
         severity=schema.Severity.SERIOUS,
         message="photo held up",
@@ -132,13 +132,7 @@ def test_describe_never_raises_and_colours_severity():
 
 
 def test_watch_reports_an_unreachable_broker():
-    result = subprocess.run(
-        [*HALLWATCH, "watch", "--port", "1", "--count", "1"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-    )
+    result = run_hallwatch("watch", "--port", "1", "--count", "1")
     assert result.returncode == 1
     assert "cannot connect to the MQTT broker at 127.0.0.1:1" in result.stderr
 
@@ -251,11 +245,5 @@ def test_the_feed_takes_its_zone_from_the_stations_config_and_says_which(tmp_pat
     assert "times in Asia/Kolkata (UTC+05:30)" in err
     kolkata = punch.ts.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%H:%M:%S")
     assert out.startswith(f"{kolkata}  {site}/st-01")
-    bad = subprocess.run(
-        [*HALLWATCH, "watch", "--tz", "Mars/Olympus", "--count", "1"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-    )
+    bad = run_hallwatch("watch", "--tz", "Mars/Olympus", "--count", "1")
     assert bad.returncode == 2 and "unknown time zone 'Mars/Olympus'" in bad.stderr

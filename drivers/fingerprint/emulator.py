@@ -27,8 +27,8 @@ import threading
 import time
 import tty
 from pathlib import Path
-from types import TracebackType
 
+from base.lifecycle import StartStop
 from drivers.fingerprint.emulated_module import EmulatedModule
 from drivers.fingerprint.protocol import DEFAULT_ADDRESS, Packet, PacketId, PacketReader, encode
 from drivers.fingerprint.synthetic import TouchQuality
@@ -44,7 +44,7 @@ class Fault(enum.Enum):
     LATE_REPLY = "late-reply"  # the sensor is busy: answers come `reply_delay_s` late
 
 
-class SensorEmulator:
+class SensorEmulator(StartStop):
     """An emulated ZFM-20 / R30x / AS608 module on a pseudo-terminal (runs in a thread)."""
 
     def __init__(
@@ -101,14 +101,6 @@ class SensorEmulator:
         os.close(self._wake_r)
         os.close(self._wake_w)
         shutil.rmtree(self._dir, ignore_errors=True)
-
-    def __enter__(self) -> SensorEmulator:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def plug_in(self) -> None:
         """Connect the sensor: a fresh pty behind `port` (the module powers up)."""

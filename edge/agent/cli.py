@@ -12,6 +12,7 @@ import msgspec
 from base.config import load_toml
 from base.service_loop import run_until_signalled
 from edge.agent.config import AgentConfig
+from edge.cli_options import config_file_option
 from mqtt import schema
 
 
@@ -25,13 +26,7 @@ def _human(event: schema.Activity) -> str:
 
 
 @click.command("agent")
-@click.option(
-    "--config",
-    "config_file",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The agent's TOML configuration file.",
-)
+@config_file_option("agent")
 @click.option(
     "--seconds", type=click.FloatRange(min=0), help="Stop after this many seconds (default: run)."
 )

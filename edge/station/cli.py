@@ -9,16 +9,11 @@ from pathlib import Path
 import click
 
 from base.service_loop import run_until_signalled
+from edge.cli_options import config_file_option
 
 
 @click.command()
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="The station's TOML configuration.",
-)
+@config_file_option("station")
 @click.option(
     "--keys/--no-keys",
     default=None,

@@ -74,21 +74,21 @@ class Combiner:
             return None
         if self.mode != "face_and_finger":
             return Identified(seen.staff_id, Method.FACE, seen.score, liveness=seen.liveness)
-        waiting = self._waiting(now)
-        if isinstance(waiting, FingerId):
-            self._pending = None
-            return _both(seen, waiting)
-        self._pending = (seen, now)
-        return NeedSecond(seen.staff_id, "finger")
+        return self._with_the_other(seen, now)
 
     def finger(self, touched: FingerId, now: float) -> Identification:
         if self.mode == "face":
             return None
         if self.mode != "face_and_finger":
             return Identified(touched.staff_id, Method.FINGER, float(touched.score), touched.score)
+        return self._with_the_other(touched, now)
+
+    def _with_the_other(self, given: FaceId | FingerId, now: float) -> Identification:
+        """face_and_finger: `given` and the other factor, if it waits; else wait for it."""
         waiting = self._waiting(now)
-        if isinstance(waiting, FaceId):
+        face, finger = (given, waiting) if isinstance(given, FaceId) else (waiting, given)
+        if isinstance(face, FaceId) and isinstance(finger, FingerId):
             self._pending = None
-            return _both(waiting, touched)
-        self._pending = (touched, now)
-        return NeedSecond(touched.staff_id, "face")
+            return _both(face, finger)
+        self._pending = (given, now)
+        return NeedSecond(given.staff_id, "finger" if isinstance(given, FaceId) else "face")

@@ -77,6 +77,31 @@ def make_config(site: str, data: Path, **overrides) -> StationConfig:
     return StationConfig.model_validate(base | overrides)
 
 
+def face_config(
+    site: str, data: Path, camera_source: Path, fps: float = 5, **overrides
+) -> StationConfig:
+    """A face-only station replaying `camera_source` (a folder that does not exist is a
+    camera that is not there)."""
+    camera = {"source": str(camera_source), "fps": fps}
+    return make_config(site, data, identify="face", camera=camera, **overrides)
+
+
+def sensor_table(emulator: SensorEmulator, data: Path) -> dict[str, str]:
+    """The station's `[fingerprint]` table for the emulated sensor, its fingers in `data`."""
+    return {"port": emulator.port, "data_dir": str(data)}
+
+
+def finger_config(
+    site: str, data: Path, emulator: SensorEmulator, staff: list[str], **overrides
+) -> StationConfig:
+    """A finger-only station on the emulated sensor, with `staff`'s fingers enrolled."""
+    enrol_fingers(emulator, data, staff)
+    fingerprint = sensor_table(emulator, data)
+    return make_config(
+        site, data, identify="finger", debounce_s=0.5, fingerprint=fingerprint, **overrides
+    )
+
+
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[SensorEmulator]:
     with SensorEmulator(capacity=50, seed=7) as emu:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -15,15 +13,16 @@ from models.enrolment import enrol_photos
 from models.gallery import Gallery
 from models.pipeline import FacePipeline
 from mqtt import schema
-from mqtt.ids import new_event_id, utc_now
-from tests.conftest import REPO
-from tests.mqtt_helpers import client
+from tests.command_helpers import run_hallwatch
+from tests.mqtt_helpers import central_config, client
 from tests.station.conftest import (
     Central,
     RunningStation,
     enrol_fingers,
+    face_config,
     make_config,
     replay_folder,
+    sensor_table,
 )
 
 
@@ -31,13 +30,7 @@ def test_a_stranger_raises_one_unknown_face_alert_and_no_punch(
     tmp_path, site, station_data, faces_dir
 ):
     folder = replay_folder(tmp_path, faces_dir, "unknown/carell.jpg", "unknown/adams.jpg")
-    config = make_config(
-        site,
-        station_data,
-        identify="face",
-        camera={"source": str(folder), "fps": 10},
-        evidence={"keep_snapshots": True},
-    )
+    config = face_config(site, station_data, folder, fps=10, evidence={"keep_snapshots": True})
     with Central(site) as central, RunningStation(Station(config)):
         alerts = central.wait_for(schema.Alert, 1)
         time.sleep(1.5)
@@ -57,9 +50,7 @@ def test_a_photo_held_up_raises_a_spoof_alert(tmp_path, site, station_data, face
     ).accepted
     gallery.close()
     folder = replay_folder(tmp_path, faces_dir, "spoof/image_F2.jpg")
-    config = make_config(
-        site, station_data, identify="face", camera={"source": str(folder), "fps": 10}
-    )
+    config = face_config(site, station_data, folder, fps=10)
     with Central(site) as central, RunningStation(Station(config)):
         alerts = central.wait_for(schema.Alert, 1)
     assert alerts[0].kind is schema.AlertKind.SPOOF_SUSPECTED
@@ -79,7 +70,7 @@ def test_face_and_finger_must_be_the_same_person(tmp_path, site, station_data, f
         debounce_s=0.5,
         second_factor_s=30,
         camera={"source": str(folder), "fps": 10},
-        fingerprint={"port": emulator.port, "data_dir": str(station_data)},
+        fingerprint=sensor_table(emulator, station_data),
     )
     with Central(site) as central, RunningStation(Station(config)):
         time.sleep(1.5)  # the face (S001) is identified and waits for a finger
@@ -102,37 +93,22 @@ def test_face_and_finger_must_be_the_same_person(tmp_path, site, station_data, f
 def test_central_gallery_update_is_applied_atomically_and_acknowledged(
     tmp_path, site, station_data
 ):
-    config = make_config(
-        site,
-        station_data,
-        identify="face",
-        camera={"source": str(tmp_path / "no-camera"), "fps": 5},
-    )
+    config = face_config(site, station_data, tmp_path / "no-camera")
     rng = np.random.default_rng(1)
     templates = [(rng.standard_normal(128).astype(np.float32)) for _ in range(2)]
     templates = [(t / np.linalg.norm(t)).tobytes() for t in templates]
-
-    def update(version: int, ops: list[schema.GalleryOp]) -> schema.Config:
-        return schema.Config(
-            id=new_event_id(),
-            seq=version,
-            site=site,
-            device="central",
-            ts=utc_now(),
-            version=version,
-            gallery=ops,
-        )
-
-    good = update(
+    good = central_config(
+        site,
         1,
-        [
+        gallery=[
             schema.GalleryOp(op="enrol", staff_id="S100", name="王芳", face_templates=templates),
             schema.GalleryOp(op="delete", staff_id="S002"),
         ],
     )
-    bad = update(
+    bad = central_config(
+        site,
         2,
-        [
+        gallery=[
             schema.GalleryOp(op="enrol", staff_id="S101", face_templates=[templates[0]]),
             schema.GalleryOp(op="reenrol", staff_id="S001", face_templates=[b"\x00" * 12]),
         ],
@@ -162,32 +138,23 @@ def _model(data) -> str:
     return verify_pack(data / "models" / "permissive").recognizer.sha256
 
 
+NAMED = 'site = "hall-01"\ndevice = "st-01"\n'  # the keys every station file needs
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         ('site = "hall-01"\n', "key 'device': missing (required)"),
-        (
-            'site = "hall-01"\ndevice = "st-01"\nidentify = "finger"\n',
-            "needs a [fingerprint] table",
-        ),
-        ('site = "hall-01"\ndevice = "st-01"\ntimezone = "Mars/Olympus"\n', "unknown time zone"),
-        (
-            'site = "hall-01"\ndevice = "st-01"\n[[sessions]]\nstart = 12:00:00\nend = 09:00:00\n',
-            "ends",
-        ),
-        ('site = "hall-01"\ndevice = "st-01"\ndebounce = 5\n', "key 'debounce': unknown key"),
+        (NAMED + 'identify = "finger"\n', "needs a [fingerprint] table"),
+        (NAMED + 'timezone = "Mars/Olympus"\n', "unknown time zone"),
+        (NAMED + "[[sessions]]\nstart = 12:00:00\nend = 09:00:00\n", "ends"),
+        (NAMED + "debounce = 5\n", "key 'debounce': unknown key"),
     ],
 )
 def test_a_bad_config_is_a_clear_error(tmp_path, text, message):
     path = tmp_path / "station.toml"
     path.write_text(text)
-    result = subprocess.run(
-        [sys.executable, "-m", "hallwatch", "station", "--config", str(path)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_hallwatch("station", "--config", str(path))
     assert result.returncode == 1
     assert str(path) in result.stderr and message in result.stderr
 
@@ -201,13 +168,7 @@ def test_a_missing_model_pack_says_how_to_install_it(tmp_path):
 
 
 def test_heartbeat_reports_health(tmp_path, site, station_data):
-    config = make_config(
-        site,
-        station_data,
-        identify="face",
-        heartbeat_s=0.5,
-        camera={"source": str(tmp_path / "missing-camera"), "fps": 5},
-    )
+    config = face_config(site, station_data, tmp_path / "missing-camera", heartbeat_s=0.5)
     with Central(site) as central, RunningStation(Station(config)):
         statuses = central.wait_for(schema.Status, 3)
         alerts = central.wait_for(schema.Alert, 1)

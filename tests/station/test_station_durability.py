@@ -13,7 +13,14 @@ from edge.journal import Journal
 from edge.station.station import Station
 from mqtt import schema
 from tests.conftest import REPO
-from tests.station.conftest import FINGERS, Central, RunningStation, enrol_fingers, make_config
+from tests.station.conftest import (
+    FINGERS,
+    Central,
+    RunningStation,
+    enrol_fingers,
+    face_config,
+    finger_config,
+)
 from tests.support.mosquitto import anonymous_broker, free_port
 
 STAFF = [f"S{n:03d}" for n in range(1, 13)]
@@ -82,20 +89,15 @@ def test_punches_made_while_the_broker_is_down_arrive_in_order(
     tmp_path, station_data, emulator, hardened_broker
 ):
     b = hardened_broker
-    enrol_fingers(emulator, station_data, ["S001", "S002", "S003"])
-    config = make_config(
-        "hall-01",
-        station_data,
-        identify="finger",
-        debounce_s=0.5,
-        fingerprint={"port": emulator.port, "data_dir": str(station_data)},
-        broker={
-            "port": b.port,
-            "username": "hall-01.st-01",
-            "password": b.password("hall-01.st-01"),
-            "reconnect_min_s": 0.2,
-            "reconnect_max_s": 1,
-        },
+    broker = {
+        "port": b.port,
+        "username": "hall-01.st-01",
+        "password": b.password("hall-01.st-01"),
+        "reconnect_min_s": 0.2,
+        "reconnect_max_s": 1,
+    }
+    config = finger_config(
+        "hall-01", station_data, emulator, ["S001", "S002", "S003"], broker=broker
     )
     auth = {"user": "rules", "password": b.password("rules")}
     with Central("hall-01", b.port, **auth) as central, RunningStation(Station(config)) as station:
@@ -121,13 +123,8 @@ def test_after_a_broker_restart_the_station_is_online_at_once(tmp_path, site, st
     reconnects must replace it at once, not leave itself OFFLINE until its next heartbeat."""
     port = free_port()
     folder = tmp_path / "broker"
-    config = make_config(
-        site,
-        station_data,
-        identify="face",
-        camera={"source": str(tmp_path / "no-camera"), "fps": 5},
-        broker={"port": port, "reconnect_min_s": 0.2, "reconnect_max_s": 1.0},
-    )
+    broker = {"port": port, "reconnect_min_s": 0.2, "reconnect_max_s": 1.0}
+    config = face_config(site, station_data, tmp_path / "no-camera", broker=broker)
     with anonymous_broker(folder, port, persistence=True):
         running = RunningStation(Station(config))
         station = running.__enter__()

@@ -9,7 +9,14 @@ import time
 from edge.station.station import Station
 from hallwatch.demo.stage import Stage
 from mqtt import schema
-from tests.station.conftest import Central, RunningStation, Screen, enrol_fingers, make_config
+from tests.station.conftest import (
+    Central,
+    RunningStation,
+    Screen,
+    enrol_fingers,
+    make_config,
+    sensor_table,
+)
 
 
 def test_face_and_finger_tells_a_person_without_a_finger_at_once(
@@ -22,7 +29,7 @@ def test_face_and_finger_tells_a_person_without_a_finger_at_once(
         station_data,
         identify="face_and_finger",
         language="en",
-        fingerprint={"port": emulator.port, "data_dir": str(station_data)},
+        fingerprint=sensor_table(emulator, station_data),
     )
     with caplog.at_level(logging.WARNING, logger="edge.station.station"):
         station = Station(config, feedback=screen, camera=stage)
@@ -51,7 +58,7 @@ def test_a_missing_face_pack_leaves_a_face_or_finger_station_on_fingers(tmp_path
         identify="face_or_finger",
         language="en",
         heartbeat_s=0.5,
-        fingerprint={"port": emulator.port, "data_dir": str(data)},
+        fingerprint=sensor_table(emulator, data),
     )
     with Central(site) as central, RunningStation(Station(config, feedback=screen)):
         screen.wait_for("Face recognition unavailable: touch the sensor")

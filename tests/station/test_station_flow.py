@@ -12,8 +12,8 @@ from mqtt import schema
 from tests.station.conftest import (
     Central,
     RunningStation,
-    enrol_fingers,
-    make_config,
+    face_config,
+    finger_config,
     replay_folder,
 )
 
@@ -22,9 +22,7 @@ def test_face_punch_arrives_once_with_the_right_payload(tmp_path, site, station_
     folder = replay_folder(
         tmp_path, faces_dir, "identities/deepface_p01/img2.jpg", "identities/deepface_p01/img4.jpg"
     )
-    config = make_config(
-        site, station_data, identify="face", camera={"source": str(folder), "fps": 10}
-    )
+    config = face_config(site, station_data, folder, fps=10)
     with Central(site) as central, RunningStation(Station(config)):
         punches = central.wait_for(schema.Punch, 1)
         time.sleep(2)  # the same person still in front of the camera: debounced, no second punch
@@ -44,14 +42,7 @@ def test_face_punch_arrives_once_with_the_right_payload(tmp_path, site, station_
 
 
 def test_finger_punches_infer_in_then_out(tmp_path, site, station_data, emulator):
-    enrol_fingers(emulator, station_data, ["S001", "S003"])
-    config = make_config(
-        site,
-        station_data,
-        identify="finger",
-        debounce_s=0.5,
-        fingerprint={"port": emulator.port, "data_dir": str(station_data)},
-    )
+    config = finger_config(site, station_data, emulator, ["S001", "S003"])
     with Central(site) as central, RunningStation(Station(config)):
         for finger in ("finger-s003", "finger-s003"):
             emulator.place_finger(finger, touches=1)
@@ -65,17 +56,9 @@ def test_finger_punches_infer_in_then_out(tmp_path, site, station_data, emulator
 
 
 def test_going_out_and_back_with_keys(tmp_path, site, station_data, emulator):
-    enrol_fingers(emulator, station_data, ["S001"])
+    config = finger_config(site, station_data, emulator, ["S001"], language="en")
     read_end, write_end = os.pipe()
     keypad = os.fdopen(write_end, "w", buffering=1)
-    config = make_config(
-        site,
-        station_data,
-        identify="finger",
-        debounce_s=0.5,
-        language="en",
-        fingerprint={"port": emulator.port, "data_dir": str(station_data)},
-    )
     keys = KeyReader(os.fdopen(read_end))
     with Central(site) as central, RunningStation(Station(config, keys=keys)):
         keypad.write("g 2 3\n")  # going out: personal, the third reason

@@ -17,7 +17,9 @@ from tests.station.conftest import (
     RunningStation,
     Screen,
     enrol_fingers,
+    finger_config,
     make_config,
+    sensor_table,
 )
 
 REASONS = ["business at another office", "bank", "document delivery", "meeting"]
@@ -62,15 +64,7 @@ def test_a_wrong_key_says_what_to_press(line, message_key):
 
 
 def _finger_station(site, data, emulator, keypad, screen, **overrides) -> Station:
-    enrol_fingers(emulator, data, ["S001"])
-    config = make_config(
-        site,
-        data,
-        identify="finger",
-        debounce_s=0.5,
-        fingerprint={"port": emulator.port, "data_dir": str(data)},
-        **overrides,
-    )
+    config = finger_config(site, data, emulator, ["S001"], **overrides)
     return Station(config, keys=keypad.reader, feedback=screen)
 
 
@@ -192,7 +186,7 @@ def test_face_and_finger_after_a_refusal_a_new_key_asks_for_the_finger_again(
         debounce_s=0.5,
         second_factor_s=30,
         key_timeout_s=30,
-        fingerprint={"port": emulator.port, "data_dir": str(station_data)},
+        fingerprint=sensor_table(emulator, station_data),
     )
     with (
         Central(site) as central,

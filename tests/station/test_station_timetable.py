@@ -16,11 +16,17 @@ from base.schedule import Timetable
 from edge.station.station import Station
 from mqtt import schema
 from mqtt.client import BrokerConfig
-from mqtt.ids import new_event_id, utc_now
+from mqtt.ids import utc_now
 from rules.policy import load_policy
 from rules.service import RulesService, RulesSettings, ServiceConfig
-from tests.mqtt_helpers import client
-from tests.station.conftest import Central, RunningStation, enrol_fingers, make_config
+from tests.mqtt_helpers import central_config, client
+from tests.station.conftest import (
+    Central,
+    RunningStation,
+    face_config,
+    finger_config,
+    make_config,
+)
 from tests.support.mosquitto import free_port
 
 WINTER = '{ from = "01-01", sessions = [{ start = "09:00", end = "12:00" }, { start = "14:00", end = "17:00" }] }'
@@ -69,13 +75,7 @@ def test_the_rules_service_pushes_the_timetable_and_a_changed_policy_reaches_the
         "username": "hall-01.st-01",
         "password": b.password("hall-01.st-01"),
     }
-    config = make_config(
-        site,
-        station_data,
-        identify="face",
-        camera={"source": str(tmp_path / "no-camera"), "fps": 5},
-        broker=station_broker,
-    )
+    config = face_config(site, station_data, tmp_path / "no-camera", broker=station_broker)
     policy = write_policy(tmp_path / "policy.toml", site, WINTER)
     db = tmp_path / "rules.db"
     watcher = dict(port=b.port, user="rules", password=b.password("rules"))
@@ -126,12 +126,7 @@ def rules_known(db: Path) -> bool:
 def test_a_bad_timetable_is_refused_with_the_reason_and_nothing_of_it_applied(
     tmp_path, site, station_data
 ):
-    config = make_config(
-        site,
-        station_data,
-        identify="face",
-        camera={"source": str(tmp_path / "no-camera"), "fps": 5},
-    )
+    config = face_config(site, station_data, tmp_path / "no-camera")
     overlapping = schema.TimetableSpec(
         timezone="Asia/Shanghai",
         schedules=[
@@ -145,15 +140,8 @@ def test_a_bad_timetable_is_refused_with_the_reason_and_nothing_of_it_applied(
         ],
         calendar=schema.CalendarSpec(weekend=[6, 7], holidays=[], workdays=[]),
     )
-    bad = schema.Config(
-        id=new_event_id(),
-        seq=1,
-        site=site,
-        device="central",
-        ts=utc_now(),
-        version=1,
-        gallery=[schema.GalleryOp(op="delete", staff_id="S002")],
-        timetable=overlapping,
+    bad = central_config(
+        site, 1, gallery=[schema.GalleryOp(op="delete", staff_id="S002")], timetable=overlapping
     )
     with Central(site) as central, client(1883, f"rules-{site}") as rules:
         with RunningStation(Station(config)) as station:
@@ -169,25 +157,18 @@ def test_a_bad_timetable_is_refused_with_the_reason_and_nothing_of_it_applied(
     assert not (station_data / "timetable.json").exists()
 
 
-class Clock:
-    """The station's time source, set by the test."""
+class ManualNow:
+    """The station's time source, standing at the moment the test sets."""
 
     def __init__(self) -> None:
-        self.now = utc_now()
+        self.moment = utc_now()
 
     def __call__(self) -> datetime:
-        return self.now
+        return self.moment
 
 
 def test_the_station_infers_actions_by_the_pushed_timetable(tmp_path, site, station_data, emulator):
-    enrol_fingers(emulator, station_data, ["S001"])
-    config = make_config(
-        site,
-        station_data,
-        identify="finger",
-        debounce_s=0.5,
-        fingerprint={"port": emulator.port, "data_dir": str(station_data)},
-    )
+    config = finger_config(site, station_data, emulator, ["S001"])
     zone = ZoneInfo("Asia/Shanghai")
     pushed = Timetable.model_validate(
         {
@@ -204,16 +185,8 @@ def test_the_station_infers_actions_by_the_pushed_timetable(tmp_path, site, stat
             "calendar": {"holidays": ["2026-11-25"]},
         }
     )
-    update = schema.Config(
-        id=new_event_id(),
-        seq=1,
-        site=site,
-        device="central",
-        ts=utc_now(),
-        version=1,
-        timetable=schema.timetable_spec(pushed),
-    )
-    clock = Clock()
+    update = central_config(site, 1, timetable=schema.timetable_spec(pushed))
+    now = ManualNow()
     punches_at = [
         datetime(2026, 11, 24, 9, 0, tzinfo=zone),
         # Nearer the 12:00 end than the 14:00 start: the morning's clock-out (by the
@@ -226,12 +199,12 @@ def test_the_station_infers_actions_by_the_pushed_timetable(tmp_path, site, stat
     with (
         Central(site) as central,
         client(1883, f"rules-{site}") as rules,
-        RunningStation(Station(config, now=clock)),
+        RunningStation(Station(config, now=now)),
     ):
         rules.publish_event(update, device="st-01").wait_for_publish(5)
         assert central.wait_for(schema.Ack, 1)[0].applied
         for n, moment in enumerate(punches_at, start=1):
-            clock.now = moment
+            now.moment = moment
             emulator.place_finger("finger-s001", touches=1)
             assert len(central.wait_for(schema.Punch, n)) == n
             time.sleep(1.5)  # the finger lifted before the next touch
