@@ -147,7 +147,7 @@ def print_line(as_json: bool, zone: tzinfo | None = None) -> Callable[[feed.Feed
     "kinds",
     multiple=True,
     type=click.Choice([k.value for k in topics.Kind]),
-    help="Only this kind of message (repeatable).",
+    help="Only this kind of message (repeatable) [status, clock, alert and the results].",
 )
 @click.option("--json", "as_json", is_flag=True, help="One raw JSON record per line.")
 @click.option("--count", type=click.IntRange(min=1), help="Exit after this many lines.")
@@ -227,21 +227,31 @@ def broker() -> None:
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
-    help="Directory to write mosquitto.conf, acl, passwd and credentials/ into.",
+    help="The broker's directory: mosquitto.conf and dynamic-security.json go here.",
 )
-def setup(deployment_file: Path, out_dir: Path) -> None:
-    """Render the broker files for every device in DEPLOYMENT_FILE.
+@click.option(
+    "--credentials",
+    "credentials_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Where to write new accounts' passwords (outside --out; copy, then delete them).",
+)
+def setup(deployment_file: Path, out_dir: Path, credentials_dir: Path) -> None:
+    """Render the broker files for every account in DEPLOYMENT_FILE.
 
-    Passwords already issued (in OUT/credentials) are kept; new accounts get new ones.
+    Passwords already issued are kept (their hashes, in OUT); only new accounts get a
+    password, written to CREDENTIALS/<account>.toml.
 
     \b
     Example:
-        hallwatch broker setup systemd/mosquitto/deployment.example.toml --out /etc/mosquitto/hallwatch
+        hallwatch broker setup /etc/hallwatch/deployment.toml --out /etc/mosquitto/hallwatch \\
+            --credentials /root/hallwatch-credentials
     """
     from mqtt import broker as broker_setup
 
     try:
-        written = broker_setup.setup(broker_setup.load_deployment(deployment_file), out_dir)
+        deployment = broker_setup.load_deployment(deployment_file)
+        written = broker_setup.setup(deployment, out_dir, credentials_dir)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     for name, path in written.items():

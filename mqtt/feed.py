@@ -30,9 +30,10 @@ class FeedFilter:
     kinds: frozenset[topics.Kind] = frozenset()
 
     def topic_filters(self) -> list[str]:
-        """The narrowest subscriptions that cover this filter."""
+        """The narrowest subscriptions that cover this filter; with no kinds chosen, what a
+        live view shows (all a `viewer` account may read)."""
         sites = sorted(self.sites) or [None]
-        kinds = sorted(self.kinds) or [None]
+        kinds = sorted(self.kinds or topics.LIVE_KINDS)
         return [topics.subscription(site, None, kind) for site in sites for kind in kinds]
 
     def admits(self, line: FeedLine) -> bool:

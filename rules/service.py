@@ -28,11 +28,12 @@ log = logging.getLogger(__name__)
 class RulesSettings(Section):
     db: StoreLocation  # a SQLite file, or a postgresql:// URL shared by several instances
     policy: Path
-    # Instances in one group share the load ($share). None or "": plain subscriptions, for
-    # one instance: Mosquitto 2.0 keeps those across its restarts, not $share (ingest.py).
-    group: Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9_-]{0,64}$")] | None = (
-        "hallwatch-rules"
-    )
+    # None or "" (the default): plain subscriptions, for one instance: Mosquitto 2.0 keeps
+    # those across its restarts, not $share (ingest.py). Instances in one group share the
+    # load ($share/<group>/...), each with its own broker account (docs/security.md).
+    group: Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9_-]{0,64}$")] | None = None
+    # The broker `hallwatch broker setup` renders names each session after its account
+    # instead (use_username_as_clientid), so no other account can take the service's over.
     client_id: Annotated[str, pydantic.Field(min_length=1, max_length=64)] = "hallwatch-rules-1"
     sites: list[str] = []  # empty: every site
     recompute_every_s: Annotated[float, pydantic.Field(gt=0, le=3600)] = 2.0
