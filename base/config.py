@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pydantic
 
 from base.errors import HallwatchError
+from base.printable import printable
 
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
 
@@ -54,11 +55,6 @@ class Section(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
-def _printable(text: str) -> str:
-    """Control characters escaped, so a key cannot break or garble the message."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 class SessionTimes(Section):
     """An office-hours session of a day, in the site's local time."""
 
@@ -81,7 +77,8 @@ class SessionTimes(Section):
 
 
 def _describe(error: dict[str, Any]) -> str:
-    key = _printable(".".join(str(part) for part in error["loc"])) or "(top level)"
+    # Escaped, so a key cannot break or garble the message.
+    key = printable(".".join(str(part) for part in error["loc"])) or "(top level)"
     kind = error["type"]
     if kind == "extra_forbidden":
         return f"key '{key}': unknown key"

@@ -10,7 +10,7 @@ Validation is strict (unknown fields, wrong types, naive timestamps are rejected
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, TypeVar
 
@@ -35,6 +35,25 @@ ShortText = Annotated[str, Meta(max_length=200)]
 Text = Annotated[str, Meta(max_length=2000)]
 Seconds = Annotated[float, Meta(ge=0, le=7 * 86400)]
 Points = Annotated[float, Meta(ge=0, le=100)]
+# Every time a payload carries lies in these years: the calendar's own ends (year 1 with
+# +14:00, 9999-12-31 23:00Z) overflow once shifted to a site's zone or a month's end.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+_EARLIEST = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
+_LATEST = datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC)
+
+
+def _check_time(moment: datetime | date, where: str) -> None:
+    """Refuse a time or date outside FIRST_YEAR..LAST_YEAR (compared without conversion,
+    which is what overflows)."""
+    inside = (
+        _EARLIEST <= moment < _LATEST
+        if isinstance(moment, datetime)
+        else FIRST_YEAR <= moment.year <= LAST_YEAR
+    )
+    if not inside:
+        raise ValueError(
+            f"{moment.isoformat()} is outside {FIRST_YEAR}-{LAST_YEAR} - at `$.{where}`"
+        )
 
 
 class Action(StrEnum):
@@ -84,6 +103,9 @@ class Event(
     device: NodeId
     ts: AwareDatetime
 
+    def __post_init__(self) -> None:
+        _check_time(self.ts, "ts")
+
 
 class Leave(Struct, frozen=True, forbid_unknown_fields=True):
     """A going-out registration (外出登记)."""
@@ -91,6 +113,9 @@ class Leave(Struct, frozen=True, forbid_unknown_fields=True):
     kind: LeaveKind
     reason: ShortText
     expected_return: AwareDatetime
+
+    def __post_init__(self) -> None:
+        _check_time(self.expected_return, "leave.expected_return")
 
 
 class Punch(Event, tag="hallwatch.clock/1"):
@@ -110,6 +135,7 @@ class Punch(Event, tag="hallwatch.clock/1"):
     leave: Leave | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.method is not Method.FINGER and self.score > 1:
             raise ValueError(
                 f"a {self.method} score is a cosine similarity in [-1, 1] - at `$.score`"
@@ -139,6 +165,10 @@ class Activity(Event, tag="hallwatch.activity/1"):
     idle_s: Seconds
     staff_id: StaffId | None = None
     title: Annotated[str, Meta(max_length=512)] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_time(self.start, "start")
 
 
 class Alert(Event, tag="hallwatch.alert/1"):
@@ -251,6 +281,10 @@ class Violation(Event, tag="hallwatch.violation/1"):
     status: Literal["open", "corrected", "voided"] = "open"
     detail: Text = ""
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_time(self.day, "day")
+
 
 class Correction(Event, tag="hallwatch.correction/1"):
     target: ShortText  # a violation id, or a leave id
@@ -263,6 +297,10 @@ class Inspection(Event, tag="hallwatch.inspection/1"):
     day: date
     counts: dict[str, Annotated[int, Meta(ge=0)]]
     summary: Text = ""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_time(self.day, "day")
 
 
 class DeadLetter(Event, tag="hallwatch.deadletter/1"):
@@ -337,6 +375,10 @@ def decode(data: bytes | str, topic: str | None = None) -> Event:
         raise PayloadError(_explain(str(exc))) from None
     except msgspec.DecodeError as exc:
         raise PayloadError(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise PayloadError("not a payload: values nested too deeply") from None
+    except Exception as exc:  # whatever else the input provokes is the input's fault
+        raise PayloadError(f"not a payload: {type(exc).__name__}: {exc}") from None
     if topic is not None:
         check_topic(event, topic)
     return event

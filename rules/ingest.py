@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from base.printable import printable
 from mqtt import schema, topics
 from mqtt.ids import utc_now
 from mqtt.topics import Kind
@@ -26,7 +27,7 @@ from rules.policy import Policy
 from rules.publish import ResultPublisher
 from rules.ratelimit import TokenBucket
 from rules.recompute import affected, month_of, recompute_month, recompute_person_month
-from rules.store import DeadLetterRow, Store
+from rules.store import DeadLetterRow, PersonMonth, Store
 
 log = logging.getLogger(__name__)
 
@@ -75,19 +76,34 @@ class Ingest:
         self._unlogged = 0
         self.gate = dead_letter_gate or TokenBucket(DEAD_LETTERS_PER_S, DEAD_LETTER_BURST)
         self._last_tick: datetime | None = None
+        self._progressed = time.monotonic()  # a batch stored, or nothing waiting
+
+    def progressing(self, within_s: float) -> bool:
+        """Whether ingestion made progress in the last `within_s` seconds: the watchdog is
+        fed only then, so a store failing for good ends in a restart, not a silent stall."""
+        return time.monotonic() - self._progressed < within_s
 
     def handle(self, topic: str, payload: bytes, ack: Ack | None = None) -> None:
         self.inbox.put((topic, payload, ack))
 
     # -- one batch -------------------------------------------------------------------
     def process(self, batch: list[tuple[str, bytes]]) -> None:
-        valid: list[tuple[schema.Event, bytes]] = []
+        """Validate, judge and store a batch. A message that cannot be taken is a dead
+        letter on its own; only the store failing raises (and the batch is retried)."""
+        marks: dict[str, PersonMonth | None] = {}
+        valid: list[schema.Event] = []
         for topic, payload in batch:
             try:
-                valid.append((schema.decode(payload, topic), payload))
+                event = schema.decode(payload, topic)
+                marks[event.id] = affected(event, self.policy)
             except schema.PayloadError as exc:
                 self.dead_letter(topic, payload, exc.reason)
-        new = self.store.add_events(valid, lambda event: affected(event, self.policy))
+            except Exception as exc:  # the event's own fault (its times, its person-month)
+                log.exception("cannot judge a message from %s", printable(topic[:200]))
+                self.dead_letter(topic, payload, f"cannot be judged: {type(exc).__name__}")
+            else:
+                valid.append(event)
+        new = self.store.add_events(valid, lambda event: marks[event.id])
         self.stored += len(new)
         self.duplicates += len(valid) - len(new)
 
@@ -176,6 +192,7 @@ class Ingest:
         try:
             batch = [self.inbox.get(timeout=timeout_s)]
         except queue.Empty:
+            self._progressed = time.monotonic()  # idle: nothing is waiting
             return 0
         while len(batch) < MAX_BATCH:
             try:
@@ -195,6 +212,7 @@ class Ingest:
         for _, _, ack in batch:
             if ack is not None:
                 ack()
+        self._progressed = time.monotonic()
         return len(batch)
 
     def run(self, stop: threading.Event) -> None:

@@ -37,6 +37,9 @@ class RulesSettings(Section):
     client_id: Annotated[str, pydantic.Field(min_length=1, max_length=64)] = "hallwatch-rules-1"
     sites: list[str] = []  # empty: every site
     recompute_every_s: Annotated[float, pydantic.Field(gt=0, le=3600)] = 2.0
+    # Ingestion stuck this long (messages waiting, none stored) stops feeding the systemd
+    # watchdog (WatchdogSec=60 in the unit: keep this below it).
+    stalled_after_s: Annotated[float, pydantic.Field(gt=0, le=3600)] = 30.0
     # Bounds on the dead-letter path (a flood of garbage must not grow without end).
     dead_letter_cap: Annotated[int, pydantic.Field(ge=1)] = DEAD_LETTER_CAP
     dead_letters_per_s: Annotated[float, pydantic.Field(gt=0)] = DEAD_LETTERS_PER_S
@@ -94,8 +97,9 @@ class RulesService:
         return self
 
     def alive(self) -> bool:
-        """The ingest worker is running (the systemd watchdog is petted only then)."""
-        return self._worker is not None and self._worker.is_alive()
+        """The ingest worker runs and makes progress (the systemd watchdog is fed only then)."""
+        worker = self._worker is not None and self._worker.is_alive()
+        return worker and self.ingest.progressing(self.config.rules.stalled_after_s)
 
     def stop(self) -> None:
         """Finish what is queued and publish its results, then disconnect."""

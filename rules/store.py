@@ -55,9 +55,10 @@ class Store(Protocol):
     """What the service, the CLI and the reports need from a store, and nothing more."""
 
     def add_events(
-        self, events: Sequence[tuple[schema.Event, bytes]], affected: Affected | None = None
+        self, events: Sequence[schema.Event], affected: Affected | None = None
     ) -> list[schema.Event]:
-        """Store events not seen before (by id); return those that were new.
+        """Store events not seen before (by id), in their canonical encoding (a device's
+        padding and key order are not kept); return those that were new.
 
         With `affected`, the person-months of the new events are marked pending in the
         same transaction, so a process killed right after storing loses no recomputation:
@@ -327,11 +328,11 @@ class SqlStore:
 
     # -- events ----------------------------------------------------------------------
     def add_events(
-        self, events: Sequence[tuple[schema.Event, bytes]], affected: Affected | None = None
+        self, events: Sequence[schema.Event], affected: Affected | None = None
     ) -> list[schema.Event]:
-        unique: dict[str, tuple[schema.Event, bytes]] = {}
-        for event, payload in events:
-            unique.setdefault(event.id, (event, payload))
+        unique: dict[str, schema.Event] = {}
+        for event in events:
+            unique.setdefault(event.id, event)
         # In id order: concurrent writers of the same ids then wait, never deadlock.
         ordered = [unique[i] for i in sorted(unique)]
         stored: set[str] = set()
@@ -339,7 +340,7 @@ class SqlStore:
             for chunk in (ordered[i : i + BATCH] for i in range(0, len(ordered), BATCH)):
                 values = [
                     value
-                    for event, payload in chunk
+                    for event in chunk
                     for value in (
                         event.id,
                         str(schema.kind_of(event)),
@@ -347,7 +348,7 @@ class SqlStore:
                         event.device,
                         getattr(event, "staff_id", None),
                         stamp(event_time(event)),
-                        payload.decode(),
+                        schema.encode(event).decode(),
                     )
                 ]
                 # RETURNING names the rows this transaction inserted: a concurrent
@@ -357,7 +358,7 @@ class SqlStore:
                     f'{insert} ON CONFLICT ("id") DO NOTHING RETURNING "id"', values
                 )
                 stored.update(i for (i,) in cursor.fetchall())
-            new = [event for event, _ in ordered if event.id in stored]
+            new = [event for event in ordered if event.id in stored]
             if affected is not None:
                 marks = sorted({key for key in map(affected, new) if key is not None})
                 self._execute_many(

@@ -12,7 +12,6 @@ import pytest
 from drivers.fingerprint.registry import FingerRegistry
 from edge.journal import Journal
 from models.gallery import Gallery, Template
-from mqtt import schema
 from rules.store import SqliteStore
 from tests.mqtt_helpers import clock_event
 
@@ -41,7 +40,7 @@ def test_every_device_and_central_database_is_private_with_its_side_files(tmp_pa
     journal = Journal(tmp_path / "journal.db", "hall-01", "st-01")
     punch = journal.append(clock_event("hall-01", "st-01", 0))
     rules = SqliteStore(tmp_path / "rules.db")
-    rules.add_events([(punch, schema.encode(punch))])
+    rules.add_events([punch])
     try:
         found = {}
         for stem in ("gallery.db", "fingers.db", "journal.db", "rules.db"):
