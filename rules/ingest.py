@@ -22,6 +22,7 @@ from base.printable import printable
 from mqtt import schema, topics
 from mqtt.ids import utc_now
 from mqtt.topics import Kind
+from rules.attribution import refusal
 from rules.engine import ViolationRecord
 from rules.policy import Policy
 from rules.publish import ResultPublisher
@@ -95,6 +96,8 @@ class Ingest:
         for topic, payload in batch:
             try:
                 event = schema.decode(payload, topic)
+                if reason := refusal(event, self.policy):
+                    raise schema.PayloadError(reason)
                 marks[event.id] = affected(event, self.policy)
             except schema.PayloadError as exc:
                 self.dead_letter(topic, payload, exc.reason)
