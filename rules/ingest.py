@@ -16,14 +16,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from base.printable import printable
 from mqtt import schema, topics
 from mqtt.ids import utc_now
 from mqtt.topics import Kind
 from rules.attribution import refusal
-from rules.engine import ViolationRecord
+from rules.engine import ViolationRecord, event_time
 from rules.policy import Policy
 from rules.publish import ResultPublisher
 from rules.ratelimit import TokenBucket
@@ -38,6 +38,15 @@ MAX_BATCH = 1000
 # is stored (bounded) and counted, but does not flood the live feeds or the log.
 DEAD_LETTERS_PER_S = 5.0
 DEAD_LETTER_BURST = 20
+# What one device may store: a burst (a station or agent catching up after days offline),
+# then a steady rate well above a busy agent's; past it, its events are dead letters. A
+# device's credentials then cannot fill the database or slow a person-month's judgement.
+DEVICE_EVENTS_PER_S = 0.2
+DEVICE_BURST = 10_000
+# Events of the current month and this many before it are kept; older ones are pruned and
+# their months' results stand as they are.
+KEEP_MONTHS = 24
+PRUNE_EVERY = timedelta(days=1)
 
 Ack = Callable[[], None]  # tells the broker a message is safely stored
 
@@ -67,9 +76,14 @@ class Ingest:
         recompute_every_s: float = 2.0,
         now: Callable[[], datetime] = utc_now,
         dead_letter_gate: TokenBucket | None = None,
+        device_quota: tuple[float, int] = (DEVICE_EVENTS_PER_S, DEVICE_BURST),
+        keep_months: int = KEEP_MONTHS,
     ) -> None:
         self.store, self.policy, self.publisher, self.now = store, policy, publisher, now
         self.recompute_every_s = recompute_every_s
+        self.device_quota, self.keep_months = device_quota, keep_months
+        self._quotas: dict[tuple[str, str], TokenBucket] = {}
+        self._last_prune: datetime | None = None
         self.inbox: queue.Queue[tuple[str, bytes, Ack | None]] = queue.Queue()
         self.dirty: set[tuple[str, str]] = set()
         self.stored = self.duplicates = self.rejected = self.failures = 0
@@ -93,12 +107,11 @@ class Ingest:
         letter on its own; only the store failing raises (and the batch is retried)."""
         marks: dict[str, PersonMonth | None] = {}
         valid: list[schema.Event] = []
+        horizon = self.store.horizon()
         for topic, payload in batch:
             try:
                 event = schema.decode(payload, topic)
-                if reason := refusal(event, self.policy):
-                    raise schema.PayloadError(reason)
-                marks[event.id] = affected(event, self.policy)
+                marks[event.id] = self.admit(event, horizon)
             except schema.PayloadError as exc:
                 self.dead_letter(topic, payload, exc.reason)
             except Exception as exc:  # the event's own fault (its times, its person-month)
@@ -109,6 +122,35 @@ class Ingest:
         new = self.store.add_events(valid, lambda event: marks[event.id])
         self.stored += len(new)
         self.duplicates += len(valid) - len(new)
+
+    def admit(self, event: schema.Event, horizon: str | None) -> PersonMonth | None:
+        """The person-month `event` changes; a PayloadError saying why if it may not be
+        stored: a claim its device may not make, a pruned month, its device over quota."""
+        if reason := refusal(event, self.policy):
+            raise schema.PayloadError(reason)
+        mark = affected(event, self.policy)
+        month = mark[1] if mark else event_time(event).astimezone(UTC).strftime("%Y-%m")
+        if horizon is not None and month < horizon:
+            raise schema.PayloadError(
+                f"an event of {month}, past the retention period (months before {horizon} "
+                "are pruned and their results final)"
+            )
+        rate, burst = self.device_quota
+        source = (event.site, event.device)
+        if source not in self._quotas:
+            self._quotas[source] = TokenBucket(rate, burst)
+        if not self._quotas[source].allow():
+            raise schema.PayloadError(
+                f"{event.site}/{event.device} is over its quota ({burst} events at once, "
+                f"then {rate:g} a second)"
+            )
+        return mark
+
+    def prune(self, now: datetime) -> int:
+        """Delete events of the months past the retention period; how many went."""
+        today = now.astimezone(UTC).date()
+        months = today.year * 12 + today.month - 1 - self.keep_months
+        return self.store.prune_events(f"{months // 12:04d}-{months % 12 + 1:02d}")
 
     def dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
         self.rejected += 1
@@ -151,6 +193,12 @@ class Ingest:
             log.warning("%d more dead letters stored, not announced (rate limit)", self._unlogged)
             self._unlogged = 0
         now = self.now()
+        if self._last_prune is None or now - self._last_prune >= PRUNE_EVERY:
+            self._last_prune = now
+            try:
+                self.prune(now)
+            except Exception:
+                log.exception("could not prune events past the retention period; will retry")
         self.mark_settled_sessions(now)
         dirty, self.dirty = sorted(self.dirty), set()
         try:

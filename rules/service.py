@@ -15,7 +15,15 @@ from base.config import Section, load_toml
 from mqtt.client import BrokerConfig, MqttClient
 from mqtt.ids import utc_now
 from rules.backend import StoreLocation, open_store
-from rules.ingest import DEAD_LETTER_BURST, DEAD_LETTERS_PER_S, Ingest, subscriptions
+from rules.ingest import (
+    DEAD_LETTER_BURST,
+    DEAD_LETTERS_PER_S,
+    DEVICE_BURST,
+    DEVICE_EVENTS_PER_S,
+    KEEP_MONTHS,
+    Ingest,
+    subscriptions,
+)
 from rules.policy import Policy, load_policy
 from rules.publish import ResultPublisher
 from rules.ratelimit import TokenBucket
@@ -44,6 +52,13 @@ class RulesSettings(Section):
     dead_letter_cap: Annotated[int, pydantic.Field(ge=1)] = DEAD_LETTER_CAP
     dead_letters_per_s: Annotated[float, pydantic.Field(gt=0)] = DEAD_LETTERS_PER_S
     dead_letter_burst: Annotated[int, pydantic.Field(ge=1)] = DEAD_LETTER_BURST
+    # What one device may store: `device_burst` events at once, then this many a second;
+    # beyond, its events are dead letters (a device's credentials cannot fill the store).
+    device_events_per_s: Annotated[float, pydantic.Field(gt=0)] = DEVICE_EVENTS_PER_S
+    device_burst: Annotated[int, pydantic.Field(ge=1)] = DEVICE_BURST
+    # Events of this month and this many before it are kept; older ones are deleted and
+    # their months' results are final.
+    keep_months: Annotated[int, pydantic.Field(ge=1, le=1200)] = KEEP_MONTHS
 
 
 class ServiceConfig(Section):
@@ -77,6 +92,8 @@ class RulesService:
             recompute_every_s=settings.recompute_every_s,
             now=now,
             dead_letter_gate=TokenBucket(settings.dead_letters_per_s, settings.dead_letter_burst),
+            device_quota=(settings.device_events_per_s, settings.device_burst),
+            keep_months=settings.keep_months,
         )
         # Acknowledged to the broker only once stored: a SIGKILL loses nothing.
         self.client = MqttClient(config.broker, settings.client_id, on_delivery=self.ingest.handle)

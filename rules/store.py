@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -64,6 +64,13 @@ class Store(Protocol):
         same transaction, so a process killed right after storing loses no recomputation:
         any instance sharing the store finds them in `pending`.
         """
+
+    def prune_events(self, month: str) -> int:
+        """Delete the events of months before `month` (YYYY-MM) and remember it as the
+        horizon: those months' results are final. Returns how many events went."""
+
+    def horizon(self) -> str | None:
+        """The first month whose events are all kept (None: nothing was ever pruned)."""
 
     def pending(self, limit: int = 1000) -> list[PersonMonth]:
         """Person-months marked by `add_events` and not recomputed since."""
@@ -257,6 +264,9 @@ def tables(text: str, real: str, serial: str) -> list[str]:
         # recomputation clears only the mark it saw (see `recomputing`).
         f"""CREATE TABLE IF NOT EXISTS pending ("staff_id" {text}, "month" {text},
             "n" INTEGER NOT NULL, PRIMARY KEY ("staff_id", "month"))""",
+        # The retention horizon: events of earlier months were pruned (one row).
+        f"""CREATE TABLE IF NOT EXISTS retention ("what" {text} PRIMARY KEY,
+            "horizon" {text} NOT NULL)""",
     ]
 
 
@@ -401,6 +411,23 @@ class SqlStore:
             "WHERE e.kind = 'status' ORDER BY e.site, e.device"
         )
         return [schema.decode(p) for (p,) in self._rows(sql)]
+
+    # -- retention -------------------------------------------------------------------
+    def prune_events(self, month: str) -> int:
+        # A day's margin: a site east of UTC starts `month` up to 14 hours before it does.
+        before = datetime.fromisoformat(f"{month}-01T00:00:00+00:00") - timedelta(days=1)
+        with self._transaction():
+            self._execute(
+                'INSERT INTO retention ("what", "horizon") VALUES (?, ?) '
+                'ON CONFLICT ("what") DO UPDATE SET "horizon" = excluded."horizon" '
+                'WHERE excluded."horizon" > retention."horizon"',
+                ["events", month],
+            )
+            return self._execute('DELETE FROM events WHERE "at" < ?', [stamp(before)]).rowcount
+
+    def horizon(self) -> str | None:
+        found = self._rows('SELECT "horizon" FROM retention WHERE "what" = ?', ["events"])
+        return found[0][0] if found else None
 
     # -- pending recomputations ------------------------------------------------------
     def pending(self, limit: int = 1000) -> list[PersonMonth]:
