@@ -21,9 +21,9 @@ from base.errors import HallwatchError
 from mqtt.ids import new_event_id
 from mqtt.topics import CENTRAL, ID_PATTERN, Kind, TopicError, parse
 
+# Every payload, a config message's too: the broker refuses larger packets (a device
+# could otherwise take its memory), so a big gallery update goes out split (split_config).
 MAX_PAYLOAD_BYTES = 64 * 1024
-# Config messages carry face templates for a whole gallery update.
-MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
 EventId = Annotated[
     str, Meta(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -364,11 +364,10 @@ def _explain(message: str) -> str:
 
 def decode(data: bytes | str, topic: str | None = None) -> Event:
     """Validate one payload; with `topic`, also check it was published where it belongs."""
-    limit = (
-        MAX_CONFIG_BYTES if topic is not None and topic.endswith("/config") else MAX_PAYLOAD_BYTES
-    )
-    if len(data) > limit:
-        raise PayloadError(f"payload of {len(data)} bytes exceeds the {limit}-byte limit")
+    if len(data) > MAX_PAYLOAD_BYTES:
+        raise PayloadError(
+            f"payload of {len(data)} bytes exceeds the {MAX_PAYLOAD_BYTES}-byte limit"
+        )
     try:
         event = _decoder.decode(data)
     except msgspec.ValidationError as exc:
@@ -417,7 +416,41 @@ def check_topic(event: Event, topic: str) -> None:
 
 
 def encode(event: Event) -> bytes:
-    return _encoder.encode(event)
+    """The payload of `event`; a PayloadError if it exceeds MAX_PAYLOAD_BYTES (the broker
+    would drop the connection sending it, again at every reconnect)."""
+    data = _encoder.encode(event)
+    if len(data) > MAX_PAYLOAD_BYTES:
+        hint = ": split it with split_config" if isinstance(event, Config) else ""
+        raise PayloadError(
+            f"{SCHEMA_NAMES[type(event)]} payload of {len(data)} bytes exceeds the "
+            f"{MAX_PAYLOAD_BYTES}-byte limit{hint}"
+        )
+    return data
+
+
+def split_config(config: Config) -> list[Config]:
+    """`config` as consecutive versions from its own, each within MAX_PAYLOAD_BYTES: its
+    gallery operations in order, its categories with the last. A device applies each in
+    turn (its persistent session queues them while it is away)."""
+    parts: list[list[GalleryOp]] = [[]]
+    for op in config.gallery:
+        candidate = msgspec.structs.replace(config, gallery=[*parts[-1], op])
+        if len(_encoder.encode(candidate)) > MAX_PAYLOAD_BYTES and parts[-1]:
+            parts.append([])
+        parts[-1].append(op)
+    versions = [
+        msgspec.structs.replace(
+            config,
+            id=new_event_id(),
+            version=config.version + n,
+            gallery=ops,
+            categories=config.categories if n == len(parts) - 1 else [],
+        )
+        for n, ops in enumerate(parts)
+    ]
+    for version in versions:
+        encode(version)  # one operation alone may still be too large: say so now
+    return versions
 
 
 def kind_of(event: Event) -> Kind:

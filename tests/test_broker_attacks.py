@@ -16,7 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from mqtt.client import BrokerConfig
 from rules.service import RulesService, RulesSettings, ServiceConfig
-from tests.mqtt_helpers import client, clock_event
+from tests.mqtt_helpers import Collector, client, clock_event
 
 SHARED_CLOCKS = "$share/hallwatch-rules/hallwatch/v1/+/+/clock"
 
@@ -173,3 +173,59 @@ def test_the_viewer_sees_a_live_view_and_nothing_else(hardened_broker):
         raw.disconnect()
     assert refused == [["Unspecified error"]] * 4
     assert granted == [["Granted QoS 1"]] * 2
+
+
+def _rss_mb(broker) -> float:
+    status = Path(f"/proc/{broker.process.pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]) / 1024
+
+
+def test_a_device_cannot_send_a_packet_larger_than_a_payload(hardened_broker):
+    """120 x 8.9 MB took Mosquitto from 10 MB to 1 GB: now the first one ends the connection."""
+    b = hardened_broker
+    seen = Collector()
+    user = "hall-01.st-01"
+    with client(b.port, "rules", "rules", b.password("rules"), on_message=seen) as rules:
+        rules.subscribe("hallwatch/v1/+/+/clock")
+        raw = _raw(b, "st-01", user, clean=True)
+        try:
+            time.sleep(0.3)
+            raw.publish("hallwatch/v1/hall-01/st-01/clock", b"x" * 8_900_000, qos=1)
+            time.sleep(1.0)
+            assert not raw.is_connected()
+        finally:
+            raw.loop_stop()
+            raw.disconnect()
+        assert seen.wait_for(1, timeout_s=1) == []
+    assert _rss_mb(b) < 50
+
+
+def test_what_the_broker_queues_for_an_absent_service_is_bounded_in_bytes(tmp_path, test_ca):
+    from mqtt.broker import Deployment, DeviceAccount
+    from tests.support.mosquitto import Mosquitto, free_port
+
+    listeners = test_ca.model_copy(
+        update={"local_port": free_port(), "tls_port": free_port(), "websockets_port": None}
+    )
+    deployment = Deployment(
+        listeners=listeners,
+        devices=[DeviceAccount(site="hall-01", id="st-01")],
+        max_queued_bytes=2 * 1024 * 1024,
+    )
+    seen = Collector()
+    with Mosquitto(deployment, tmp_path / "broker") as b:
+        rules = client(b.port, "rules", "rules", b.password("rules"), on_message=seen)
+        rules.subscribe("hallwatch/v1/+/+/clock")
+        rules.start()
+        rules.stop()  # away: its persistent session queues for it
+        before = _rss_mb(b)
+        user = "hall-01.st-01"
+        with client(b.port, "st-01", user, b.password(user), max_inflight=100) as st01:
+            topic = "hallwatch/v1/hall-01/st-01/clock"
+            for info in [st01.publish(topic, b"x" * 60_000) for _ in range(300)]:
+                info.wait_for_publish(30)  # 18 MB, every message acknowledged
+        grown = _rss_mb(b) - before
+        with client(b.port, "rules", "rules", b.password("rules"), on_message=seen):
+            delivered = len(seen.wait_for(300, timeout_s=3))
+    assert grown < 12, f"the broker grew by {grown:.0f} MB"
+    assert delivered * 60_000 <= 2 * 1024 * 1024 + 100 * 60_000  # the queue, plus in flight
