@@ -16,6 +16,7 @@ import click
 import pydantic
 
 from base.config import ConfigError, Section, load_toml, validate
+from base.printable import printable_json
 from mqtt import feed, topics
 from mqtt.client import BrokerConfig, ConnectError, MqttClient
 from mqtt.ids import new_event_id, utc_now
@@ -111,21 +112,26 @@ def run_feed(
     return shown
 
 
+def json_line(line: feed.FeedLine, payload: bytes) -> str:
+    """One `--json` record: the payload as sent, every unsafe character escaped."""
+    record = {
+        "topic": f"{topics.ROOT}/{line.site}/{line.source}/{line.kind}",
+        "received": line.received.isoformat(),
+        "valid": line.event is not None,
+    }
+    try:
+        record["payload"] = json.loads(payload)
+    except ValueError:
+        record["payload"] = payload.decode("utf-8", "replace")
+    if line.event is None:
+        record["error"] = line.text
+    return printable_json(record)
+
+
 def print_line(as_json: bool, zone: tzinfo | None = None) -> Callable[[feed.FeedLine, bytes], None]:
     def emit(line: feed.FeedLine, payload: bytes) -> None:
         if as_json:
-            record = {
-                "topic": f"{topics.ROOT}/{line.site}/{line.source}/{line.kind}",
-                "received": line.received.isoformat(),
-                "valid": line.event is not None,
-            }
-            try:
-                record["payload"] = json.loads(payload)
-            except ValueError:
-                record["payload"] = payload.decode("utf-8", "replace")
-            if line.event is None:
-                record["error"] = line.text
-            click.echo(json.dumps(record, ensure_ascii=False))
+            click.echo(json_line(line, payload))
         else:
             click.secho(
                 line.render(zone),

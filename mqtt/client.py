@@ -19,6 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from base.config import Section
 from base.errors import HallwatchError
+from base.printable import printable
 from mqtt import schema, topics
 from mqtt.topics import Kind
 
@@ -231,4 +232,4 @@ class MqttClient:
             elif self.on_message is not None:
                 self.on_message(message.topic, message.payload)
         except Exception:  # a bad handler must not kill the network thread
-            log.exception("message handler failed on %s", message.topic)
+            log.exception("message handler failed on %s", printable(message.topic))

@@ -11,6 +11,7 @@ from datetime import datetime, tzinfo
 
 import msgspec
 
+from base.printable import printable
 from mqtt import schema, topics
 
 SEVERITY_COLOURS = {
@@ -60,7 +61,8 @@ class FeedLine:
             .astimezone(zone)
             .strftime("%H:%M:%S")
         )
-        return f"{when}  {self.site}/{self.source:<12} {self.kind:<10} {self.text}"
+        # Escaped: the text quotes what a device sent (its alert, a rejected payload's key).
+        return printable(f"{when}  {self.site}/{self.source:<12} {self.kind:<10} {self.text}")
 
 
 def _clock_text(e: schema.Punch) -> str:

@@ -18,6 +18,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from base.errors import HallwatchError
+from base.printable import printable, without_controls
 from mqtt.ids import new_event_id
 from mqtt.topics import CENTRAL, ID_PATTERN, Kind, TopicError, parse
 
@@ -31,8 +32,11 @@ EventId = Annotated[
 NodeId = Annotated[str, Meta(pattern=ID_PATTERN)]
 StaffId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
-ShortText = Annotated[str, Meta(max_length=200)]
-Text = Annotated[str, Meta(max_length=2000)]
+# Text a person will read: no control characters (a line break or an escape sequence in
+# an alert would forge lines on an operator's terminal and in the logs).
+NO_CONTROLS = r"\A[^\x00-\x1f\x7f-\x9f]*\Z"
+ShortText = Annotated[str, Meta(max_length=200, pattern=NO_CONTROLS)]
+Text = Annotated[str, Meta(max_length=2000, pattern=NO_CONTROLS)]
 Seconds = Annotated[float, Meta(ge=0, le=7 * 86400)]
 Points = Annotated[float, Meta(ge=0, le=100)]
 # Every time a payload carries lies in these years: the calendar's own ends (year 1 with
@@ -157,14 +161,14 @@ class Activity(Event, tag="hallwatch.activity/1"):
     the last `idle_s` seconds before `start + duration_s`.
     """
 
-    user: Annotated[str, Meta(max_length=64)]
+    user: Annotated[str, Meta(max_length=64, pattern=NO_CONTROLS)]
     start: AwareDatetime
     duration_s: Seconds
-    app: Annotated[str, Meta(max_length=128)]
+    app: Annotated[str, Meta(max_length=128, pattern=NO_CONTROLS)]
     category: NodeId
     idle_s: Seconds
     staff_id: StaffId | None = None
-    title: Annotated[str, Meta(max_length=512)] | None = None
+    title: Annotated[str, Meta(max_length=512, pattern=NO_CONTROLS)] | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -261,7 +265,7 @@ def ack_for(
         config_id=config.id,
         version=config.version,
         applied=error is None,
-        error=error[:200] if error else None,
+        error=without_controls(error)[:200] if error else None,
         gallery_size=gallery_size,
     )
 
@@ -304,9 +308,9 @@ class Inspection(Event, tag="hallwatch.inspection/1"):
 
 
 class DeadLetter(Event, tag="hallwatch.deadletter/1"):
-    topic: Annotated[str, Meta(max_length=512)]
+    topic: Annotated[str, Meta(max_length=512, pattern=NO_CONTROLS)]
     reason: Text
-    payload: Annotated[str, Meta(max_length=4096)]
+    payload: Annotated[str, Meta(max_length=4096, pattern=NO_CONTROLS)]  # escaped
 
 
 AnyEvent = (
@@ -345,6 +349,7 @@ class PayloadError(HallwatchError, ValueError):
     """A payload that does not satisfy the contract; `reason` says precisely why."""
 
     def __init__(self, reason: str) -> None:
+        reason = printable(reason)  # it may quote the payload: a key, a value
         super().__init__(reason)
         self.reason = reason
 
@@ -354,6 +359,8 @@ _encoder = msgspec.json.Encoder()
 
 
 def _explain(message: str) -> str:
+    if f"matching regex {NO_CONTROLS!r}" in message:
+        return "control characters are not allowed" + message[message.rfind(" - at `") :]
     if "at `$.schema`" in message:
         known = ", ".join(sorted(SCHEMA_NAMES.values()))
         return f"unknown schema (known: {known}) - {message}"

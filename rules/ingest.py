@@ -154,13 +154,13 @@ class Ingest:
 
     def dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
         self.rejected += 1
-        row = DeadLetterRow(utc_now(), topic, reason, payload.decode("utf-8", "replace"))
+        row = DeadLetterRow.of(utc_now(), topic, reason, payload)
         self.store.add_dead_letter(row)
         if not self.gate.allow():
             self.unannounced += 1
             self._unlogged += 1
             return
-        log.warning("dead letter from %s: %s", topic[:200], reason[:500])
+        log.warning("dead letter from %s: %s", row.topic[:200], row.reason[:500])
         try:
             site = topics.parse(topic).site
         except topics.TopicError:

@@ -77,12 +77,7 @@ def replay(
         except schema.PayloadError as exc:
             summary.dead_letters += 1
             store.add_dead_letter(
-                DeadLetterRow(
-                    utc_now(),
-                    f"replay line {number}",
-                    exc.reason,
-                    line.decode("utf-8", "replace"),
-                )
+                DeadLetterRow.of(utc_now(), f"replay line {number}", exc.reason, line)
             )
         if len(batch) >= BATCH:
             flush()

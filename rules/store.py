@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from base.printable import printable
 from base.private_files import connect_private
 from mqtt import schema
 from mqtt.schema import LeaveKind
@@ -49,6 +50,13 @@ class DeadLetterRow:
     topic: str
     reason: str
     payload: str
+
+    @classmethod
+    def of(cls, received: datetime, topic: str, reason: str, payload: bytes) -> DeadLetterRow:
+        """A rejected message, every part escaped: it is shown to people (and published),
+        and PostgreSQL's text takes no NUL."""
+        text = printable(payload.decode("utf-8", "replace"))
+        return cls(received, printable(topic), printable(reason), text[:DEAD_LETTER_PAYLOAD_CHARS])
 
 
 class Store(Protocol):

@@ -100,3 +100,18 @@ def test_the_watchdog_is_fed_only_while_ingestion_makes_progress(tmp_path, postg
         assert _wait(lambda: not service.alive()), "fed while every batch fails"
         open_store(postgres_url).close()  # the tables are back: the retried batch goes in
         assert _wait(lambda: service.ingest.stored == 1 and service.alive())
+
+
+def test_a_nul_byte_in_a_rejected_payload_is_a_dead_letter_like_any_other(store):
+    """PostgreSQL's text takes no NUL: storing the rejected payload as it came failed the
+    whole batch, again at every retry."""
+    from rules.ingest import Ingest
+    from tests.rules_helpers import policy
+
+    ingest = Ingest(store, policy())
+    good = clock("09:00")
+    ingest.handle(topic_for(good), b'{"schema": "hallwatch.clock/1", "\x00": 1}')
+    ingest.handle(topic_for(good), schema.encode(good))
+    assert ingest.drain(timeout_s=0) == 2 and ingest.failures == 0
+    assert (ingest.stored, ingest.rejected) == (1, 1)
+    assert store.dead_letters()[0].payload == '{"schema": "hallwatch.clock/1", "\\x00": 1}'
