@@ -91,12 +91,13 @@ def _describe(error: dict[str, Any]) -> str:
     )
 
 
-# user:password@ in a URL (a database or broker address).
-_URL_SECRET = re.compile(r"(://[^/@:\s]*:)[^/@\s]*@")
+# A URL's password: from the `:` after its user name to the last `@` of the URL, however
+# many `/` and `@` the password holds (the first `@` or `/` is not where it ends).
+_URL_PASSWORD = re.compile(r"(://[^:/@\s'\"]*:)[^\s'\"]*@")
 
 
 def _redacted(text: str) -> str:
-    return _URL_SECRET.sub(r"\1***@", text)
+    return _URL_PASSWORD.sub(r"\1***@", text)
 
 
 def _shown(key: str, value: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -41,11 +42,11 @@ def broker_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--host", help="Broker host [127.0.0.1].")
     @click.option("--port", type=int, help="Broker port [1883].")
     @click.option("--username", envvar="HALLWATCH_MQTT_USERNAME", help="MQTT user name.")
+    # No --password: a command line is visible to every user of the machine (ps).
     @click.option(
-        "--password",
-        envvar="HALLWATCH_MQTT_PASSWORD",
-        show_envvar=True,
-        help="MQTT password (prefer the environment variable).",
+        "--password-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="File holding the MQTT password [or $HALLWATCH_MQTT_PASSWORD].",
     )
     @click.option(
         "--tls-ca",
@@ -53,19 +54,23 @@ def broker_options(command: Callable[..., Any]) -> Callable[..., Any]:
         help="CA certificate: connect with TLS.",
     )
     @wraps(command)
-    def wrapper(config_file, host, port, username, password, tls_ca, **kwargs):
+    def wrapper(config_file, host, port, username, password_file, tls_ca, **kwargs):
         try:
             base = load_toml(_BrokerFile, config_file).broker if config_file else BrokerConfig()
             flags = {
                 "host": host,
                 "port": port,
                 "username": username,
-                "password": password,
+                "password": os.environ.get("HALLWATCH_MQTT_PASSWORD"),
+                "password_file": password_file,
                 "tls": {"ca_file": tls_ca} if tls_ca else None,
             }
-            merged = base.model_dump() | {k: v for k, v in flags.items() if v is not None}
-            if isinstance(merged.get("password"), pydantic.SecretStr):
-                merged["password"] = merged["password"].get_secret_value()
+            merged = base.model_dump(exclude={"password_file"})  # it is read into `password`
+            if base.password is not None:
+                merged["password"] = base.password.get_secret_value()
+            merged |= {k: v for k, v in flags.items() if v is not None}
+            if password_file is not None:
+                merged.pop("password", None)  # one source: the file named here
             broker = validate(BrokerConfig, merged, "command line")
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None

@@ -7,6 +7,7 @@ Works with Mosquitto and with MQTT 3.1.1 brokers generally (the demo's embedded 
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 from collections.abc import Callable
@@ -45,13 +46,51 @@ class BrokerConfig(Section):
     protocol: Literal["3.1.1", "5"] = "3.1.1"
     username: str | None = None
     password: pydantic.SecretStr | None = None
-    tls: TlsConfig | None = None
+    # The password in a file of its own, e.g. the one systemd's LoadCredential= gives a unit
+    # (/run/credentials/<unit>/<name>); read when the configuration is.
+    password_file: Path | None = None
+    # Required for any host but this one (`false`: plaintext, said on purpose).
+    tls: TlsConfig | Literal[False] | None = None
     keepalive_s: Annotated[int, pydantic.Field(ge=5, le=3600)] = 30
     persistent_session: bool = True
     max_inflight: Annotated[int, pydantic.Field(ge=1, le=65535)] = 20
     max_queued: Annotated[int, pydantic.Field(ge=0)] = 10_000
     reconnect_min_s: Annotated[float, pydantic.Field(gt=0)] = 1.0
     reconnect_max_s: Annotated[float, pydantic.Field(gt=0)] = 60.0
+
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _read_password_file(cls, data: object) -> object:
+        if not isinstance(data, dict) or data.get("password_file") is None:
+            return data
+        if data.get("password") is not None:
+            raise ValueError("give password or password_file, not both")
+        path = Path(data["password_file"])
+        try:
+            secret = path.read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror or exc
+            raise ValueError(f"cannot read the password file {path}: {reason}") from None
+        return {**data, "password": secret}
+
+    @pydantic.model_validator(mode="after")
+    def _tls_beyond_this_host(self) -> BrokerConfig:
+        if self.tls is None and not _loopback(self.host):
+            raise ValueError(
+                f"broker {self.host} is not on this host: give a [broker.tls] table (ca_file), "
+                "or tls = false to send the password and every message in plaintext"
+            )
+        return self
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it is elsewhere until proven otherwise
 
 
 class ConnectError(HallwatchError, ConnectionError):
@@ -108,7 +147,7 @@ class MqttClient:
         if config.username is not None:
             password = config.password.get_secret_value() if config.password else None
             self._paho.username_pw_set(config.username, password)
-        if config.tls is not None:
+        if isinstance(config.tls, TlsConfig):
             tls = config.tls
             self._paho.tls_set(
                 ca_certs=str(tls.ca_file),
