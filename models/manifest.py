@@ -49,7 +49,8 @@ class DetectorSpec(ModelFile):
     kind: Literal["yunet", "scrfd"]
     # Longest side the frame is scaled down to before detection.
     input_size: int = pydantic.Field(640, ge=64, le=2048)
-    score_threshold: float = pydantic.Field(0.6, gt=0, lt=1)
+    # Bounded: a pack must not turn detection (or recognition, below) into a formality.
+    score_threshold: float = pydantic.Field(0.6, ge=0.3, lt=1)
     nms_threshold: float = pydantic.Field(0.3, gt=0, lt=1)
 
 
@@ -62,8 +63,9 @@ class RecognizerSpec(ModelFile):
     mean: float
     std: float = pydantic.Field(gt=0)
     embedding_size: int = pydantic.Field(gt=0)
-    # Open-set cosine threshold measured for this recogniser (see docs/face.md).
-    threshold: float = pydantic.Field(gt=-1, lt=1)
+    # Open-set cosine threshold measured for this recogniser (see docs/face.md); below 0.2
+    # strangers match (a pack with -0.99 accepted anyone), above 0.95 no one does.
+    threshold: float = pydantic.Field(ge=0.2, le=0.95)
 
 
 class AntiSpoofSpec(ModelFile):
