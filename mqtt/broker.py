@@ -29,7 +29,7 @@ from typing import Annotated, Any, Literal
 import pydantic
 
 from base.config import ConfigError, Section, load_toml
-from base.private_files import create_private_file
+from base.private_files import write_private
 from mqtt.schema import MAX_PAYLOAD_BYTES
 from mqtt.topics import CENTRAL, CENTRAL_KINDS, ID_PATTERN, LIVE_KINDS, ROOT, Kind, device_topic
 
@@ -317,11 +317,11 @@ def setup(dep: Deployment, out_dir: Path, credentials_dir: Path) -> dict[str, Pa
         password = secrets.token_urlsafe(24)
         hashes[user] = PasswordHash.of(password)
         credentials_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        cred = create_private_file(credentials_dir / f"{user}.toml")
-        cred.write_text(f'[broker]\nusername = "{user}"\npassword = "{password}"\n')
+        cred = credentials_dir / f"{user}.toml"
+        write_private(cred, f'[broker]\nusername = "{user}"\npassword = "{password}"\n'.encode())
         written[f"new {user}"] = cred
-    access = create_private_file(out_dir / DYNSEC_FILE)
-    access.write_text(render_access(dep, hashes))
+    access = out_dir / DYNSEC_FILE
+    write_private(access, render_access(dep, hashes).encode())
     conf = out_dir / "mosquitto.conf"
     conf.write_text(render_conf(dep))
     return {"conf": conf, "access": access} | written
