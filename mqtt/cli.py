@@ -65,12 +65,13 @@ def broker_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 "password_file": password_file,
                 "tls": {"ca_file": tls_ca} if tls_ca else None,
             }
-            merged = base.model_dump(exclude={"password_file"})  # it is read into `password`
+            merged = base.model_dump()
             if base.password is not None:
                 merged["password"] = base.password.get_secret_value()
-            merged |= {k: v for k, v in flags.items() if v is not None}
-            if password_file is not None:
-                merged.pop("password", None)  # one source: the file named here
+            given = {k: v for k, v in flags.items() if v is not None}
+            if "password" in given or "password_file" in given:
+                merged |= {"password": None, "password_file": None}  # one source: this one
+            merged |= given
             broker = validate(BrokerConfig, merged, "command line")
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None

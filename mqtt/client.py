@@ -47,7 +47,7 @@ class BrokerConfig(Section):
     username: str | None = None
     password: pydantic.SecretStr | None = None
     # The password in a file of its own, e.g. the one systemd's LoadCredential= gives a unit
-    # (/run/credentials/<unit>/<name>); read when the configuration is.
+    # (/run/credentials/<unit>/<name>); read when the client is made.
     password_file: Path | None = None
     # Required for any host but this one (`false`: plaintext, said on purpose).
     tls: TlsConfig | Literal[False] | None = None
@@ -59,29 +59,28 @@ class BrokerConfig(Section):
     reconnect_max_s: Annotated[float, pydantic.Field(gt=0)] = 60.0
 
 
-    @pydantic.model_validator(mode="before")
-    @classmethod
-    def _read_password_file(cls, data: object) -> object:
-        if not isinstance(data, dict) or data.get("password_file") is None:
-            return data
-        if data.get("password") is not None:
-            raise ValueError("give password or password_file, not both")
-        path = Path(data["password_file"])
-        try:
-            secret = path.read_text(encoding="utf-8").rstrip("\r\n")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror or exc
-            raise ValueError(f"cannot read the password file {path}: {reason}") from None
-        return {**data, "password": secret}
-
     @pydantic.model_validator(mode="after")
     def _tls_beyond_this_host(self) -> BrokerConfig:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("give password or password_file, not both")
         if self.tls is None and not _loopback(self.host):
             raise ValueError(
                 f"broker {self.host} is not on this host: give a [broker.tls] table (ca_file), "
                 "or tls = false to send the password and every message in plaintext"
             )
         return self
+
+    def secret(self) -> str | None:
+        """The password, from the file if it is in one."""
+        if self.password_file is None:
+            return self.password.get_secret_value() if self.password else None
+        try:
+            return self.password_file.read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise ConnectError(
+                f"cannot read the MQTT password file {self.password_file}: {reason}"
+            ) from None
 
 
 def _loopback(host: str) -> bool:
@@ -145,8 +144,7 @@ class MqttClient:
             reconnect_on_failure=True,
         )
         if config.username is not None:
-            password = config.password.get_secret_value() if config.password else None
-            self._paho.username_pw_set(config.username, password)
+            self._paho.username_pw_set(config.username, config.secret())
         if isinstance(config.tls, TlsConfig):
             tls = config.tls
             self._paho.tls_set(
