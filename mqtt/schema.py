@@ -34,7 +34,9 @@ StaffId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
 # Text a person will read: no control characters (a line break or an escape sequence in
 # an alert would forge lines on an operator's terminal and in the logs).
-NO_CONTROLS = r"\A[^\x00-\x1f\x7f-\x9f]*\Z"
+# (`$(?!\n)`, not `$`: Python's `$` also matches before a final line break; no `\Z`,
+# which the AsyncAPI document's readers, ECMAScript regexes, do not have.)
+NO_CONTROLS = r"^[^\x00-\x1f\x7f-\x9f]*$(?!\n)"
 ShortText = Annotated[str, Meta(max_length=200, pattern=NO_CONTROLS)]
 Text = Annotated[str, Meta(max_length=2000, pattern=NO_CONTROLS)]
 Seconds = Annotated[float, Meta(ge=0, le=7 * 86400)]

@@ -44,7 +44,7 @@ def _with_key(event: schema.Event, key: str) -> bytes:
     return json.dumps(document, ensure_ascii=False).encode()
 
 
-@pytest.mark.parametrize("text", ["a\nb", "a\x1b[31mb", "a\rb", "a\x9bb", "a\x00b", "a\x7fb"])
+@pytest.mark.parametrize("text", ["a\nb", "ends in a line break\n", "a\x1b[31mb", "a\rb", "a\x9bb", "a\x00b", "a\x7fb"])
 def test_text_fields_refuse_control_characters(text):
     payload = json.loads(schema.encode(_alert("hall-01", "x")))
     payload["message"] = text
