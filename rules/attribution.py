@@ -20,6 +20,7 @@ from rules.policy import Policy
 
 SPOOF_ALERTS = (AlertKind.SPOOF_SUSPECTED, AlertKind.PROXY_PUNCH)
 
+
 def workstation_staff(event: schema.Event, policy: Policy) -> str | None:
     """The staff member the policy maps to the device that sent `event` (an agent's)."""
     return policy.staff_of_workstation.get((event.site, event.device))

@@ -110,9 +110,7 @@ def test_sessions_an_agent_left_behind_take_nothing(hardened_broker, tmp_path):
         assert _stored(service, ids) == 200
 
 
-def test_an_agent_using_the_services_client_id_does_not_take_its_session(
-    hardened_broker, tmp_path
-):
+def test_an_agent_using_the_services_client_id_does_not_take_its_session(hardened_broker, tmp_path):
     b = hardened_broker
     with _rules_service(b, tmp_path, "rules", None) as service:
         time.sleep(0.3)
@@ -177,7 +175,10 @@ def test_the_viewer_sees_a_live_view_and_nothing_else(hardened_broker):
 
 def _rss_mb(broker) -> float:
     status = Path(f"/proc/{broker.process.pid}/status").read_text()
-    return int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]) / 1024
+    return (
+        int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1])
+        / 1024
+    )
 
 
 def test_a_device_cannot_send_a_packet_larger_than_a_payload(hardened_broker):

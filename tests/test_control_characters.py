@@ -44,7 +44,9 @@ def _with_key(event: schema.Event, key: str) -> bytes:
     return json.dumps(document, ensure_ascii=False).encode()
 
 
-@pytest.mark.parametrize("text", ["a\nb", "ends in a line break\n", "a\x1b[31mb", "a\rb", "a\x9bb", "a\x00b", "a\x7fb"])
+@pytest.mark.parametrize(
+    "text", ["a\nb", "ends in a line break\n", "a\x1b[31mb", "a\rb", "a\x9bb", "a\x00b", "a\x7fb"]
+)
 def test_text_fields_refuse_control_characters(text):
     payload = json.loads(schema.encode(_alert("hall-01", "x")))
     payload["message"] = text
@@ -98,7 +100,9 @@ def test_the_live_feeds_json_escapes_every_control_character():
     from mqtt import feed
     from mqtt.cli import json_line
 
-    line = feed.describe("hallwatch/v1/hall-01/st-01/clock", b'{"\xc2\x9b": "\xe2\x80\xae"}', clock("09:00").ts)
+    line = feed.describe(
+        "hallwatch/v1/hall-01/st-01/clock", b'{"\xc2\x9b": "\xe2\x80\xae"}', clock("09:00").ts
+    )
     text = json_line(line, b'{"\xc2\x9b": "\xe2\x80\xae"}')
     assert not any(c in text for c in UNSAFE)
     assert json.loads(text)["payload"] == {"\x9b": "\u202e"}
