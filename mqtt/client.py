@@ -65,8 +65,8 @@ class BrokerConfig(Section):
             raise ValueError("give password or password_file, not both")
         if self.tls is None and not _loopback(self.host):
             raise ValueError(
-                f"broker {self.host} is not on this host: give a [broker.tls] table (ca_file), "
-                "or tls = false to send the password and every message in plaintext"
+                f"broker {printable(self.host)} is not on this host: give a [broker.tls] table "
+                "(ca_file), or tls = false to send the password and every message in plaintext"
             )
         return self
 
