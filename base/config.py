@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pydantic
 
 from base.errors import HallwatchError
+from base.printable import printable
 
 ModelT = TypeVar("ModelT", bound=pydantic.BaseModel)
 
@@ -53,13 +54,11 @@ class Section(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
-def _printable(text: str) -> str:
-    """Control characters escaped, so a key cannot break or garble the message."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _describe(error: dict[str, Any]) -> str:
-    key = _printable(".".join(str(part) for part in error["loc"])) or "(top level)"
+    # Escaped, so a key cannot break or garble the message.
+    key = printable(".".join(str(part) for part in error["loc"])) or "(top level)"
     kind = error["type"]
     if kind == "extra_forbidden":
         return f"key '{key}': unknown key"
@@ -72,12 +71,13 @@ def _describe(error: dict[str, Any]) -> str:
     )
 
 
-# user:password@ in a URL (a database or broker address).
-_URL_SECRET = re.compile(r"(://[^/@:\s]*:)[^/@\s]*@")
+# A URL's password: from the `:` after its user name to the last `@` of the URL, however
+# many `/` and `@` the password holds (the first `@` or `/` is not where it ends).
+_URL_PASSWORD = re.compile(r"(://[^:/@\s'\"]*:)[^\s'\"]*@")
 
 
 def _redacted(text: str) -> str:
-    return _URL_SECRET.sub(r"\1***@", text)
+    return _URL_PASSWORD.sub(r"\1***@", text)
 
 
 def _shown(key: str, value: Any) -> str:

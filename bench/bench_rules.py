@@ -165,7 +165,7 @@ def month_evaluation(staff: int, workdir: Path) -> tuple[int, float, float]:
     records = evaluate_month(policy, MONTH, sim.events)
     pure_s = time.perf_counter() - start
     store = SqliteStore(workdir / "month.db", synchronous="NORMAL")
-    store.add_events([(e, schema.encode(e)) for e in sim.events])
+    store.add_events(sim.events)
     start = time.perf_counter()
     recompute_month(store, policy, MONTH, None)
     stored_s = time.perf_counter() - start

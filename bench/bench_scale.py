@@ -144,7 +144,7 @@ def person_month_at_agent_rate(policy: Policy, staff: str) -> list[schema.Event]
 def recompute_cost(url: str, policy: Policy, staff: str) -> tuple[int, float]:
     events = person_month_at_agent_rate(policy, staff)
     store = PostgresStore(url)
-    store.add_events([(e, schema.encode(e)) for e in events])
+    store.add_events(events)
     recompute_person_month(store, policy, staff, MONTH, None)  # warm up
     runs = 5
     start = time.perf_counter()

@@ -147,6 +147,9 @@ def _nested(annotation: Any) -> tuple[Model, str] | None:
     origin, args = get_origin(annotation), get_args(annotation)
     if _is_model(annotation):
         return annotation, "table"
+    if origin in (Union, UnionType):  # a table, or a plain value that says "none" (`false`)
+        tables = [a for a in args if _is_model(a)]
+        return (tables[0], "table") if len(tables) == 1 else None
     if origin is list and _is_model(inner := _strip(args[0])[0]):
         return inner, "list"
     if origin is dict and _is_model(inner := _strip(args[1])[0]):
@@ -192,7 +195,8 @@ def _type_cell(
     if shape == "dict":
         key = _type(get_args(_without_none(info.annotation))[0], [])
         return f"tables keyed by {key}: {link}"
-    return f"table: {link}"
+    others = [a for a in get_args(info.annotation) if not _is_model(a) and a is not NoneType]
+    return " or ".join([f"table: {link}", *(_type(a, []) for a in others)])
 
 
 def _type(annotation: Any, metadata: list[Any]) -> str:

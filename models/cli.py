@@ -89,12 +89,17 @@ def verify(names: tuple[str, ...], models_dir: Path | None, as_json: bool) -> No
 
 @models.command()
 @click.option("--from", "source", required=True,
-              help="A directory, a zip file, or an http(s) URL of a zip (downloaded only then).")
+              help="A directory, a zip file, or an https URL of a zip (downloaded only then).")
 @click.option("--pack", default=None,
-              help="Shipped manifest to install against, if the source has no manifest.toml.")
+              help="Shipped manifest to install against [permissive].")
+@click.option("--own-manifest", is_flag=True,
+              help="Use the source's own manifest.toml instead: a pack of your own, under a "
+                   "name no shipped pack has.")
 @models_dir_option
 @json_option
-def install(source: str, pack: str | None, models_dir: Path | None, as_json: bool) -> None:
+def install(
+    source: str, pack: str | None, own_manifest: bool, models_dir: Path | None, as_json: bool
+) -> None:
     """Install a pack: every file is checked against its sha256 before it is used.
 
     \b
@@ -102,7 +107,7 @@ def install(source: str, pack: str | None, models_dir: Path | None, as_json: boo
         hallwatch models install --from /media/usb/models --pack permissive
     """
     store = PackStore(models_dir)
-    manifest = store.install(source, pack)
+    manifest = store.install(source, pack, own_manifest=own_manifest)
     emit(as_json, {"installed": manifest.name, "path": str(store.path(manifest.name))},
           f"installed {manifest.name} in {store.path(manifest.name)} ({manifest.licence})")
 

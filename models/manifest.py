@@ -60,7 +60,13 @@ class DetectorSpec(ModelFile):
         description="Longest side, in pixels, the frame is scaled down to before detection.",
     )
     score_threshold: float = pydantic.Field(
-        0.6, gt=0, lt=1, description="Lowest detection score kept as a face."
+        0.6,
+        ge=0.3,
+        lt=1,
+        description=(
+            "Lowest detection score kept as a face; bounded, so a pack cannot make "
+            "detection a formality."
+        ),
     )
     nms_threshold: float = pydantic.Field(
         0.3,
@@ -90,11 +96,12 @@ class RecognizerSpec(ModelFile):
         gt=0, description="Length of the embedding it returns; another length is refused."
     )
     threshold: float = pydantic.Field(
-        gt=-1,
-        lt=1,
+        ge=0.2,
+        le=0.95,
         description=(
             "The open-set cosine threshold measured for this recogniser (docs/face.md), used "
-            "unless `[face] threshold` is set."
+            "unless `[face] threshold` is set. Bounded: below 0.2 strangers match (a pack "
+            "with -0.99 accepted anyone), above 0.95 no one does."
         ),
     )
 

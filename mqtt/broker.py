@@ -1,37 +1,60 @@
-"""A hardened Mosquitto setup: configuration, per-device credentials and ACLs.
+"""A hardened Mosquitto setup: configuration, per-account credentials and access control.
 
-`hallwatch broker setup` renders, from one deployment file listing the devices:
+`hallwatch broker setup` renders, from one deployment file listing the accounts:
 
-    mosquitto.conf   listeners (local, TLS, websockets), persistence, raised queue limits
-    acl              each device publishes only under its own topics, reads only its config
-    passwd           hashed by mosquitto_passwd; anonymous clients are refused
-    credentials/     one 0600 file per account, to provision the device with
+    mosquitto.conf            listeners (local, TLS, websockets), persistence, bounded queues
+    dynamic-security.json     accounts (hashed passwords) and what each may do, deny by default
+    <credentials>/            one 0600 file per new account, to provision it with; outside
+                              the broker's directory, and deleted once copied
 
-Passwords already issued are kept on a re-run, so adding a device never locks out others.
+Access is Mosquitto's dynamic-security plugin, not an ACL file: Mosquitto 2.0's ACL file
+never checks subscriptions, so any account could join the rules service's `$share` group
+and take a share of its messages. Every listener replaces the client id with the account
+name, so no account can take over another's session. Hashes already issued are kept on a
+re-run (also those of an earlier version's `passwd` file), so re-rendering never locks a
+device out, even after its credentials file was deleted.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import secrets
-import shutil
-import subprocess
-import tomllib
+import sysconfig
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic
 
 from base.config import ConfigError, Section, load_toml
 from base.identifiers import NodeId
-from base.private_files import create_private_file
-from mqtt.topics import CENTRAL, ROOT, Kind, device_topic
+from base.private_files import write_private
+from mqtt.schema import MAX_PAYLOAD_BYTES
+from mqtt.topics import CENTRAL, CENTRAL_KINDS, LIVE_KINDS, ROOT, Kind, device_topic
 
 Port = Annotated[int, pydantic.Field(ge=1, le=65535)]
 
+DYNSEC_FILE = "dynamic-security.json"
 # A default Mosquitto keeps only 1,000 queued QoS 1 messages per client and silently drops
 # the rest for a subscriber that falls behind (BRIEF.md): a rules service restarting during
-# a busy hour would lose punches. Queue generously instead, bounded by memory.
+# a busy hour would lose punches. Queue generously instead, bounded in bytes as well, so a
+# device flooding while the service is away cannot take the broker's memory.
 MAX_QUEUED_MESSAGES = 1_000_000
+MAX_QUEUED_BYTES = 256 * 1024 * 1024
+# No message is larger than a payload the contract accepts (gallery updates are split to
+# fit, mqtt/schema.py), plus the topic and the MQTT header.
+MAX_PACKET_BYTES = MAX_PAYLOAD_BYTES + 1024
+# Mosquitto's own PBKDF2-SHA512 iteration count: the passwords are 192 random bits, and
+# every (re)connection of 2,000 devices pays the hash on the broker's single thread.
+HASH_ITERATIONS = 101
+
+
+def _default_plugin() -> Path:
+    """Debian's path of the plugin for this machine's architecture."""
+    triplet = sysconfig.get_config_var("MULTIARCH") or "x86_64-linux-gnu"
+    return Path(f"/usr/lib/{triplet}/mosquitto_dynamic_security.so")
 
 
 class DeviceAccount(Section):
@@ -55,13 +78,16 @@ class DeviceAccount(Section):
 
 
 class ServiceAccount(Section):
-    """A central service's broker account (`[[services]]`)."""
+    """`rules`: one account per rules service instance; `manager`: the manager commands'
+    announcements; `viewer`: one live view (each admin or browser its own: an account has
+    one connection at a time)."""
 
     name: NodeId = pydantic.Field(description="The account's user name.")
-    role: Literal["rules", "viewer"] = pydantic.Field(
+    role: Literal["rules", "manager", "viewer"] = pydantic.Field(
         description=(
-            "rules: reads everything and publishes results and device config; viewer: reads "
-            "everything (the live feed), publishes nothing."
+            "rules: reads what devices publish and publishes results and device config; "
+            "manager: publishes the manager commands' announcements; viewer: reads what a live "
+            "view needs, publishes nothing."
         )
     )
 
@@ -118,6 +144,20 @@ class Deployment(Section):
     run_as: str = pydantic.Field(
         "mosquitto", description="The system user Mosquitto drops to after start."
     )
+    dynsec_plugin: Path = pydantic.Field(
+        default_factory=_default_plugin,
+        description=(
+            "Mosquitto's dynamic-security plugin, which holds the accounts and their access "
+            "(deny by default). Default: where Debian's mosquitto package puts it."
+        ),
+    )
+    max_queued_bytes: Annotated[int, pydantic.Field(ge=1024 * 1024)] = pydantic.Field(
+        MAX_QUEUED_BYTES,
+        description=(
+            "Bytes the broker queues for one client at most, so no account can exhaust its "
+            "memory."
+        ),
+    )
     listeners: Listeners = pydantic.Field(Listeners(), description="The broker's listeners.")
     devices: list[DeviceAccount] = pydantic.Field(
         [], description="One account per station and workstation agent."
@@ -125,9 +165,13 @@ class Deployment(Section):
     services: list[ServiceAccount] = pydantic.Field(
         [
             ServiceAccount(name="rules", role="rules"),
+            ServiceAccount(name="manager", role="manager"),
             ServiceAccount(name="viewer", role="viewer"),
         ],
-        description="The central accounts: the rules service and the live-feed viewer.",
+        description=(
+            "The central accounts: one per rules service instance, the manager commands' "
+            "account, and one per live view."
+        ),
     )
 
     @pydantic.model_validator(mode="after")
@@ -140,6 +184,10 @@ class Deployment(Section):
             raise ValueError(f"'{CENTRAL}' is reserved and cannot be a device id")
         return self
 
+    @property
+    def usernames(self) -> list[str]:
+        return [d.username for d in self.devices] + [s.name for s in self.services]
+
 
 def render_conf(dep: Deployment) -> str:
     """mosquitto.conf for the deployment."""
@@ -148,17 +196,23 @@ def render_conf(dep: Deployment) -> str:
         f"cafile {lst.ca_file}\ncertfile {lst.cert_file}\nkeyfile {lst.key_file}\n"
         "tls_version tlsv1.2\n"
     )
+    # Per listener: the client id is the account name, so no one takes over another's session.
+    bound = "use_username_as_clientid true\n"
     ws = ""
     if lst.websockets_port is not None:
         # Mosquitto 2.0's libwebsockets listener ignores a bind address: it listens on all
         # interfaces, and it only starts beside a normal listener (upstream #2284, #3045).
-        ws = f"\n# Browser clients (MQTT over secure websockets).\nlistener {lst.websockets_port}\nprotocol websockets\n{tls}"
+        ws = (
+            "\n# Browser clients (MQTT over secure websockets).\n"
+            f"listener {lst.websockets_port}\nprotocol websockets\n{bound}{tls}"
+        )
     return f"""# hallwatch broker configuration (generated by `hallwatch broker setup`; edit the deployment file instead).
 user {dep.run_as}
 per_listener_settings false
 allow_anonymous false
-password_file {dep.conf_dir / "passwd"}
-acl_file {dep.conf_dir / "acl"}
+# Accounts and access (deny by default): {DYNSEC_FILE}.
+plugin {dep.dynsec_plugin}
+plugin_opt_config_file {dep.conf_dir / DYNSEC_FILE}
 
 persistence true
 persistence_location {dep.data_dir}/
@@ -166,18 +220,17 @@ autosave_interval 30
 persistent_client_expiration 30d
 
 max_queued_messages {MAX_QUEUED_MESSAGES}
-max_queued_bytes 0
+max_queued_bytes {dep.max_queued_bytes}
 max_inflight_messages 100
-# Config messages carry face templates for a gallery update.
-max_packet_size 9000000
+max_packet_size {MAX_PACKET_BYTES}
 set_tcp_nodelay true
 
 # Services on the broker host.
 listener {lst.local_port} {lst.local_address}
-
+{bound}
 # Devices over the network: TLS only.
 listener {lst.tls_port}
-{tls}{ws}"""
+{bound}{tls}{ws}"""
 
 
 # What each kind of device may publish; everything else is denied.
@@ -185,63 +238,165 @@ ROLE_PUBLISHES: dict[str, tuple[Kind, ...]] = {
     "station": (Kind.STATUS, Kind.CLOCK, Kind.ALERT, Kind.ACK),
     "agent": (Kind.STATUS, Kind.ACTIVITY, Kind.ALERT, Kind.ACK),
 }
+# The results the manager commands announce.
+MANAGER_PUBLISHES = (Kind.VIOLATION, Kind.CORRECTION, Kind.INSPECTION)
 
 
-def _device_acl(device: DeviceAccount) -> list[str]:
-    lines = [f"user {device.username}"]
-    lines += [
-        f"topic write {device_topic(device.site, device.id, k)}"
+def _acl(kind: str, topic: str) -> dict[str, Any]:
+    return {"acltype": kind, "topic": topic, "allow": True}
+
+
+def _reads(topic_filter: str) -> list[dict[str, Any]]:
+    """Subscribe to the filter (or inside it) and receive what it matches."""
+    return [_acl("subscribePattern", topic_filter), _acl("publishClientReceive", topic_filter)]
+
+
+def _any_source(kind: Kind) -> str:
+    source = CENTRAL if kind in CENTRAL_KINDS else "+"
+    return f"{ROOT}/+/{source}/{kind}"
+
+
+def _device_role(device: DeviceAccount) -> dict[str, Any]:
+    config = device_topic(device.site, device.id, Kind.CONFIG)
+    acls = [
+        _acl("publishClientSend", device_topic(device.site, device.id, k))
         for k in ROLE_PUBLISHES[device.role]
     ]
-    lines.append(f"topic read {device_topic(device.site, device.id, Kind.CONFIG)}")
-    return lines
+    # Its own config, literally: no wildcard, no `$share` group, nothing of anyone else's.
+    acls += [_acl("subscribeLiteral", config), _acl("publishClientReceive", config)]
+    return {"rolename": f"device-{device.username}", "acls": acls}
 
 
-def _service_acl(service: ServiceAccount) -> list[str]:
-    lines = [f"user {service.name}", f"topic read {ROOT}/#"]
-    if service.role == "rules":
-        lines += [f"topic write {ROOT}/+/{CENTRAL}/#", f"topic write {ROOT}/+/+/{Kind.CONFIG}"]
-    return lines
+SERVICE_ROLES: dict[str, list[dict[str, Any]]] = {
+    # Everything devices send, alone or sharing the load in a `$share` group; it publishes
+    # the results and the devices' config.
+    "rules": [
+        *_reads(f"{ROOT}/#"),
+        _acl("subscribePattern", f"$share/+/{ROOT}/#"),
+        _acl("publishClientSend", f"{ROOT}/+/{CENTRAL}/#"),
+        _acl("publishClientSend", f"{ROOT}/+/+/{Kind.CONFIG}"),
+    ],
+    "manager": [_acl("publishClientSend", _any_source(k)) for k in MANAGER_PUBLISHES],
+    # A live view: punches, alerts, statuses and results; no face templates (config), no
+    # computer activity, no rejected payloads.
+    "viewer": [acl for kind in LIVE_KINDS for acl in _reads(_any_source(kind))],
+}
 
 
-def render_acl(dep: Deployment) -> str:
-    blocks = [_device_acl(d) for d in dep.devices] + [_service_acl(s) for s in dep.services]
-    header = "# hallwatch ACL (generated). Anything not granted here is denied.\n"
-    return header + "\n\n".join("\n".join(b) for b in blocks) + "\n"
+@dataclass(frozen=True, slots=True)
+class PasswordHash:
+    """A password as the plugin keeps it: PBKDF2-SHA512, base64."""
+
+    password: str
+    salt: str
+    iterations: int
+
+    @classmethod
+    def of(cls, plain: str) -> PasswordHash:
+        salt = secrets.token_bytes(12)
+        digest = hashlib.pbkdf2_hmac("sha512", plain.encode(), salt, HASH_ITERATIONS)
+        return cls(_b64(digest), _b64(salt), HASH_ITERATIONS)
 
 
-def _read_credential(path: Path) -> str | None:
-    try:
-        return tomllib.loads(path.read_text())["broker"]["password"]
-    except (FileNotFoundError, KeyError, tomllib.TOMLDecodeError):
-        return None
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
 
 
-def setup(dep: Deployment, out_dir: Path) -> dict[str, Path]:
-    """Write conf, ACL, hashed password file and per-account credentials into `out_dir`."""
-    mosquitto_passwd = shutil.which("mosquitto_passwd")
-    if mosquitto_passwd is None:
-        raise ConfigError("mosquitto_passwd not found: install Debian's mosquitto package")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    creds_dir = out_dir / "credentials"
-    creds_dir.mkdir(exist_ok=True, mode=0o700)
-    accounts = [d.username for d in dep.devices] + [s.name for s in dep.services]
-    passwords: dict[str, str] = {}
-    for user in accounts:
-        cred = creds_dir / f"{user}.toml"
-        password = _read_credential(cred) or secrets.token_urlsafe(24)
-        passwords[user] = password
-        create_private_file(cred).write_text(
-            f'[broker]\nusername = "{user}"\npassword = "{password}"\n'
+def _role_name(dep: Deployment, user: str) -> str:
+    for service in dep.services:
+        if service.name == user:
+            return f"service-{service.role}"
+    return f"device-{user}"
+
+
+def render_access(dep: Deployment, hashes: dict[str, PasswordHash]) -> str:
+    """dynamic-security.json: accounts with `hashes` (those without cannot log in), roles."""
+    clients = []
+    for user in dep.usernames:
+        entry: dict[str, Any] = {"username": user, "roles": [{"rolename": _role_name(dep, user)}]}
+        if user in hashes:
+            found = hashes[user]
+            entry |= {"password": found.password, "salt": found.salt}
+            entry["iterations"] = found.iterations
+        clients.append(entry)
+    roles = [_device_role(d) for d in dep.devices]
+    used = sorted({s.role for s in dep.services})
+    roles += [{"rolename": f"service-{role}", "acls": SERVICE_ROLES[role]} for role in used]
+    document = {
+        "defaultACLAccess": {
+            "publishClientSend": False,
+            "publishClientReceive": False,
+            "subscribe": False,
+            "unsubscribe": True,
+        },
+        "clients": clients,
+        "groups": [],
+        "roles": roles,
+    }
+    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+
+
+def existing_hashes(out_dir: Path) -> dict[str, PasswordHash]:
+    """The hashes a previous run issued: from its dynamic-security.json, or (an earlier
+    version's layout) its mosquitto_passwd file, whose `$7$` hashes are the same PBKDF2."""
+    access = out_dir / DYNSEC_FILE
+    if access.is_file():
+        try:
+            document = json.loads(access.read_text())
+            return {
+                c["username"]: PasswordHash(c["password"], c["salt"], int(c["iterations"]))
+                for c in document["clients"]
+                if "password" in c
+            }
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(
+                f"{access}: not a dynamic-security file this setup wrote ({exc})"
+            ) from None
+    hashes = {}
+    legacy = out_dir / "passwd"
+    if legacy.is_file():
+        for line in legacy.read_text().splitlines():
+            user, _, hashed = line.partition(":")
+            parts = hashed.split("$")  # "", "7", iterations, salt, hash
+            if len(parts) == 5 and parts[1] == "7":
+                hashes[user] = PasswordHash(parts[4], parts[3], int(parts[2]))
+    return hashes
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    return path.resolve().is_relative_to(directory.resolve())
+
+
+def setup(dep: Deployment, out_dir: Path, credentials_dir: Path) -> dict[str, Path]:
+    """Write mosquitto.conf and dynamic-security.json into `out_dir`, and a credentials
+    file into `credentials_dir` for each account that has no password yet."""
+    if _inside(credentials_dir, out_dir):
+        raise ConfigError(
+            f"{credentials_dir}: keep the credentials outside the broker's directory {out_dir} "
+            "(the broker needs only the hashes)"
         )
-    passwd = create_private_file(out_dir / "passwd")
-    passwd.write_text("".join(f"{u}:{p}\n" for u, p in passwords.items()))
-    subprocess.run([mosquitto_passwd, "-U", str(passwd)], check=True, capture_output=True)
+    if not dep.dynsec_plugin.is_file():
+        raise ConfigError(
+            f"{dep.dynsec_plugin}: Mosquitto's dynamic-security plugin is not there; install "
+            "Debian's mosquitto package (2.0 or later) or set `dynsec_plugin` in the deployment"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    hashes = existing_hashes(out_dir)
+    written = {}
+    for user in dep.usernames:
+        if user in hashes:
+            continue
+        password = secrets.token_urlsafe(24)
+        hashes[user] = PasswordHash.of(password)
+        credentials_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        cred = credentials_dir / f"{user}.toml"
+        write_private(cred, f'[broker]\nusername = "{user}"\npassword = "{password}"\n'.encode())
+        written[f"new {user}"] = cred
+    access = out_dir / DYNSEC_FILE
+    write_private(access, render_access(dep, hashes).encode())
     conf = out_dir / "mosquitto.conf"
     conf.write_text(render_conf(dep))
-    acl = out_dir / "acl"
-    acl.write_text(render_acl(dep))
-    return {"conf": conf, "acl": acl, "passwd": passwd, "credentials": creds_dir}
+    return {"conf": conf, "access": access} | written
 
 
 def load_deployment(path: Path) -> Deployment:

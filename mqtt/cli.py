@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -16,6 +17,7 @@ import click
 import pydantic
 
 from base.config import Section, TimeZoneName, load_toml, validate
+from base.printable import printable_json
 from base.times import UnknownZoneError, local_zone, zone_named, zone_text
 from mqtt import feed, topics
 from mqtt.client import BrokerConfig, MqttClient, Received
@@ -45,11 +47,11 @@ def broker_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--host", help="Broker host [127.0.0.1].")
     @click.option("--port", type=int, help="Broker port [1883].")
     @click.option("--username", envvar="HALLWATCH_MQTT_USERNAME", help="MQTT user name.")
+    # No --password: a command line is visible to every user of the machine (ps).
     @click.option(
-        "--password",
-        envvar="HALLWATCH_MQTT_PASSWORD",
-        show_envvar=True,
-        help="MQTT password (prefer the environment variable).",
+        "--password-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="File holding the MQTT password [or $HALLWATCH_MQTT_PASSWORD].",
     )
     @click.option(
         "--tls-ca",
@@ -57,18 +59,23 @@ def broker_options(command: Callable[..., Any]) -> Callable[..., Any]:
         help="CA certificate: connect with TLS.",
     )
     @wraps(command)
-    def wrapper(config_file, host, port, username, password, tls_ca, **kwargs):
+    def wrapper(config_file, host, port, username, password_file, tls_ca, **kwargs):
         base = load_toml(_BrokerFile, config_file).broker if config_file else BrokerConfig()
         flags = {
             "host": host,
             "port": port,
             "username": username,
-            "password": password,
+            "password": os.environ.get("HALLWATCH_MQTT_PASSWORD"),
+            "password_file": password_file,
             "tls": {"ca_file": tls_ca} if tls_ca else None,
         }
-        merged = base.model_dump() | {k: v for k, v in flags.items() if v is not None}
-        if isinstance(merged.get("password"), pydantic.SecretStr):
-            merged["password"] = merged["password"].get_secret_value()
+        merged = base.model_dump()
+        if base.password is not None:
+            merged["password"] = base.password.get_secret_value()
+        given = {k: v for k, v in flags.items() if v is not None}
+        if "password" in given or "password_file" in given:
+            merged |= {"password": None, "password_file": None}  # one source: this one
+        merged |= given
         broker = validate(BrokerConfig, merged, "command line")
         return command(broker=broker, **kwargs)
 
@@ -132,23 +139,28 @@ def run_feed(
     return shown
 
 
+def json_line(line: feed.FeedLine, payload: bytes) -> str:
+    """One `--json` record: the payload as sent, every unsafe character escaped."""
+    record = {
+        "topic": f"{topics.ROOT}/{line.site}/{line.source}/{line.kind}",
+        "received": line.received.isoformat(),
+        "valid": line.event is not None,
+    }
+    try:
+        record["payload"] = json.loads(payload)
+    except ValueError:
+        record["payload"] = payload.decode("utf-8", "replace")
+    if line.event is None:
+        record["error"] = line.text
+    return printable_json(record)
+
+
 def print_line(as_json: bool) -> Callable[[feed.FeedLine, bytes], None]:
     def emit(line: feed.FeedLine, payload: bytes) -> None:
         if as_json and line.source == "broker":
             return  # records are payloads as received; the broker's own state is not one
         if as_json:
-            record = {
-                "topic": f"{topics.ROOT}/{line.site}/{line.source}/{line.kind}",
-                "received": line.received.isoformat(),
-                "valid": line.event is not None,
-            }
-            try:
-                record["payload"] = json.loads(payload)
-            except ValueError:
-                record["payload"] = payload.decode("utf-8", "replace")
-            if line.event is None:
-                record["error"] = line.text
-            click.echo(json.dumps(record, ensure_ascii=False))
+            click.echo(json_line(line, payload))
         else:
             click.secho(
                 line.render(),
@@ -170,7 +182,7 @@ def print_line(as_json: bool) -> Callable[[feed.FeedLine, bytes], None]:
     "kinds",
     multiple=True,
     type=click.Choice([k.value for k in topics.Kind]),
-    help="Only this kind of message (repeatable).",
+    help="Only this kind of message (repeatable) [status, clock, alert and the results].",
 )
 @click.option(
     "--json",
@@ -276,19 +288,30 @@ def broker() -> None:
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
-    help="Directory to write mosquitto.conf, acl, passwd and credentials/ into.",
+    help="The broker's directory: mosquitto.conf and dynamic-security.json go here.",
 )
-def setup(deployment_file: Path, out_dir: Path) -> None:
-    """Render the broker files for every device in DEPLOYMENT_FILE.
+@click.option(
+    "--credentials",
+    "credentials_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Where to write new accounts' passwords (outside --out; copy, then delete them).",
+)
+def setup(deployment_file: Path, out_dir: Path, credentials_dir: Path) -> None:
+    """Render the broker files for every account in DEPLOYMENT_FILE.
 
-    Passwords already issued (in OUT/credentials) are kept; new accounts get new ones.
+    Passwords already issued are kept (their hashes, in OUT); only new accounts get a
+    password, written to CREDENTIALS/<account>.toml.
 
     \b
     Example:
-        hallwatch broker setup systemd/mosquitto/deployment.example.toml --out /etc/mosquitto/hallwatch
+        hallwatch broker setup /etc/hallwatch/deployment.toml --out /etc/mosquitto/hallwatch \\
+            --credentials /root/hallwatch-credentials
     """
     from mqtt import broker as broker_setup
 
-    written = broker_setup.setup(broker_setup.load_deployment(deployment_file), out_dir)
+    written = broker_setup.setup(
+        broker_setup.load_deployment(deployment_file), out_dir, credentials_dir
+    )
     for name, path in written.items():
         click.echo(f"{name:<12} {path}")

@@ -7,6 +7,7 @@ Works with Mosquitto and with MQTT 3.1.1 brokers generally (the demo's embedded 
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from base.config import Section
 from base.errors import HallwatchError
 from base.lifecycle import StartStop
+from base.printable import printable
 from mqtt import schema, topics
 from mqtt.topics import Kind
 
@@ -98,8 +100,19 @@ class BrokerConfig(Section):
             "errors never show it."
         ),
     )
-    tls: TlsConfig | None = pydantic.Field(
-        None, description="Connect with TLS. No table: a plain connection."
+    password_file: Path | None = pydantic.Field(
+        None,
+        description=(
+            "The password in a file of its own, e.g. the one systemd's LoadCredential= gives a "
+            "unit (/run/credentials/<unit>/<name>); read when the client is made."
+        ),
+    )
+    tls: TlsConfig | Literal[False] | None = pydantic.Field(
+        None,
+        description=(
+            "Connect with TLS. Required for any host but this one; `false` says plaintext on "
+            "purpose (a password would cross the network readable)."
+        ),
     )
     keepalive_s: Annotated[int, pydantic.Field(ge=5, le=3600)] = pydantic.Field(
         30,
@@ -135,6 +148,39 @@ class BrokerConfig(Section):
     reconnect_max_s: Annotated[float, pydantic.Field(gt=0)] = pydantic.Field(
         60.0, description="Longest wait between reconnection attempts, in seconds."
     )
+
+
+    @pydantic.model_validator(mode="after")
+    def _tls_beyond_this_host(self) -> BrokerConfig:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("give password or password_file, not both")
+        if self.tls is None and not _loopback(self.host):
+            raise ValueError(
+                f"broker {printable(self.host)} is not on this host: give a [broker.tls] table "
+                "(ca_file), or tls = false to send the password and every message in plaintext"
+            )
+        return self
+
+    def secret(self) -> str | None:
+        """The password, from the file if it is in one."""
+        if self.password_file is None:
+            return self.password.get_secret_value() if self.password else None
+        try:
+            return self.password_file.read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise ConnectError(
+                f"cannot read the MQTT password file {self.password_file}: {reason}"
+            ) from None
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it is elsewhere until proven otherwise
 
 
 class ConnectError(HallwatchError, ConnectionError):
@@ -195,9 +241,8 @@ class MqttClient(StartStop):
             reconnect_on_failure=True,
         )
         if config.username is not None:
-            password = config.password.get_secret_value() if config.password else None
-            self._paho.username_pw_set(config.username, password)
-        if config.tls is not None:
+            self._paho.username_pw_set(config.username, config.secret())
+        if isinstance(config.tls, TlsConfig):
             tls = config.tls
             self._paho.tls_set(
                 ca_certs=str(tls.ca_file),
@@ -329,4 +374,4 @@ class MqttClient(StartStop):
             elif self.on_message is not None:
                 self.on_message(message.topic, message.payload)
         except Exception:  # a bad handler must not kill the network thread
-            log.exception("message handler failed on %s", message.topic)
+            log.exception("message handler failed on %s", printable(message.topic))

@@ -14,6 +14,7 @@ from datetime import datetime, tzinfo
 
 import msgspec
 
+from base.printable import printable
 from base.times import local_zone, time_of_day
 from mqtt import schema, topics
 
@@ -34,9 +35,10 @@ class FeedFilter:
     kinds: frozenset[topics.Kind] = frozenset()
 
     def topic_filters(self) -> list[str]:
-        """The narrowest subscriptions that cover this filter."""
+        """The narrowest subscriptions that cover this filter; with no kinds chosen, what a
+        live view shows (all a `viewer` account may read)."""
         sites = sorted(self.sites) or [None]
-        kinds = sorted(self.kinds) or [None]
+        kinds = sorted(self.kinds or topics.LIVE_KINDS)
         return [topics.subscription(site, None, kind) for site in sites for kind in kinds]
 
     def admits(self, line: FeedLine) -> bool:
@@ -61,7 +63,8 @@ class FeedLine:
     def render(self) -> str:
         """One line; the event's own time (a device catching up shows when things happened)."""
         when = time_of_day(self.when or self.received, self.zone or local_zone(), seconds=True)
-        return f"{when}  {self.site}/{self.source:<12} {self.kind:<10} {self.text}"
+        # Escaped: the text quotes what a device sent (its alert, a rejected payload's key).
+        return printable(f"{when}  {self.site}/{self.source:<12} {self.kind:<10} {self.text}")
 
 
 def broker_line(connected: bool, at: datetime, zone: tzinfo | None) -> FeedLine:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
@@ -22,13 +22,14 @@ from msgspec import Meta, Struct
 from base.config import validate
 from base.errors import HallwatchError
 from base.identifiers import NODE_ID, STAFF_ID
+from base.printable import printable, without_controls
 from base.schedule import Timetable
 from mqtt.ids import new_event_id
 from mqtt.topics import CENTRAL, Kind, TopicError, parse
 
+# Every payload, a config message's too: the broker refuses larger packets (a device
+# could otherwise take its memory), so a big gallery update goes out split (split_config).
 MAX_PAYLOAD_BYTES = 64 * 1024
-# Config messages carry face templates for a whole gallery update.
-MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
 EventId = Annotated[
     str, Meta(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -36,10 +37,34 @@ EventId = Annotated[
 NodeId = Annotated[str, Meta(pattern=NODE_ID.pattern)]
 StaffId = Annotated[str, Meta(pattern=STAFF_ID.pattern)]
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
-ShortText = Annotated[str, Meta(max_length=200)]
-Text = Annotated[str, Meta(max_length=2000)]
+# Text a person will read: no control characters (a line break or an escape sequence in
+# an alert would forge lines on an operator's terminal and in the logs).
+# (`$(?!\n)`, not `$`: Python's `$` also matches before a final line break; no `\Z`,
+# which the AsyncAPI document's readers, ECMAScript regexes, do not have.)
+NO_CONTROLS = r"^[^\x00-\x1f\x7f-\x9f]*$(?!\n)"
+ShortText = Annotated[str, Meta(max_length=200, pattern=NO_CONTROLS)]
+Text = Annotated[str, Meta(max_length=2000, pattern=NO_CONTROLS)]
 Seconds = Annotated[float, Meta(ge=0, le=7 * 86400)]
 Points = Annotated[float, Meta(ge=0, le=100)]
+# Every time a payload carries lies in these years: the calendar's own ends (year 1 with
+# +14:00, 9999-12-31 23:00Z) overflow once shifted to a site's zone or a month's end.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+_EARLIEST = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
+_LATEST = datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC)
+
+
+def _check_time(moment: datetime | date, where: str) -> None:
+    """Refuse a time or date outside FIRST_YEAR..LAST_YEAR (compared without conversion,
+    which is what overflows)."""
+    inside = (
+        _EARLIEST <= moment < _LATEST
+        if isinstance(moment, datetime)
+        else FIRST_YEAR <= moment.year <= LAST_YEAR
+    )
+    if not inside:
+        raise ValueError(
+            f"{moment.isoformat()} is outside {FIRST_YEAR}-{LAST_YEAR} - at `$.{where}`"
+        )
 
 
 class Action(StrEnum):
@@ -90,6 +115,9 @@ class Event(
     device: NodeId
     ts: AwareDatetime
 
+    def __post_init__(self) -> None:
+        _check_time(self.ts, "ts")
+
 
 EventT = TypeVar("EventT", bound=Event)
 
@@ -122,6 +150,9 @@ class Leave(Struct, frozen=True, forbid_unknown_fields=True):
     kind: LeaveKind
     reason: ShortText
     expected_return: AwareDatetime
+
+    def __post_init__(self) -> None:
+        _check_time(self.expected_return, "leave.expected_return")
 
 
 @dataclass(frozen=True)
@@ -196,6 +227,7 @@ class Punch(Event, tag="hallwatch.clock/1"):
     )
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for rule in self.rules:
             if not rule.holds(self):
                 raise ValueError(f"{rule.text} - at `{rule.at}`")
@@ -208,14 +240,18 @@ class Activity(Event, tag="hallwatch.activity/1"):
     the last `idle_s` seconds before `start + duration_s`.
     """
 
-    user: Annotated[str, Meta(max_length=64)]
+    user: Annotated[str, Meta(max_length=64, pattern=NO_CONTROLS)]
     start: AwareDatetime
     duration_s: Seconds
-    app: Annotated[str, Meta(max_length=128)]
+    app: Annotated[str, Meta(max_length=128, pattern=NO_CONTROLS)]
     category: NodeId
     idle_s: Seconds
     staff_id: StaffId | None = None
-    title: Annotated[str, Meta(max_length=512)] | None = None
+    title: Annotated[str, Meta(max_length=512, pattern=NO_CONTROLS)] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_time(self.start, "start")
 
 
 class Alert(Event, tag="hallwatch.alert/1"):
@@ -347,7 +383,7 @@ def ack_for(
         config_id=config.id,
         version=config.version,
         applied=error is None,
-        error=error[:200] if error else None,
+        error=without_controls(error)[:200] if error else None,
         gallery_size=gallery_size,
     )
 
@@ -367,6 +403,10 @@ class Violation(Event, tag="hallwatch.violation/1"):
     status: Literal["open", "corrected", "voided"] = "open"
     detail: Text = ""
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_time(self.day, "day")
+
 
 class Correction(Event, tag="hallwatch.correction/1"):
     target: ShortText  # a violation id, or a leave id
@@ -380,11 +420,15 @@ class Inspection(Event, tag="hallwatch.inspection/1"):
     counts: dict[str, Annotated[int, Meta(ge=0)]]
     summary: Text = ""
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_time(self.day, "day")
+
 
 class DeadLetter(Event, tag="hallwatch.deadletter/1"):
-    topic: Annotated[str, Meta(max_length=512)]
+    topic: Annotated[str, Meta(max_length=512, pattern=NO_CONTROLS)]
     reason: Text
-    payload: Annotated[str, Meta(max_length=4096)]
+    payload: Annotated[str, Meta(max_length=4096, pattern=NO_CONTROLS)]  # escaped
 
 
 AnyEvent = (
@@ -420,6 +464,7 @@ class PayloadError(HallwatchError, ValueError):
     """A payload that does not satisfy the contract; `reason` says precisely why."""
 
     def __init__(self, reason: str) -> None:
+        reason = printable(reason)  # it may quote the payload: a key, a value
         super().__init__(reason)
         self.reason = reason
 
@@ -429,6 +474,8 @@ _encoder = msgspec.json.Encoder()
 
 
 def _explain(message: str) -> str:
+    if f"matching regex {NO_CONTROLS!r}" in message:
+        return "control characters are not allowed" + message[message.rfind(" - at `") :]
     if "at `$.schema`" in message:
         known = ", ".join(sorted(SCHEMA_NAMES.values()))
         return f"unknown schema (known: {known}) - {message}"
@@ -439,17 +486,20 @@ def _explain(message: str) -> str:
 
 def decode(data: bytes | str, topic: str | None = None) -> Event:
     """Validate one payload; with `topic`, also check it was published where it belongs."""
-    limit = (
-        MAX_CONFIG_BYTES if topic is not None and topic.endswith("/config") else MAX_PAYLOAD_BYTES
-    )
-    if len(data) > limit:
-        raise PayloadError(f"payload of {len(data)} bytes exceeds the {limit}-byte limit")
+    if len(data) > MAX_PAYLOAD_BYTES:
+        raise PayloadError(
+            f"payload of {len(data)} bytes exceeds the {MAX_PAYLOAD_BYTES}-byte limit"
+        )
     try:
         event = _decoder.decode(data)
     except msgspec.ValidationError as exc:
         raise PayloadError(_explain(str(exc))) from None
     except msgspec.DecodeError as exc:
         raise PayloadError(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise PayloadError("not a payload: values nested too deeply") from None
+    except Exception as exc:  # whatever else the input provokes is the input's fault
+        raise PayloadError(f"not a payload: {type(exc).__name__}: {exc}") from None
     if topic is not None:
         check_topic(event, topic)
     return event
@@ -488,7 +538,41 @@ def check_topic(event: Event, topic: str) -> None:
 
 
 def encode(event: Event) -> bytes:
-    return _encoder.encode(event)
+    """The payload of `event`; a PayloadError if it exceeds MAX_PAYLOAD_BYTES (the broker
+    would drop the connection sending it, again at every reconnect)."""
+    data = _encoder.encode(event)
+    if len(data) > MAX_PAYLOAD_BYTES:
+        hint = ": split it with split_config" if isinstance(event, Config) else ""
+        raise PayloadError(
+            f"{SCHEMA_NAMES[type(event)]} payload of {len(data)} bytes exceeds the "
+            f"{MAX_PAYLOAD_BYTES}-byte limit{hint}"
+        )
+    return data
+
+
+def split_config(config: Config) -> list[Config]:
+    """`config` as consecutive versions from its own, each within MAX_PAYLOAD_BYTES: its
+    gallery operations in order, its categories with the last. A device applies each in
+    turn (its persistent session queues them while it is away)."""
+    parts: list[list[GalleryOp]] = [[]]
+    for op in config.gallery:
+        candidate = msgspec.structs.replace(config, gallery=[*parts[-1], op])
+        if len(_encoder.encode(candidate)) > MAX_PAYLOAD_BYTES and parts[-1]:
+            parts.append([])
+        parts[-1].append(op)
+    versions = [
+        msgspec.structs.replace(
+            config,
+            id=new_event_id(),
+            version=config.version + n,
+            gallery=ops,
+            categories=config.categories if n == len(parts) - 1 else [],
+        )
+        for n, ops in enumerate(parts)
+    ]
+    for version in versions:
+        encode(version)  # one operation alone may still be too large: say so now
+    return versions
 
 
 def kind_of(event: Event) -> Kind:

@@ -42,6 +42,16 @@ class Kind(StrEnum):
 DEVICE_KINDS = (Kind.STATUS, Kind.CLOCK, Kind.ACTIVITY, Kind.ALERT, Kind.ACK)
 CENTRAL_KINDS = (Kind.VIOLATION, Kind.CORRECTION, Kind.INSPECTION, Kind.DEADLETTER)
 RETAINED_KINDS = (Kind.STATUS, Kind.CONFIG)
+# What a live view shows (BRIEF.md: every punch, alert, device status and violation): the
+# viewer account reads these and nothing else (no face templates, activity, dead letters).
+LIVE_KINDS = (
+    Kind.STATUS,
+    Kind.CLOCK,
+    Kind.ALERT,
+    Kind.VIOLATION,
+    Kind.CORRECTION,
+    Kind.INSPECTION,
+)
 
 
 class TopicError(HallwatchError, ValueError):

@@ -19,12 +19,12 @@ from itertools import pairwise
 
 from base.schedule import session_index
 from mqtt import schema
-from mqtt.schema import Action, AlertKind, LeaveKind
+from mqtt.schema import Action, LeaveKind
+from rules.attribution import SPOOF_ALERTS, refusal, workstation_staff
 from rules.manager_actions import LeaveRecord, ManagerAction, effective_leave, violation_marks
 from rules.policy import UNREGISTERED_OUTING, Policy
 from rules.spans import Span, clip, longest_overlap, merge, total
 
-SPOOF_ALERTS = (AlertKind.SPOOF_SUSPECTED, AlertKind.PROXY_PUNCH)
 PRESENT_AFTER = (Action.CLOCK_IN, Action.LEAVE_RETURN)
 # Gaps up to this between idle samples still make one idle stretch (sampling jitter).
 IDLE_JOIN = timedelta(seconds=60)
@@ -149,11 +149,11 @@ def clock_doubt(punch: schema.Punch, statuses: Iterable[schema.Status], policy: 
 
 
 def staff_of(event: schema.Event, policy: Policy) -> str | None:
-    """Who an event concerns: its staff id, or the staff member at that workstation."""
-    staff = getattr(event, "staff_id", None)
-    if staff is None and isinstance(event, schema.Activity):
-        staff = policy.staff_of_workstation.get((event.site, event.device))
-    return staff
+    """Who an event concerns: activity, the staff member at that workstation (whatever the
+    payload claims); anything else, its staff id (see rules/attribution.py)."""
+    if isinstance(event, schema.Activity):
+        return workstation_staff(event, policy)
+    return getattr(event, "staff_id", None)
 
 
 def event_time(event: schema.Event) -> datetime:
@@ -166,8 +166,8 @@ def group_by_person(events: Iterable[schema.Event], policy: Policy) -> dict[str,
     seen: set[str] = set()
     for event in events:
         staff = staff_of(event, policy)
-        if staff is None or event.id in seen:
-            continue  # nobody's, or a redelivery
+        if staff is None or event.id in seen or refusal(event, policy):
+            continue  # nobody's, a redelivery, or a claim its device may not make
         seen.add(event.id)
         if isinstance(event, schema.Punch):
             grouped[staff].clocks.append(event)

@@ -17,17 +17,19 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from base.printable import printable
 from mqtt import schema, topics
 from mqtt.ids import utc_now
 from mqtt.topics import Kind
-from rules.engine import ViolationRecord
+from rules.attribution import refusal
+from rules.engine import ViolationRecord, event_time
 from rules.policy import Policy
 from rules.publish import ResultPublisher
 from rules.ratelimit import TokenBucket
 from rules.recompute import affected, month_of, recompute_month, recompute_person_month
-from rules.store import Arrival, DeadLetterRow, Store
+from rules.store import Arrival, DeadLetterRow, PersonMonth, Store
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,15 @@ MAX_BATCH = 1000
 # is stored (bounded) and counted, but does not flood the live feeds or the log.
 DEAD_LETTERS_PER_S = 5.0
 DEAD_LETTER_BURST = 20
+# What one device may store: a burst (a station or agent catching up after days offline),
+# then a steady rate well above a busy agent's; past it, its events are dead letters. A
+# device's credentials then cannot fill the database or slow a person-month's judgement.
+DEVICE_EVENTS_PER_S = 0.2
+DEVICE_BURST = 10_000
+# Events of the current month and this many before it are kept; older ones are pruned and
+# their months' results stand as they are.
+KEEP_MONTHS = 24
+PRUNE_EVERY = timedelta(days=1)
 
 Ack = Callable[[], None]  # tells the broker a message is safely stored
 # A broker that stops publishes every client's will, just before the service's own
@@ -82,10 +93,15 @@ class Ingest:
         recompute_every_s: float = 2.0,
         now: Callable[[], datetime] = utc_now,
         dead_letter_gate: TokenBucket | None = None,
+        device_quota: tuple[float, int] = (DEVICE_EVENTS_PER_S, DEVICE_BURST),
+        keep_months: int = KEEP_MONTHS,
     ) -> None:
         self.store, self.policy, self.publisher, self.now = store, policy, publisher, now
         self.on_status: Callable[[schema.Status], None] | None = None  # a device's status
         self.recompute_every_s = recompute_every_s
+        self.device_quota, self.keep_months = device_quota, keep_months
+        self._quotas: dict[tuple[str, str], TokenBucket] = {}
+        self._last_prune: datetime | None = None
         self.inbox: queue.Queue[Message | BrokerLost] = queue.Queue()
         self.dirty: set[tuple[str, str]] = set()
         self.stored = self.duplicates = self.rejected = self.failures = 0
@@ -95,6 +111,12 @@ class Ingest:
         self._last_tick: datetime | None = None
         self._broker_lost: datetime | None = None  # the connection is down since then
         self._broker_away: tuple[datetime, datetime] | None = None  # the last outage
+        self._progressed = time.monotonic()  # a batch stored, or nothing waiting
+
+    def progressing(self, within_s: float) -> bool:
+        """Whether ingestion made progress in the last `within_s` seconds: the watchdog is
+        fed only then, so a store failing for good ends in a restart, not a silent stall."""
+        return time.monotonic() - self._progressed < within_s
 
     def handle(self, topic: str, payload: bytes, ack: Ack | None = None) -> None:
         self.inbox.put((topic, payload, ack, self._arrival()))
@@ -117,27 +139,33 @@ class Ingest:
 
     # -- one batch -------------------------------------------------------------------
     def process(self, batch: list[tuple[str, bytes, Arrival]]) -> None:
-        valid: list[tuple[schema.Event, bytes]] = []
+        """Validate, judge and store a batch. A message that cannot be taken is a dead
+        letter on its own; only the store failing raises (and the batch is retried)."""
+        marks: dict[str, PersonMonth | None] = {}
+        valid: list[schema.Event] = []
         arrivals: dict[str, Arrival] = {}
+        horizon = self.store.horizon()
         for topic, payload, arrival in batch:
             try:
                 event = schema.decode(payload, topic)
+                marks[event.id] = self.admit(event, horizon)
             except schema.PayloadError as exc:
                 self.dead_letter(topic, payload, exc.reason)
-                continue
-            valid.append((event, payload))
-            arrivals.setdefault(event.id, arrival)
-        punches = any(isinstance(event, schema.Punch) for event, _ in valid)
+            except Exception as exc:  # the event's own fault (its times, its person-month)
+                log.exception("cannot judge a message from %s", printable(topic[:200]))
+                self.dead_letter(topic, payload, f"cannot be judged: {type(exc).__name__}")
+            else:
+                valid.append(event)
+                arrivals.setdefault(event.id, arrival)
+        punches = any(isinstance(event, schema.Punch) for event in valid)
         before = self.store.first_punches() if punches else {}
-        new = self.store.add_events(
-            valid, lambda event: affected(event, self.policy), arrivals=arrivals
-        )
+        new = self.store.add_events(valid, lambda event: marks[event.id], arrivals=arrivals)
         self.stored += len(new)
         self.duplicates += len(valid) - len(new)
         if punches:
             self.mark_new_go_live(before, self.store.first_punches())
         if self.on_status is not None:
-            for event, _ in valid:
+            for event in valid:
                 if isinstance(event, schema.Status):
                     self.on_status(event)
 
@@ -159,15 +187,44 @@ class Ingest:
             months = {month_of(day + timedelta(days=n)) for n in range((today - day).days + 1)}
             self.dirty.update((staff, month) for staff in window.staff for month in months)
 
+    def admit(self, event: schema.Event, horizon: str | None) -> PersonMonth | None:
+        """The person-month `event` changes; a PayloadError saying why if it may not be
+        stored: a claim its device may not make, a pruned month, its device over quota."""
+        if reason := refusal(event, self.policy):
+            raise schema.PayloadError(reason)
+        mark = affected(event, self.policy)
+        month = mark[1] if mark else event_time(event).astimezone(UTC).strftime("%Y-%m")
+        if horizon is not None and month < horizon:
+            raise schema.PayloadError(
+                f"an event of {month}, past the retention period (months before {horizon} "
+                "are pruned and their results final)"
+            )
+        rate, burst = self.device_quota
+        source = (event.site, event.device)
+        if source not in self._quotas:
+            self._quotas[source] = TokenBucket(rate, burst)
+        if not self._quotas[source].allow():
+            raise schema.PayloadError(
+                f"{event.site}/{event.device} is over its quota ({burst} events at once, "
+                f"then {rate:g} a second)"
+            )
+        return mark
+
+    def prune(self, now: datetime) -> int:
+        """Delete events of the months past the retention period; how many went."""
+        today = now.astimezone(UTC).date()
+        months = today.year * 12 + today.month - 1 - self.keep_months
+        return self.store.prune_events(f"{months // 12:04d}-{months % 12 + 1:02d}")
+
     def dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
         self.rejected += 1
-        row = DeadLetterRow(utc_now(), topic, reason, payload.decode("utf-8", "replace"))
+        row = DeadLetterRow.of(utc_now(), topic, reason, payload)
         self.store.add_dead_letter(row)
         if not self.gate.allow():
             self.unannounced += 1
             self._unlogged += 1
             return
-        log.warning("dead letter from %s: %s", topic[:200], reason[:500])
+        log.warning("dead letter from %s: %s", row.topic[:200], row.reason[:500])
         try:
             site = topics.parse(topic).site
         except topics.TopicError:
@@ -200,6 +257,12 @@ class Ingest:
             log.warning("%d more dead letters stored, not announced (rate limit)", self._unlogged)
             self._unlogged = 0
         now = self.now()
+        if self._last_prune is None or now - self._last_prune >= PRUNE_EVERY:
+            self._last_prune = now
+            try:
+                self.prune(now)
+            except Exception:
+                log.exception("could not prune events past the retention period; will retry")
         self.mark_settled_sessions(now)
         dirty, self.dirty = sorted(self.dirty), set()
         try:
@@ -244,6 +307,7 @@ class Ingest:
         try:
             batch = [self.inbox.get(timeout=timeout_s)]
         except queue.Empty:
+            self._progressed = time.monotonic()  # idle: nothing is waiting
             return 0
         while len(batch) < MAX_BATCH:
             try:
@@ -266,6 +330,7 @@ class Ingest:
         for _, _, ack, _ in messages:
             if ack is not None:
                 ack()
+        self._progressed = time.monotonic()
         return len(batch)
 
     def run(self, stop: threading.Event) -> None:

@@ -67,6 +67,12 @@ def _replace(store: Store, staff: str, month: str, records: list[ViolationRecord
     return change
 
 
+def _final(store: Store, month: str) -> bool:
+    """A month past the retention horizon: its events are pruned, its results stand."""
+    horizon = store.horizon()
+    return horizon is not None and month < horizon
+
+
 def recompute_person_month(
     store: Store,
     policy: Policy,
@@ -85,8 +91,8 @@ def recompute_person_month(
     start, end = month_span(policy, window.site, month)
     workstations = [(window.site, ws) for ws, who in window.workstations.items() if who == staff]
     with store.recomputing(staff, month, wait=not if_pending) as pending:
-        if if_pending and not pending:
-            return [], []
+        if (if_pending and not pending) or _final(store, month):
+            return [], []  # (a final month's mark is cleared all the same)
         events = store.events(
             start, end, staff=staff, workstations=workstations, kinds=PERSON_KINDS
         )
@@ -100,6 +106,8 @@ def recompute_month(
     store: Store, policy: Policy, month: str, now: datetime | None, staff: Iterable[str] = ()
 ) -> Change:
     """Re-evaluate a whole month (all staff, or those given) with one read of its events."""
+    if _final(store, month):
+        return [], []
     chosen = sorted(staff) or sorted(policy.window_of)
     sites = {policy.window_of[s].site for s in chosen}
     spans = [month_span(policy, site, month) for site in sites]

@@ -32,7 +32,7 @@ class ReplaySummary:
     digest: str = ""
 
 
-def _decode_line(line: bytes) -> tuple[schema.Event, bytes]:
+def _decode_line(line: bytes) -> schema.Event:
     if line.startswith(b'{"topic"'):
         try:
             record = json.loads(line)
@@ -40,8 +40,8 @@ def _decode_line(line: bytes) -> tuple[schema.Event, bytes]:
             topic = record["topic"]
         except (ValueError, KeyError, TypeError) as exc:
             raise schema.PayloadError(f"not a `hallwatch watch --json` record: {exc}") from None
-        return schema.decode(payload, topic), payload
-    return schema.decode(line), line
+        return schema.decode(payload, topic)
+    return schema.decode(line)
 
 
 def results_digest(store: Store, months: Iterable[str]) -> str:
@@ -57,14 +57,14 @@ def replay(
 ) -> ReplaySummary:
     summary = ReplaySummary()
     touched: set[str] = set()
-    batch: list[tuple[schema.Event, bytes]] = []
+    batch: list[schema.Event] = []
 
     def flush() -> None:
         new = store.add_events(batch)
         summary.stored += len(new)
         summary.duplicates += len(batch) - len(new)
         # Every month the file touches, new events or not: a rerun reports the same results.
-        touched.update(key[1] for event, _ in batch if (key := affected(event, policy)))
+        touched.update(key[1] for event in batch if (key := affected(event, policy)))
         batch.clear()
 
     for number, raw in enumerate(lines, start=1):
@@ -77,12 +77,7 @@ def replay(
         except schema.PayloadError as exc:
             summary.dead_letters += 1
             store.add_dead_letter(
-                DeadLetterRow(
-                    utc_now(),
-                    f"replay line {number}",
-                    exc.reason,
-                    line.decode("utf-8", "replace"),
-                )
+                DeadLetterRow.of(utc_now(), f"replay line {number}", exc.reason, line)
             )
         if len(batch) >= BATCH:
             flush()

@@ -16,7 +16,15 @@ from base.lifecycle import StartStop
 from mqtt.client import BrokerConfig, MqttClient
 from mqtt.ids import utc_now
 from rules.backend import StoreLocation, open_store
-from rules.ingest import DEAD_LETTER_BURST, DEAD_LETTERS_PER_S, Ingest, subscriptions
+from rules.ingest import (
+    DEAD_LETTER_BURST,
+    DEAD_LETTERS_PER_S,
+    DEVICE_BURST,
+    DEVICE_EVENTS_PER_S,
+    KEEP_MONTHS,
+    Ingest,
+    subscriptions,
+)
 from rules.policy import Policy, load_policy
 from rules.publish import ResultPublisher
 from rules.ratelimit import TokenBucket
@@ -38,18 +46,21 @@ class RulesSettings(Section):
     )
     policy: Path = pydantic.Field(description="The hall's policy file (policy.toml).")
     group: Annotated[str, pydantic.Field(pattern=r"^[A-Za-z0-9_-]{0,64}$")] | None = pydantic.Field(
-        "hallwatch-rules",
+        None,
         description=(
-            "Instances in one group share the messages (`$share/<group>/...`). Empty or "
-            "unset: plain subscriptions, right for a single instance because the broker "
-            "keeps them across its restarts (Mosquitto 2.0 does not keep $share ones)."
+            "Instances in one group share the messages (`$share/<group>/...`), each with its "
+            "own broker account (docs/security.md). Empty or unset (the default): plain "
+            "subscriptions, right for a single instance because the broker keeps them across "
+            "its restarts (Mosquitto 2.0 does not keep $share ones)."
         ),
     )
     client_id: Annotated[str, pydantic.Field(min_length=1, max_length=64)] = pydantic.Field(
         "hallwatch-rules-1",
         description=(
             "The MQTT client id, unique per instance and stable across restarts: the broker "
-            "redelivers to it what it had not yet stored."
+            "redelivers to it what it had not yet stored. The broker `hallwatch broker setup` "
+            "renders names each session after its account instead, so no other account can "
+            "take the service's over."
         ),
     )
     sites: list[str] = pydantic.Field(
@@ -60,6 +71,13 @@ class RulesSettings(Section):
         description=(
             "Seconds between re-evaluations of the person-months that changed; results are "
             "published then."
+        ),
+    )
+    stalled_after_s: Annotated[float, pydantic.Field(gt=0, le=3600)] = pydantic.Field(
+        30.0,
+        description=(
+            "Ingestion stuck this long (messages waiting, none stored) stops feeding the "
+            "systemd watchdog (WatchdogSec=60 in the unit: keep this below it)."
         ),
     )
     # Bounds on the dead-letter path (a flood of garbage must not grow without end).
@@ -80,6 +98,23 @@ class RulesSettings(Section):
     dead_letter_burst: Annotated[int, pydantic.Field(ge=1)] = pydantic.Field(
         DEAD_LETTER_BURST,
         description="Rejected payloads announced at once before the per-second rate applies.",
+    )
+    device_events_per_s: Annotated[float, pydantic.Field(gt=0)] = pydantic.Field(
+        DEVICE_EVENTS_PER_S,
+        description=(
+            "Events one device may store per second after its burst; beyond, its events are "
+            "dead letters (a device's credentials cannot fill the store)."
+        ),
+    )
+    device_burst: Annotated[int, pydantic.Field(ge=1)] = pydantic.Field(
+        DEVICE_BURST, description="Events one device may store at once before its rate applies."
+    )
+    keep_months: Annotated[int, pydantic.Field(ge=1, le=1200)] = pydantic.Field(
+        KEEP_MONTHS,
+        description=(
+            "Events of this month and this many before it are kept; older ones are deleted "
+            "and their months' results are final."
+        ),
     )
 
 
@@ -119,6 +154,8 @@ class RulesService(StartStop):
             recompute_every_s=settings.recompute_every_s,
             now=now,
             dead_letter_gate=TokenBucket(settings.dead_letters_per_s, settings.dead_letter_burst),
+            device_quota=(settings.device_events_per_s, settings.device_burst),
+            keep_months=settings.keep_months,
         )
         # Acknowledged to the broker only once stored: a SIGKILL loses nothing.
         self.client = MqttClient(
@@ -153,8 +190,9 @@ class RulesService(StartStop):
         return self
 
     def alive(self) -> bool:
-        """The ingest worker is running (the systemd watchdog is petted only then)."""
-        return self._worker is not None and self._worker.is_alive()
+        """The ingest worker runs and makes progress (the systemd watchdog is fed only then)."""
+        worker = self._worker is not None and self._worker.is_alive()
+        return worker and self.ingest.progressing(self.config.rules.stalled_after_s)
 
     def stop(self) -> None:
         """Finish what is queued and publish its results, then disconnect."""

@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from base.printable import printable
 from base.private_files import connect_private
 from mqtt import schema
 from mqtt.schema import LeaveKind
@@ -91,23 +92,38 @@ class DeadLetterRow:
     reason: str
     payload: str
 
+    @classmethod
+    def of(cls, received: datetime, topic: str, reason: str, payload: bytes) -> DeadLetterRow:
+        """A rejected message, every part escaped: it is shown to people (and published),
+        and PostgreSQL's text takes no NUL."""
+        text = printable(payload.decode("utf-8", "replace"))
+        return cls(received, printable(topic), printable(reason), text[:DEAD_LETTER_PAYLOAD_CHARS])
+
 
 class Store(Protocol):
     """What the service, the CLI and the reports need from a store, and nothing more."""
 
     def add_events(
         self,
-        events: Sequence[tuple[schema.Event, bytes]],
+        events: Sequence[schema.Event],
         affected: Affected | None = None,
         arrivals: Mapping[str, Arrival] | None = None,
     ) -> list[schema.Event]:
-        """Store events not seen before (by id); return those that were new.
+        """Store events not seen before (by id), in their canonical encoding (a device's
+        padding and key order are not kept); return those that were new.
 
         With `affected`, the person-months of the new events are marked pending in the
         same transaction, so a process killed right after storing loses no recomputation:
         any instance sharing the store finds them in `pending`. With `arrivals` (by event
         id), a new status that arrived last becomes its device's state (`device_statuses`).
         """
+
+    def prune_events(self, month: str) -> int:
+        """Delete the events of months before `month` (YYYY-MM) and remember it as the
+        horizon: those months' results are final. Returns how many events went."""
+
+    def horizon(self) -> str | None:
+        """The first month whose events are all kept (None: nothing was ever pruned)."""
 
     def pending(self, limit: int = 1000) -> list[PersonMonth]:
         """Person-months marked by `add_events` and not recomputed since."""
@@ -336,6 +352,9 @@ def tables(text: str, real: str, serial: str) -> list[str]:
         f"""CREATE TABLE IF NOT EXISTS numbers ("violation_id" {text} PRIMARY KEY,
             "staff_id" {text}, "month" {text}, "number" INTEGER NOT NULL)""",
         'CREATE INDEX IF NOT EXISTS idx_numbers_month_staff_id ON numbers ("month", "staff_id")',
+        # The retention horizon: events of earlier months were pruned (one row).
+        f"""CREATE TABLE IF NOT EXISTS retention ("what" {text} PRIMARY KEY,
+            "horizon" {text} NOT NULL)""",
     ]
 
 
@@ -421,13 +440,13 @@ class SqlStore:
     # -- events ----------------------------------------------------------------------
     def add_events(
         self,
-        events: Sequence[tuple[schema.Event, bytes]],
+        events: Sequence[schema.Event],
         affected: Affected | None = None,
         arrivals: Mapping[str, Arrival] | None = None,
     ) -> list[schema.Event]:
-        unique: dict[str, tuple[schema.Event, bytes]] = {}
-        for event, payload in events:
-            unique.setdefault(event.id, (event, payload))
+        unique: dict[str, schema.Event] = {}
+        for event in events:
+            unique.setdefault(event.id, event)
         # In id order: concurrent writers of the same ids then wait, never deadlock.
         ordered = [unique[i] for i in sorted(unique)]
         stored: set[str] = set()
@@ -435,7 +454,7 @@ class SqlStore:
             for chunk in (ordered[i : i + BATCH] for i in range(0, len(ordered), BATCH)):
                 values = [
                     value
-                    for event, payload in chunk
+                    for event in chunk
                     for value in (
                         event.id,
                         str(schema.kind_of(event)),
@@ -443,7 +462,7 @@ class SqlStore:
                         event.device,
                         getattr(event, "staff_id", None),
                         stamp(event_time(event)),
-                        payload.decode(),
+                        schema.encode(event).decode(),
                     )
                 ]
                 # RETURNING names the rows this transaction inserted: a concurrent
@@ -453,7 +472,7 @@ class SqlStore:
                     f'{insert} ON CONFLICT ("id") DO NOTHING RETURNING "id"', values
                 )
                 stored.update(i for (i,) in cursor.fetchall())
-            new = [event for event, _ in ordered if event.id in stored]
+            new = [event for event in ordered if event.id in stored]
             self._note_first_punches(new)
             if affected is not None:
                 marks = sorted({key for key in map(affected, new) if key is not None})
@@ -579,6 +598,23 @@ class SqlStore:
             ]
             found += [schema.decode(p) for (p,) in self._rows(sql, params)]
         return sorted(found, key=lambda s: (s.ts, s.id))
+
+    # -- retention -------------------------------------------------------------------
+    def prune_events(self, month: str) -> int:
+        # A day's margin: a site east of UTC starts `month` up to 14 hours before it does.
+        before = datetime.fromisoformat(f"{month}-01T00:00:00+00:00") - timedelta(days=1)
+        with self._transaction():
+            self._execute(
+                'INSERT INTO retention ("what", "horizon") VALUES (?, ?) '
+                'ON CONFLICT ("what") DO UPDATE SET "horizon" = excluded."horizon" '
+                'WHERE excluded."horizon" > retention."horizon"',
+                ["events", month],
+            )
+            return self._execute('DELETE FROM events WHERE "at" < ?', [stamp(before)]).rowcount
+
+    def horizon(self) -> str | None:
+        found = self._rows('SELECT "horizon" FROM retention WHERE "what" = ?', ["events"])
+        return found[0][0] if found else None
 
     # -- pending recomputations ------------------------------------------------------
     def pending(self, limit: int = 1000) -> list[PersonMonth]:

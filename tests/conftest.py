@@ -68,8 +68,9 @@ def test_ca(tmp_path_factory):
 
 @pytest.fixture
 def hardened_broker(tmp_path, test_ca):
-    """A real Mosquitto with the production configuration: two stations and an agent."""
-    from mqtt.broker import Deployment, DeviceAccount
+    """A real Mosquitto with the production configuration: two stations, an agent, two
+    rules service instances, the manager commands and a viewer."""
+    from mqtt.broker import Deployment, DeviceAccount, ServiceAccount
     from tests.support.mosquitto import Mosquitto, free_port
 
     listeners = test_ca.model_copy(
@@ -81,6 +82,10 @@ def hardened_broker(tmp_path, test_ca):
             DeviceAccount(site="hall-01", id="st-01"),
             DeviceAccount(site="hall-01", id="st-02"),
             DeviceAccount(site="hall-01", id="ws-01", role="agent"),
+        ],
+        services=[
+            *Deployment().services,
+            ServiceAccount(name="rules-2", role="rules"),
         ],
     )
     with Mosquitto(deployment, tmp_path / "broker") as broker:

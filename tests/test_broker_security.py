@@ -48,7 +48,8 @@ def test_device_reads_only_its_own_config(hardened_broker):
     with client(
         b.port, "st-01", "hall-01.st-01", b.password("hall-01.st-01"), on_message=seen
     ) as st01:
-        st01.subscribe("hallwatch/v1/hall-01/+/config")
+        for device in ("st-02", "st-01"):
+            st01.subscribe(f"hallwatch/v1/hall-01/{device}/config")
         got = seen.wait_for(2, timeout_s=2)
     assert [t for t, _ in got] == ["hallwatch/v1/hall-01/st-01/config"]
 
@@ -142,7 +143,7 @@ def test_websockets_listener_serves_browser_clients(hardened_broker):
     ws = _over_tls(b, b.deployment.listeners.websockets_port, "viewer", transport="websockets")
     seen = Collector()
     with MqttClient(ws, "viewer-ws", on_message=seen) as viewer:
-        viewer.subscribe("hallwatch/v1/#")
+        viewer.subscribe("hallwatch/v1/+/+/clock")
         with client(b.port, "st-01", "hall-01.st-01", b.password("hall-01.st-01")) as st01:
             import time
 
@@ -160,13 +161,13 @@ def test_an_agent_cannot_punch(hardened_broker):
 
 
 def test_committed_broker_files_match_the_example_deployment():
-    from mqtt.broker import load_deployment, render_acl, render_conf
+    from mqtt.broker import load_deployment, render_access, render_conf
     from tests.conftest import REPO
 
     folder = REPO / "systemd" / "mosquitto"
     deployment = load_deployment(folder / "deployment.example.toml")
     assert (folder / "hallwatch.conf").read_text() == render_conf(deployment)
-    assert (folder / "acl.example").read_text() == render_acl(deployment)
+    assert (folder / "dynamic-security.example.json").read_text() == render_access(deployment, {})
 
 
 def _violation(device: str) -> schema.Violation:
@@ -226,3 +227,64 @@ def test_the_viewer_account_can_only_watch(hardened_broker):
         ("hall-01.st-01", [clock_event("hall-01", "st-01", 2)]),
     ]
     assert _what_rules_receives(hardened_broker, sends) == [2]  # only the station's punch
+
+
+def _connects(b, user: str, password: str) -> bool:
+    try:
+        client(b.port, f"probe-{user}", user, password).start(wait_s=3).stop()
+    except ConnectError:
+        return False
+    return True
+
+
+def test_rerunning_setup_after_the_credentials_were_deleted_locks_no_one_out(tmp_path, test_ca):
+    import shutil
+
+    from mqtt.broker import Deployment, DeviceAccount, setup
+    from tests.support.mosquitto import Mosquitto, free_port
+
+    listeners = test_ca.model_copy(
+        update={"local_port": free_port(), "tls_port": free_port(), "websockets_port": None}
+    )
+    station = DeviceAccount(site="hall-01", id="st-01")
+    b = Mosquitto(Deployment(listeners=listeners, devices=[station]), tmp_path / "broker")
+    issued = b.password("hall-01.st-01")
+    shutil.rmtree(b.credentials)  # copied to the device and deleted, as the guide says
+    grown = b.deployment.model_copy(
+        update={"devices": [station, DeviceAccount(site="hall-01", id="st-02")]}
+    )
+    written = setup(grown, grown.conf_dir, b.credentials)
+    assert sorted(p.name for p in b.credentials.iterdir()) == ["hall-01.st-02.toml"]
+    assert list(written) == ["conf", "access", "new hall-01.st-02"]
+    with b:
+        assert _connects(b, "hall-01.st-01", issued)
+        assert _connects(b, "hall-01.st-02", b.password("hall-01.st-02"))
+        assert not _connects(b, "hall-01.st-01", "guessed")
+
+
+def test_setup_keeps_the_passwords_of_an_earlier_password_file(tmp_path, test_ca):
+    import subprocess
+
+    from mqtt.broker import Deployment, DeviceAccount
+    from tests.support.mosquitto import Mosquitto, free_port
+
+    listeners = test_ca.model_copy(
+        update={"local_port": free_port(), "tls_port": free_port(), "websockets_port": None}
+    )
+    conf_dir = tmp_path / "broker" / "conf"
+    conf_dir.mkdir(parents=True)
+    (conf_dir / "passwd").write_text("hall-01.st-01:from-the-old-layout\n")
+    subprocess.run(["mosquitto_passwd", "-U", str(conf_dir / "passwd")], check=True)
+    deployment = Deployment(listeners=listeners, devices=[DeviceAccount(site="hall-01", id="st-01")])
+    with Mosquitto(deployment, tmp_path / "broker") as b:
+        assert _connects(b, "hall-01.st-01", "from-the-old-layout")
+        assert not (b.credentials / "hall-01.st-01.toml").exists()
+
+
+def test_credentials_are_never_written_into_the_brokers_directory(tmp_path):
+    from base.config import ConfigError
+    from mqtt.broker import Deployment, setup
+
+    with pytest.raises(ConfigError, match="outside the broker's directory"):
+        setup(Deployment(), tmp_path / "conf", tmp_path / "conf" / "credentials")
+    assert not (tmp_path / "conf").exists()

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mqtt import schema
 from mqtt.client import topic_for
-from tests.fuzz_helpers import mutated
+from tests.fuzz_helpers import EXTREME_TIMES, mutated, nested, padded
 from tests.schema_samples import schema_samples
 
 SAMPLES = schema_samples()
@@ -27,7 +29,9 @@ def accepted_or_explained(payload: bytes, topic: str | None) -> schema.Event | N
         event = schema.decode(payload, topic)
     except schema.PayloadError as exc:
         assert exc.reason.strip(), "a rejection without a reason"
+        assert exc.reason.isprintable(), "a reason that would garble a terminal or a log"
         return None
+    assert _no_controls(event), "control characters accepted in a text field"
     # What is accepted is a complete, valid event that survives a round trip.
     assert schema.decode(schema.encode(event)) == event
     return event
@@ -65,7 +69,7 @@ def test_unknown_schema_versions_are_refused_naming_the_known_ones(sample):
 @pytest.mark.parametrize("sample", SAMPLES, ids=NAMES)
 def test_oversized_payloads_are_refused_before_parsing(sample):
     topic = topic_of(sample)
-    limit = schema.MAX_CONFIG_BYTES if topic.endswith("/config") else schema.MAX_PAYLOAD_BYTES
+    limit = schema.MAX_PAYLOAD_BYTES
     document = json.loads(schema.encode(sample))
     document["pad"] = "x" * limit  # would also be an unknown field: size is checked first
     with pytest.raises(schema.PayloadError, match=f"exceeds the {limit}-byte limit"):
@@ -85,3 +89,59 @@ def test_a_device_publishing_another_devices_events_is_refused(sample):
 @given(topic=st.text(max_size=80), sample=st.sampled_from(SAMPLES))
 def test_any_topic_is_accepted_or_explained(topic, sample):
     accepted_or_explained(schema.encode(sample), topic)
+
+
+def _no_controls(value: object) -> bool:
+    if isinstance(value, str):
+        return not any(0 <= ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value)
+    if isinstance(value, msgspec.Struct):
+        return all(_no_controls(getattr(value, f)) for f in value.__struct_fields__)
+    if isinstance(value, list | tuple):
+        return all(map(_no_controls, value))
+    if isinstance(value, dict):
+        return all(_no_controls(k) and _no_controls(v) for k, v in value.items())
+    return True
+
+
+# -- what issue 13 found: nesting, the ends of time, padding, control characters -----------
+@pytest.mark.parametrize(("sample", "seed"), SEEDS, ids=NAMES)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_nesting_of_any_depth_anywhere_is_refused_with_a_reason(sample, seed, data):
+    assert accepted_or_explained(data.draw(nested(seed)), topic_of(sample)) is None
+
+
+SHIFTS = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
+
+
+@pytest.mark.parametrize(("sample", "seed"), SEEDS, ids=NAMES)
+@settings(max_examples=60, deadline=None)
+@given(
+    moment=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30))
+    | st.sampled_from([datetime.fromisoformat(t).replace(tzinfo=None) for t in EXTREME_TIMES]),
+    zone=SHIFTS,
+)
+def test_any_time_is_accepted_in_the_contracts_years_and_refused_outside(
+    sample, seed, moment, zone
+):
+    aware = moment.replace(tzinfo=zone)
+    document = dict(seed, ts=aware.isoformat())
+    event = accepted_or_explained(json.dumps(document).encode(), topic_of(sample))
+    inside = datetime(2000, 1, 1, tzinfo=UTC) <= aware < datetime(2100, 1, 1, tzinfo=UTC)
+    if not inside:
+        assert event is None
+    elif event is not None:  # (still refused if it breaks another rule: a leave's return)
+        assert event.ts == aware
+
+
+@pytest.mark.parametrize(("sample", "seed"), SEEDS, ids=NAMES)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_padding_changes_nothing_but_the_size(sample, seed, data):
+    payload = data.draw(padded(seed, schema.MAX_PAYLOAD_BYTES + 2000))
+    event = accepted_or_explained(payload, topic_of(sample))
+    if len(payload) > schema.MAX_PAYLOAD_BYTES:
+        assert event is None
+    else:
+        plain = schema.decode(json.dumps(seed))
+        assert event == plain and schema.encode(event) == schema.encode(plain)

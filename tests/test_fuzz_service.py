@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from mqtt import schema
 from mqtt.client import BrokerConfig, MqttClient, topic_for
 from rules.service import RulesService, RulesSettings, ServiceConfig
-from tests.fuzz_helpers import mutated
+from tests.fuzz_helpers import mutated, nested, padded
 from tests.rules_helpers import clock
 from tests.schema_samples import schema_samples
 
@@ -23,6 +23,8 @@ SEEDS = [json.loads(schema.encode(e)) for e in schema_samples() if e.device != "
 
 fuzzed = st.one_of(
     st.sampled_from(SEEDS).flatmap(mutated).map(lambda d: json.dumps(d).encode()),
+    st.sampled_from(SEEDS).flatmap(nested),  # the payload that once stopped ingestion
+    st.sampled_from(SEEDS).flatmap(lambda d: padded(d, schema.MAX_PAYLOAD_BYTES)),
     st.binary(max_size=300),
 )
 

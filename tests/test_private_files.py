@@ -12,7 +12,6 @@ import pytest
 from drivers.fingerprint.registry import FingerRegistry
 from edge.journal import Journal
 from models.gallery import Gallery, Template
-from mqtt import schema
 from rules.store import SqliteStore
 from tests.mqtt_helpers import clock_event
 
@@ -41,7 +40,7 @@ def test_every_device_and_central_database_is_private_with_its_side_files(tmp_pa
     journal = Journal(tmp_path / "journal.db", "hall-01", "st-01")
     punch = journal.append(clock_event("hall-01", "st-01", 0))
     rules = SqliteStore(tmp_path / "rules.db")
-    rules.add_events([(punch, schema.encode(punch))])
+    rules.add_events([punch])
     try:
         found = {}
         for stem in ("gallery.db", "fingers.db", "journal.db", "rules.db"):
@@ -56,3 +55,58 @@ def test_every_device_and_central_database_is_private_with_its_side_files(tmp_pa
         fingers.close()
         journal.close()
         rules.close()
+
+
+# -- a link planted where a private file goes (issue 13, finding 13) --------------------
+@pytest.fixture
+def victim(tmp_path):
+    """A file someone else owns the content of, and the link planted at a private name."""
+    path = tmp_path / "elsewhere" / "victim.conf"
+    path.parent.mkdir()
+    path.write_text("original\n")
+    os.chmod(path, 0o644)
+    return path
+
+
+def _untouched(victim: Path) -> bool:
+    return victim.read_text() == "original\n" and stat.S_IMODE(victim.stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize("write", ["create", "write"])
+def test_a_private_file_is_never_made_through_a_planted_link(tmp_path, victim, write):
+    from base.private_files import PrivateFileError, create_private_file, write_private
+
+    planted = tmp_path / "data" / "evidence.jpg"
+    planted.parent.mkdir()
+    planted.symlink_to(victim)
+    with pytest.raises(PrivateFileError, match="symbolic link"):
+        if write == "create":
+            create_private_file(planted)
+        else:
+            write_private(planted, b"\xff\xd8 a snapshot")
+    assert _untouched(victim)
+
+
+def test_a_sqlite_database_is_never_opened_through_a_planted_link(tmp_path, victim):
+    from edge.journal import JournalError
+
+    (tmp_path / "journal.db").symlink_to(victim)
+    with pytest.raises(JournalError, match="is a symbolic link"):
+        Journal(tmp_path / "journal.db", "hall-01", "st-01")
+    assert _untouched(victim)
+
+
+def test_the_template_export_writes_through_no_planted_link(tmp_path, victim):
+    from drivers.fingerprint.backup import export_templates, read_backup
+    from tests.fingerprint_helpers import emulated_sensor, enrol
+
+    target = tmp_path / "export" / "fingers.json"
+    target.parent.mkdir()
+    # The name the export used to stage its file under, fixed and so known in advance.
+    (target.parent / ".fingers.json.partial").symlink_to(victim)
+    with emulated_sensor(tmp_path / "sensor", capacity=20) as (emu, sensor):
+        enrol(emu, sensor, "S001", "finger-1")
+        assert export_templates(sensor, target) == 1
+    assert _untouched(victim)
+    assert [e.staff_id for e in read_backup(target)] == ["S001"]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600

@@ -141,8 +141,12 @@ def test_away_from_post_needs_30_idle_minutes_while_clocked_in():
 def test_activity_without_staff_is_attributed_by_workstation():
     unassigned = activity("10:00", 40, idle_min=40, device="ws-9")
     assert rules_of([*full_day(), unassigned]) == []
+    # A staff id claimed from a workstation nobody is mapped to counts for no one (issue
+    # 13: the payload is the device's claim); from S1's own workstation it counts for S1.
     named = activity("10:00", 40, idle_min=40, device="ws-9", staff="S1")
-    assert rules_of([*full_day(), named]) == ["away_from_post"]
+    assert rules_of([*full_day(), named]) == []
+    own = activity("10:00", 40, idle_min=40, device="ws-1", staff="S1")
+    assert rules_of([*full_day(), own]) == ["away_from_post"]
 
 
 def test_nonwork_use_per_session_and_per_day():

@@ -90,3 +90,36 @@ def test_unit_exposure_is_ok_or_better(unit, tmp_path):
     score, level = float(match.group(1)), match.group(2)
     print(f"{unit.name}: exposure {score} {level}")
     assert level in ACCEPTABLE and score < 5.0
+
+
+def _settings(name: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for line in (REPO / "systemd" / name).read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not line.startswith("#"):
+            found.setdefault(key, []).append(value)
+    return found
+
+
+def test_the_station_reaches_only_its_own_serial_port_and_display():
+    """Issue 13: not every serial port and framebuffer of the Pi, the configured ones."""
+    allowed = _settings("hallwatch-station.service")["DeviceAllow"]
+    assert allowed == [
+        "char-video4linux rw", "/dev/serial0 rw", "/dev/fb1 rw", "char-alsa rw"
+    ]  # fmt: skip
+    example = (REPO / "docs" / "examples" / "station.toml").read_text()
+    assert 'port = "/dev/serial0"' in example and 'display = "/dev/fb1"' in example
+
+
+def test_the_rules_service_talks_to_this_host_only_unless_told():
+    settings = _settings("hallwatch-rules.service")
+    assert settings["IPAddressDeny"] == ["any"] and settings["IPAddressAllow"] == ["localhost"]
+
+
+@pytest.mark.parametrize("unit", ["hallwatch-rules.service", "hallwatch-station.service"])
+def test_the_broker_password_comes_as_a_systemd_credential(unit):
+    [credential] = _settings(unit)["LoadCredential"]
+    assert credential == "mqtt-password:/etc/hallwatch/mqtt-password"
+    example = "rules.toml" if "rules" in unit else "station.toml"
+    text = (REPO / "docs" / "examples" / example).read_text()
+    assert f"/run/credentials/{unit}/mqtt-password" in text

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from base.identifiers import check_staff_id
-from base.private_files import create_private_file
+from base.private_files import replace_private
 from drivers.fingerprint.errors import BackupFileError
 from drivers.fingerprint.sensor import FingerprintSensor
 
@@ -71,17 +69,9 @@ def export_templates(sensor: FingerprintSensor, path: str | Path) -> int:
     }
     document["sha256"] = _digest(document)
     path = Path(path)
-    staged = path.with_name(f".{path.name}.partial")
     try:
-        create_private_file(staged)
-        with open(staged, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, ensure_ascii=False, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        staged.replace(path)
+        replace_private(path, json.dumps(document, ensure_ascii=False, indent=1).encode())
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            staged.unlink(missing_ok=True)
         raise BackupFileError(f"{path}: cannot write the export ({exc})") from None
     return len(entries)
 

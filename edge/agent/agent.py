@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
+from base.printable import without_controls
 from edge.agent.classify import DEFAULT_RULES, CategoryError, Classification, Classifier
 from edge.agent.config import AgentConfig
 from edge.agent.desktop import Desktop, open_desktop
@@ -153,14 +154,16 @@ class Agent:
         idle = self.desktop.idle_s()
         classification = self._classify(foreground.app)
         title = foreground.title if classification.titles_allowed else None
+        # What the desktop reports may hold control characters (a title with a line
+        # break): the contract refuses them in text, so they become spaces here.
         sample = Sample(
             at=now,
-            app=foreground.app,
+            app=without_controls(foreground.app),
             category=classification.category,
-            user=(foreground.user or self._login)[:USER_MAX],
+            user=without_controls(foreground.user or self._login)[:USER_MAX],
             idle_s=idle or 0.0,
             away=idle is not None and idle >= self.config.afk_after_s,
-            title=title[:TITLE_MAX] if title else None,
+            title=without_controls(title)[:TITLE_MAX] if title else None,
         )
         return [self._record(interval) for interval in self.heartbeats.add(sample)]
 

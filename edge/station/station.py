@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from base.config import ConfigError
-from base.private_files import create_private_file
+from base.private_files import write_private
 from base.schedule import Timetable
 from base.times import time_of_day
 from drivers.camera import Camera, CameraStatus, FrameSource, source_for
@@ -498,7 +498,7 @@ class Station:
         ok, data = cv2.imencode(".jpg", frame)
         if not ok:
             return None
-        create_private_file(path).write_bytes(data.tobytes())
+        write_private(path, data.tobytes())
         return path.name
 
     def _prune_evidence(self) -> None:

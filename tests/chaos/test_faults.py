@@ -104,12 +104,13 @@ def test_the_broker_keeps_plain_subscriptions_across_a_restart_but_not_shared_on
 
     b = hardened_broker
     received = {}
-    for name, topic_filter in (
-        ("plain", "hallwatch/v1/+/+/clock"),
-        ("shared", "$share/g/hallwatch/v1/+/+/clock"),
+    # Two accounts: the broker names a session after its account.
+    for name, account, topic_filter in (
+        ("plain", "rules", "hallwatch/v1/+/+/clock"),
+        ("shared", "rules-2", "$share/g/hallwatch/v1/+/+/clock"),
     ):
         seen = Collector()
-        first = client(b.port, f"rules-{name}", "rules", b.password("rules"), on_message=seen)
+        first = client(b.port, f"rules-{name}", account, b.password(account), on_message=seen)
         first.subscribe(topic_filter)
         first.start()
         time.sleep(0.3)
@@ -119,6 +120,6 @@ def test_the_broker_keeps_plain_subscriptions_across_a_restart_but_not_shared_on
         with client(b.port, "st-01", "hall-01.st-01", b.password("hall-01.st-01")) as st01:
             st01.publish_event(clock_event("hall-01", "st-01", 1)).wait_for_publish(5)
         # Back without subscribing again: only what the broker kept is delivered.
-        with client(b.port, f"rules-{name}", "rules", b.password("rules"), on_message=seen):
+        with client(b.port, f"rules-{name}", account, b.password(account), on_message=seen):
             received[name] = len(seen.wait_for(1, timeout_s=3))
     assert received == {"plain": 1, "shared": 0}

@@ -7,6 +7,7 @@ import http.server
 import os
 import shutil
 import socket
+import ssl
 import threading
 import zipfile
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from hallwatch.cli import main
-from models.packs import PackError, PackStore, verify_pack
+from models.packs import SHIPPED_PACKS, PackError, PackStore, verify_pack
 from models.pipeline import FacePipeline
 
 PERMISSIVE_FILES = (
@@ -129,18 +130,25 @@ def test_unavailable_weights_name_the_missing_file(tmp_path, models_source):
     assert _leftovers(store) == []
 
 
-def test_install_from_url_only_when_asked(tmp_path, models_source):
-    (tmp_path / "served").mkdir()
-    archive = _zip_of(models_source, tmp_path / "served" / "pack.zip")
-    handler = functools.partial(
-        http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "served")
-    )
+def _serve(directory: Path, tls=None) -> http.server.ThreadingHTTPServer:
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
     handler.log_message = lambda *args: None  # type: ignore[attr-defined]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    if tls is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(tls.cert_file, tls.key_file)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_install_from_url_only_when_asked(tmp_path, models_source, test_ca, monkeypatch):
+    (tmp_path / "served").mkdir()
+    archive = _zip_of(models_source, tmp_path / "served" / "pack.zip")
+    monkeypatch.setenv("SSL_CERT_FILE", str(test_ca.ca_file))  # trust the test CA
+    server = _serve(tmp_path / "served", tls=test_ca)
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/{archive.name}"
+        url = f"https://localhost:{server.server_address[1]}/{archive.name}"
         store = PackStore(tmp_path / "models")
         assert store.install(url).name == "permissive"
         with pytest.raises(PackError, match="cannot download"):
@@ -222,9 +230,96 @@ def test_an_operator_pack_with_its_own_manifest_and_a_512d_recogniser(
     ).replace("embedding_size = 128", "embedding_size = 512")
     (source / "manifest.toml").write_text(text)
     store = PackStore(tmp_path / "models")
-    assert store.install(str(source)).name == "site_r50"
+    assert store.install(str(source), own_manifest=True).name == "site_r50"
     pipeline = FacePipeline.from_pack(store.path("site_r50"))
     result = pipeline.analyse(
         read_image(faces_dir / "spoof" / "image_T1.jpg"), pipeline.open_gallery(tmp_path / "g.db")
     )
     assert result.embedding is not None and result.embedding.shape == (512,)
+
+
+# -- attacks on the pack (issue 13, findings 4 and 12) ---------------------------------
+def _impostor(source: Path, name: str = "permissive", threshold: str = "0.2") -> Path:
+    """The real files, and a manifest.toml that matches more strangers and checks no
+    liveness."""
+    text = (SHIPPED_PACKS / "permissive" / "manifest.toml").read_text()
+    text = text.replace('name = "permissive"', f'name = "{name}"')
+    text = text.replace("threshold = 0.455", f"threshold = {threshold}")
+    (source / "manifest.toml").write_text(text[: text.index("[anti_spoof]")])
+    return source
+
+
+def test_a_sources_manifest_cannot_replace_the_shipped_pack(tmp_path, models_source):
+    source = _impostor(_copy_models(models_source, tmp_path / "src"))
+    store = PackStore(tmp_path / "models")
+    installed = store.install(str(source))  # by default: against the shipped manifest
+    assert installed.recognizer.threshold == 0.455 and installed.anti_spoof is not None
+    with pytest.raises(PackError, match="calls itself 'permissive', a pack that ships"):
+        store.install(str(source), own_manifest=True)
+    _impostor(source, "site_pack", threshold="-0.99")
+    with pytest.raises(PackError, match=r"recognizer\.threshold"):
+        store.install(str(source), own_manifest=True)  # out of bounds under any name
+    assert verify_pack(store.path("permissive")).recognizer.threshold == 0.455
+
+
+def test_a_manifest_changed_after_install_is_reported_and_refused(tmp_path, models_source):
+    store = PackStore(tmp_path / "models")
+    store.install(str(models_source))
+    _impostor(store.path("permissive"))
+    [pack] = store.installed()
+    assert "differs from the shipped one" in pack.problem
+    assert "recognizer.threshold 0.2 (shipped 0.455)" in pack.problem
+    assert "anti_spoof.file None" in pack.problem
+    with pytest.raises(PackError, match="differs from the shipped one"):
+        store.open("permissive")
+    result = CliRunner().invoke(main, ["models", "verify", "--models-dir", str(store.root)])
+    assert result.exit_code == 1 and "differs from the shipped one" in result.output
+
+
+def test_plain_http_is_refused(tmp_path, models_source):
+    (tmp_path / "served").mkdir()
+    _zip_of(models_source, tmp_path / "served" / "pack.zip")
+    server = _serve(tmp_path / "served")
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/pack.zip"
+        with pytest.raises(PackError, match="plain http"):
+            PackStore(tmp_path / "models").install(url)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_zip_bomb_is_refused_before_it_unpacks(tmp_path, models_source, monkeypatch):
+    import models.packs as packs
+
+    monkeypatch.setattr(packs, "MAX_MEMBER_BYTES", 32 << 20)  # the same check, a smaller pack
+    zeros = b"\0" * (64 << 20)  # 64 MB that deflate to 64 KB
+
+    def bundle(archive: Path, recogniser: bytes | None) -> Path:
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+            for path in models_source.rglob("*.onnx"):
+                name = str(path.relative_to(models_source))
+                if recogniser is not None and path.name == "mobilefacenet_foamliu_128d.onnx":
+                    out.writestr(name, recogniser)
+                else:
+                    out.write(path, name)
+            out.writestr("padding.bin", zeros)  # a member no manifest names
+        return archive
+
+    store = PackStore(tmp_path / "models")
+    harmless = bundle(tmp_path / "padded.zip", None)
+    assert harmless.stat().st_size < 16 << 20
+    assert store.install(str(harmless)).name == "permissive"  # the padding stays packed
+    bomb = bundle(tmp_path / "bomb.zip", zeros)
+    with pytest.raises(PackError, match="would unpack to 67108864 bytes"):
+        store.install(str(bomb))
+    assert _leftovers(store) == ["permissive"]
+
+
+def test_a_symbolic_link_in_a_directory_source_is_refused(tmp_path, models_source):
+    source = _copy_models(models_source, tmp_path / "src")
+    model = source / "mobilefacenet_foamliu_128d.onnx"
+    model.unlink()
+    model.symlink_to(models_source / "mobilefacenet_foamliu_128d.onnx")
+    with pytest.raises(PackError, match="a symbolic link"):
+        PackStore(tmp_path / "models").install(str(source))

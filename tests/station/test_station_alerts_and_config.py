@@ -132,6 +132,39 @@ def test_central_gallery_update_is_applied_atomically_and_acknowledged(
     assert people == {"S001": ("张伟", 1), "S100": ("王芳", 2)}
 
 
+def test_a_gallery_update_too_big_for_one_message_arrives_split_and_whole(
+    tmp_path, site, station_data
+):
+    """The broker refuses packets over a payload's size (issue 13): a gallery update of a
+    whole hall goes out as consecutive versions, and the station applies every one."""
+    config = face_config(site, station_data, tmp_path / "no")
+    rng = np.random.default_rng(2)
+    vectors = rng.standard_normal((300, 128)).astype(np.float32)
+    ops = [
+        schema.GalleryOp(
+            op="enrol", staff_id=f"S{n:04d}", face_templates=[(v / np.linalg.norm(v)).tobytes()] * 3
+        )
+        for n, v in enumerate(vectors, start=200)
+    ]
+    whole = central_config(site, 1, gallery=ops)
+    with pytest.raises(schema.PayloadError, match="split it with split_config"):
+        schema.encode(whole)
+    parts = schema.split_config(whole)
+    assert [p.version for p in parts] == list(range(1, len(parts) + 1)) and len(parts) > 1
+    assert [op for p in parts for op in p.gallery] == ops
+    with (
+        Central(site) as central,
+        RunningStation(Station(config)),
+        client(1883, f"rules-{site}") as rules,
+    ):
+        for part in parts:
+            rules.publish_event(part, device="st-01").wait_for_publish(5)
+        acks = central.wait_for(schema.Ack, len(parts))
+        rules.publish(f"hallwatch/v1/{site}/st-01/config", b"", retain=True).wait_for_publish(5)
+    assert [(a.version, a.applied) for a in acks] == [(p.version, True) for p in parts]
+    assert acks[-1].gallery_size == 300 + 2
+
+
 def _model(data) -> str:
     from models.packs import verify_pack
 

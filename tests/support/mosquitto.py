@@ -106,7 +106,8 @@ class Mosquitto:
             }
         )
         self.deployment.data_dir.mkdir(parents=True, exist_ok=True)
-        self.files = setup(self.deployment, self.deployment.conf_dir)
+        self.credentials = workdir / "credentials"
+        self.files = setup(self.deployment, self.deployment.conf_dir, self.credentials)
         self.process: subprocess.Popen | None = None
 
     @property
@@ -116,7 +117,7 @@ class Mosquitto:
     def password(self, user: str) -> str:
         import tomllib
 
-        cred = self.files["credentials"] / f"{user}.toml"
+        cred = self.credentials / f"{user}.toml"
         return tomllib.loads(cred.read_text())["broker"]["password"]
 
     def start(self) -> Mosquitto:
