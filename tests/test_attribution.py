@@ -22,11 +22,14 @@ from rules.policy import Policy
 from rules.service import RulesService, RulesSettings, ServiceConfig
 from tests.mqtt_helpers import client, clock_event
 
+# Both sites live from the start of the year: no punch is needed to judge an alert.
 POLICY = """
 [sites.hall-01]
 timezone = "Asia/Shanghai"
+go_live = 2026-01-01
 [sites.hall-02]
 timezone = "Asia/Shanghai"
+go_live = 2026-01-01
 
 [[windows]]
 id = "w1"

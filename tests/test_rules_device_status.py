@@ -48,7 +48,7 @@ def test_a_devices_state_is_its_last_status_to_arrive(store):
     connected = at("08:00")
     heartbeat = _status("online", 5, at("09:00"))
     will = _status("offline", 0, connected)  # fixed when the device connected
-    pair = [(will, schema.encode(will)), (heartbeat, schema.encode(heartbeat))]
+    pair = [will, heartbeat]
     # One batch, out of order: the arrivals decide, not the device's times or ids.
     arrivals = {heartbeat.id: Arrival(at("09:00:01")), will.id: Arrival(at("09:20:07"))}
     store.add_events(pair, arrivals=arrivals)
@@ -59,7 +59,7 @@ def test_a_devices_state_is_its_last_status_to_arrive(store):
         _status("online", 1, at("08:00"), "st-02"),
         _status("offline", 2, at("12:00"), "st-02"),
     ]
-    store.add_events([(s, schema.encode(s)) for s in replayed])
+    store.add_events(replayed)
     assert store.device_statuses() == [
         DeviceSeen(will, at("09:20:07")),
         DeviceSeen(replayed[1], at("12:00")),
@@ -71,7 +71,7 @@ def test_wills_that_came_as_the_broker_went_away_are_the_brokers(store):
     late = _status("offline", 0, at("08:00"), "st-02")  # published by a stopping broker
     online = _status("online", 3, at("09:59"), "st-03")
     store.add_events(
-        [(e, schema.encode(e)) for e in (early, late, online)],
+        [early, late, online],
         arrivals={
             early.id: Arrival(at("09:00")),
             late.id: Arrival(at("10:00:00.2")),

@@ -75,7 +75,7 @@ def judged_hall(store, site: str = SITE, announcer=None) -> Management:
         clock("17:02", Action.CLOCK_OUT),
     ]
     events = [msgspec.structs.replace(e, site=site) for e in day]
-    store.add_events([(e, schema.encode(e)) for e in events])
+    store.add_events(events)
     clock_now = Clock()
     recompute_month(store, rules_policy, MONTH, clock_now())
     return Management(store, rules_policy, announcer, now=clock_now)

@@ -384,7 +384,7 @@ def test_leave_dates_are_whole_local_days_and_times_are_instants():
 
 # -- the store keeps what the results must not forget (SQLite and PostgreSQL) ---------------
 def stored(store, *events):
-    store.add_events([(e, schema.encode(e)) for e in events])
+    store.add_events(events)
 
 
 def test_the_store_keeps_each_sites_first_punch_whatever_the_arrival_order(store_at):
