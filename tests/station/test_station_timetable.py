@@ -78,7 +78,8 @@ def test_the_rules_service_pushes_the_timetable_and_a_changed_policy_reaches_the
     config = face_config(site, station_data, tmp_path / "no-camera", broker=station_broker)
     policy = write_policy(tmp_path / "policy.toml", site, WINTER)
     db = tmp_path / "rules.db"
-    watcher = dict(port=b.port, user="rules", password=b.password("rules"))
+    # A second rules account: one account has one connection at a time.
+    watcher = dict(port=b.port, user="rules-2", password=b.password("rules-2"))
     with Central(site, **watcher) as central:
         # A station the service learns of while it runs, by its status.
         with (
