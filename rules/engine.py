@@ -32,6 +32,18 @@ Pair = tuple[schema.Punch, schema.Punch]  # a clock-out and the clock-in that fo
 
 
 @dataclass(frozen=True, slots=True)
+class SessionPunches:
+    """One session of a day as its arrival and departure are judged."""
+
+    slot: str  # "s0", "s1", ...: part of the violation ids
+    label: str  # "session 09:00-12:00", for the details
+    due: Span  # the due start and end, after leave
+    end: datetime  # the session's end (settling is counted from it)
+    punches: list[schema.Punch]  # the punches the session claims, in order
+    pairs: list[Pair]  # its out-and-backs
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One breach of the regime on one person-day, before monthly numbering."""
 
@@ -299,10 +311,11 @@ class _Day:
                 if not out_at_end and self.settled(end):
                     self.add("absence", slot, due[0], (), f"no punch in the {label}")
                 continue
-            else:
-                self.arrival(slot, label, due[0], end, punches, pairs)
+            seen = SessionPunches(slot, label, due, end, punches, pairs)
+            if covering is None:
+                self.arrival(seen)
             if punches and not out_at_end:
-                self.departure(slot, label, due[1], end, punches, pairs)
+                self.departure(seen)
             if self.policy.outing.unregistered is not None:
                 self.unregistered(pairs)
 
@@ -320,16 +333,9 @@ class _Day:
             and b.ts < end
         ]
 
-    def arrival(
-        self,
-        slot: str,
-        label: str,
-        due: datetime,
-        end: datetime,
-        punches: list[schema.Punch],
-        pairs: list[Pair],
-    ) -> None:
-        backs = {b.id for _, b in pairs}
+    def arrival(self, seen: SessionPunches) -> None:
+        slot, label, due, end, punches = seen.slot, seen.label, seen.due[0], seen.end, seen.punches
+        backs = {b.id for _, b in seen.pairs}
         ins = [c for c in punches if c.action is Action.CLOCK_IN and c.id not in backs]
         if not ins:
             if self.settled(end):
@@ -348,20 +354,13 @@ class _Day:
         elif late > timedelta(minutes=self.grace.late_min):
             self.add("late", slot, ins[0].ts, [ins[0].id], minutes)
 
-    def departure(
-        self,
-        slot: str,
-        label: str,
-        due: datetime,
-        end: datetime,
-        punches: list[schema.Punch],
-        pairs: list[Pair],
-    ) -> None:
+    def departure(self, seen: SessionPunches) -> None:
+        slot, label, due, end, punches = seen.slot, seen.label, seen.due[1], seen.end, seen.punches
         # Judged once the session has ended and devices have delivered: until then a
         # clock-out may still be followed by the person coming back.
         if not self.settled(end):
             return
-        gone_and_back = {a.id for a, _ in pairs}
+        gone_and_back = {a.id for a, _ in seen.pairs}
         outs = [c for c in punches if c.action is Action.CLOCK_OUT and c.id not in gone_and_back]
         if not outs:
             self.add(

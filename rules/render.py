@@ -21,7 +21,7 @@ import click
 
 from base.times import date_time
 from rules.engine import ViolationRecord
-from rules.inspection import InspectionReport
+from rules.inspection import DeviceLine, InspectionReport
 from rules.manager_actions import LeaveRecord, ManagerAction
 from rules.scoring import PersonScore, WindowScore
 
@@ -125,9 +125,7 @@ def to_csv(rows: list[Any], zone: tzinfo | None = None) -> str:
 # -- the audit trail and leave ---------------------------------------------------------
 def action_line(a: ManagerAction, zone: tzinfo | None = None) -> str:
     entered = f"  (entered by {a.entered_by})" if a.entered_by else ""
-    return (
-        f"{moment(a.ts, zone)}  {a.by:<12} {a.action:<12} {a.target}  {a.reason}{entered}"
-    )
+    return f"{moment(a.ts, zone)}  {a.by:<12} {a.action:<12} {a.target}  {a.reason}{entered}"
 
 
 def leave_line(lv: LeaveRecord, zone: tzinfo | None = None) -> str:
@@ -149,6 +147,12 @@ def violation_line(v: ViolationRecord) -> str:
 
 
 # -- inspection ------------------------------------------------------------------------
+def device_line(d: DeviceLine, since: str) -> str:
+    """A device of the inspection; `since` says how its moment reads (`{when}` in it)."""
+    text = f"  {d.site}/{d.device} ({d.role}): {d.state}"
+    return text + since.format(when=moment(d.since)) if d.since else text
+
+
 def inspection_text(report: InspectionReport) -> str:
     out = [
         f"Daily inspection {report.day}"
@@ -168,17 +172,9 @@ def inspection_text(report: InspectionReport) -> str:
             ]
             out += [f"      ! {violation_line(v)}" for v in line.violations]
     out.append("\nDevices and agents offline:")
-    out += [
-        f"  {d.site}/{d.device} ({d.role}): {d.state}"
-        + (f" since {moment(d.since)} ({d.why})" if d.since else "")
-        for d in report.offline
-    ] or ["  none"]
+    out += [device_line(d, f" since {{when}} ({d.why})") for d in report.offline] or ["  none"]
     out.append("\nDevice clocks in doubt:")
-    out += [
-        f"  {d.site}/{d.device} ({d.role}): {d.state}"
-        + (f" ({d.why} {moment(d.since)})" if d.since else "")
-        for d in report.clocks
-    ] or ["  none"]
+    out += [device_line(d, f" ({d.why} {{when}})") for d in report.clocks] or ["  none"]
     out.append("\nOpen items:")
     out += [f"  - {item.text}" for item in report.open_items] or ["  none"]
     return "\n".join(out)

@@ -10,16 +10,15 @@ everything else is a dead letter that says why.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
 import msgspec
 
 from mqtt import schema
 from mqtt.client import BrokerConfig
-from mqtt.ids import new_event_id, utc_now
 from rules.attribution import refusal
 from rules.policy import Policy
 from rules.service import RulesService, RulesSettings, ServiceConfig
+from tests.journal_helpers import activity_event, alert_event
 from tests.mqtt_helpers import client, clock_event
 
 # Both sites live from the start of the year: no punch is needed to judge an alert.
@@ -45,35 +44,14 @@ staff = ["S003"]
 
 
 def _alert(device: str, staff: str, kind=schema.AlertKind.PROXY_PUNCH) -> schema.Alert:
-    return schema.Alert(
-        id=new_event_id(),
-        seq=1,
-        site="hall-01",
-        device=device,
-        ts=utc_now(),
-        kind=kind,
-        severity=schema.Severity.SERIOUS,
-        message="second face in frame",
-        staff_id=staff,
+    serious = schema.Severity.SERIOUS
+    return alert_event(
+        "hall-01", device, "second face in frame", kind=kind, severity=serious, staff_id=staff
     )
 
 
 def _activity(staff: str | None) -> schema.Activity:
-    now = utc_now()
-    return schema.Activity(
-        id=new_event_id(),
-        seq=1,
-        site="hall-01",
-        device="ws-01",
-        ts=now,
-        user="u1",
-        start=now - timedelta(minutes=1),
-        duration_s=60,
-        app="steam",
-        category="other",
-        idle_s=0,
-        staff_id=staff,
-    )
+    return activity_event("hall-01", "ws-01", "steam", 60, category="other", staff_id=staff)
 
 
 def test_forged_attributions_from_a_real_agent_are_dead_letters(hardened_broker, tmp_path):

@@ -19,6 +19,7 @@ from mqtt import schema
 from mqtt.ids import new_event_id, utc_now
 from rules.policy import load_policy
 from tests.chaos.hall import SITE
+from tests.journal_helpers import alert_event
 
 NESTED = b'{"x":' + b"[" * 1000 + b"]" * 1000 + b',"schema":"hallwatch.activity/1"}'
 
@@ -71,15 +72,12 @@ class Attacker:
 
 def _forged_alert(agent: str, staff: str) -> bytes:
     return schema.encode(
-        schema.Alert(
-            id=new_event_id(),
-            seq=1,
-            site=SITE,
-            device=agent,
-            ts=utc_now(),
+        alert_event(
+            SITE,
+            agent,
+            "second face in frame",
             kind=schema.AlertKind.PROXY_PUNCH,
             severity=schema.Severity.SERIOUS,
-            message="second face in frame",
             staff_id=staff,
         )
     )
