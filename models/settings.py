@@ -69,11 +69,12 @@ class FaceConfig(Section):
     )
     threshold: float | None = pydantic.Field(
         None,
-        gt=-1,
-        lt=1,
+        ge=0.2,
+        le=0.95,
         description=(
             "Cosine similarity a face must reach to be accepted as a staff member. Unset: "
-            "the threshold measured for the pack's recogniser (its manifest)."
+            "the threshold measured for the pack's recogniser (its manifest). Bounded like "
+            "a pack's: below 0.2 strangers match, above 0.95 no one does."
         ),
     )
     margin: float = pydantic.Field(
