@@ -5,7 +5,7 @@ from __future__ import annotations
 from edge.station.station import Station
 from edge.station.timesync import ClockWatch, TimeSync
 from mqtt import schema
-from tests.station.conftest import Central, RunningStation, make_config
+from tests.station.conftest import Central, RunningStation, face_config
 
 UNSYNCED = TimeSync(synchronised=False, offset_s=0.0, max_error_s=16.0)
 DRIFTING = TimeSync(synchronised=True, offset_s=12.25, max_error_s=0.1)
@@ -27,13 +27,8 @@ def test_a_running_station_raises_a_clock_fault_alert_and_reports_its_clock(
     tmp_path, site, station_data
 ):
     readings = iter([DRIFTING, DRIFTING, GOOD])
-    config = make_config(
-        site,
-        station_data,
-        identify="face",
-        heartbeat_s=0.3,
-        clock_grace_s=0,
-        camera={"source": str(tmp_path / "no-camera"), "fps": 5},
+    config = face_config(
+        site, station_data, tmp_path / "no-camera", heartbeat_s=0.3, clock_grace_s=0
     )
     station = Station(config, sync_probe=lambda: next(readings, GOOD))
     with Central(site) as central, RunningStation(station):
