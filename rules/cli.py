@@ -38,7 +38,10 @@ def with_management(command: Callable[..., Any]) -> Callable[..., Any]:
         "config_file",
         type=FILE,
         envvar="HALLWATCH_RULES_CONFIG",
-        help="Service config file: take [rules] db and policy from it.",
+        help=(
+            "A rules config: its [rules] db and policy, and a [broker] with the manager "
+            "account (manager.toml; never the service's own account: docs/operations.md)."
+        ),
     )
     @click.option(
         "--db",
@@ -244,7 +247,7 @@ def audit(manage: Management, fmt: render.Format) -> None:
 
     \b
     Example:
-        hallwatch rules audit --config rules.toml
+        hallwatch rules audit --config manager.toml
     """
     rows = manage.audit()
     zone = manage.policy.default_site.zone
@@ -276,7 +279,7 @@ def violations(
 
     \b
     Example:
-        hallwatch violations --config rules.toml --month 2026-11 --staff S017
+        hallwatch violations --config manager.toml --month 2026-11 --staff S017
     """
     rows = manage.violations(month=month, day=day.date() if day else None, staff=staff, site=site)
     zone = manage.policy.zone(site) if site else manage.policy.default_site.zone
@@ -321,7 +324,7 @@ correct = _violation_command(
 
     \b
     Example:
-        hallwatch correct v-1a2b3c4d5e6f7a8b --note "talked to S017, 11-24" --config rules.toml
+        hallwatch correct v-1a2b3c4d5e6f7a8b --note "talked to S017, 11-24" --config manager.toml
     """,
 )
 void = _violation_command(
@@ -332,7 +335,7 @@ void = _violation_command(
 
     \b
     Example:
-        hallwatch void v-1a2b3c4d5e6f7a8b --reason "sensor fault, see ticket 42" --config rules.toml
+        hallwatch void v-1a2b3c4d5e6f7a8b --reason "sensor fault, see ticket 42" --config manager.toml
     """,
 )
 
@@ -344,7 +347,7 @@ def leave() -> None:
     \b
     Example:
         hallwatch leave add --staff S017 --from 2026-11-24T09:00 --to 2026-11-24T17:00 \\
-            --kind sick --reason "doctor's note" --config rules.toml
+            --kind sick --reason "doctor's note" --config manager.toml
     """
 
 
@@ -377,7 +380,7 @@ def leave_add(
     \b
     Example:
         hallwatch leave add --staff S017 --from 2026-11-24 --to 2026-11-25 --kind sick \\
-            --reason "doctor's note" --config rules.toml
+            --reason "doctor's note" --config manager.toml
     """
     begin, finish = manage.leave_period(staff, start, end)
     result = manage.add_leave(
@@ -401,7 +404,7 @@ def leave_list(manage: Management, staff: str | None, fmt: render.Format) -> Non
 
     \b
     Example:
-        hallwatch leave list --staff S017 --config rules.toml
+        hallwatch leave list --staff S017 --config manager.toml
     """
     rows = manage.leave(staff=staff)
     zone = manage.policy.default_site.zone
@@ -423,7 +426,7 @@ def leave_cancel(manage: Management, leave_id: str, reason: str, on_behalf_of: s
 
     \b
     Example:
-        hallwatch leave cancel lv-0123456789ab --reason "entered twice" --config rules.toml
+        hallwatch leave cancel lv-0123456789ab --reason "entered twice" --config manager.toml
     """
     result = manage.cancel_leave(Actor.cli(on_behalf_of), leave_id, reason)
     report_action(result, f"{leave_id} cancelled")
@@ -449,8 +452,8 @@ def inspect(
 
     \b
     Example:
-        hallwatch inspect --date 2026-11-24 --site hall-01 --config rules.toml
-        hallwatch inspect --date 2026-11-24 --json --publish --config rules.toml
+        hallwatch inspect --date 2026-11-24 --site hall-01 --config manager.toml
+        hallwatch inspect --date 2026-11-24 --json --publish --config manager.toml
     """
     if publish and manage.announcer is None:
         raise click.UsageError("--publish needs --config FILE (its [broker] table)")
@@ -476,8 +479,8 @@ def score(manage: Management, month: str, xlsx: Path | None, fmt: render.Format)
 
     \b
     Examples:
-        hallwatch score --month 2026-11 --config rules.toml
-        hallwatch score --month 2026-11 --xlsx nov.xlsx --config rules.toml
+        hallwatch score --month 2026-11 --config manager.toml
+        hallwatch score --month 2026-11 --xlsx nov.xlsx --config manager.toml
     """
     sheet = manage.monthly_sheet(month)
     if xlsx is not None:

@@ -16,6 +16,7 @@ EXAMPLES = {
     "docs/examples/station.toml": StationConfig,
     "docs/examples/agent.toml": AgentConfig,
     "docs/examples/rules.toml": ServiceConfig,
+    "docs/examples/manager.toml": ServiceConfig,
     "docs/examples/policy.toml": Policy,
     "systemd/mosquitto/deployment.example.toml": Deployment,
 }
