@@ -30,6 +30,16 @@ from rules.recompute import stored_facts
 from rules.store import DeviceSeen, Store
 
 KINDS = ("clock", "activity", "alert")
+# Alerts about a device, not a person: an admin's item, never a violation.
+DEVICE_FAULTS = frozenset(
+    {
+        schema.AlertKind.SENSOR_FAULT,
+        schema.AlertKind.CAMERA_FAULT,
+        schema.AlertKind.TAMPER,
+        schema.AlertKind.DISK_FULL,
+        schema.AlertKind.CLOCK_FAULT,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +293,10 @@ def _open_items(
     for event in events:
         staff = getattr(event, "staff_id", None)
         where = f"{event.site}/{event.device}"
-        if isinstance(event, schema.Alert) and (staff is None or staff not in policy.window_of):
+        if isinstance(event, schema.Alert) and event.kind in DEVICE_FAULTS:
+            # The device's own fault: what it said is what an admin acts on.
+            items.append(OpenItem(event.site, f"{where}: {event.kind}: {event.message}"))
+        elif isinstance(event, schema.Alert) and (staff is None or staff not in policy.window_of):
             items.append(
                 OpenItem(event.site, f"{where}: unattributed {event.kind} alert {event.id}")
             )

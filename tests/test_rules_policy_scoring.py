@@ -209,3 +209,13 @@ def test_inspection_status_now_and_what_is_known_at_that_time():
     assert any("unattributed unknown_face alert" in i.text for i in report.open_items)
     late = inspect_day(pol, DAY, None, events, [], [], [], at("11:00"))
     assert {line.staff_id: line.status for w in late.windows for line in w.staff}["S3"] == "absent"
+
+
+def test_a_device_fault_is_an_open_item_in_the_devices_own_words():
+    from mqtt import schema
+    from rules.inspection import inspect_day
+    from tests.rules_helpers import DAY, alert
+
+    fault = alert("09:40", schema.AlertKind.CLOCK_FAULT, staff=None)
+    report = inspect_day(policy(), DAY, None, [fault], [], [], [], at("10:00"))
+    assert [i.text for i in report.open_items] == [f"{fault.site}/st-01: clock_fault: two faces"]
