@@ -14,33 +14,35 @@ from drivers.fingerprint.synthetic import TouchQuality
 from hallwatch.cli import main
 
 
-def run(*args: str, input: str | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["finger", *args], input=input)
+def run(*args: str, input: str | None = None, password: str | None = None) -> tuple[int, str]:
+    # The sensor's password comes from the environment (never the command line).
+    env = {"HALLWATCH_FINGER_PASSWORD": password}
+    result = CliRunner().invoke(main, ["finger", *args], input=input, env=env)
     return result.exit_code, result.output
 
 
 def test_enroll_identify_list_export_import_delete(tmp_path):
     with SensorEmulator(password=0xBEEF) as first, SensorEmulator(capacity=20) as second:
-        opts = ["--port", first.port, "--password", "0xBEEF", "--data-dir", str(tmp_path / "a")]
+        opts = ["--port", first.port, "--data-dir", str(tmp_path / "a")]
         first.place_finger("alice-index", touches=2)
-        code, out = run("enrol", "alice", *opts)
+        code, out = run("enrol", "alice", *opts, password="0xBEEF")
         assert code == 0, out
         assert "Place the same finger again." in out and "enrolled alice in slot 0" in out
 
         first.place_finger("alice-index")
-        code, out = run("identify", "--json", *opts)
+        code, out = run("identify", "--json", *opts, password="0xBEEF")
         assert code == 0 and json.loads(out)["match"]["staff_id"] == "alice"
         first.place_finger("bob-index")
-        code, out = run("identify", *opts)
+        code, out = run("identify", *opts, password="0xBEEF")
         assert code == 0 and "no match" in out
 
-        code, out = run("list", "--json", *opts)
+        code, out = run("list", "--json", *opts, password="0xBEEF")
         listing = json.loads(out)
         assert (listing["used"], listing["capacity"]) == (1, 1000)
         assert listing["slots"][0]["staff_id"] == "alice"
 
         backup = tmp_path / "backup.json"
-        code, out = run("export", str(backup), *opts)
+        code, out = run("export", str(backup), *opts, password="0xBEEF")
         assert code == 0 and "exported 1 templates" in out
         assert stat.S_IMODE(backup.stat().st_mode) == 0o600
 
@@ -51,7 +53,7 @@ def test_enroll_identify_list_export_import_delete(tmp_path):
         code, out = run("identify", *other)
         assert "alice (slot 0" in out
 
-        code, out = run("delete", "alice", *opts)
+        code, out = run("delete", "alice", *opts, password="0xBEEF")
         assert code == 0 and "deleted alice: slots 0" in out
         assert first.template_slots == []
 
@@ -64,14 +66,14 @@ def test_errors_are_one_clear_line_and_a_failure_code(tmp_path):
         assert "Traceback" not in out
 
         emu.place_finger("x", TouchQuality.SMUDGED)
-        code, out = run("identify", "--password", "5", *opts)
+        code, out = run("identify", *opts, password="5")
         assert code == 1 and "clean the sensor window" in out
 
-        code, out = run("delete", "nobody", "--password", "5", *opts)
+        code, out = run("delete", "nobody", *opts, password="5")
         assert code == 1 and "no finger is enrolled for staff nobody" in out
-        code, out = run("delete", "--password", "5", *opts)
+        code, out = run("delete", *opts, password="5")
         assert code == 2 and "either a STAFF_ID or --slot" in out
-        code, out = run("list", "--password", "zero", *opts)
+        code, out = run("list", *opts, password="zero")
         assert code == 2 and "not an integer" in out
 
     code, out = run("list", "--port", str(tmp_path / "ttyNONE"), "--data-dir", str(tmp_path))

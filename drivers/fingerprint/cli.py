@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
@@ -24,11 +25,16 @@ if TYPE_CHECKING:
     from drivers.fingerprint.sensor import EnrolStep, FingerprintSensor
 
 
-def _u32(text: str) -> int:
+PASSWORD_VARIABLE = "HALLWATCH_FINGER_PASSWORD"
+
+
+def _u32(text: str, where: str | None = None) -> int:
     try:
         return int(text, 0)
     except ValueError:
-        raise click.BadParameter(f"{text!r} is not an integer (decimal or 0x hex)") from None
+        raise click.BadParameter(
+            f"{text!r} is not an integer (decimal or 0x hex)", param_hint=where
+        ) from None
 
 
 def _json_value(value: object) -> str:
@@ -36,13 +42,12 @@ def _json_value(value: object) -> str:
 
 
 def sensor_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Options every sensor command takes; they override the `[fingerprint]` config section."""
+    """Options every sensor command takes; they override the `[fingerprint]` config section.
+    The sensor's password comes from that section or from $HALLWATCH_FINGER_PASSWORD."""
 
     @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
                   help="Device TOML file with a [fingerprint] section.")
     @click.option("--port", help="Serial port of the sensor (default /dev/ttyUSB0).")
-    @click.option("--password", type=_u32, envvar="HALLWATCH_FINGER_PASSWORD",
-                  help="Sensor password, decimal or 0x hex (or $HALLWATCH_FINGER_PASSWORD).")
     @click.option("--address", type=_u32, help="Sensor module address (default 0xFFFFFFFF).")
     @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
                   help="Where fingers.db (slot -> staff map) lives.")
@@ -51,7 +56,11 @@ def sensor_options(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(config_path: Path | None, as_json: bool, **kwargs: Any) -> Any:
         from drivers.fingerprint.settings import FingerprintSettings, load_settings
 
-        given = {name: kwargs.pop(name) for name in ("port", "password", "address", "data_dir")}
+        given = {name: kwargs.pop(name) for name in ("port", "address", "data_dir")}
+        # The sensor's password never goes on a command line (where `ps` shows it): the
+        # config file's [fingerprint] password, or the environment.
+        if (secret := os.environ.get(PASSWORD_VARIABLE)) is not None:
+            given["password"] = _u32(secret, PASSWORD_VARIABLE)
         overrides = {name: value for name, value in given.items() if value is not None}
         base = load_settings(config_path) if config_path else FingerprintSettings()
         settings = validate(FingerprintSettings, {**base.model_dump(), **overrides}, "command line")
