@@ -111,21 +111,16 @@ def output_format(*formats: str) -> Callable[[Callable[..., Any]], Callable[...,
     return decorate
 
 
-def parse_moment(value: str, what: str) -> datetime:
-    """An ISO date-time, with or without an offset."""
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO date-time (2026-11-24T09:00)", param_hint=what
-        ) from None
-
-
 def parse_now(value: str | None) -> datetime:
     """--now: an ISO date-time, UTC without an offset; by default, now."""
     if value is None:
         return utc_now()
-    moment = parse_moment(value, "--now")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO date-time (2026-11-24T09:00)", param_hint="--now"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
