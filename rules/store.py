@@ -28,6 +28,8 @@ from base.printable import printable
 from base.private_files import connect_private
 from mqtt import schema
 from mqtt.schema import LeaveKind
+from rules.directory import Directory
+from rules.directory_store import DirectoryEdit, DirectoryTables, directory_tables
 from rules.engine import ViolationRecord, event_time
 from rules.manager_actions import LeaveRecord, ManagerAction
 from rules.spans import union
@@ -203,6 +205,25 @@ class Store(Protocol):
 
     def violation(self, violation_id: str) -> ViolationRecord | None: ...
 
+    # -- the directory (rules/directory_store.py) ----------------------------------------
+    def directory(self) -> Directory:
+        """The staff directory as it is now: windows, staff and their postings, devices."""
+
+    def directory_version(self) -> int:
+        """0 while there is no directory; grows with every edit (reload when it changed)."""
+
+    def save_directory(
+        self,
+        edit: DirectoryEdit,
+        actions: Sequence[ManagerAction] = (),
+        pending: Iterable[PersonMonth] = (),
+    ) -> int:
+        """Write an edit with its audit rows and the person-months it re-judges (marked
+        pending), in one transaction; returns the new version."""
+
+    def seed_directory(self, seed: Directory) -> bool:
+        """Write `seed` as the directory if there is none yet; whether it did."""
+
     def close(self) -> None: ...
 
 
@@ -355,10 +376,11 @@ def tables(text: str, real: str, serial: str) -> list[str]:
         # The retention horizon: events of earlier months were pruned (one row).
         f"""CREATE TABLE IF NOT EXISTS retention ("what" {text} PRIMARY KEY,
             "horizon" {text} NOT NULL)""",
+        *directory_tables(text),
     ]
 
 
-class SqlStore:
+class SqlStore(DirectoryTables):
     """Every query of the store, over one DB-API connection, in transactions.
 
     The SQL is written with `?` placeholders; a backend whose driver wants another style
@@ -475,12 +497,7 @@ class SqlStore:
             new = [event for event in ordered if event.id in stored]
             self._note_first_punches(new)
             if affected is not None:
-                marks = sorted({key for key in map(affected, new) if key is not None})
-                self._execute_many(
-                    'INSERT INTO pending ("staff_id", "month", "n") VALUES (?, ?, 1) '
-                    'ON CONFLICT ("staff_id", "month") DO UPDATE SET "n" = pending."n" + 1',
-                    marks,
-                )
+                self._mark_pending(sorted({key for key in map(affected, new) if key}))
             if arrivals:
                 self._saw_statuses(new, arrivals)
         return new
@@ -617,6 +634,13 @@ class SqlStore:
         return found[0][0] if found else None
 
     # -- pending recomputations ------------------------------------------------------
+    def _mark_pending(self, marks: Iterable[PersonMonth]) -> None:
+        self._execute_many(
+            'INSERT INTO pending ("staff_id", "month", "n") VALUES (?, ?, 1) '
+            'ON CONFLICT ("staff_id", "month") DO UPDATE SET "n" = pending."n" + 1',
+            list(marks),
+        )
+
     def pending(self, limit: int = 1000) -> list[PersonMonth]:
         sql = 'SELECT "staff_id", "month" FROM pending ORDER BY "month", "staff_id" LIMIT ?'
         return [(staff, month) for staff, month in self._rows(sql, [limit])]
@@ -674,9 +698,14 @@ class SqlStore:
 
     # -- manager actions ---------------------------------------------------------------
     def add_action(self, action: ManagerAction) -> None:
-        row = _action_row(action)
         with self._transaction():
-            self._execute(_insert("actions", ACTION_COLUMNS), [row[c] for c in ACTION_COLUMNS])
+            self._add_actions([action])
+
+    def _add_actions(self, actions: Sequence[ManagerAction]) -> None:
+        rows = [_action_row(action) for action in actions]
+        self._execute_many(
+            _insert("actions", ACTION_COLUMNS), [[row[c] for c in ACTION_COLUMNS] for row in rows]
+        )
 
     def actions(self) -> list[ManagerAction]:
         sql = f'SELECT {_names(ACTION_COLUMNS)} FROM actions ORDER BY "ts", "action_id"'
