@@ -10,14 +10,21 @@ and reloads `directory()` only when it changed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rules.directory import Department, Device, Directory, Posting, ServiceWindow, StaffMember
 from rules.manager_actions import ManagerAction
+
+if TYPE_CHECKING:
+    from rules.policy import Policy
+    from rules.store import Store
+
+log = logging.getLogger(__name__)
 
 PersonMonth = tuple[str, str]  # (staff id, YYYY-MM)
 
@@ -292,3 +299,25 @@ class DirectoryTables:
 
 def _names(columns: Iterable[str]) -> str:
     return ", ".join(f'"{c}"' for c in columns)
+
+
+def seed_from_policy(store: Store, policy: Policy) -> bool:
+    """Copy a policy's deprecated `[[windows]]` into a store that has no directory yet
+    (whether it did). Once the store has a directory, the policy's windows are ignored."""
+    if not policy.windows:
+        return False
+    if store.directory_version() == 0 and store.seed_directory(Directory.from_policy(policy)):
+        log.warning(
+            "copied the policy's [[windows]] (%d windows, %d staff) into the directory; "
+            "[[windows]] in the policy is deprecated: keep windows and staff in the directory "
+            "(hallwatch staff import / hallwatch staff add) and remove [[windows]] from the "
+            "policy",
+            len(policy.windows),
+            len(policy.window_of),
+        )
+        return True
+    log.info(
+        "the policy's [[windows]] are ignored: the directory in the store says who works "
+        "where (hallwatch staff list); remove [[windows]] from the policy"
+    )
+    return False

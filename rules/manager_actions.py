@@ -18,7 +18,22 @@ from base.errors import HallwatchError
 from mqtt.schema import LeaveKind
 from rules.policy import RULE_WORDS, Policy
 
-ActionKind = Literal["correct", "void", "leave_add", "leave_cancel"]
+ActionKind = Literal[
+    "correct",
+    "void",
+    "leave_add",
+    "leave_cancel",
+    # edits of the directory (rules/directory_store.py): their target is what they edit
+    "staff_add",
+    "staff_edit",
+    "staff_deactivate",
+    "window_add",
+    "window_edit",
+    "department_add",
+    "department_edit",
+    "device_register",
+    "device_retire",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +52,7 @@ class ManagerAction:
     ts: datetime
     by: str
     action: ActionKind
-    target: str  # a violation id, or a leave id
+    target: str  # a violation id, a leave id, or what a directory edit edits
     reason: str
     leave: LeaveRecord | None = None  # for leave_add
     # Who entered it, and through what ("wang via cli"); `by` is who decided (they differ
