@@ -57,7 +57,7 @@ def with_management(command: Callable[..., Any]) -> Callable[..., Any]:
         default="zh",
         envvar="HALLWATCH_LANG",
         show_default=True,
-        help="The language of the regime's refusals.",
+        help="The language of tables' headings and words, and of the regime's refusals.",
     )
     @wraps(command)
     def wrapper(

@@ -227,35 +227,34 @@ def plan_import(
     window_names = [(w.id, w.name) for w in directory.windows]
     for file_row in rows:
         cells = file_row.cells
+        member, before, reasons = _row_member(directory, cells, made, create_departments)
+        if member.staff_id in seen:
+            reasons.append(f"staff id {member.staff_id} is also on row {seen[member.staff_id]}")
+        seen.setdefault(member.staff_id, file_row.row)
+        window = text_of(cells.get("window"))
         try:
-            member, before = _member(directory, cells, moves_from, made, create_departments)
-            staff_id = member.staff_id
-            if staff_id in seen:
-                raise ValueError(f"staff id {staff_id} is also on row {seen[staff_id]}")
-            seen[staff_id] = file_row.row
-            if "window" in cells and text_of(cells["window"]):
-                window = _find(text_of(cells["window"]), directory.window, window_names, "window")
+            if window:
+                window = _find(window, directory.window, window_names, "window")
                 member = (
                     moved(member, window, moves_from)
                     if before and before.postings
                     else replace(member, postings=(Posting(window),))
                 )
-            departments = (*directory.departments, *made.values())
-            known = replace(directory, departments=departments)
-            reasons = problems(member, known)
-            if reasons:
-                raise ValueError("; ".join(reasons))
         except (ValueError, Conflict) as exc:
-            wrong.append(RowProblem(file_row.row, str(exc)))
-            continue
-        if before is None:
+            reasons.append(str(exc))
+        if not reasons:
+            departments = (*directory.departments, *made.values())
+            reasons = problems(member, replace(directory, departments=departments))
+        if reasons:
+            wrong.append(RowProblem(file_row.row, "; ".join(reasons)))
+        elif before is None:
             added.append(member.staff_id)
+            staff.append(member)
         elif before == member:
             unchanged.append(member.staff_id)
-            continue
         else:
             changed.append(member.staff_id)
-        staff.append(member)
+            staff.append(member)
     return ImportPlan(
         tuple(staff),
         tuple(made.values()),
@@ -266,35 +265,42 @@ def plan_import(
     )
 
 
-def _member(
+def _row_member(
     directory: Directory,
     cells: Mapping[str, Any],
-    moves_from: date,
     made: dict[str, Department],
     create_departments: bool,
-) -> tuple[StaffMember, StaffMember | None]:
-    """The row's record before its window is applied, and the record it replaces."""
+) -> tuple[StaffMember, StaffMember | None, list[str]]:
+    """The row's record before its window is applied, the record it replaces, and what is
+    wrong with its cells."""
+    reasons = []
     staff_id = text_of(cells.get("staff_id"))
     if not staff_id:
-        raise ValueError("the staff id (工号) is empty")
+        reasons.append("the staff id (工号) is empty")
     before = directory.member.get(staff_id)
-    base = before or StaffMember(staff_id, "")
     values: dict[str, Any] = {}
     for name in ("name", "name_en", "position"):
         if name in cells:
             values[name] = text_of(cells[name]) or (None if name != "name" else "")
-    for name in ("start_date", "end_date"):
+    if not (values.get("name") or (before and "name" not in cells)):
+        reasons.append("the name (姓名) is empty")
+    for name, what in (
+        ("start_date", "start date (入职日期)"),
+        ("end_date", "end date (离职日期)"),
+    ):
         if name in cells:
             try:
                 values[name] = date_of(cells[name])
             except ValueError as exc:
-                what = "start date (入职日期)" if name == "start_date" else "end date (离职日期)"
-                raise ValueError(f"the {what}: {exc}") from None
+                reasons.append(f"the {what}: {exc}")
     if "department" in cells:
-        values["department"] = _department(
-            directory, text_of(cells["department"]), made, create_departments
-        )
-    return replace(base, **values), before
+        try:
+            values["department"] = _department(
+                directory, text_of(cells["department"]), made, create_departments
+            )
+        except ValueError as exc:
+            reasons.append(str(exc))
+    return replace(before or StaffMember(staff_id, ""), **values), before, reasons
 
 
 def _department(

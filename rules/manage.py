@@ -388,7 +388,7 @@ class Management:
         (default today): their posting ends the day before, a new one begins."""
         directory = self.store.directory()
         before = self._member(directory, staff_id)
-        unknown = sorted(set(fields) - EDITABLE)
+        unknown = sorted(set(fields) - set(EDITABLE))
         if unknown:
             raise InvalidInput(f"cannot edit {', '.join(unknown)}: only {', '.join(EDITABLE)}")
         after = replace(before, **fields)

@@ -401,7 +401,13 @@ class Policy(Section):
         Calendar(), description="Working days: weekend, holidays, make-up days."
     )
     windows: list[Window] = pydantic.Field(
-        [], description="The service windows, with their staff and workstations."
+        [],
+        description=(
+            "Deprecated: windows and staff live in the directory (`hallwatch staff import`, "
+            "`hallwatch staff add`, docs/directory.md). Read only to seed a store whose "
+            "directory is empty (the service logs a deprecation warning); once the store "
+            "has a directory, these are ignored."
+        ),
     )
     grace: Grace = pydantic.Field(Grace(), description="The rules' tolerances.")
     outing: Outing = pydantic.Field(Outing(), description="Going-out allowances.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, fields, is_dataclass
 from datetime import date, datetime, tzinfo
@@ -244,3 +245,19 @@ def score_xlsx(
                     cell.data_type = "s"
         sheet.freeze_panes = "A2"
     book.save(path)
+
+
+# -- tables with Chinese text ----------------------------------------------------------
+def _width(text: str) -> int:
+    """Columns a terminal gives `text`: two for each wide (CJK) character."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def aligned(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A text table whose columns line up also when cells hold Chinese; None shows as -."""
+    cells = [list(header)] + [["-" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(_width(row[i]) for row in cells) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in cells
+    )

@@ -16,6 +16,7 @@ from base.lifecycle import StartStop
 from mqtt.client import BrokerConfig, MqttClient
 from mqtt.ids import utc_now
 from rules.backend import StoreLocation, open_store
+from rules.directory_store import seed_from_policy
 from rules.ingest import (
     DEAD_LETTER_BURST,
     DEAD_LETTERS_PER_S,
@@ -148,6 +149,8 @@ class RulesService(StartStop):
         settings = config.rules
         self.store = open_store(settings.db)
         self.store.dead_letter_cap = settings.dead_letter_cap
+        # A policy's deprecated [[windows]] seed a store that has no directory yet.
+        seed_from_policy(self.store, self.policy)
         self.ingest = Ingest(
             self.store,
             self.policy,
