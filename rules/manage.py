@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from base.errors import HallwatchError
-from base.identifiers import NODE_ID, STAFF_ID
+from base.identifiers import NODE_ID, STAFF_ID, IdRule
 from mqtt.ids import new_event_id, utc_now
 from mqtt.schema import LeaveKind, Status
 from rules.announce import Announcer
@@ -466,9 +466,8 @@ class Management:
         directory = self.store.directory()
         if window.id in directory.window:
             raise Refused(f"window {window.id} is already in the directory")
-        if not STAFF_ID.matches(window.id):
-            raise InvalidInput(f"invalid window id {window.id!r}: use {STAFF_ID.spelled}")
-        NODE_ID.check(window.site, "site")
+        _checked_id(STAFF_ID, window.id, "window id")
+        _checked_id(NODE_ID, window.site, "site")
         self._check_names(window.name)
         self._known_department(directory, window.department)
         action = self._audit(actor, "window_add", window.id, f"{window.name} at {window.site}")
@@ -553,8 +552,8 @@ class Management:
     def register_device(self, actor: Actor, device: Device) -> DirectoryResult:
         """Register a station or agent (again, if it was retired)."""
         directory = self.store.directory()
-        NODE_ID.check(device.site, "site")
-        NODE_ID.check(device.device, "device id")
+        _checked_id(NODE_ID, device.site, "site")
+        _checked_id(NODE_ID, device.device, "device id")
         self._check_names(device.name, device.location)
         known = next(
             (d for d in directory.devices if (d.site, d.device) == (device.site, device.device)),
@@ -791,3 +790,8 @@ def _changes(before: StaffMember, after: StaffMember) -> str:
         latest = after.postings[-1]
         said.append(f"window {latest.window} from {latest.first_day or 'the start'}")
     return "; ".join(said)
+
+
+def _checked_id(rule: IdRule, value: str, what: str) -> None:
+    if not rule.matches(value):
+        raise InvalidInput(f"invalid {what} {value!r}: use {rule.spelled}")
