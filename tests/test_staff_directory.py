@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from openpyxl import Workbook
 
 from hallwatch.cli import main
 from mqtt import schema
@@ -20,6 +18,7 @@ from rules.directory_edits import FileRow, rejudged_months
 from rules.manage import Actor, ImportRefused, InvalidInput, Management, NotFound, Refused
 from rules.staff_file import export_rows, read_rows, write_rows
 from tests.rules_helpers import DAY, SITE, at, clock, policy
+from tests.support.staff_files import staff_workbook
 
 WANG = Actor("wang", "cli")
 
@@ -141,26 +140,6 @@ def test_rejudged_months_are_those_with_a_day_judged_differently() -> None:
 
 
 # -- HR files ------------------------------------------------------------------------------
-HEADER = ["工号", "姓名", "英文名", "部门", "窗口", "岗位", "入职日期", "离职日期"]
-
-
-def staff_workbook(path: Path, count: int, bad: dict[int, list] | None = None) -> Path:
-    """An HR export: a title row, the header, `count` people (rows replaced by `bad`, by
-    their 0-based index)."""
-    book = Workbook()
-    sheet = book.active
-    sheet.append(["2026年11月 人员名单"])
-    sheet.append(HEADER)
-    for i in range(count):
-        row = [
-            f"E{i:05d}", f"员工{i}", f"Staff {i}", "d1", "w1" if i % 2 else "窗口二",
-            "综合受理", datetime(2026, 1, 1) + timedelta(days=i % 300), None,
-        ]  # fmt: skip
-        sheet.append((bad or {}).get(i, row))
-    book.save(path)
-    return path
-
-
 def _with_window_two(store) -> Management:
     manage = _hall(store)
     manage.add_department(WANG, Department("d1", "社保局"))
