@@ -15,14 +15,13 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rules.directory import Department, Device, Directory, Posting, ServiceWindow, StaffMember
 from rules.manager_actions import ManagerAction
 
 if TYPE_CHECKING:
     from rules.policy import Policy
-    from rules.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -301,7 +300,15 @@ def _names(columns: Iterable[str]) -> str:
     return ", ".join(f'"{c}"' for c in columns)
 
 
-def seed_from_policy(store: Store, policy: Policy) -> bool:
+class Seedable(Protocol):
+    """What seeding needs of a store (`rules.store.Store` has it)."""
+
+    def directory_version(self) -> int: ...
+
+    def seed_directory(self, seed: Directory) -> bool: ...
+
+
+def seed_from_policy(store: Seedable, policy: Policy) -> bool:
     """Copy a policy's deprecated `[[windows]]` into a store that has no directory yet
     (whether it did). Once the store has a directory, the policy's windows are ignored."""
     if not policy.windows:
