@@ -154,8 +154,7 @@ class Deployment(Section):
     max_queued_bytes: Annotated[int, pydantic.Field(ge=1024 * 1024)] = pydantic.Field(
         MAX_QUEUED_BYTES,
         description=(
-            "Bytes the broker queues for one client at most, so no account can exhaust its "
-            "memory."
+            "Bytes the broker queues for one client at most, so no account can exhaust its memory."
         ),
     )
     listeners: Listeners = pydantic.Field(Listeners(), description="The broker's listeners.")
@@ -262,8 +261,14 @@ def _device_role(device: DeviceAccount) -> dict[str, Any]:
         _acl("publishClientSend", device_topic(device.site, device.id, k))
         for k in ROLE_PUBLISHES[device.role]
     ]
-    # Its own config, literally: no wildcard, no `$share` group, nothing of anyone else's.
-    acls += [_acl("subscribeLiteral", config), _acl("publishClientReceive", config)]
+    # Its own config and status, literally: no wildcard, no `$share` group, nothing of
+    # anyone else's. The status it reads back shows another device configured with its id.
+    status = device_topic(device.site, device.id, Kind.STATUS)
+    acls += [
+        acl
+        for topic in (config, status)
+        for acl in (_acl("subscribeLiteral", topic), _acl("publishClientReceive", topic))
+    ]
     return {"rolename": f"device-{device.username}", "acls": acls}
 
 

@@ -24,6 +24,7 @@ from base.errors import HallwatchError
 from base.lifecycle import StartStop
 from base.printable import printable
 from mqtt import schema, topics
+from mqtt.ids import BOOT_ID, utc_now
 from mqtt.topics import Kind
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,11 @@ MessageHandler = Callable[[str, bytes], None]
 AckedHandler = Callable[[str, bytes, Callable[[], None]], None]
 # Called with True when the broker accepts the connection, False when it is lost.
 ConnectionHandler = Callable[[bool], None]
+# Called once per other process found sending under this client's id, with its boot id
+# (None: the broker said "session taken over" before its status was seen).
+TwinHandler = Callable[[str | None], None]
+# MQTT 5's reason when another connection took this client id over.
+SESSION_TAKEN_OVER = 0x8E
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +155,6 @@ class BrokerConfig(Section):
         60.0, description="Longest wait between reconnection attempts, in seconds."
     )
 
-
     @pydantic.model_validator(mode="after")
     def _tls_beyond_this_host(self) -> BrokerConfig:
         if self.password is not None and self.password_file is not None:
@@ -181,6 +186,15 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False  # a host name: it is elsewhere until proven otherwise
+
+
+def twin_message(site: str, device: str, boot: str | None) -> str:
+    """The alert a device raises when another one runs under its id."""
+    other = f"boot {boot}" if boot else "the broker said the session was taken over"
+    return (
+        f"another device runs as {site}/{device} ({other}); this one is boot {BOOT_ID}: "
+        "the two take the connection from each other, give each its own device id"
+    )
 
 
 class ConnectError(HallwatchError, ConnectionError):
@@ -216,19 +230,29 @@ class MqttClient(StartStop):
         on_delivery: AckedHandler | None = None,
         on_received: ReceivedHandler | None = None,
         on_connection: ConnectionHandler | None = None,
+        on_twin: TwinHandler | None = None,
     ) -> None:
         """`on_delivery` instead of `on_message`: acknowledge each message explicitly, once
         it is safe (stored), so a process killed before that gets it again on reconnect.
         `on_received` instead: each message with whether the broker had retained it.
-        `on_connection` hears every connection made and lost (the broker going away)."""
+        `on_connection` hears every connection made and lost (the broker going away).
+        `on_twin` (with a `will`): watch this device's own status topic for another
+        process sending under the same id (another device configured with this one's
+        id); when one shows, reconnect slowly and say so once per such process."""
         self.config = config
         self.client_id = client_id
         self.on_message = on_message
         self.on_delivery = on_delivery
         self.on_received = on_received
         self.on_connection = on_connection
+        self.on_twin = on_twin
         self.connected = threading.Event()
+        # Another process uses this client id: it kicks us off and we kick it off.
+        self.taken_over = threading.Event()
         self.last_error: str | None = None
+        self._started = utc_now()
+        self._twins: set[str | None] = set()
+        self._own_status = topic_for(will) if will is not None and on_twin else None
         self._subscriptions: dict[str, int] = {}
         self._lock = threading.Lock()
         v5 = config.protocol == "5"
@@ -261,6 +285,8 @@ class MqttClient(StartStop):
         self._paho.on_disconnect = self._on_disconnect
         self._paho.on_message = self._on_message
         self._paho.manual_ack_set(on_delivery is not None)
+        if self._own_status is not None:
+            self.subscribe(self._own_status)
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self, wait_s: float | None = 10.0) -> MqttClient:
@@ -293,8 +319,9 @@ class MqttClient(StartStop):
         return self
 
     def stop(self, final_status: schema.Status | None = None, wait_s: float = 5.0) -> None:
-        """Disconnect cleanly, first publishing `final_status` (retained) if given."""
-        if final_status is not None and self.connected.is_set():
+        """Disconnect cleanly, first publishing `final_status` (retained) if given and no
+        other process uses our id (its status must not be overwritten)."""
+        if final_status is not None and self.connected.is_set() and not self.taken_over.is_set():
             info = self.publish_event(final_status, retain=True)
             info.wait_for_publish(wait_s)
         self._paho.disconnect()
@@ -349,12 +376,48 @@ class MqttClient(StartStop):
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         was_connected = self.connected.is_set()
         self.connected.clear()
+        if reason_code == SESSION_TAKEN_OVER:
+            self._twin_found(None)
         if reason_code != 0:
             # Keep a refusal's reason: it is the one an operator can act on.
             self.last_error = self.last_error or f"disconnected: {reason_code}"
             log.warning("MQTT connection lost (%s); reconnecting with backoff", reason_code)
         if was_connected and reason_code != 0:  # not our own clean disconnect
             self._tell_connection(False)
+
+    def _heard_own_status(self, payload: bytes) -> None:
+        """Our own status topic: a status another process sent since we started, saying it
+        is online, is a twin (a previous run of this device stopped before we started)."""
+        try:
+            status = schema.decode_as(schema.Status, payload, self._own_status)
+        except schema.PayloadError:
+            return
+        ours = status.boot in (None, BOOT_ID)
+        if not ours and status.state == "online" and status.ts >= self._started:
+            self._twin_found(status.boot)
+
+    def _twin_found(self, boot: str | None) -> None:
+        self.taken_over.set()
+        # Both processes reconnecting at full speed would take the id from each other
+        # every second: wait the longest backoff between attempts from now on.
+        slowest = max(1, round(self.config.reconnect_max_s))
+        self._paho.reconnect_delay_set(min_delay=slowest, max_delay=slowest)
+        with self._lock:
+            if boot in self._twins or (boot is None and self._twins):
+                return
+            self._twins.add(boot)
+        log.error(
+            "another device uses this device's id %s (its boot %s, ours %s): give each "
+            "device its own id",
+            self.client_id,
+            boot or "unknown",
+            BOOT_ID,
+        )
+        if self.on_twin is not None:
+            try:
+                self.on_twin(boot)
+            except Exception:  # a bad handler must not kill the network thread
+                log.exception("twin handler failed")
 
     def _tell_connection(self, connected: bool) -> None:
         if self.on_connection is None:
@@ -365,6 +428,9 @@ class MqttClient(StartStop):
             log.exception("connection handler failed")
 
     def _on_message(self, client, userdata, message: paho.MQTTMessage) -> None:
+        if message.topic == self._own_status:
+            self._heard_own_status(message.payload)
+            return
         try:
             if self.on_delivery is not None:
                 mid, qos = message.mid, message.qos

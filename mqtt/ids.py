@@ -8,6 +8,10 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+# This process's start, in the device's statuses: two processes sending under one device id
+# at once are two devices configured alike (a restart shows a new id, never an old one again).
+BOOT_ID = os.urandom(8).hex()
+
 _lock = threading.Lock()
 _last_ms = 0
 _counter = 0

@@ -19,12 +19,13 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 import msgspec
 from msgspec import Meta, Struct
 
+from base import __version__
 from base.config import validate
 from base.errors import HallwatchError
 from base.identifiers import NODE_ID, STAFF_ID
 from base.printable import printable, without_controls
 from base.schedule import Timetable
-from mqtt.ids import new_event_id
+from mqtt.ids import BOOT_ID, new_event_id
 from mqtt.topics import CENTRAL, Kind, TopicError, parse
 
 # Every payload, a config message's too: the broker refuses larger packets (a device
@@ -42,6 +43,7 @@ AwareDatetime = Annotated[datetime, Meta(tz=True)]
 # (`$(?!\n)`, not `$`: Python's `$` also matches before a final line break; no `\Z`,
 # which the AsyncAPI document's readers, ECMAScript regexes, do not have.)
 NO_CONTROLS = r"^[^\x00-\x1f\x7f-\x9f]*$(?!\n)"
+BootId = Annotated[str, Meta(pattern=r"^[0-9a-f]{16}$")]
 ShortText = Annotated[str, Meta(max_length=200, pattern=NO_CONTROLS)]
 Text = Annotated[str, Meta(max_length=2000, pattern=NO_CONTROLS)]
 Seconds = Annotated[float, Meta(ge=0, le=7 * 86400)]
@@ -96,6 +98,7 @@ class AlertKind(StrEnum):
     TAMPER = "tamper"
     DISK_FULL = "disk_full"
     CLOCK_FAULT = "clock_fault"
+    DUPLICATE_DEVICE = "duplicate_device"  # another device runs under this one's id
 
 
 class Severity(StrEnum):
@@ -281,13 +284,28 @@ class Status(Event, tag="hallwatch.status/1"):
     state: Literal["online", "offline"]
     role: Literal["station", "agent", "rules"]
     health: Health | None = None
+    # The sending process's start (random): one device id with two boots taking turns
+    # is two devices configured alike. None: a device from before boots were sent.
+    boot: BootId | None = None
+    version: ShortText | None = None  # the hallwatch version the device runs
 
 
 def status_for(
     site: str, device: str, role: str, state: str, ts: datetime, health: Health | None = None
 ) -> Status:
-    """A device's status; a journaled one gets its seq from the journal (0 for the will)."""
-    return new_event(Status, site, device, ts, state=state, role=role, health=health)
+    """A status of this process; a journaled one gets its seq from the journal (0 for
+    the will)."""
+    return new_event(
+        Status,
+        site,
+        device,
+        ts,
+        state=state,
+        role=role,
+        health=health,
+        boot=BOOT_ID,
+        version=__version__,
+    )
 
 
 def is_will(status: Status) -> bool:

@@ -36,6 +36,7 @@ DEVICE_FAULTS = frozenset(
         schema.AlertKind.SENSOR_FAULT,
         schema.AlertKind.CAMERA_FAULT,
         schema.AlertKind.TAMPER,
+        schema.AlertKind.DUPLICATE_DEVICE,
         schema.AlertKind.DISK_FULL,
         schema.AlertKind.CLOCK_FAULT,
     }
@@ -78,6 +79,10 @@ class DeviceLine:
     since: datetime | None  # in the site's zone: when the centre saw it go (or reported)
     # connection lost | the broker went away | shut down (the device said so); None: never seen
     why: str | None = None
+    # -- devices: what the device last said of itself (None: it never said)
+    version: str | None = None
+    backlog: int | None = None
+    clock_synced: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,7 @@ class InspectionReport:
     offline: tuple[DeviceLine, ...]
     open_items: tuple[OpenItem, ...]
     clocks: tuple[DeviceLine, ...] = ()  # devices whose clock is not to be trusted
+    devices: tuple[DeviceLine, ...] = ()  # every device seen: online or offline, version
 
     def counts(self, sites: set[str] | None = None) -> dict[str, int]:
         """Staff per status and violations per rule (of `sites`, or all), devices, items."""
@@ -203,8 +209,9 @@ def inspect_day(
         now.astimezone(_report_zone(policy, site)),
         tuple(windows),
         _offline(policy, site, statuses),
-        _open_items(policy, violations, events, clocks),
+        _open_items(policy, violations, events, clocks) + _twins(policy, day, site, statuses),
         clocks,
+        _devices(policy, site, statuses),
     )
 
 
@@ -247,6 +254,52 @@ def _offline(
             if (site is None or window.site == site) and (window.site, workstation) not in seen:
                 lines.append(DeviceLine(window.site, workstation, "agent", "never seen", None))
     return tuple(sorted(lines, key=lambda d: (d.site, d.device)))
+
+
+# -- devices: each device's own view, and two devices under one id ----------------------
+def _devices(
+    policy: Policy, site: str | None, statuses: list[DeviceSeen]
+) -> tuple[DeviceLine, ...]:
+    """Every device the centre heard from: online or offline since it was last seen, with
+    the version, backlog and clock sync it last reported."""
+    return tuple(
+        DeviceLine(
+            d.status.site,
+            d.status.device,
+            d.status.role,
+            d.status.state,
+            d.seen.astimezone(policy.zone(d.status.site)),
+            "last seen",
+            d.version,
+            d.backlog,
+            d.clock_synced,
+        )
+        for d in statuses
+        if site is None or d.status.site == site
+    )
+
+
+def _twins(
+    policy: Policy, day: date, site: str | None, statuses: list[DeviceSeen]
+) -> tuple[OpenItem, ...]:
+    """Devices that took turns with another process under their id on `day`."""
+    items = []
+    for d in statuses:
+        s = d.status
+        if d.rival_seen is None or (site is not None and s.site != site):
+            continue
+        when = d.rival_seen.astimezone(policy.zone(s.site))
+        if when.date() != day:
+            continue
+        items.append(
+            OpenItem(
+                s.site,
+                f"two devices use the id {s.device} at site {s.site} (boots {d.rival_boot} "
+                f"and {s.boot} take the connection from each other, last {date_time(when)}): "
+                "give one of them its own device id",
+            )
+        )
+    return tuple(items)
 
 
 def _clocks(policy: Policy, site: str | None, statuses: list[DeviceSeen]) -> tuple[DeviceLine, ...]:

@@ -154,6 +154,17 @@ def device_line(d: DeviceLine, since: str) -> str:
     return text + since.format(when=moment(d.since)) if d.since else text
 
 
+def device_state_line(d: DeviceLine) -> str:
+    """A device as it last reported: state, version, backlog, clock, when last seen."""
+    clock = {True: "clock synced", False: "clock NOT synced", None: "clock unknown"}
+    parts = [
+        f"version {d.version or 'unknown'}",
+        f"backlog {d.backlog if d.backlog is not None else 'unknown'}",
+        clock[d.clock_synced],
+    ]
+    return device_line(d, f" ({', '.join(parts)}; last seen {{when}})")
+
+
 def inspection_text(report: InspectionReport) -> str:
     out = [
         f"Daily inspection {report.day}"
@@ -174,6 +185,8 @@ def inspection_text(report: InspectionReport) -> str:
             out += [f"      ! {violation_line(v)}" for v in line.violations]
     out.append("\nDevices and agents offline:")
     out += [device_line(d, f" since {{when}} ({d.why})") for d in report.offline] or ["  none"]
+    out.append("\nDevices:")
+    out += [device_state_line(d) for d in report.devices] or ["  none"]
     out.append("\nDevice clocks in doubt:")
     out += [device_line(d, f" ({d.why} {{when}})") for d in report.clocks] or ["  none"]
     out.append("\nOpen items:")

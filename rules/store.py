@@ -85,6 +85,31 @@ class DeviceSeen:
     status: schema.Status
     seen: datetime  # when it arrived (a will: when the centre saw the device go)
     broker_lost: datetime | None = None  # it came as the broker came back: see Arrival
+    # -- devices: another process took turns with this one under its id (two devices
+    # configured alike): its boot, and when the centre last saw them alternate.
+    rival_boot: str | None = None
+    rival_seen: datetime | None = None
+
+    @property
+    def online(self) -> bool:
+        return self.status.state == "online"
+
+    @property
+    def version(self) -> str | None:
+        return self.status.version
+
+    @property
+    def boot(self) -> str | None:
+        return self.status.boot
+
+    @property
+    def backlog(self) -> int | None:
+        """Events waiting in the device's journal when it last said so."""
+        return self.status.health.backlog if self.status.health else None
+
+    @property
+    def clock_synced(self) -> bool | None:
+        return self.status.health.clock_synced if self.status.health else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,9 +348,22 @@ VIOLATION_COLUMNS = (
 )  # fmt: skip
 ACTION_COLUMNS = ("action_id", "ts", "by", "action", "target", "reason", "leave", "entered_by")
 # Columns added since a table was first made: `_create` adds them to older files.
-ADDED_COLUMNS = {"actions": ("entered_by",)}
+ADDED_COLUMNS = {
+    "actions": ("entered_by",),
+    "device_status": ("state", "boot", "version", "rival_boot", "rival_seen"),
+}
 EVENT_COLUMNS = ("id", "kind", "site", "device", "staff_id", "at", "payload")
-DEVICE_STATUS_COLUMNS = ("site", "device", "event_id", "seen", "broker_lost", "will")
+DEVICE_STATUS_COLUMNS = (
+    "site",
+    "device",
+    "event_id",
+    "seen",
+    "broker_lost",
+    "will",
+    "state",
+    "boot",
+    "version",
+)
 
 
 def _names(columns: Iterable[str]) -> str:
@@ -361,7 +399,13 @@ def tables(text: str, real: str, serial: str) -> list[str]:
         # A device's state is its last status to arrive: a will's `ts` is its connect time.
         f"""CREATE TABLE IF NOT EXISTS device_status ("site" {text}, "device" {text},
             "event_id" {text}, "seen" {text}, "broker_lost" {text}, "will" INTEGER,
+            "state" {text}, "boot" {text}, "version" {text}, "rival_boot" {text},
+            "rival_seen" {text},
             PRIMARY KEY ("site", "device"))""",
+        # -- devices: every boot id each device sent, to tell two devices under one id
+        # (an earlier boot comes back) from a restart (a new boot, the old one gone).
+        f"""CREATE TABLE IF NOT EXISTS device_boots ("site" {text}, "device" {text},
+            "boot" {text}, "first_seen" {text}, PRIMARY KEY ("site", "device", "boot"))""",
         # Person-months with events not yet judged; `n` counts the marks, so a
         # recomputation clears only the mark it saw (see `recomputing`).
         f"""CREATE TABLE IF NOT EXISTS pending ("staff_id" {text}, "month" {text},
@@ -507,12 +551,20 @@ class SqlStore(DirectoryTables):
             ((e, arrivals[e.id]) for e in new if isinstance(e, schema.Status) and e.id in arrivals),
             key=lambda pair: pair[1].at,
         )
-        self._execute_many(
-            f"{_insert('device_status', DEVICE_STATUS_COLUMNS)} "
-            'ON CONFLICT ("site", "device") DO UPDATE SET "event_id" = excluded."event_id", '
-            '"seen" = excluded."seen", "broker_lost" = excluded."broker_lost", '
-            '"will" = excluded."will" WHERE excluded."seen" >= device_status."seen"',
-            [
+        for event, arrival in seen:  # one by one: each sees the boot the one before left
+            self._saw_boot(event, arrival.at)
+            # An offline from another boot than the online one in place comes from a
+            # process that was taken over (its will, its shutdown): the device is online.
+            self._execute(
+                f"{_insert('device_status', DEVICE_STATUS_COLUMNS)} "
+                'ON CONFLICT ("site", "device") DO UPDATE SET '
+                '"event_id" = excluded."event_id", "seen" = excluded."seen", '
+                '"broker_lost" = excluded."broker_lost", "will" = excluded."will", '
+                '"state" = excluded."state", "boot" = excluded."boot", '
+                '"version" = excluded."version" WHERE excluded."seen" >= device_status."seen" '
+                "AND NOT COALESCE(excluded.\"state\" = 'offline' AND "
+                "device_status.\"state\" = 'online' AND "
+                'device_status."boot" <> excluded."boot", FALSE)',
                 [
                     event.site,
                     event.device,
@@ -520,9 +572,38 @@ class SqlStore(DirectoryTables):
                     stamp(arrival.at),
                     stamp(arrival.broker_lost) if arrival.broker_lost else None,
                     int(schema.is_will(event)),
-                ]
-                for event, arrival in seen
-            ],
+                    event.state,
+                    event.boot,
+                    event.version,
+                ],
+            )
+
+    # -- devices: two devices under one id -------------------------------------------
+    def _saw_boot(self, status: schema.Status, at: datetime) -> None:
+        """An online status from a boot seen before, while another boot is in place: two
+        processes take turns under one id (a restart brings a new boot, never an old one)."""
+        if status.boot is None or status.state != "online":
+            return
+        key = [status.site, status.device]
+        current = self._rows(
+            'SELECT "boot" FROM device_status WHERE "site" = ? AND "device" = ?', key
+        )
+        in_place = current[0][0] if current else None
+        if in_place is not None and in_place != status.boot:
+            returning = self._rows(
+                'SELECT 1 FROM device_boots WHERE "site" = ? AND "device" = ? AND "boot" = ?',
+                [*key, status.boot],
+            )
+            if returning:
+                self._execute(
+                    'UPDATE device_status SET "rival_boot" = ?, "rival_seen" = ? '
+                    'WHERE "site" = ? AND "device" = ?',
+                    [in_place, stamp(at), *key],
+                )
+        self._execute(
+            'INSERT INTO device_boots ("site", "device", "boot", "first_seen") '
+            'VALUES (?, ?, ?, ?) ON CONFLICT ("site", "device", "boot") DO NOTHING',
+            [*key, status.boot, stamp(at)],
         )
 
     def broker_went_away(self, lost: datetime, since: datetime) -> None:
@@ -576,12 +657,14 @@ class SqlStore(DirectoryTables):
 
     def device_statuses(self) -> list[DeviceSeen]:
         arrived = self._rows(
-            'SELECT e."payload", d."seen", d."broker_lost" FROM device_status d '
-            'JOIN events e ON e."id" = d."event_id"'
+            'SELECT e."payload", d."seen", d."broker_lost", d."rival_boot", d."rival_seen" '
+            'FROM device_status d JOIN events e ON e."id" = d."event_id"'
         )
         found = {
-            (status.site, status.device): DeviceSeen(status, _moment(seen), _moment(lost))
-            for payload, seen, lost in arrived
+            (status.site, status.device): DeviceSeen(
+                status, _moment(seen), _moment(lost), rival, _moment(rival_seen)
+            )
+            for payload, seen, lost, rival, rival_seen in arrived
             if isinstance(status := schema.decode(payload), schema.Status)
         }
         latest_by_device_time = (

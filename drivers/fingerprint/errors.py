@@ -17,6 +17,10 @@ class NoSensorError(SensorUnavailable):
     """No sensor on the port: the port is missing or nothing answers there."""
 
 
+class PortInUseError(SensorUnavailable):
+    """Another process holds the sensor's serial port; the message names it."""
+
+
 class SensorNotResponding(SensorUnavailable):
     """The sensor stopped answering in the middle of a session."""
 

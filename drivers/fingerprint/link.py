@@ -5,12 +5,19 @@ silence after 12 empty reads (24 s). Here the port it uses is a serial.Serial wh
 raises at the first byte that does not arrive within `reply_timeout_s`, so a dead, hung or
 unplugged sensor is reported within that bound; the next call resynchronises (flush, then
 password handshake) or reopens the port.
+
+The port is opened exclusively: a second process (a `hallwatch finger` command beside a running
+station) is refused before it touches the line, with the holder's pid and command line,
+instead of flushing the holder's replies and wedging the sensor.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import os
+import termios
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +31,7 @@ from drivers.fingerprint.errors import (
     FingerprintError,
     NoSensorError,
     PoorImageError,
+    PortInUseError,
     SensorCommunicationError,
     SensorDisconnected,
     SensorNotResponding,
@@ -31,6 +39,7 @@ from drivers.fingerprint.errors import (
     WrongAddressError,
     WrongPasswordError,
 )
+from drivers.fingerprint.port_holders import port_holders
 
 T = TypeVar("T")
 
@@ -67,6 +76,33 @@ class _ReplyTimeout(Exception):
 
 
 class _BoundedSerial(serial.Serial):
+    """The port, held exclusively, whose read gives up at the first late byte.
+
+    Two locks, because each misses a case: flock (pyserial's `exclusive`) binds every process
+    of any user and the kernel drops it when the holder dies; TIOCEXCL also refuses programs
+    that never flock (a terminal program), but not root, and a pty keeps it after the last
+    close, so it is cleared before closing.
+    """
+
+    def __init__(self, settings: LinkSettings) -> None:
+        super().__init__(
+            port=settings.port,
+            baudrate=settings.baud,
+            timeout=settings.reply_timeout_s,
+            exclusive=True,
+        )
+
+    def open(self) -> None:
+        super().open()
+        fcntl.ioctl(self.fd, termios.TIOCEXCL)
+
+    def close(self) -> None:
+        if self.is_open:
+            # The device may have gone away: then nothing is left to unmark.
+            with contextlib.suppress(OSError):
+                fcntl.ioctl(self.fd, termios.TIOCNXCL)
+        super().close()
+
     def read(self, size: int = 1) -> bytes:
         data = super().read(size)
         if len(data) < size:
@@ -77,16 +113,16 @@ class _BoundedSerial(serial.Serial):
 class _BoundedPyFingerprint(PyFingerprint):
     """PyFingerprint talking through a `_BoundedSerial`.
 
-    pyfingerprint 1.5 (pinned) opens its port in the constructor and keeps it in the
-    name-mangled `__serial`; it is replaced once, right after construction.
+    pyfingerprint 1.5 (pinned) opens its port in the constructor, without any lock, and
+    keeps it in name-mangled attributes. Its constructor is not called: opening the port
+    unlocked would reconfigure and flush it under a process that holds it. The attributes
+    it sets are set here instead (the settings validate the ranges it checks).
     """
 
     def __init__(self, settings: LinkSettings) -> None:
-        super().__init__(settings.port, settings.baud, settings.address, settings.password)
-        self._PyFingerprint__serial.close()
-        self.port_handle = _BoundedSerial(
-            port=settings.port, baudrate=settings.baud, timeout=settings.reply_timeout_s
-        )
+        self.port_handle = _BoundedSerial(settings)
+        self._PyFingerprint__address = settings.address
+        self._PyFingerprint__password = settings.password
         self._PyFingerprint__serial = self.port_handle
 
 
@@ -152,6 +188,8 @@ class SensorLink:
         try:
             return _BoundedPyFingerprint(self.settings)
         except serial.SerialException as exc:
+            if exc.errno in (errno.EWOULDBLOCK, errno.EBUSY):
+                raise self._in_use() from None
             if exc.errno == errno.EACCES:
                 raise NoSensorError(
                     f"no permission to open {port}: add the service user to the 'dialout' group"
@@ -214,6 +252,16 @@ class SensorLink:
             if handle.in_waiting:
                 handle.reset_input_buffer()
                 quiet_since = time.monotonic()
+
+    def _in_use(self) -> PortInUseError:
+        port = self.settings.port
+        holders = port_holders(port)
+        who = ", ".join(map(str, holders)) or "another process (not visible to this user)"
+        return PortInUseError(
+            f"the fingerprint sensor on {port} is in use by {who}: one process at a time "
+            "talks to the sensor; to enrol at a running station, enrol through the station, "
+            "otherwise stop that process first"
+        )
 
     def _disconnected(self, what: str) -> SensorDisconnected:
         return SensorDisconnected(

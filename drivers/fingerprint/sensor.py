@@ -39,7 +39,6 @@ from drivers.fingerprint.registry import FingerRegistry, SlotRecord
 CHAR_BUFFER_1, CHAR_BUFFER_2 = 1, 2
 
 
-
 class EnrolStep(enum.Enum):
     """What the person enrolling must do next; the value is the English prompt."""
 
@@ -330,9 +329,7 @@ class FingerprintSensor:
 
     def _store_for(self, slot: int, staff_id: str, enrolled_at: datetime) -> SlotRecord:
         """Store char buffer 1 in `slot` and record its owner, or neither."""
-        self.link.call(
-            lambda d: d.storeTemplate(slot, CHAR_BUFFER_1), what=f"storing slot {slot}"
-        )
+        self.link.call(lambda d: d.storeTemplate(slot, CHAR_BUFFER_1), what=f"storing slot {slot}")
         try:
             return self.registry.add(slot, staff_id, enrolled_at)
         except sqlite3.Error as exc:

@@ -27,7 +27,7 @@ from edge.agent.heartbeats import Heartbeats, Interval, Sample
 from edge.journal import Journal
 from edge.publisher import JournalPublisher
 from mqtt import schema
-from mqtt.client import MqttClient
+from mqtt.client import MqttClient, twin_message
 from mqtt.ids import utc_now
 from mqtt.schema import CategoryRule, PayloadError
 from mqtt.topics import Kind, device_topic
@@ -74,6 +74,7 @@ class Agent:
             will=self._status("offline"),  # fixed at connect, so outside the seq order: 0
             on_message=self._on_config,
             on_connection=self._on_connection,
+            on_twin=self._on_twin,
         )
         self.client.subscribe(device_topic(config.site, config.device, Kind.CONFIG))
         self.publisher = JournalPublisher(self.journal, self.client)
@@ -119,7 +120,8 @@ class Agent:
         """
         for interval in self.heartbeats.flush():
             self._record(interval)
-        self.journal.append(self._status("offline"))
+        if not self.client.taken_over.is_set():  # else the twin's online status stays
+            self.journal.append(self._status("offline"))
         self.publisher.stop(drain_s=drain_s)
         self.client.stop()
         waiting = self.journal.backlog()
@@ -221,6 +223,20 @@ class Agent:
         restarts publishes everyone's), so say at once that this agent is here."""
         if connected and self.started:
             self.journal.append(self._status("online"))
+
+    def _on_twin(self, boot: str | None) -> None:
+        c = self.config
+        message = twin_message(c.site, c.device, boot)[:200]
+        alert = schema.new_event(
+            schema.Alert,
+            c.site,
+            c.device,
+            self.now(),
+            kind=schema.AlertKind.DUPLICATE_DEVICE,
+            severity=schema.Severity.SERIOUS,
+            message=message,
+        )
+        self.journal.append(alert)
 
     def _status(self, state: str) -> schema.Status:
         """A status event; the journal gives it its seq."""

@@ -58,7 +58,7 @@ from models.packs import PackError, PackStore
 from models.pipeline import FacePipeline
 from models.reasons import Reason
 from mqtt import schema
-from mqtt.client import MqttClient
+from mqtt.client import MqttClient, twin_message
 from mqtt.ids import new_event_id, utc_now
 from mqtt.topics import Kind, device_topic
 
@@ -103,6 +103,7 @@ class Station:
             will=self._status("offline"),
             on_message=self._on_message,
             on_connection=self._on_connection,
+            on_twin=self._on_twin,
         )
         self.client.subscribe(device_topic(config.site, config.device, Kind.CONFIG))
         self.publisher = JournalPublisher(self.journal, self.client)
@@ -218,7 +219,8 @@ class Station:
             self.step()
 
     def stop(self, drain_s: float = 3.0) -> None:
-        self.journal.append(self._status("offline"))
+        if not self.client.taken_over.is_set():  # else the twin's online status stays
+            self.journal.append(self._status("offline"))
         self.publisher.stop(drain_s=drain_s)
         self.client.stop()
         if self.fingers is not None:
@@ -517,6 +519,13 @@ class Station:
         restarts publishes everyone's), so the loop's next turn reports health at once."""
         if connected:
             self._last_heartbeat = float("-inf")
+
+    def _on_twin(self, boot: str | None) -> None:
+        self._alert(
+            schema.AlertKind.DUPLICATE_DEVICE,
+            schema.Severity.SERIOUS,
+            twin_message(self.config.site, self.config.device, boot)[:200],
+        )
 
     def _status(self, state: str, health: schema.Health | None = None) -> schema.Status:
         c = self.config
