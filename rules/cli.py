@@ -23,6 +23,7 @@ from mqtt.schema import LeaveKind
 from rules import render
 from rules.announce import Connecting
 from rules.backend import StoreParam, open_store
+from rules.directory import Directory
 from rules.manage import ActionResult, Actor, Management
 from rules.manager_actions import Language, leave_kind
 from rules.policy import load_policy
@@ -57,7 +58,7 @@ def with_management(command: Callable[..., Any]) -> Callable[..., Any]:
         default="zh",
         envvar="HALLWATCH_LANG",
         show_default=True,
-        help="The language of the regime's refusals.",
+        help="The language of the regime's refusals, of names and of the score sheet's headers.",
     )
     @wraps(command)
     def wrapper(
@@ -80,7 +81,10 @@ def with_management(command: Callable[..., Any]) -> Callable[..., Any]:
         store = open_store(db)
         announcer = Connecting(broker) if broker is not None else None
         try:
-            manage = Management(store, rules_policy, announcer, language=language)
+            directory = lambda: Directory.from_policy(rules_policy)  # noqa: E731
+            manage = Management(
+                store, rules_policy, announcer, directory=directory, language=language
+            )
             return command(manage=manage, **kwargs)
         finally:
             store.close()
@@ -217,7 +221,8 @@ def replay(
     store = open_store(db, synchronous="NORMAL")
     try:
         with events_file.open("rb") as lines:
-            summary = Management(store, policy).replay(lines, parse_now(now))
+            directory = lambda: Directory.from_policy(policy)  # noqa: E731
+            summary = Management(store, policy, directory=directory).replay(lines, parse_now(now))
     finally:
         store.close()
 
@@ -277,11 +282,14 @@ def violations(
         hallwatch violations --config manager.toml --month 2026-11 --staff S017
     """
     rows = manage.violations(month=month, day=day.date() if day else None, staff=staff, site=site)
+    directory = manage.directory()
     zone = manage.policy.zone(site) if site else manage.policy.default_site.zone
     render.emit(
         rows,
         fmt,
-        text=lambda: render.listing(rows, render.violation_line, "violations"),
+        text=lambda: render.listing(
+            rows, lambda v: render.named_violation_line(v, directory, manage.language), "violations"
+        ),
         zone=zone,
     )
 
@@ -304,9 +312,8 @@ def _violation_command(
     ) -> None:
         result = act(manage, Actor.cli(on_behalf_of), violation_id, reason)
         after = result.violation
-        report_action(
-            result, render.violation_line(after) if after else f"{violation_id}: recorded"
-        )
+        line = after and render.named_violation_line(after, manage.directory(), manage.language)
+        report_action(result, line or f"{violation_id}: recorded")
 
     return command
 
@@ -351,9 +358,7 @@ def leave() -> None:
 @click.option(
     "--from", "start", required=True, help="First day (YYYY-MM-DD, the whole day) or an instant."
 )
-@click.option(
-    "--to", "end", required=True, help="Last day (YYYY-MM-DD, inclusive) or an instant."
-)
+@click.option("--to", "end", required=True, help="Last day (YYYY-MM-DD, inclusive) or an instant.")
 @click.option("--kind", help=f"The kind of leave, which must be given: {', '.join(LeaveKind)}.")
 @click.option("--reason", required=True, help="Why (kept in the audit trail).")
 @by_option("approves")
@@ -478,12 +483,18 @@ def score(manage: Management, month: str, xlsx: Path | None, fmt: render.Format)
         hallwatch score --month 2026-11 --xlsx nov.xlsx --config manager.toml
     """
     sheet = manage.monthly_sheet(month)
+    names, language = sheet.directory, manage.language
+    tables = render.score_tables(
+        month, sheet.staff, sheet.windows, sheet.violations, names, language
+    )
     if xlsx is not None:
-        render.score_xlsx(xlsx, month, sheet.staff, sheet.windows, sheet.violations)
+        render.score_xlsx(xlsx, tables)
     written = f"\n\nwritten {xlsx}" if xlsx is not None else ""
     render.emit(
         {"month": month, "staff": sheet.staff, "windows": sheet.windows},
         fmt,
-        text=lambda: render.score_text(month, sheet.staff, sheet.windows) + written,
-        table=lambda: render.to_csv(sheet.staff) + "\n" + render.to_csv(sheet.windows),
+        text=lambda: (
+            render.score_text(month, sheet.staff, sheet.windows, names, language) + written
+        ),
+        table=lambda: render.score_csv(tables),
     )

@@ -16,6 +16,7 @@ from base.lifecycle import StartStop
 from mqtt.client import BrokerConfig, MqttClient
 from mqtt.ids import utc_now
 from rules.backend import StoreLocation, open_store
+from rules.directory import Directory, DirectorySource
 from rules.ingest import (
     DEAD_LETTER_BURST,
     DEAD_LETTERS_PER_S,
@@ -148,9 +149,12 @@ class RulesService(StartStop):
         settings = config.rules
         self.store = open_store(settings.db)
         self.store.dead_letter_cap = settings.dead_letter_cap
+        # Who works where, asked afresh each cycle.
+        self.directory: DirectorySource = lambda: Directory.from_policy(self.policy)
         self.ingest = Ingest(
             self.store,
             self.policy,
+            self.directory,
             recompute_every_s=settings.recompute_every_s,
             now=now,
             dead_letter_gate=TokenBucket(settings.dead_letters_per_s, settings.dead_letter_burst),
