@@ -25,7 +25,7 @@ from rules.announce import Connecting
 from rules.backend import StoreParam, open_store
 from rules.directory import Directory
 from rules.manage import ActionResult, Actor, Management
-from rules.manager_actions import Language, leave_kind
+from rules.manager_actions import Language, LeaveRecord, leave_kind
 from rules.policy import load_policy
 
 FILE = click.Path(dir_okay=False, path_type=Path)
@@ -390,7 +390,7 @@ def leave_add(
     assert granted is not None  # an added leave is in its result
     report_action(
         result,
-        f"{granted.leave_id}: {staff} on {kind} leave "
+        f"{granted.leave_id}: {manage.directory().label(staff, manage.language)} on {kind} leave "
         f"{render.moment(granted.start)} - {render.moment(granted.end)}",
     )
 
@@ -408,10 +408,15 @@ def leave_list(manage: Management, staff: str | None, fmt: render.Format) -> Non
     """
     rows = manage.leave(staff=staff)
     zone = manage.policy.default_site.zone
+    directory = manage.directory()
+
+    def line(lv: LeaveRecord) -> str:
+        return render.leave_line(lv, directory.label(lv.staff_id, manage.language), zone)
+
     render.emit(
         rows,
         fmt,
-        text=lambda: render.listing(rows, lambda lv: render.leave_line(lv, zone), "leave records"),
+        text=lambda: render.listing(rows, line, "leave records"),
         zone=zone,
     )
 

@@ -131,9 +131,10 @@ def action_line(a: ManagerAction, zone: tzinfo | None = None) -> str:
     return f"{moment(a.ts, zone)}  {a.by:<12} {a.action:<12} {a.target}  {a.reason}{entered}"
 
 
-def leave_line(lv: LeaveRecord, zone: tzinfo | None = None) -> str:
+def leave_line(lv: LeaveRecord, who: str, zone: tzinfo | None = None) -> str:
+    """Leave on one line; `who` as the reader knows the person (`Directory.label`)."""
     return (
-        f"{lv.leave_id}  {lv.staff_id:<8} {lv.kind:<9} "
+        f"{lv.leave_id}  {who:<8} {lv.kind:<9} "
         f"{moment(lv.start, zone)} - {moment(lv.end, zone)}  {lv.reason}"
     )
 
