@@ -255,7 +255,9 @@ SHEET_TITLES = {"zh": ("人员", "窗口", "违规明细"), "en": ("Staff", "Win
 Table = tuple[str, list[str], list[list[Any]]]  # a sheet's title, header and rows
 
 
-def _named(header: list[str], rows: list[list[Any]], directory: Directory, language: Language):
+def _named(
+    header: list[str], rows: list[list[Any]], directory: Directory, language: Language
+) -> tuple[list[str], list[list[Any]]]:
     """The rows with a `name` column before `staff_id` and a `window_name` before `window`."""
     named_header: list[str] = []
     for column in header:
