@@ -23,6 +23,7 @@ from pathlib import Path
 
 from mqtt import schema, topics
 from mqtt.client import BrokerConfig, MqttClient, topic_for
+from rules.directory import Directory
 from rules.engine import evaluate_month
 from rules.ingest import Ingest, subscriptions
 from rules.recompute import recompute_month
@@ -125,7 +126,11 @@ def broker_rate(port: int, path: Path, count: int) -> float:
 def ingest_rate(port: int, path: Path, count: int, sim, workdir: Path, *, acked: bool = True):
     """`acked`: as the service runs, PUBACK only once stored; else paho's automatic PUBACK."""
     store = SqliteStore(workdir / f"ingest-{acked}.db")
-    ingest = Ingest(store, sim.policy(), recompute_every_s=3600)  # recompute timed apart
+    policy = sim.policy()
+    directory = Directory.from_policy(policy)
+    ingest = Ingest(
+        store, policy, lambda: directory, recompute_every_s=3600
+    )  # recompute timed apart
     arrivals = Arrivals(count)
     stop = threading.Event()
 
@@ -162,12 +167,13 @@ def month_evaluation(staff: int, workdir: Path) -> tuple[int, float, float]:
     sim = generate_month(MONTH, staff, seed=21)
     policy = sim.policy()
     start = time.perf_counter()
-    records = evaluate_month(policy, MONTH, sim.events)
+    directory = Directory.from_policy(policy)
+    records = evaluate_month(policy, directory, MONTH, sim.events)
     pure_s = time.perf_counter() - start
     store = SqliteStore(workdir / "month.db", synchronous="NORMAL")
     store.add_events(sim.events)
     start = time.perf_counter()
-    recompute_month(store, policy, MONTH, None)
+    recompute_month(store, policy, directory, MONTH, None)
     stored_s = time.perf_counter() - start
     assert len(store.violations(month=MONTH)) == len(records)
     store.close()

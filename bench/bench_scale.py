@@ -36,6 +36,7 @@ from mqtt import schema
 from mqtt.client import topic_for
 from mqtt.ids import new_event_id
 from mqtt.schema import Action, Method
+from rules.directory import Directory
 from rules.engine import month_days
 from rules.pgstore import PostgresStore
 from rules.policy import Policy
@@ -118,9 +119,7 @@ def ingest_run(
 
 def person_month_at_agent_rate(policy: Policy, staff: str) -> list[schema.Event]:
     """One person's month: four punches a working day, an activity interval a minute."""
-    window = policy.window_of[staff]
-    site = window.site
-    device = next(ws for ws, who in window.workstations.items() if who == staff)
+    site, device = Directory.from_policy(policy).workstations_of(staff)[0]
     events: list[schema.Event] = []
 
     def add(cls: type, ts: datetime, **fields) -> None:
@@ -145,11 +144,12 @@ def recompute_cost(url: str, policy: Policy, staff: str) -> tuple[int, float]:
     events = person_month_at_agent_rate(policy, staff)
     store = PostgresStore(url)
     store.add_events(events)
-    recompute_person_month(store, policy, staff, MONTH, None)  # warm up
+    directory = Directory.from_policy(policy)
+    recompute_person_month(store, policy, directory, staff, MONTH, None)  # warm up
     runs = 5
     start = time.perf_counter()
     for _ in range(runs):
-        recompute_person_month(store, policy, staff, MONTH, None)
+        recompute_person_month(store, policy, directory, staff, MONTH, None)
     store.close()
     return len(events), (time.perf_counter() - start) / runs
 

@@ -24,7 +24,7 @@ from rules import render
 from rules.announce import Connecting
 from rules.backend import StoreParam, open_store
 from rules.manage import ActionResult, Actor, Management
-from rules.manager_actions import Language, leave_kind
+from rules.manager_actions import Language, LeaveRecord, leave_kind
 from rules.policy import load_policy
 
 FILE = click.Path(dir_okay=False, path_type=Path)
@@ -57,7 +57,7 @@ def with_management(command: Callable[..., Any]) -> Callable[..., Any]:
         default="zh",
         envvar="HALLWATCH_LANG",
         show_default=True,
-        help="The language of tables' headings and words, and of the regime's refusals.",
+        help="The language of tables' headings and words, of names, and of the regime's refusals.",
     )
     @wraps(command)
     def wrapper(
@@ -277,11 +277,14 @@ def violations(
         hallwatch violations --config manager.toml --month 2026-11 --staff S017
     """
     rows = manage.violations(month=month, day=day.date() if day else None, staff=staff, site=site)
+    directory = manage.directory()
     zone = manage.policy.zone(site) if site else manage.policy.default_site.zone
     render.emit(
         rows,
         fmt,
-        text=lambda: render.listing(rows, render.violation_line, "violations"),
+        text=lambda: render.listing(
+            rows, lambda v: render.named_violation_line(v, directory, manage.language), "violations"
+        ),
         zone=zone,
     )
 
@@ -304,9 +307,8 @@ def _violation_command(
     ) -> None:
         result = act(manage, Actor.cli(on_behalf_of), violation_id, reason)
         after = result.violation
-        report_action(
-            result, render.violation_line(after) if after else f"{violation_id}: recorded"
-        )
+        line = after and render.named_violation_line(after, manage.directory(), manage.language)
+        report_action(result, line or f"{violation_id}: recorded")
 
     return command
 
@@ -383,7 +385,7 @@ def leave_add(
     assert granted is not None  # an added leave is in its result
     report_action(
         result,
-        f"{granted.leave_id}: {staff} on {kind} leave "
+        f"{granted.leave_id}: {manage.directory().label(staff, manage.language)} on {kind} leave "
         f"{render.moment(granted.start)} - {render.moment(granted.end)}",
     )
 
@@ -401,10 +403,15 @@ def leave_list(manage: Management, staff: str | None, fmt: render.Format) -> Non
     """
     rows = manage.leave(staff=staff)
     zone = manage.policy.default_site.zone
+    directory = manage.directory()
+
+    def line(lv: LeaveRecord) -> str:
+        return render.leave_line(lv, directory.label(lv.staff_id, manage.language), zone)
+
     render.emit(
         rows,
         fmt,
-        text=lambda: render.listing(rows, lambda lv: render.leave_line(lv, zone), "leave records"),
+        text=lambda: render.listing(rows, line, "leave records"),
         zone=zone,
     )
 
@@ -476,12 +483,18 @@ def score(manage: Management, month: str, xlsx: Path | None, fmt: render.Format)
         hallwatch score --month 2026-11 --xlsx nov.xlsx --config manager.toml
     """
     sheet = manage.monthly_sheet(month)
+    names, language = sheet.directory, manage.language
+    tables = render.score_tables(
+        month, sheet.staff, sheet.windows, sheet.violations, names, language
+    )
     if xlsx is not None:
-        render.score_xlsx(xlsx, month, sheet.staff, sheet.windows, sheet.violations)
+        render.score_xlsx(xlsx, tables)
     written = f"\n\nwritten {xlsx}" if xlsx is not None else ""
     render.emit(
         {"month": month, "staff": sheet.staff, "windows": sheet.windows},
         fmt,
-        text=lambda: render.score_text(month, sheet.staff, sheet.windows) + written,
-        table=lambda: render.to_csv(sheet.staff) + "\n" + render.to_csv(sheet.windows),
+        text=lambda: (
+            render.score_text(month, sheet.staff, sheet.windows, names, language) + written
+        ),
+        table=lambda: render.score_csv(tables),
     )

@@ -13,7 +13,7 @@ Policies written before the directory existed list `[[windows]]` with their staf
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -134,6 +134,25 @@ class Directory:
                 return self.window.get(posting.window)
         return None
 
+    def window_shown(self, staff: str, day: date) -> ServiceWindow | None:
+        """Where a list of `day` shows the person: the window of their posting that day
+        (whether employed then or not), else their latest one."""
+        member = self.member.get(staff)
+        posting = next((p for p in member.postings if p.covers(day)), None) if member else None
+        return self.window.get(posting.window) if posting else self.home_window(staff)
+
+    def sites_of(self, staff: str) -> set[str]:
+        """The sites of every window the person was ever posted to."""
+        return {w.site for w in self.windows_of(staff)}
+
+    def staff_at(self, site: str) -> list[str]:
+        """Everyone ever posted to a window of `site`, in id order."""
+        return [s for s in self.judged_staff if site in self.sites_of(s)]
+
+    def workstations_of(self, staff: str) -> list[tuple[str, str]]:
+        """The (site, device) of every workstation agent the person works at."""
+        return sorted(key for key, user in self.staff_of_workstation.items() if user == staff)
+
     def home_window(self, staff: str) -> ServiceWindow | None:
         """The window of the person's latest posting (what a list shows by default)."""
         member = self.member.get(staff)
@@ -157,6 +176,18 @@ class Directory:
         known = self.window.get(window)
         return known.name if known else window
 
+    def label(self, staff: str, language: str = "zh") -> str:
+        """A person as a line of text shows them: the name, then the id ("张伟 S001"); the
+        id alone when no name is known."""
+        name = self.name(staff, language)
+        return staff if name == staff else f"{name} {staff}"
+
+    def window_label(self, window: str) -> str:
+        """A window as a line of text shows it: its name, then its id; the id alone when
+        it has no other name."""
+        name = self.window_name(window)
+        return window if name == window else f"{name} {window}"
+
     @classmethod
     def from_policy(cls, policy: Policy) -> Directory:
         """The seed a policy's deprecated `[[windows]]` list describes."""
@@ -174,3 +205,8 @@ class Directory:
             devices += [Device(w.site, ws, "agent", user=who) for ws, who in w.workstations.items()]
         sites: Iterable[str] = sorted({w.site for w in policy.windows})
         return cls(tuple(windows), tuple(staff), (), tuple(devices), tuple(sites))
+
+
+# What a long-lived component (ingest, recompute, the service) asks for the current
+# directory each time it judges: managers edit it in another process.
+DirectorySource = Callable[[], "Directory"]

@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from rules.directory import Department, Device, Directory, Posting, ServiceWindow, StaffMember
+from rules.directory import (
+    Department,
+    Device,
+    Directory,
+    DirectorySource,
+    Posting,
+    ServiceWindow,
+    StaffMember,
+)
 from rules.manager_actions import ManagerAction
 
 if TYPE_CHECKING:
@@ -306,6 +314,30 @@ class Seedable(Protocol):
     def directory_version(self) -> int: ...
 
     def seed_directory(self, seed: Directory) -> bool: ...
+
+
+class Readable(Protocol):
+    """What reading the directory needs of a store (`rules.store.Store` has it)."""
+
+    def directory_version(self) -> int: ...
+
+    def directory(self) -> Directory: ...
+
+
+def cached_directory(store: Readable) -> DirectorySource:
+    """The store's directory as a source for long-lived readers: each call costs one small
+    read of the version, and the whole snapshot is read again only after an edit (by a
+    manager in another process, say) changed it."""
+    held: tuple[int, Directory] | None = None
+
+    def current() -> Directory:
+        nonlocal held
+        version = store.directory_version()
+        if held is None or held[0] != version:
+            held = (version, store.directory())
+        return held[1]
+
+    return current
 
 
 def seed_from_policy(store: Seedable, policy: Policy) -> bool:

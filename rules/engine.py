@@ -1,11 +1,14 @@
-"""The violation regime as a pure function: events + policy + manager actions -> violations.
+"""The violation regime as a pure function: events + policy + directory + manager actions ->
+violations.
 
 No I/O and no wall clock ("now" is an argument), and every ordering is explicit, so the same
 inputs give the same violations whatever order the events arrived in. The unit of work is a
 person-month: a late event changes one person-day, and the month's correction numbering
 (1/3, 2/3, 3/3, then escalation) is redone for that person. What the centre knows besides
 the events (when a site went live, the numbers already announced, device clock reports) is
-an input too (`Facts`). docs/rules.md states each decision in a line.
+an input too (`Facts`), and so is who works where (a `Directory` snapshot, effective-dated:
+each day is judged at the window the person works at that day, under its site's zone, go-live
+and timetable). docs/rules.md states each decision in a line.
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from itertools import pairwise
 
 from base.schedule import session_index
 from mqtt import schema
 from mqtt.schema import Action, LeaveKind
 from rules.attribution import SPOOF_ALERTS, refusal, workstation_staff
+from rules.directory import Directory, ServiceWindow
 from rules.manager_actions import LeaveRecord, ManagerAction, effective_leave, violation_marks
 from rules.policy import UNREGISTERED_OUTING, Policy
 from rules.spans import Span, clip, longest_overlap, merge, total
@@ -117,21 +121,28 @@ def live_from(policy: Policy, site: str, facts: Facts) -> date | None:
     return policy.go_live_day(site, facts.first_punch.get(site)) or date.max
 
 
-def judged(policy: Policy, staff: str, day: date, facts: Facts) -> bool:
-    """Whether `staff` is judged on `day`: the site is live and they are employed."""
-    window = policy.window_of.get(staff)
+def judged_window(
+    policy: Policy, directory: Directory, staff: str, day: date, facts: Facts
+) -> ServiceWindow | None:
+    """The window `staff` is judged at on `day`: where they are posted that day, while
+    employed and that window's site is live; None: not judged that day."""
+    window = directory.posting_on(staff, day)
     if window is None:
-        return False
+        return None
     first = live_from(policy, window.site, facts)
-    return (first is None or first <= day) and policy.employment(staff).covers(day)
+    return window if first is None or first <= day else None
 
 
-def judged_workdays(policy: Policy, staff: str, month: str, facts: Facts) -> int:
-    """How many working days of `month` count for `staff` (what a window's mean weighs)."""
-    return sum(
-        bool(policy.sessions(day)) and judged(policy, staff, day, facts)
-        for day in month_days(month)
-    )
+def judged_workdays(
+    policy: Policy, directory: Directory, staff: str, month: str, facts: Facts
+) -> dict[str, int]:
+    """Per window (in the order worked there), the working days of `month` that count for
+    `staff` there: what each window's mean weighs them by."""
+    days: dict[str, int] = {}
+    for day in month_days(month):
+        if policy.sessions(day) and (window := judged_window(policy, directory, staff, day, facts)):
+            days[window.id] = days.get(window.id, 0) + 1
+    return days
 
 
 def clock_fault(status: schema.Status, policy: Policy) -> str | None:
@@ -160,11 +171,11 @@ def clock_doubt(punch: schema.Punch, statuses: Iterable[schema.Status], policy: 
     return ""
 
 
-def staff_of(event: schema.Event, policy: Policy) -> str | None:
+def staff_of(event: schema.Event, directory: Directory) -> str | None:
     """Who an event concerns: activity, the staff member at that workstation (whatever the
     payload claims); anything else, its staff id (see rules/attribution.py)."""
     if isinstance(event, schema.Activity):
-        return workstation_staff(event, policy)
+        return workstation_staff(event, directory)
     return getattr(event, "staff_id", None)
 
 
@@ -173,12 +184,14 @@ def event_time(event: schema.Event) -> datetime:
     return event.start if isinstance(event, schema.Activity) else event.ts
 
 
-def group_by_person(events: Iterable[schema.Event], policy: Policy) -> dict[str, PersonEvents]:
+def group_by_person(
+    events: Iterable[schema.Event], directory: Directory
+) -> dict[str, PersonEvents]:
     grouped: dict[str, PersonEvents] = defaultdict(PersonEvents)
     seen: set[str] = set()
     for event in events:
-        staff = staff_of(event, policy)
-        if staff is None or event.id in seen or refusal(event, policy):
+        staff = staff_of(event, directory)
+        if staff is None or event.id in seen or refusal(event, directory):
             continue  # nobody's, a redelivery, or a claim its device may not make
         seen.add(event.id)
         if isinstance(event, schema.Punch):
@@ -587,6 +600,7 @@ class _Day:
 
 def evaluate_day(
     policy: Policy,
+    directory: Directory,
     staff: str,
     day: date,
     events: PersonEvents,
@@ -594,8 +608,9 @@ def evaluate_day(
     now: datetime | None = None,
     facts: Facts = NO_FACTS,
 ) -> list[Finding]:
-    """Every breach of the regime by `staff` on `day` (local to their site)."""
-    window = policy.window_of.get(staff)
+    """Every breach of the regime by `staff` on `day` (local to the site of their window
+    that day; nothing on a day they are posted nowhere)."""
+    window = directory.posting_on(staff, day)
     if window is None:
         return []
     return _Day(policy, staff, window.site, day, events, leaves, now, facts).run()
@@ -613,6 +628,7 @@ def number_month(
     staff: str,
     findings: Iterable[Finding],
     marks: dict[str, ManagerAction],
+    windows: Mapping[date, ServiceWindow],
     announced: Mapping[str, int] | None = None,
 ) -> list[ViolationRecord]:
     """Number minor violations in the order they became known; escalate beyond the
@@ -623,9 +639,8 @@ def number_month(
     get the next numbers, in time order. A minor violation is escalated when more than
     `allowance` standing (not voided) minor violations, itself included, have a number up to
     its own; voided ones keep a number they were announced with but count for nothing.
+    `windows`: the window of each judged day (a violation is of the window of its day).
     """
-    window = policy.window_of.get(staff)
-    site = window.site if window else ""
     allowance = policy.corrections.allowance
     numbers = dict(announced or {})
     ordered = sorted(findings, key=lambda f: (f.at, f.rule, f.slot))
@@ -662,11 +677,12 @@ def number_month(
         if mark is not None and status == "corrected":
             detail += f" [correction recorded by {mark.by}: {mark.reason}]"
         veto = status != "voided" and severity == "serious" and policy.veto.person
+        window = windows.get(f.day)
         records.append(
             ViolationRecord(
                 f.violation_id,
                 staff,
-                site,
+                window.site if window else "",
                 window.id if window else None,
                 f.day,
                 f.at,
@@ -684,8 +700,21 @@ def number_month(
     return records
 
 
+def by_local_day(events: PersonEvents, zone: tzinfo) -> dict[date, PersonEvents]:
+    """A person's events per local day of `zone`."""
+    by_day: dict[date, PersonEvents] = defaultdict(PersonEvents)
+    for clock in events.clocks:
+        by_day[clock.ts.astimezone(zone).date()].clocks.append(clock)
+    for activity in events.activity:
+        by_day[activity.start.astimezone(zone).date()].activity.append(activity)
+    for alert in events.alerts:
+        by_day[alert.ts.astimezone(zone).date()].alerts.append(alert)
+    return by_day
+
+
 def evaluate_person_month(
     policy: Policy,
+    directory: Directory,
     staff: str,
     month: str,
     events: PersonEvents,
@@ -695,32 +724,33 @@ def evaluate_person_month(
 ) -> list[ViolationRecord]:
     """All violations of one person in one month (YYYY-MM), numbered and marked.
 
-    Days before the site's go-live, before the person's first day or after their last are
-    not judged at all."""
-    window = policy.window_of.get(staff)
-    if window is None:
-        return []
-    zone = policy.zone(window.site)
-    by_day: dict[date, PersonEvents] = defaultdict(PersonEvents)
-    for clock in events.clocks:
-        by_day[clock.ts.astimezone(zone).date()].clocks.append(clock)
-    for activity in events.activity:
-        by_day[activity.start.astimezone(zone).date()].activity.append(activity)
-    for alert in events.alerts:
-        by_day[alert.ts.astimezone(zone).date()].alerts.append(alert)
+    Each day is judged at the window the person works at that day (a move mid-month
+    changes the window, and perhaps the site, from that day); days before the site's
+    go-live, outside the person's employment or postings are not judged at all. The
+    numbering runs over the whole month: the allowance is the person's, not a window's."""
+    windows = {
+        day: window
+        for day in month_days(month)
+        if (window := judged_window(policy, directory, staff, day, facts))
+    }
+    days_of_site = {
+        site: by_local_day(events, policy.zone(site)) for site in {w.site for w in windows.values()}
+    }
     leaves = effective_leave(policy, list(actions))
     findings = [
         finding
-        for day in month_days(month)
-        if judged(policy, staff, day, facts)
-        for finding in evaluate_day(policy, staff, day, by_day[day], leaves, now, facts)
+        for day, window in windows.items()
+        for finding in _Day(
+            policy, staff, window.site, day, days_of_site[window.site][day], leaves, now, facts
+        ).run()
     ]
     marks = violation_marks(list(actions))
-    return number_month(policy, staff, findings, marks, facts.numbers.get(staff))
+    return number_month(policy, staff, findings, marks, windows, facts.numbers.get(staff))
 
 
 def evaluate_month(
     policy: Policy,
+    directory: Directory,
     month: str,
     events: Iterable[schema.Event],
     actions: Sequence[ManagerAction] = (),
@@ -728,9 +758,11 @@ def evaluate_month(
     facts: Facts = NO_FACTS,
 ) -> list[ViolationRecord]:
     """Every staff member's violations in a month, in a stable order."""
-    grouped = group_by_person(events, policy)
+    grouped = group_by_person(events, directory)
     records = []
-    for staff in sorted(policy.window_of):
+    for staff in directory.judged_staff:
         person = grouped.get(staff, PersonEvents())
-        records += evaluate_person_month(policy, staff, month, person, actions, now, facts)
+        records += evaluate_person_month(
+            policy, directory, staff, month, person, actions, now, facts
+        )
     return records

@@ -1,6 +1,7 @@
 """The daily inspection and the monthly sheet as one self-contained HTML page, with charts.
 
 No scripts, no external assets: a manager can open it offline or attach it to an email.
+People and windows are shown by name, the id beside it.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from collections import Counter
 from html import escape
 from pathlib import Path
 
+from rules.directory import Directory
 from rules.inspection import InspectionReport
+from rules.manager_actions import Language
 from rules.render import moment
 from rules.scoring import PersonScore, WindowScore
 
@@ -59,7 +62,7 @@ def _inspection(report: InspectionReport) -> str:
                 for v in line.violations
             )
             rows.append(
-                f"<tr><td>{escape(window.window)}</td><td>{escape(line.staff_id)}</td>"
+                f"<tr><td>{escape(window.label)}</td><td>{escape(line.label)}</td>"
                 f'<td>{escape(line.status)}</td><td class="punches">{punches or "—"}</td><td>{violations or "—"}</td></tr>'
             )
     offline = "".join(
@@ -79,21 +82,31 @@ def _inspection(report: InspectionReport) -> str:
     )
 
 
-def _scores(month: str, people: list[PersonScore], windows: list[WindowScore]) -> str:
+def _scores(
+    month: str,
+    people: list[PersonScore],
+    windows: list[WindowScore],
+    directory: Directory,
+    language: Language,
+) -> str:
+    def vetoed(window: WindowScore) -> str:
+        return ", ".join(directory.label(s, language) for s in window.vetoed_staff)
+
     staff_rows = "".join(
-        f"<tr><td>{p.rank}</td><td>{escape(p.staff_id)}</td><td>{escape(p.window)}</td><td>{p.score:g}</td>"
+        f"<tr><td>{p.rank}</td><td>{escape(directory.name(p.staff_id, language))}</td>"
+        f"<td>{escape(p.staff_id)}</td><td>{escape(directory.window_label(p.window))}</td><td>{p.score:g}</td>"
         f"<td>{escape(p.rating)}</td><td>{p.minor}</td><td>{p.serious}</td>"
         f'<td class="veto">{"VETO" if p.vetoed else ""}</td></tr>'
         for p in people
     )
     window_rows = "".join(
-        f"<tr><td>{w.rank}</td><td>{escape(w.window)}</td><td>{w.staff}</td><td>{w.score:g}</td>"
-        f'<td>{escape(w.rating)}</td><td class="veto">{"VETO " + escape(", ".join(w.vetoed_staff)) if w.vetoed else ""}</td></tr>'
+        f"<tr><td>{w.rank}</td><td>{escape(directory.window_label(w.window))}</td><td>{w.staff}</td><td>{w.score:g}</td>"
+        f'<td>{escape(w.rating)}</td><td class="veto">{"VETO " + escape(vetoed(w)) if w.vetoed else ""}</td></tr>'
         for w in windows
     )
     return (
         f"<h2>Monthly assessment {escape(month)} (100 points; a serious violation vetoes)</h2>"
-        "<table><tr><th>rank</th><th>staff</th><th>window</th><th>score</th><th>rating</th>"
+        "<table><tr><th>rank</th><th>name</th><th>staff id</th><th>window</th><th>score</th><th>rating</th>"
         f"<th>minor</th><th>serious</th><th>veto</th></tr>{staff_rows}</table>"
         "<table><tr><th>rank</th><th>window</th><th>staff</th><th>score</th><th>rating</th><th>veto</th></tr>"
         f"{window_rows}</table>"
@@ -101,10 +114,19 @@ def _scores(month: str, people: list[PersonScore], windows: list[WindowScore]) -
 
 
 def render_html(
-    report: InspectionReport, month: str, people: list[PersonScore], windows: list[WindowScore]
+    report: InspectionReport,
+    month: str,
+    people: list[PersonScore],
+    windows: list[WindowScore],
+    directory: Directory,
+    language: Language = "zh",
 ) -> str:
     scores = [
-        (f"{p.staff_id} ({p.window})", p.score, RATING_COLOURS.get(p.rating, "#59636e"))
+        (
+            f"{directory.label(p.staff_id, language)} ({directory.window_name(p.window)})",
+            p.score,
+            RATING_COLOURS.get(p.rating, "#59636e"),
+        )
         for p in people
     ]
     rules = Counter(v.rule for w in report.windows for line in w.staff for v in line.violations)
@@ -117,7 +139,7 @@ def render_html(
         f"<style>{STYLE}</style></head><body><h1>hallwatch — {escape(report.site or 'all sites')}</h1>"
         + charts
         + _inspection(report)
-        + _scores(month, people, windows)
+        + _scores(month, people, windows, directory, language)
         + "</body></html>\n"
     )
 
@@ -128,6 +150,9 @@ def write_html(
     month: str,
     people: list[PersonScore],
     windows: list[WindowScore],
+    directory: Directory,
+    language: Language = "zh",
 ) -> Path:
-    path.write_text(render_html(report, month, people, windows), encoding="utf-8")
+    html = render_html(report, month, people, windows, directory, language)
+    path.write_text(html, encoding="utf-8")
     return path

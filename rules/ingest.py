@@ -6,7 +6,9 @@ acknowledges the batch's messages to the broker only then, and recomputes pendin
 person-months at a bounded rate so a burst of late events from a device that was offline
 costs one recomputation per person-month, not one per event. Marks live in the store, so
 instances sharing it judge what a killed one stored; a message it took but did not store
-is redelivered by the broker, as it was never acknowledged.
+is redelivered by the broker, as it was never acknowledged. Who works where is asked of
+the directory source once per batch and once per recomputation cycle, so edits managers make
+in another process count from the next cycle on.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from mqtt import schema, topics
 from mqtt.ids import utc_now
 from mqtt.topics import Kind
 from rules.attribution import refusal
+from rules.directory import Directory, DirectorySource
 from rules.engine import ViolationRecord, event_time
 from rules.policy import Policy
 from rules.publish import ResultPublisher
@@ -88,6 +91,7 @@ class Ingest:
         self,
         store: Store,
         policy: Policy,
+        directory: DirectorySource,
         publisher: ResultPublisher | None = None,
         *,
         recompute_every_s: float = 2.0,
@@ -97,6 +101,7 @@ class Ingest:
         keep_months: int = KEEP_MONTHS,
     ) -> None:
         self.store, self.policy, self.publisher, self.now = store, policy, publisher, now
+        self.directory = directory
         self.on_status: Callable[[schema.Status], None] | None = None  # a device's status
         self.recompute_every_s = recompute_every_s
         self.device_quota, self.keep_months = device_quota, keep_months
@@ -145,10 +150,11 @@ class Ingest:
         valid: list[schema.Event] = []
         arrivals: dict[str, Arrival] = {}
         horizon = self.store.horizon()
+        directory = self.directory()
         for topic, payload, arrival in batch:
             try:
                 event = schema.decode(payload, topic)
-                marks[event.id] = self.admit(event, horizon)
+                marks[event.id] = self.admit(event, horizon, directory)
             except schema.PayloadError as exc:
                 self.dead_letter(topic, payload, exc.reason)
             except Exception as exc:  # the event's own fault (its times, its person-month)
@@ -163,19 +169,20 @@ class Ingest:
         self.stored += len(new)
         self.duplicates += len(valid) - len(new)
         if punches:
-            self.mark_new_go_live(before, self.store.first_punches())
+            self.mark_new_go_live(before, self.store.first_punches(), directory)
         if self.on_status is not None:
             for event in valid:
                 if isinstance(event, schema.Status):
                     self.on_status(event)
 
-    def mark_new_go_live(self, before: dict[str, datetime], after: dict[str, datetime]) -> None:
+    def mark_new_go_live(
+        self, before: dict[str, datetime], after: dict[str, datetime], directory: Directory
+    ) -> None:
         """A punch earlier than a site's first one came in (from a device that was offline):
         its go-live day moved back, so every person there is judged again from that day's
         month to this one. (A site's very first punch needs nothing more: the sessions that
         settle from then on re-judge everyone there.)"""
-        for window in self.policy.windows:
-            site = window.site
+        for site in sorted({w.site for w in directory.windows}):
             first, known = after.get(site), before.get(site)
             if first is None or known is None or first == known or self.policy.site(site).go_live:
                 continue
@@ -185,14 +192,17 @@ class Ingest:
             # set off years of recomputation (the inspection shows that clock).
             day = max(first.astimezone(zone).date(), today - timedelta(days=GO_LIVE_REACH_DAYS))
             months = {month_of(day + timedelta(days=n)) for n in range((today - day).days + 1)}
-            self.dirty.update((staff, month) for staff in window.staff for month in months)
+            staff = directory.staff_at(site)
+            self.dirty.update((person, month) for person in staff for month in months)
 
-    def admit(self, event: schema.Event, horizon: str | None) -> PersonMonth | None:
+    def admit(
+        self, event: schema.Event, horizon: str | None, directory: Directory
+    ) -> PersonMonth | None:
         """The person-month `event` changes; a PayloadError saying why if it may not be
         stored: a claim its device may not make, a pruned month, its device over quota."""
-        if reason := refusal(event, self.policy):
+        if reason := refusal(event, directory):
             raise schema.PayloadError(reason)
-        mark = affected(event, self.policy)
+        mark = affected(event, self.policy, directory)
         month = mark[1] if mark else event_time(event).astimezone(UTC).strftime("%Y-%m")
         if horizon is not None and month < horizon:
             raise schema.PayloadError(
@@ -233,18 +243,23 @@ class Ingest:
             self.publisher.dead_letter(site, row)
 
     # -- recomputation ---------------------------------------------------------------
-    def mark_settled_sessions(self, now: datetime) -> None:
-        """Sessions that settled since the last tick can now show absences: recompute them."""
+    def mark_settled_sessions(self, now: datetime, directory: Directory) -> None:
+        """Sessions that settled since the last tick can now show absences: recompute them
+        (of the people posted at the site that day)."""
         last, self._last_tick = self._last_tick, now
         if last is None:
             return
         settle = self.policy.settle()
-        for window in self.policy.windows:
-            zone = self.policy.zone(window.site)
+        for site in sorted({w.site for w in directory.windows}):
+            zone = self.policy.zone(site)
             for day in {last.astimezone(zone).date(), now.astimezone(zone).date()}:
-                ends = [end + settle for _, end in self.policy.session_bounds(window.site, day)]
+                ends = [end + settle for _, end in self.policy.session_bounds(site, day)]
                 if any(last < moment <= now for moment in ends):
-                    self.dirty.update((staff, month_of(day)) for staff in window.staff)
+                    self.dirty.update(
+                        (staff, month_of(day))
+                        for staff in directory.staff_at(site)
+                        if (window := directory.posting_on(staff, day)) and window.site == site
+                    )
 
     def flush(self) -> int:
         """Recompute every dirty or pending person-month; publish what changed.
@@ -263,7 +278,13 @@ class Ingest:
                 self.prune(now)
             except Exception:
                 log.exception("could not prune events past the retention period; will retry")
-        self.mark_settled_sessions(now)
+        try:
+            directory = self.directory()
+        except Exception:
+            log.exception("could not read the directory; will retry")
+            self.failures += 1
+            return 0
+        self.mark_settled_sessions(now, directory)
         dirty, self.dirty = sorted(self.dirty), set()
         try:
             pending = set(self.store.pending()) - set(dirty)
@@ -272,12 +293,12 @@ class Ingest:
             self.dirty.update(dirty)
             self.failures += 1
             return 0
-        known = [key for key in sorted(pending) if key[0] in self.policy.window_of]
+        known = [key for key in sorted(pending) if directory.sites_of(key[0])]
         work = [(key, False) for key in dirty] + [(key, True) for key in known]
         for n, ((staff, month), if_pending) in enumerate(work):
             try:
                 change = recompute_person_month(
-                    self.store, self.policy, staff, month, now, if_pending=if_pending
+                    self.store, self.policy, directory, staff, month, now, if_pending=if_pending
                 )
             except Exception:
                 log.exception("could not recompute %s %s; will retry", staff, month)
@@ -291,7 +312,7 @@ class Ingest:
         """Start-up: bring a whole month up to date (events may have come in while down)."""
         now = self.now()
         self._last_tick = now
-        self.announce(*recompute_month(self.store, self.policy, month, now))
+        self.announce(*recompute_month(self.store, self.policy, self.directory(), month, now))
 
     def announce(self, changed: list[ViolationRecord], withdrawn: list[ViolationRecord]) -> None:
         if self.publisher is None:

@@ -1,7 +1,8 @@
 """The daily inspection (每日巡查): per window, who is where, punches, violations, devices.
 
-`inspect_day` is pure (events, violations, statuses, facts and "now" in, a report out);
-`load_inspection` reads what it needs from a store.
+`inspect_day` is pure (events, the directory, violations, statuses, facts and "now" in, a
+report out); `load_inspection` reads what it needs from a store. Each person is shown at the
+window they work at that day, by name (in the language asked for) beside their id.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from base.times import date_time, time_of_day
 from mqtt import schema
 from mqtt.schema import Action
+from rules.directory import Directory, ServiceWindow
 from rules.engine import (
     NO_FACTS,
     Facts,
@@ -21,11 +23,11 @@ from rules.engine import (
     clock_fault,
     event_order,
     group_by_person,
-    judged,
+    judged_window,
     live_from,
 )
-from rules.manager_actions import LeaveRecord, effective_leave
-from rules.policy import Policy, Window
+from rules.manager_actions import Language, LeaveRecord, effective_leave
+from rules.policy import Policy
 from rules.recompute import stored_facts
 from rules.store import DeviceSeen, Store
 
@@ -56,18 +58,37 @@ class Punch:
 @dataclass(frozen=True, slots=True)
 class StaffLine:
     staff_id: str
+    name: str  # the person's name (the id when the directory knows none)
     # at post | out | away | absent | on leave | off duty | not yet in | missing clock-out
     # | before go-live | not employed
     status: str
     punches: tuple[Punch, ...]
     violations: tuple[ViolationRecord, ...]
 
+    @property
+    def label(self) -> str:
+        """The name, then the id; the id alone when no name is known."""
+        return self.staff_id if self.name == self.staff_id else f"{self.name} {self.staff_id}"
+
+    def noteworthy(self) -> bool:
+        """Whether a summary names this person: a violation, or a status to act on."""
+        return bool(self.violations) or self.status in ATTENTION
+
+
+# What a manager acts on today (a summary names who is in one of these).
+ATTENTION = frozenset({"absent", "away", "missing clock-out"})
+
 
 @dataclass(frozen=True, slots=True)
 class WindowLine:
     window: str
+    name: str  # the window's display name
     site: str
     staff: tuple[StaffLine, ...]
+
+    @property
+    def label(self) -> str:
+        return self.window if self.name == self.window else f"{self.name} {self.window}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +143,8 @@ class InspectionReport:
 
 def _status(
     policy: Policy,
-    window: Window,
+    directory: Directory,
+    window: ServiceWindow,
     staff: str,
     person: PersonEvents,
     leaves: list[LeaveRecord],
@@ -130,7 +152,7 @@ def _status(
     at: datetime,
     facts: Facts,
 ) -> str:
-    if not judged(policy, staff, day, facts):
+    if judged_window(policy, directory, staff, day, facts) is None:
         first = live_from(policy, window.site, facts)
         return "before go-live" if first is not None and day < first else "not employed"
     sessions = policy.session_bounds(window.site, day)
@@ -164,6 +186,7 @@ def _status(
 
 def inspect_day(
     policy: Policy,
+    directory: Directory,
     day: date,
     site: str | None,
     events: list[schema.Event],
@@ -172,17 +195,22 @@ def inspect_day(
     leaves: list[LeaveRecord],
     now: datetime,
     facts: Facts = NO_FACTS,
+    language: Language = "zh",
 ) -> InspectionReport:
-    grouped = group_by_person(events, policy)
+    grouped = group_by_person(events, directory)
+    shown: dict[str, list[str]] = {}
+    for member in directory.staff:
+        if (window := directory.window_shown(member.staff_id, day)) is not None:
+            shown.setdefault(window.id, []).append(member.staff_id)
     windows = []
-    for window in policy.windows:
+    for window in directory.windows:
         if site is not None and window.site != site:
             continue
         zone = policy.zone(window.site)
         end_of_day = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone)
         at = min(now, end_of_day - timedelta(microseconds=1))
         lines = []
-        for staff in window.staff:
+        for staff in shown.get(window.id, []):
             # As of `at`: what happened later that day is not known yet at inspection time.
             person = grouped.get(staff, PersonEvents())
             person.clocks = sorted((c for c in person.clocks if c.ts <= at), key=event_order)
@@ -199,26 +227,28 @@ def inspect_day(
                 for c in person.clocks
             )
             mine = tuple(v for v in violations if v.staff_id == staff and v.at <= at)
-            status = _status(policy, window, staff, person, leaves, day, at, facts)
-            lines.append(StaffLine(staff, status, punches, mine))
-        windows.append(WindowLine(window.id, window.site, tuple(lines)))
+            status = _status(policy, directory, window, staff, person, leaves, day, at, facts)
+            name = directory.name(staff, language)
+            lines.append(StaffLine(staff, name, status, punches, mine))
+        windows.append(WindowLine(window.id, window.name, window.site, tuple(lines)))
     clocks = _clocks(policy, site, statuses)
     return InspectionReport(
         day,
         site,
-        now.astimezone(_report_zone(policy, site)),
+        now.astimezone(_report_zone(policy, directory, site)),
         tuple(windows),
-        _offline(policy, site, statuses),
-        _open_items(policy, violations, events, clocks) + _twins(policy, day, site, statuses),
+        _offline(policy, directory, site, statuses),
+        _open_items(policy, directory, violations, events, clocks, language)
+        + _twins(policy, day, site, statuses),
         clocks,
         _devices(policy, site, statuses),
     )
 
 
-def _report_zone(policy: Policy, site: str | None) -> tzinfo:
+def _report_zone(policy: Policy, directory: Directory, site: str | None) -> tzinfo:
     if site is not None:
         return policy.zone(site)
-    zones = {policy.zone(w.site) for w in policy.windows}
+    zones = {policy.zone(w.site) for w in directory.windows}
     return zones.pop() if len(zones) == 1 else UTC
 
 
@@ -239,7 +269,7 @@ def _gone(device: DeviceSeen, zone: tzinfo) -> DeviceLine:
 
 
 def _offline(
-    policy: Policy, site: str | None, statuses: list[DeviceSeen]
+    policy: Policy, directory: Directory, site: str | None, statuses: list[DeviceSeen]
 ) -> tuple[DeviceLine, ...]:
     seen = {
         (d.status.site, d.status.device): d
@@ -249,10 +279,9 @@ def _offline(
     lines = [
         _gone(d, policy.zone(d.status.site)) for d in seen.values() if d.status.state == "offline"
     ]
-    for window in policy.windows:
-        for workstation in window.workstations:
-            if (site is None or window.site == site) and (window.site, workstation) not in seen:
-                lines.append(DeviceLine(window.site, workstation, "agent", "never seen", None))
+    for where, workstation in directory.staff_of_workstation:
+        if (site is None or where == site) and (where, workstation) not in seen:
+            lines.append(DeviceLine(where, workstation, "agent", "never seen", None))
     return tuple(sorted(lines, key=lambda d: (d.site, d.device)))
 
 
@@ -321,15 +350,21 @@ def _clocks(policy: Policy, site: str | None, statuses: list[DeviceSeen]) -> tup
 
 def _open_items(
     policy: Policy,
+    directory: Directory,
     violations: list[ViolationRecord],
     events: list[schema.Event],
     clocks: tuple[DeviceLine, ...],
+    language: Language,
 ) -> tuple[OpenItem, ...]:
     allowance = policy.corrections.allowance
+
+    def who(staff: str) -> str:
+        return directory.label(staff, language)
+
     items = [
         OpenItem(
             v.site,
-            f"{v.staff_id}: {v.rule} needs a correction notice "
+            f"{who(v.staff_id)}: {v.rule} needs a correction notice "
             f"({v.correction_no}/{allowance}) - {v.violation_id}",
         )
         for v in violations
@@ -338,7 +373,7 @@ def _open_items(
     items += [
         OpenItem(
             v.site,
-            f"{v.staff_id}: serious {v.rule} ({v.violation_id}) vetoes the month unless voided",
+            f"{who(v.staff_id)}: serious {v.rule} ({v.violation_id}) vetoes the month unless voided",
         )
         for v in violations
         if v.status == "open" and v.veto
@@ -349,12 +384,14 @@ def _open_items(
         if isinstance(event, schema.Alert) and event.kind in DEVICE_FAULTS:
             # The device's own fault: what it said is what an admin acts on.
             items.append(OpenItem(event.site, f"{where}: {event.kind}: {event.message}"))
-        elif isinstance(event, schema.Alert) and (staff is None or staff not in policy.window_of):
+        elif isinstance(event, schema.Alert) and (staff is None or not directory.sites_of(staff)):
             items.append(
                 OpenItem(event.site, f"{where}: unattributed {event.kind} alert {event.id}")
             )
-        elif isinstance(event, schema.Punch) and staff not in policy.window_of:
-            items.append(OpenItem(event.site, f"{where}: punch by {staff}, who is in no window"))
+        elif isinstance(event, schema.Punch) and not directory.sites_of(staff):
+            items.append(
+                OpenItem(event.site, f"{where}: punch by {who(staff)}, who is in no window")
+            )
     items += [
         OpenItem(
             d.site,
@@ -367,9 +404,15 @@ def _open_items(
 
 
 def load_inspection(
-    store: Store, policy: Policy, day: date, site: str | None, now: datetime
+    store: Store,
+    policy: Policy,
+    directory: Directory,
+    day: date,
+    site: str | None,
+    now: datetime,
+    language: Language = "zh",
 ) -> InspectionReport:
-    sites = {w.site for w in policy.windows if site is None or w.site == site} or {site or ""}
+    sites = {w.site for w in directory.windows if site is None or w.site == site} or {site or ""}
     zones = [policy.zone(s) for s in sites]
     start = min(datetime.combine(day, datetime.min.time(), z) for z in zones)
     end = max(datetime.combine(day + timedelta(days=1), datetime.min.time(), z) for z in zones)
@@ -379,4 +422,6 @@ def load_inspection(
     leaves = effective_leave(policy, store.actions())
     punches = [e for e in events if isinstance(e, schema.Punch)]
     facts = stored_facts(store, policy, day.strftime("%Y-%m"), punches)
-    return inspect_day(policy, day, site, events, violations, statuses, leaves, now, facts)
+    return inspect_day(
+        policy, directory, day, site, events, violations, statuses, leaves, now, facts, language
+    )

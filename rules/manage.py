@@ -19,7 +19,13 @@ from base.identifiers import NODE_ID, STAFF_ID, IdRule
 from mqtt.ids import new_event_id, utc_now
 from mqtt.schema import LeaveKind, Status
 from rules.announce import Announcer
-from rules.directory import Department, Device, Directory, ServiceWindow, StaffMember
+from rules.directory import (
+    Department,
+    Device,
+    Directory,
+    ServiceWindow,
+    StaffMember,
+)
 from rules.directory_edits import (
     Conflict,
     FileRow,
@@ -44,7 +50,7 @@ from rules.manager_actions import (
     effective_leave,
     leave_span,
 )
-from rules.policy import Policy, Window
+from rules.policy import Policy
 from rules.publish import ResultPublisher
 from rules.recompute import month_of, recompute_person_month
 from rules.replay import ReplaySummary, replay
@@ -117,6 +123,7 @@ class MonthlySheet:
     staff: list[PersonScore]
     windows: list[WindowScore]
     violations: list[ViolationRecord]
+    directory: Directory  # the snapshot it was scored with (names for the reader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +220,8 @@ class Management:
     """A hall manager's actions and queries on one store and policy.
 
     `announcer` publishes each action and the violations it changed (None: no broker,
-    nothing is announced); `now` is the time source for action times and judgements.
+    nothing is announced); `directory` gives the current snapshot of who works where;
+    `now` is the time source for action times and judgements.
     """
 
     def __init__(
@@ -263,7 +271,9 @@ class Management:
         self, day: date, *, site: str | None = None, as_of: datetime | None = None
     ) -> InspectionReport:
         """The daily inspection of `day` (of one site, or all), as of `as_of` (now)."""
-        return load_inspection(self.store, self.policy, day, site, as_of or self.now())
+        return load_inspection(
+            self.store, self.policy, self.directory(), day, site, as_of or self.now(), self.language
+        )
 
     def announce_inspection(self, report: InspectionReport) -> str | None:
         """Publish the report's counts per site; None, or why it was not announced."""
@@ -273,12 +283,13 @@ class Management:
 
     def monthly_sheet(self, month: str) -> MonthlySheet:
         """Scores, vetoes, ratings and ranks of every staff member and window."""
-        people, windows, rows = load_sheet(self.store, self.policy, checked_month(month))
-        return MonthlySheet(month, people, windows, rows)
+        directory = self.directory()
+        people, windows, rows = load_sheet(self.store, self.policy, directory, checked_month(month))
+        return MonthlySheet(month, people, windows, rows, directory)
 
     def replay(self, lines: Iterable[bytes], as_of: datetime | None = None) -> ReplaySummary:
         """Store recorded payloads (JSONL lines) and rebuild every month they touch."""
-        return replay(lines, self.policy, self.store, as_of or self.now())
+        return replay(lines, self.policy, self.directory(), self.store, as_of or self.now())
 
     # -- actions -----------------------------------------------------------------------
     def correct(self, actor: Actor, violation_id: str, note: str) -> ActionResult:
@@ -691,12 +702,12 @@ class Management:
         self.store.add_action(action)
         return action
 
-    def _window(self, staff: str) -> Window:
-        window = self.policy.window_of.get(staff)
+    def _window(self, staff: str) -> ServiceWindow:
+        window = self.directory().home_window(staff)
         if window is None:
             raise NotFound(
-                f"{staff} is in no window of the policy: check the staff id "
-                "(the policy's [[windows]] list who works where)"
+                f"{staff} is in no window of the directory: check the staff id "
+                "('hallwatch staff list' shows who works where)"
             )
         return window
 
@@ -732,7 +743,7 @@ class Management:
         action = self._action(
             actor, kind, record.leave_id, reason, record if kind == "leave_add" else None
         )
-        window = self.policy.window_of.get(record.staff_id)
+        window = self.directory().home_window(record.staff_id)
         if window is None:  # someone who left the windows since: nothing of theirs is judged
             return ActionResult(action, (), (), leave=record)
         zone = self.policy.zone(window.site)
@@ -745,12 +756,15 @@ class Management:
         self, staff: str, months: list[str]
     ) -> tuple[tuple[ViolationRecord, ...], tuple[ViolationRecord, ...]]:
         """Re-judge a person's months now; (changed, withdrawn) over all of them."""
-        if staff not in self.policy.window_of:
+        directory = self.directory()
+        if not directory.sites_of(staff):
             return (), ()
         changed: list[ViolationRecord] = []
         withdrawn: list[ViolationRecord] = []
         for month in months:
-            more, gone = recompute_person_month(self.store, self.policy, staff, month, self.now())
+            more, gone = recompute_person_month(
+                self.store, self.policy, directory, staff, month, self.now()
+            )
             changed += more
             withdrawn += gone
         return tuple(changed), tuple(withdrawn)

@@ -65,10 +65,21 @@ class ResultPublisher:
         )
 
     def inspections(self, report: InspectionReport) -> None:
-        """One summary per site of the report, on its central/inspection topic."""
+        """One summary per site of the report, on its central/inspection topic: the counts,
+        then who needs attention, by name beside their id and window."""
         for site in sorted({w.site for w in report.windows}):
             counts = report.counts({site})
             summary = ", ".join(f"{k}: {n}" for k, n in sorted(counts.items()))
+            people = [
+                f"{line.label} ({window.label}): "
+                + ", ".join([line.status, *(v.rule for v in line.violations)])
+                for window in report.windows
+                if window.site == site
+                for line in window.staff
+                if line.noteworthy()
+            ]
+            if people:
+                summary += ". " + "; ".join(people)
             self._publish(
                 schema.Inspection,
                 site,

@@ -2,6 +2,7 @@
 
 Each cycle reads, besides the events, the facts the engine needs from the store (first
 punches, numbers announced, heartbeats near the punches) and keeps the numbers it gives.
+Who works where is the `Directory` snapshot the caller gives (the same for a whole cycle).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from mqtt import schema
+from rules.directory import Directory
 from rules.engine import (
     Facts,
     PersonEvents,
@@ -29,18 +31,20 @@ def month_of(day: date) -> str:
     return day.strftime("%Y-%m")
 
 
-def month_span(policy: Policy, site: str, month: str) -> tuple[datetime, datetime]:
-    zone = policy.zone(site)
+def month_span(policy: Policy, sites: Iterable[str], month: str) -> tuple[datetime, datetime]:
+    """From the month's first midnight to the midnight after it, of the sites' zones."""
+    zones = {policy.zone(site) for site in sites}
     days = month_days(month)
-    start = datetime.combine(days[0], datetime.min.time(), zone)
-    return start, datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), zone)
+    start = min(datetime.combine(days[0], datetime.min.time(), zone) for zone in zones)
+    after = days[-1] + timedelta(days=1)
+    return start, max(datetime.combine(after, datetime.min.time(), zone) for zone in zones)
 
 
-def affected(event: schema.Event, policy: Policy) -> tuple[str, str] | None:
+def affected(event: schema.Event, policy: Policy, directory: Directory) -> tuple[str, str] | None:
     """The person-month (staff id, YYYY-MM) whose results an event can change."""
-    staff = staff_of(event, policy)
-    window = policy.window_of.get(staff) if staff else None
-    if window is None:
+    staff = staff_of(event, directory)
+    window = directory.home_window(staff) if staff else None
+    if staff is None or window is None:
         return None
     moment = event.start if isinstance(event, schema.Activity) else event.ts
     return staff, month_of(moment.astimezone(policy.zone(window.site)).date())
@@ -76,6 +80,7 @@ def _final(store: Store, month: str) -> bool:
 def recompute_person_month(
     store: Store,
     policy: Policy,
+    directory: Directory,
     staff: str,
     month: str,
     now: datetime | None,
@@ -87,43 +92,56 @@ def recompute_person_month(
     `if_pending`: only if it is still marked pending and no other instance is on it (one
     sharing the store may have recomputed it since it was listed, or be doing so).
     """
-    window = policy.window_of[staff]
-    start, end = month_span(policy, window.site, month)
-    workstations = [(window.site, ws) for ws, who in window.workstations.items() if who == staff]
+    sites = directory.sites_of(staff)
     with store.recomputing(staff, month, wait=not if_pending) as pending:
-        if (if_pending and not pending) or _final(store, month):
+        if (if_pending and not pending) or _final(store, month) or not sites:
             return [], []  # (a final month's mark is cleared all the same)
+        start, end = month_span(policy, sites, month)
+        workstations = directory.workstations_of(staff)
         events = store.events(
             start, end, staff=staff, workstations=workstations, kinds=PERSON_KINDS
         )
-        person = group_by_person(events, policy).get(staff, PersonEvents())
+        person = group_by_person(events, directory).get(staff, PersonEvents())
         facts = stored_facts(store, policy, month, person.clocks)
-        records = evaluate_person_month(policy, staff, month, person, store.actions(), now, facts)
+        records = evaluate_person_month(
+            policy, directory, staff, month, person, store.actions(), now, facts
+        )
         return _replace(store, staff, month, records)
 
 
 def recompute_month(
-    store: Store, policy: Policy, month: str, now: datetime | None, staff: Iterable[str] = ()
+    store: Store,
+    policy: Policy,
+    directory: Directory,
+    month: str,
+    now: datetime | None,
+    staff: Iterable[str] = (),
 ) -> Change:
     """Re-evaluate a whole month (all staff, or those given) with one read of its events."""
     if _final(store, month):
         return [], []
-    chosen = sorted(staff) or sorted(policy.window_of)
-    sites = {policy.window_of[s].site for s in chosen}
-    spans = [month_span(policy, site, month) for site in sites]
-    if not spans:
+    chosen = sorted(staff) or directory.judged_staff
+    sites = {site for s in chosen for site in directory.sites_of(s)}
+    if not sites:
         return [], []
-    start, end = min(s for s, _ in spans), max(e for _, e in spans)
+    start, end = month_span(policy, sites, month)
     changed: list[ViolationRecord] = []
     withdrawn: list[ViolationRecord] = []
     with store.recomputing_month(month):
-        grouped = group_by_person(store.events(start, end, kinds=PERSON_KINDS), policy)
+        grouped = group_by_person(store.events(start, end, kinds=PERSON_KINDS), directory)
         actions = store.actions()
         punches = [c for person in chosen if person in grouped for c in grouped[person].clocks]
         facts = stored_facts(store, policy, month, punches)
         for person in chosen:
             records = evaluate_person_month(
-                policy, person, month, grouped.get(person, PersonEvents()), actions, now, facts
+                policy,
+                directory,
+                person,
+                month,
+                grouped.get(person, PersonEvents()),
+                actions,
+                now,
+                facts,
             )
             more, gone = _replace(store, person, month, records)
             changed += more

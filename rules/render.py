@@ -3,7 +3,9 @@
 `emit` prints a result in the format a command was asked for. Spreadsheet cells never
 carry a formula from the data: a reason typed as `=HYPERLINK(...)` stays text.
 Times: people read them in the site's zone with the offset (`moment`); machines get ISO
-8601 with the offset, in the zone asked for (`to_json`, `to_csv`).
+8601 with the offset, in the zone asked for (`to_json`, `to_csv`). People read names, each
+with the id beside it (a name may be shared), and the score sheet's headers in their
+language (Chinese unless `--lang en`).
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from typing import Any, Literal
 import click
 
 from base.times import date_time
+from rules.directory import Directory
 from rules.engine import ViolationRecord
 from rules.inspection import DeviceLine, InspectionReport
-from rules.manager_actions import LeaveRecord, ManagerAction
+from rules.manager_actions import Language, LeaveRecord, ManagerAction
 from rules.scoring import PersonScore, WindowScore
 
 Format = Literal["text", "json", "csv"]
@@ -129,22 +132,31 @@ def action_line(a: ManagerAction, zone: tzinfo | None = None) -> str:
     return f"{moment(a.ts, zone)}  {a.by:<12} {a.action:<12} {a.target}  {a.reason}{entered}"
 
 
-def leave_line(lv: LeaveRecord, zone: tzinfo | None = None) -> str:
+def leave_line(lv: LeaveRecord, who: str, zone: tzinfo | None = None) -> str:
+    """Leave on one line; `who` as the reader knows the person (`Directory.label`)."""
     return (
-        f"{lv.leave_id}  {lv.staff_id:<8} {lv.kind:<9} "
+        f"{lv.leave_id}  {who:<8} {lv.kind:<9} "
         f"{moment(lv.start, zone)} - {moment(lv.end, zone)}  {lv.reason}"
     )
 
 
 # -- violations ------------------------------------------------------------------------
-def violation_line(v: ViolationRecord) -> str:
+def violation_line(v: ViolationRecord, who: str, window: str) -> str:
+    """A violation on one line; `who` and `window` as the reader knows them (`Directory.label`,
+    `Directory.window_label`)."""
     number = f" {v.correction_no}" if v.correction_no else ""
     flags = "".join([" ESCALATED" if v.escalated else "", " VETO" if v.veto else ""])
     return (
-        f"{v.violation_id}  {v.day}  {v.staff_id:<8} {v.window or '-':<8} {v.rule:<16} "
+        f"{v.violation_id}  {v.day}  {who:<8} {window:<8} {v.rule:<16} "
         f"{v.severity:<7} -{v.deduction:g}{number and ' #' + number.strip()}{flags}  "
         f"[{v.status}]  {v.detail}  evidence: {', '.join(v.evidence) or 'none (no punch)'}"
     )
+
+
+def named_violation_line(v: ViolationRecord, directory: Directory, language: Language) -> str:
+    """A violation on one line, naming its person and window from the directory."""
+    who = directory.label(v.staff_id, language)
+    return violation_line(v, who, directory.window_label(v.window or "-"))
 
 
 # -- inspection ------------------------------------------------------------------------
@@ -173,16 +185,18 @@ def inspection_text(report: InspectionReport) -> str:
         "  " + ", ".join(f"{k}: {n}" for k, n in sorted(report.counts().items())),
     ]
     for window in report.windows:
-        out.append(f"\nWindow {window.window} ({window.site})")
+        out.append(f"\nWindow {window.label} ({window.site})")
         for line in window.staff:
             punches = " ".join(f"{p.time} {p.action}" for p in line.punches) or "no punches"
-            out.append(f"  {line.staff_id:<10} {line.status:<11} {punches}")
+            out.append(f"  {line.label:<10} {line.status:<11} {punches}")
             out += [
                 f"      ? {p.time} {p.action}: time in doubt ({p.clock})"
                 for p in line.punches
                 if p.clock
             ]
-            out += [f"      ! {violation_line(v)}" for v in line.violations]
+            out += [
+                f"      ! {violation_line(v, line.label, window.label)}" for v in line.violations
+            ]
     out.append("\nDevices and agents offline:")
     out += [device_line(d, f" since {{when}} ({d.why})") for d in report.offline] or ["  none"]
     out.append("\nDevices:")
@@ -195,14 +209,19 @@ def inspection_text(report: InspectionReport) -> str:
 
 
 def inspection_csv(report: InspectionReport) -> str:
-    header = ["day", "window", "site", "staff_id", "status", "punches", "violations"]
+    header = [
+        "day", "site", "window_name", "window", "name", "staff_id", "status", "punches",
+        "violations",
+    ]  # fmt: skip
     return csv_text(
         header,
         (
             [
                 report.day.isoformat(),
-                window.window,
                 window.site,
+                window.name,
+                window.window,
+                line.name,
                 line.staff_id,
                 line.status,
                 " ".join(f"{p.time} {p.action}" for p in line.punches),
@@ -215,39 +234,130 @@ def inspection_csv(report: InspectionReport) -> str:
 
 
 # -- monthly sheet ---------------------------------------------------------------------
-def score_text(month: str, people: list[PersonScore], windows: list[WindowScore]) -> str:
-    out = [f"Monthly assessment {month} (100 points; a serious violation vetoes)", "", "Staff:"]
-    out.append(f"  {'rank':>4}  {'staff':<10} {'window':<8} {'score':>6}  rating     veto")
-    for p in people:
-        veto = "VETO " + " ".join(p.veto_reasons) if p.vetoed else ""
-        out.append(
-            f"  {p.rank:>4}  {p.staff_id:<10} {p.window:<8} {p.score:>6g}  {p.rating:<10} {veto}"
-        )
-    out += ["", "Windows:", f"  {'rank':>4}  {'window':<8} {'staff':>5} {'score':>7}  rating"]
-    for w in windows:
-        veto = f"  VETO ({', '.join(w.vetoed_staff)})" if w.vetoed else ""
-        out.append(f"  {w.rank:>4}  {w.window:<8} {w.staff:>5} {w.score:>7g}  {w.rating:<10}{veto}")
-    return "\n".join(out)
+# The sheet's column headers in Chinese (English: the column names themselves).
+HEADERS_ZH = {
+    "rank": "排名",
+    "name": "姓名",
+    "staff_id": "工号",
+    "window_name": "窗口",
+    "window": "窗口编号",
+    "site": "大厅",
+    "deductions": "扣分",
+    "score": "得分",
+    "vetoed": "否决",
+    "rating": "等次",
+    "minor": "一般违规",
+    "serious": "严重违规",
+    "voided": "已撤销",
+    "veto_reasons": "否决依据",
+    "staff": "人数",
+    "vetoed_staff": "否决人员",
+    "violation_id": "违规编号",
+    "day": "日期",
+    "at": "时间",
+    "rule": "规则",
+    "severity": "性质",
+    "deduction": "扣分",
+    "correction_no": "纠错序号",
+    "escalated": "升级",
+    "veto": "一票否决",
+    "evidence": "证据",
+    "status": "状态",
+    "detail": "详情",
+}
+SHEET_TITLES = {"zh": ("人员", "窗口", "违规明细"), "en": ("Staff", "Windows", "Violations")}
+Table = tuple[str, list[str], list[list[Any]]]  # a sheet's title, header and rows
 
 
-def score_xlsx(
-    path: Path,
+def _named(
+    header: list[str], rows: list[list[Any]], directory: Directory, language: Language
+) -> tuple[list[str], list[list[Any]]]:
+    """The rows with a `name` column before `staff_id` and a `window_name` before `window`."""
+    named_header: list[str] = []
+    for column in header:
+        named_header += {"staff_id": ["name"], "window": ["window_name"]}.get(column, [])
+        named_header.append(column)
+    named_rows = []
+    for row in rows:
+        cells = dict(zip(header, row, strict=True))
+        extra = {
+            "name": directory.name(cells.get("staff_id", ""), language),
+            "window_name": directory.window_name(cells.get("window") or ""),
+        }
+        named_rows.append([cells[c] if c in cells else extra[c] for c in named_header])
+    return named_header, named_rows
+
+
+def score_tables(
     month: str,
     people: list[PersonScore],
     windows: list[WindowScore],
     violations: list[ViolationRecord],
-) -> None:
+    directory: Directory,
+    language: Language,
+) -> list[Table]:
+    """The staff, window and violation tables of a month's sheet: names beside ids,
+    headers in `language`."""
+    tables = []
+    for title, rows in zip(SHEET_TITLES[language], (people, windows, violations), strict=True):
+        header, body = _named(*table_rows(rows), directory, language) if rows else ([], [])
+        if rows is windows and body:
+            at = header.index("vetoed_staff")
+            for row, window in zip(body, windows, strict=True):
+                row[at] = ", ".join(directory.label(s, language) for s in window.vetoed_staff)
+        shown = [HEADERS_ZH.get(c, c) for c in header] if language == "zh" else header
+        tables.append((f"{title} {month}" if rows is not violations else title, shown, body))
+    return tables
+
+
+def score_csv(tables: list[Table]) -> str:
+    """The staff and window tables, one after the other."""
+    return "\n".join(csv_text(header, body) for _, header, body in tables[:2])
+
+
+def score_text(
+    month: str,
+    people: list[PersonScore],
+    windows: list[WindowScore],
+    directory: Directory,
+    language: Language,
+) -> str:
+    head = HEADERS_ZH if language == "zh" else {}
+
+    def h(column: str) -> str:
+        return head.get(column, column)
+
+    out = [f"Monthly assessment {month} (100 points; a serious violation vetoes)", "", "Staff:"]
+    out.append(
+        f"  {h('rank'):>4}  {h('name'):<16} {h('window_name'):<12} {h('score'):>6}  "
+        f"{h('rating'):<10} {h('vetoed')}"
+    )
+    for p in people:
+        veto = "VETO " + " ".join(p.veto_reasons) if p.vetoed else ""
+        who, window = directory.label(p.staff_id, language), directory.window_label(p.window)
+        out.append(f"  {p.rank:>4}  {who:<16} {window:<12} {p.score:>6g}  {p.rating:<10} {veto}")
+    out += [
+        "",
+        "Windows:",
+        f"  {h('rank'):>4}  {h('window_name'):<12} {h('staff'):>5} {h('score'):>7}  {h('rating')}",
+    ]
+    for w in windows:
+        vetoed = ", ".join(directory.label(s, language) for s in w.vetoed_staff)
+        veto = f"  VETO ({vetoed})" if w.vetoed else ""
+        window = directory.window_label(w.window)
+        out.append(f"  {w.rank:>4}  {window:<12} {w.staff:>5} {w.score:>7g}  {w.rating:<10}{veto}")
+    return "\n".join(out)
+
+
+def score_xlsx(path: Path, tables: list[Table]) -> None:
     """A workbook with the staff sheet, the window sheet and every violation behind them."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     book = Workbook()
-    for index, (title, rows) in enumerate(
-        [(f"Staff {month}", people), (f"Windows {month}", windows), ("Violations", violations)]
-    ):
+    for index, (title, header, body) in enumerate(tables):
         sheet = book.active if index == 0 else book.create_sheet()
         sheet.title = title
-        header, body = table_rows(rows)
         sheet.append(header)
         for cell in sheet[1]:
             cell.font = Font(bold=True)

@@ -2,6 +2,8 @@
 
 A line is either a payload, or a record of `hallwatch watch --json` (whose `topic` is then
 checked too). Bad lines become dead letters naming the line; nothing stops the replay.
+The directory snapshot given is the one every month is judged with: the same snapshot and
+lines give the same results.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import datetime
 
 from mqtt import schema
 from mqtt.ids import utc_now
+from rules.directory import Directory
 from rules.policy import Policy
 from rules.recompute import affected, recompute_month
 from rules.render import to_json
@@ -53,7 +56,11 @@ def results_digest(store: Store, months: Iterable[str]) -> str:
 
 
 def replay(
-    lines: Iterable[bytes], policy: Policy, store: Store, now: datetime | None = None
+    lines: Iterable[bytes],
+    policy: Policy,
+    directory: Directory,
+    store: Store,
+    now: datetime | None = None,
 ) -> ReplaySummary:
     summary = ReplaySummary()
     touched: set[str] = set()
@@ -64,7 +71,7 @@ def replay(
         summary.stored += len(new)
         summary.duplicates += len(batch) - len(new)
         # Every month the file touches, new events or not: a rerun reports the same results.
-        touched.update(key[1] for event in batch if (key := affected(event, policy)))
+        touched.update(key[1] for event in batch if (key := affected(event, policy, directory)))
         batch.clear()
 
     for number, raw in enumerate(lines, start=1):
@@ -83,7 +90,7 @@ def replay(
             flush()
     flush()
     for month in sorted(touched):
-        recompute_month(store, policy, month, now)
+        recompute_month(store, policy, directory, month, now)
         summary.months[month] = len(store.violations(month=month))
     summary.digest = results_digest(store, touched)
     return summary

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from rules.directory import Directory
 from rules.engine import Facts, ViolationRecord, judged_workdays
 from rules.policy import Policy
 from rules.store import Store
@@ -20,7 +21,7 @@ FULL_MARKS = 100.0
 class PersonScore:
     rank: int
     staff_id: str
-    window: str
+    window: str  # the latest window they worked at in the month
     site: str
     deductions: float
     score: float
@@ -38,7 +39,9 @@ class WindowScore:
     window: str
     site: str
     staff: int
-    score: float  # the mean of its staff's scores, weighted by the days each was judged
+    # The mean of its staff's scores for their days at this window (the violations of those
+    # days), weighted by the days each was judged here.
+    score: float
     vetoed: bool
     rating: str
     vetoed_staff: tuple[str, ...]
@@ -59,50 +62,76 @@ def _ranking(rows: list[dict], name: str) -> list[tuple[int, dict]]:
 
 
 def score_month(
-    policy: Policy, violations: Iterable[ViolationRecord], workdays: Mapping[str, int] | None = None
+    policy: Policy,
+    directory: Directory,
+    violations: Iterable[ViolationRecord],
+    workdays: Mapping[str, Mapping[str, int]] | None = None,
 ) -> tuple[list[PersonScore], list[WindowScore]]:
-    """Score every staff member and window of the policy from a month's violations.
+    """Score every staff member and window of the directory from a month's violations.
 
-    `workdays`: per staff member, the working days of the month on which they were judged
-    (employed, the site live). A window's score then counts each member by those days, and
-    whoever has none is not on the sheet. None: everyone, counted alike.
+    `workdays`: per staff member, per window in the order they worked there, the working
+    days of the month on which they were judged there (`judged_workdays`). A person has one
+    score for the month, from all their violations, and is listed at the last window they
+    worked at; a window's score is the mean of its members' scores for the violations of
+    their days there, weighted by those days, and a member's veto vetoes the window where
+    the vetoing violation happened. Whoever has no judged day is not on the sheet. None:
+    everyone at their latest window, counted alike.
     """
     mine: dict[str, list[ViolationRecord]] = defaultdict(list)
     for v in violations:
         mine[v.staff_id].append(v)
-    weight = {s: 1 if workdays is None else workdays.get(s, 0) for s in policy.window_of}
+    weights: dict[str, dict[str, int]] = {}
+    for staff in directory.judged_staff:
+        home = directory.home_window(staff)
+        days = {home.id: 1} if workdays is None and home else (workdays or {}).get(staff, {})
+        weights[staff] = {window: n for window, n in days.items() if n}
     people = []
-    for window in policy.windows:
-        for staff in window.staff:
-            if not weight[staff]:
-                continue
-            counted = [v for v in mine[staff] if v.status != "voided"]
-            deductions = sum(v.deduction for v in counted)
-            vetoes = tuple(v.violation_id for v in counted if v.veto)
-            score = max(0.0, FULL_MARKS - deductions)
-            people.append(
-                {
-                    "staff_id": staff,
-                    "window": window.id,
-                    "site": window.site,
-                    "deductions": deductions,
-                    "score": score,
-                    "vetoed": bool(vetoes),
-                    "rating": policy.rating(score, bool(vetoes)),
-                    "minor": sum(v.severity == "minor" for v in counted),
-                    "serious": sum(v.severity == "serious" for v in counted),
-                    "voided": len(mine[staff]) - len(counted),
-                    "veto_reasons": vetoes,
-                }
-            )
+    for staff, days in weights.items():
+        if not days:
+            continue
+        counted = [v for v in mine[staff] if v.status != "voided"]
+        deductions = sum(v.deduction for v in counted)
+        vetoes = tuple(v.violation_id for v in counted if v.veto)
+        score = max(0.0, FULL_MARKS - deductions)
+        latest = directory.window[list(days)[-1]]
+        people.append(
+            {
+                "staff_id": staff,
+                "window": latest.id,
+                "site": latest.site,
+                "deductions": deductions,
+                "score": score,
+                "vetoed": bool(vetoes),
+                "rating": policy.rating(score, bool(vetoes)),
+                "minor": sum(v.severity == "minor" for v in counted),
+                "serious": sum(v.severity == "serious" for v in counted),
+                "voided": len(mine[staff]) - len(counted),
+                "veto_reasons": vetoes,
+            }
+        )
 
     person_rows = [PersonScore(rank=r, **p) for r, p in _ranking(people, "staff_id")]
     windows = []
-    for window in policy.windows:
-        members = [p for p in person_rows if p.window == window.id]
-        days = sum(weight[p.staff_id] for p in members)
-        score = sum(p.score * weight[p.staff_id] for p in members) / days if days else FULL_MARKS
-        vetoed_staff = tuple(p.staff_id for p in members if p.vetoed)
+    for window in directory.windows:
+        members = [p for p in person_rows if weights[p.staff_id].get(window.id)]
+        days = sum(weights[p.staff_id][window.id] for p in members)
+        # A violation recorded without its window (before windows were dated) counts at
+        # every window its person worked at that month.
+        here = {
+            p.staff_id: [
+                v
+                for v in mine[p.staff_id]
+                if v.status != "voided" and v.window in (window.id, None)
+            ]
+            for p in members
+        }
+        total = sum(
+            max(0.0, FULL_MARKS - sum(v.deduction for v in here[p.staff_id]))
+            * weights[p.staff_id][window.id]
+            for p in members
+        )
+        score = total / days if days else FULL_MARKS
+        vetoed_staff = tuple(p.staff_id for p in members if any(v.veto for v in here[p.staff_id]))
         vetoed = bool(vetoed_staff) and policy.veto.window
         windows.append(
             {
@@ -121,11 +150,14 @@ def score_month(
 
 
 def load_sheet(
-    store: Store, policy: Policy, month: str
+    store: Store, policy: Policy, directory: Directory, month: str
 ) -> tuple[list[PersonScore], list[WindowScore], list[ViolationRecord]]:
     """The month's sheet from a store: (staff, windows, the violations it counts)."""
     rows = store.violations(month=month)
     facts = Facts(first_punch=store.first_punches())
-    days = {staff: judged_workdays(policy, staff, month, facts) for staff in policy.window_of}
-    people, windows = score_month(policy, rows, days)
+    days = {
+        staff: judged_workdays(policy, directory, staff, month, facts)
+        for staff in directory.judged_staff
+    }
+    people, windows = score_month(policy, directory, rows, days)
     return people, windows, rows

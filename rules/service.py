@@ -16,7 +16,8 @@ from base.lifecycle import StartStop
 from mqtt.client import BrokerConfig, MqttClient
 from mqtt.ids import utc_now
 from rules.backend import StoreLocation, open_store
-from rules.directory_store import seed_from_policy
+from rules.directory import DirectorySource
+from rules.directory_store import cached_directory, seed_from_policy
 from rules.ingest import (
     DEAD_LETTER_BURST,
     DEAD_LETTERS_PER_S,
@@ -151,9 +152,12 @@ class RulesService(StartStop):
         self.store.dead_letter_cap = settings.dead_letter_cap
         # A policy's deprecated [[windows]] seed a store that has no directory yet.
         seed_from_policy(self.store, self.policy)
+        # Who works where: the store's directory, read again when an edit changed it.
+        self.directory: DirectorySource = cached_directory(self.store)
         self.ingest = Ingest(
             self.store,
             self.policy,
+            self.directory,
             recompute_every_s=settings.recompute_every_s,
             now=now,
             dead_letter_gate=TokenBucket(settings.dead_letters_per_s, settings.dead_letter_burst),

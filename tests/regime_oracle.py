@@ -1,6 +1,7 @@
 """A deliberately simple evaluator of the core regime, written from docs/rules.md alone.
 
-It shares nothing with `rules/engine.py` but the payload types and the policy's values: it
+It shares nothing with `rules/engine.py` but the payload types, the policy's values and the
+directory's records (who is posted where, when): it
 reads the rules as numbered in the document (rules 1-17, 21, 23-25, 27) and applies them
 one person-month at a time with plain loops, so that the differential test
 (tests/test_rules_differential.py) can hold the engine to the document. Workstation
@@ -15,6 +16,7 @@ from itertools import pairwise
 
 from mqtt import schema
 from mqtt.schema import Action
+from rules.directory import Directory
 from rules.policy import Policy
 
 MINUTE = timedelta(minutes=1)
@@ -45,19 +47,34 @@ def days_of(month: str) -> list[date]:
     return days
 
 
-def is_judged(policy: Policy, staff: str, day: date, live_from: date | None) -> bool:
+def window_on(directory: Directory, staff: str, day: date):
+    """The window the person is posted to on `day`, while employed (None: not judged)."""
+    for member in directory.staff:
+        if member.staff_id != staff:
+            continue
+        if member.start_date is not None and day < member.start_date:
+            return None
+        if member.end_date is not None and day > member.end_date:
+            return None
+        for posting in member.postings:
+            if posting.first_day is not None and day < posting.first_day:
+                continue
+            if posting.last_day is not None and day > posting.last_day:
+                continue
+            return next(w for w in directory.windows if w.id == posting.window)
+    return None
+
+
+def is_judged(directory: Directory, staff: str, day: date, live_from: date | None) -> bool:
     """Rules 1-3."""
-    window = next(w for w in policy.windows if staff in w.staff)
     if live_from is not None and day < live_from:
         return False
-    dates = window.employment.get(staff)
-    if dates is not None and dates.first_day is not None and day < dates.first_day:
-        return False
-    return not (dates is not None and dates.last_day is not None and day > dates.last_day)
+    return window_on(directory, staff, day) is not None
 
 
 def judge_month(
     policy: Policy,
+    directory: Directory,
     staff: str,
     month: str,
     events: list[schema.Event],
@@ -67,13 +84,12 @@ def judge_month(
     announced: dict[tuple, int] | None = None,
 ) -> list[Verdict]:
     """Every violation of `staff` in `month`, numbered (rules 23-25)."""
-    window = next(w for w in policy.windows if staff in w.staff)
-    zone = policy.zone(window.site)
     unique = {e.id: e for e in events}  # a redelivered event counts once
     found: list[Verdict] = []
     for day in days_of(month):
-        if not is_judged(policy, staff, day, live_from):
+        if not is_judged(directory, staff, day, live_from):
             continue
+        zone = policy.zone(window_on(directory, staff, day).site)
         midnight = datetime.combine(day, datetime.min.time(), zone)
         tomorrow = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone)
         mine = [e for e in unique.values() if getattr(e, "staff_id", None) == staff]

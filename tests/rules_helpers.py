@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from mqtt import schema
 from mqtt.schema import Action, LeaveKind, Method
+from rules.directory import Directory, DirectorySource
 from rules.policy import Policy
 
 SITE = "hall-01"
@@ -116,12 +117,24 @@ def full_day(staff: str = "S1", day: date = DAY) -> list[schema.Punch]:
 HALL_POLICY = policy()
 
 
+def directory_of(pol: Policy = HALL_POLICY) -> Directory:
+    """The directory a policy's [[windows]] seed: who works where in these tests."""
+    return Directory.from_policy(pol)
+
+
+def source_of(pol: Policy = HALL_POLICY) -> DirectorySource:
+    """A directory source for long-lived components, always giving the policy's seed."""
+    snapshot = directory_of(pol)
+    return lambda: snapshot
+
+
 def findings(events, *, leaves=(), now=None, day=DAY, staff="S1", pol=HALL_POLICY):
     """What the engine finds on one person-day."""
     from rules.engine import PersonEvents, evaluate_day, group_by_person
 
-    person = group_by_person(events, pol).get(staff)
-    return evaluate_day(pol, staff, day, person or PersonEvents(), leaves, now)
+    directory = directory_of(pol)
+    person = group_by_person(events, directory).get(staff)
+    return evaluate_day(pol, directory, staff, day, person or PersonEvents(), leaves, now)
 
 
 def rules_of(events, **kwargs) -> list[str]:

@@ -16,6 +16,7 @@ import msgspec
 from mqtt import schema
 from mqtt.client import BrokerConfig
 from rules.attribution import refusal
+from rules.directory import Directory
 from rules.policy import Policy
 from rules.service import RulesService, RulesSettings, ServiceConfig
 from tests.journal_helpers import activity_event, alert_event
@@ -98,8 +99,9 @@ def test_activity_counts_for_the_workstations_own_staff_member_only():
         {"windows": [{"id": "w1", "site": "hall-01", "staff": ["S001", "S002"],
                       "workstations": {"ws-01": "S001"}}]}
     )  # fmt: skip
-    assert refusal(_activity(None), policy) is None
-    assert refusal(_activity("S001"), policy) is None
-    assert "is S001's" in (refusal(_activity("S002"), policy) or "")
+    directory = Directory.from_policy(policy)
+    assert refusal(_activity(None), directory) is None
+    assert refusal(_activity("S001"), directory) is None
+    assert "is S001's" in (refusal(_activity("S002"), directory) or "")
     unmapped = msgspec.structs.replace(_activity("S002"), device="ws-09")
-    assert "is nobody's" in (refusal(unmapped, policy) or "")
+    assert "is nobody's" in (refusal(unmapped, directory) or "")

@@ -19,7 +19,7 @@ from mqtt.client import topic_for
 from rules.ingest import Ingest
 from tests.conftest import REPO
 from tests.mqtt_helpers import client, clock_event
-from tests.rules_helpers import clock, policy
+from tests.rules_helpers import clock, policy, source_of
 
 FORGED_LINE = "\r\x1b[2K09:00:01  hall-01/st-01       clock      S999  clock_in  face  score 0.99"
 UNSAFE = ("\x1b", "\r", "\n", "\x9b", "\u202e")
@@ -109,7 +109,7 @@ def test_the_live_feeds_json_escapes_every_control_character():
 
 
 def test_the_service_log_takes_no_forged_line(store, caplog):
-    ingest = Ingest(store, policy())
+    ingest = Ingest(store, policy(), source_of())
     good = clock("09:00")
     with caplog.at_level(logging.WARNING, logger="rules.ingest"):
         ingest.handle(topic_for(good), _with_key(good, FORGED_LINE))

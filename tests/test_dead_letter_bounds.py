@@ -11,7 +11,7 @@ from rules.ingest import Ingest
 from rules.publish import ResultPublisher
 from rules.ratelimit import TokenBucket
 from rules.store import DEAD_LETTER_PAYLOAD_CHARS
-from tests.rules_helpers import clock, policy
+from tests.rules_helpers import clock, policy, source_of
 
 
 class FakeClock:
@@ -37,7 +37,9 @@ def test_a_flood_of_garbage_is_capped_counted_and_announced_at_a_bounded_rate(st
     store.dead_letter_cap = 50
     announced: list[schema.Event] = []
     gate = TokenBucket(rate_per_s=1e-9, burst=5)  # no refill within the test
-    ingest = Ingest(store, policy(), ResultPublisher(announced.append), dead_letter_gate=gate)
+    ingest = Ingest(
+        store, policy(), source_of(), ResultPublisher(announced.append), dead_letter_gate=gate
+    )
     good = clock("09:20")
     topic = topic_for(good)
     acked: list[int] = []

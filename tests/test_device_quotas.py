@@ -20,7 +20,7 @@ from rules.ingest import Ingest
 from rules.recompute import recompute_person_month
 from rules.service import RulesService, RulesSettings, ServiceConfig
 from tests.mqtt_helpers import client
-from tests.rules_helpers import activity, clock, full_day, policy
+from tests.rules_helpers import activity, clock, directory_of, full_day, policy, source_of
 
 
 def _padded(event: schema.Event, size: int = schema.MAX_PAYLOAD_BYTES - 100) -> bytes:
@@ -35,7 +35,7 @@ def _stored_bytes(store) -> int:
 
 
 def test_padding_is_not_stored(store):
-    ingest = Ingest(store, policy())
+    ingest = Ingest(store, policy(), source_of())
     events = [clock("09:00") for _ in range(50)]
     for event in events:
         ingest.handle(topic_for(event), _padded(event))
@@ -45,7 +45,9 @@ def test_padding_is_not_stored(store):
 
 
 def test_a_device_over_its_quota_gets_dead_letters_and_the_others_go_on(store):
-    ingest = Ingest(store, policy(), device_quota=(1e-9, 100))  # no refill within the test
+    ingest = Ingest(
+        store, policy(), source_of(), device_quota=(1e-9, 100)
+    )  # no refill within the test
     flood = [activity("10:00", 1, device="ws-1") for _ in range(300)]
     punch = clock("09:00")
     for event in [*flood, punch]:
@@ -101,14 +103,14 @@ def test_events_past_the_retention_period_are_pruned_and_their_month_stands(stor
     store.add_events([*old, *recent])
     pol = policy()
     now = datetime(2026, 3, 20, tzinfo=UTC)
-    before = recompute_person_month(store, pol, "S1", "2026-01", now)
+    before = recompute_person_month(store, pol, directory_of(pol), "S1", "2026-01", now)
     assert before[0]  # January has its absences
-    ingest = Ingest(store, pol, keep_months=1)
+    ingest = Ingest(store, pol, source_of(pol), keep_months=1)
     assert ingest.prune(now) == len(old)  # kept: this month and one before it
     assert store.horizon() == "2026-02"
     assert store.events(datetime(2026, 1, 1, tzinfo=UTC), now) == recent
     # January's results stand: recomputing it (its events gone) changes nothing.
-    assert recompute_person_month(store, pol, "S1", "2026-01", now) == ([], [])
+    assert recompute_person_month(store, pol, directory_of(pol), "S1", "2026-01", now) == ([], [])
     assert store.violations(month="2026-01") == sorted(before[0], key=_order)
     # A late event for a pruned month is refused, not stored.
     late = clock("09:00", day=date(2026, 1, 12))

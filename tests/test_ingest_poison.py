@@ -106,9 +106,9 @@ def test_a_nul_byte_in_a_rejected_payload_is_a_dead_letter_like_any_other(store)
     """PostgreSQL's text takes no NUL: storing the rejected payload as it came failed the
     whole batch, again at every retry."""
     from rules.ingest import Ingest
-    from tests.rules_helpers import policy
+    from tests.rules_helpers import policy, source_of
 
-    ingest = Ingest(store, policy())
+    ingest = Ingest(store, policy(), source_of())
     good = clock("09:00")
     ingest.handle(topic_for(good), b'{"schema": "hallwatch.clock/1", "\x00": 1}')
     ingest.handle(topic_for(good), schema.encode(good))

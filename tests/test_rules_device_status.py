@@ -18,7 +18,7 @@ from rules.inspection import inspect_day, load_inspection
 from rules.service import RulesService, RulesSettings, ServiceConfig
 from rules.store import Arrival, DeviceSeen
 from tests.conftest import REPO
-from tests.rules_helpers import DAY, SITE, at, policy
+from tests.rules_helpers import DAY, SITE, at, directory_of, policy
 from tests.support.mosquitto import anonymous_broker, free_port
 
 DEVICE = """
@@ -95,7 +95,9 @@ def test_inspection_times_an_offline_device_when_the_centre_saw_it_go():
     )
     stopped = DeviceSeen(_status("offline", 7, at("10:01"), "st-03"), at("10:01:02"))
     now = at("10:30").astimezone(UTC)
-    report = inspect_day(policy(), DAY, SITE, [], [], [gone, away, stopped], [], now)
+    report = inspect_day(
+        policy(), directory_of(), DAY, SITE, [], [], [gone, away, stopped], [], now
+    )
     lines = {d.device: d for d in report.offline}
     assert (lines["st-01"].since, lines["st-01"].why) == (at("10:02:31"), "connection lost")
     assert (lines["st-02"].since, lines["st-02"].why) == (at("10:04:50"), "the broker went away")
@@ -137,7 +139,9 @@ def _device(site: str, port: int) -> subprocess.Popen:
 def _offline_line(service: RulesService, site: str, timeout_s: float = 20.0):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        report = load_inspection(service.store, service.policy, DAY, site, utc_now())
+        report = load_inspection(
+            service.store, service.policy, service.directory(), DAY, site, utc_now()
+        )
         found = [d for d in report.offline if d.device == "st-09"]
         if found:
             return found[0]

@@ -22,6 +22,7 @@ import pytest
 from mqtt import schema
 from mqtt.ids import new_event_id
 from mqtt.schema import Action, AlertKind, LeaveKind, Method
+from rules.directory import Directory
 from rules.engine import (
     Facts,
     PersonEvents,
@@ -222,9 +223,10 @@ class PersonMonth:
             ManagerAction(f"a{n}", lv.start, "boss", "leave_add", lv.leave_id, "sick", lv)
             for n, lv in enumerate(self.leaves)
         ]
-        person = group_by_person(self.delivered(events), self.policy).get(STAFF, PersonEvents())
+        directory = Directory.from_policy(self.policy)
+        person = group_by_person(self.delivered(events), directory).get(STAFF, PersonEvents())
         records = evaluate_person_month(
-            self.policy, STAFF, self.month, person, actions, self.now, facts
+            self.policy, directory, STAFF, self.month, person, actions, self.now, facts
         )
         return records, facts
 
@@ -233,6 +235,7 @@ class PersonMonth:
         leaves = [(lv.start, lv.end) for lv in self.leaves]
         return oracle.judge_month(
             self.policy,
+            Directory.from_policy(self.policy),
             STAFF,
             self.month,
             self.delivered(events),
@@ -274,8 +277,9 @@ def check(case: PersonMonth) -> None:
     records, facts = case.engine(case.events)
     verdicts = case.oracle(case.events)
     assert comparable_engine(records) == comparable_oracle(verdicts)
-    days = judged_workdays(case.policy, STAFF, case.month, facts)
-    people, _ = score_month(case.policy, records, {STAFF: days})
+    directory = Directory.from_policy(case.policy)
+    days = judged_workdays(case.policy, directory, STAFF, case.month, facts)
+    people, _ = score_month(case.policy, directory, records, {STAFF: days})
     if people:
         assert (people[0].score, people[0].vetoed) == oracle.score(verdicts)
     if case.rng.random() < 0.5:

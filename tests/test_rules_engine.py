@@ -24,6 +24,7 @@ from tests.rules_helpers import (
     alert,
     at,
     clock,
+    directory_of,
     findings,
     full_day,
     going_out,
@@ -238,8 +239,9 @@ def month_events(lates: int, extra=()):
 
 
 def month(events, actions=(), pol=POLICY, staff="S1"):
-    person = group_by_person(events, pol).get(staff)
-    return evaluate_person_month(pol, staff, "2026-11", person, actions)
+    directory = directory_of(pol)
+    person = group_by_person(events, directory).get(staff)
+    return evaluate_person_month(pol, directory, staff, "2026-11", person, actions)
 
 
 def test_minor_violations_are_numbered_then_escalate_and_veto():
@@ -301,20 +303,22 @@ def test_arrival_order_and_duplicates_do_not_matter():
             alert("11:00", AlertKind.PROXY_PUNCH),
         ],
     )
-    expected = evaluate_month(POLICY, "2026-11", events)
+    expected = evaluate_month(POLICY, directory_of(POLICY), "2026-11", events)
     shuffled = events + events[:20]
     random.Random(7).shuffle(shuffled)
-    assert evaluate_month(POLICY, "2026-11", shuffled) == expected
+    assert evaluate_month(POLICY, directory_of(POLICY), "2026-11", shuffled) == expected
     assert any(r.rule == "spoof" for r in expected)
 
 
 def test_unknown_staff_and_non_person_events_are_ignored():
     stranger = clock("09:30", staff="S999")
     status = station_status("09:00", "online")
-    grouped = group_by_person([stranger, status], POLICY)
+    grouped = group_by_person([stranger, status], directory_of(POLICY))
     assert list(grouped) == ["S999"] and not grouped["S999"].activity
-    assert evaluate_day(POLICY, "S999", DAY, grouped["S999"]) == []
-    assert "S999" not in {r.staff_id for r in evaluate_month(POLICY, "2026-11", [stranger])}
+    assert evaluate_day(POLICY, directory_of(POLICY), "S999", DAY, grouped["S999"]) == []
+    assert "S999" not in {
+        r.staff_id for r in evaluate_month(POLICY, directory_of(POLICY), "2026-11", [stranger])
+    }
 
 
 def test_weekend_without_punches_is_quiet_and_day_boundaries_are_local():

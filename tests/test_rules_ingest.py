@@ -56,7 +56,7 @@ def test_store_keeps_each_event_once_in_a_private_file(store):
 
 def test_new_events_mark_their_person_month_until_it_is_recomputed(store):
     from rules.recompute import recompute_person_month
-    from tests.rules_helpers import policy
+    from tests.rules_helpers import directory_of, policy
 
     late = clock("09:20", day=PAST)
     person_month = ("S1", "2026-10")
@@ -68,10 +68,14 @@ def test_new_events_mark_their_person_month_until_it_is_recomputed(store):
         # Marked again while this cycle runs (as by another instance): the mark survives.
         store.add_events([again], lambda event: person_month)
     assert store.pending() == [person_month]
-    change = recompute_person_month(store, policy(), "S1", "2026-10", None, if_pending=True)
+    change = recompute_person_month(
+        store, policy(), directory_of(), "S1", "2026-10", None, if_pending=True
+    )
     assert [v.rule for v in change[0] if v.day == PAST][:1] == ["late"]
     assert store.pending() == []
-    assert recompute_person_month(store, policy(), "S1", "2026-10", None, if_pending=True) == (
+    assert recompute_person_month(
+        store, policy(), directory_of(), "S1", "2026-10", None, if_pending=True
+    ) == (
         [],
         [],
     )
@@ -297,9 +301,9 @@ def read_only(store, on: bool) -> None:
 
 def test_a_failing_store_keeps_the_messages_for_a_retry(store):
     from rules.ingest import Ingest
-    from tests.rules_helpers import policy
+    from tests.rules_helpers import policy, source_of
 
-    ingest = Ingest(store, policy())
+    ingest = Ingest(store, policy(), source_of())
     event = clock("09:20", day=PAST)
     acked = []
     ingest.handle(topic_for(event), schema.encode(event), lambda: acked.append(event.id))
@@ -317,12 +321,12 @@ def test_a_failing_store_keeps_the_messages_for_a_retry(store):
 
 def test_absences_appear_once_a_session_has_settled_without_any_event(store):
     from rules.ingest import Ingest
-    from tests.rules_helpers import DAY, at, policy
+    from tests.rules_helpers import DAY, at, policy, source_of
 
     moments = iter([at("17:20"), at("17:29"), at("17:31")])
     # A site that went live earlier (with no punch stored, it would not be judged yet).
     live = policy(sites={"hall-01": {"go_live": "2026-11-02"}})
-    ingest = Ingest(store, live, now=lambda: next(moments))
+    ingest = Ingest(store, live, source_of(live), now=lambda: next(moments))
     ingest.recompute_all("2026-11")  # start-up at 17:20: the afternoon is not settled yet
 
     def afternoon_absences() -> set[str]:

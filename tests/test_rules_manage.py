@@ -38,7 +38,7 @@ from rules.manage import (
 from rules.recompute import recompute_month
 from rules.scoring import score_month
 from tests.mqtt_helpers import Collector
-from tests.rules_helpers import DAY, SITE, at, clock, policy
+from tests.rules_helpers import DAY, SITE, at, clock, directory_of, policy
 from tests.support.mosquitto import free_port
 
 MONTH = "2026-11"
@@ -77,7 +77,8 @@ def judged_hall(store, site: str = SITE, announcer=None) -> Management:
     events = [msgspec.structs.replace(e, site=site) for e in day]
     store.add_events(events)
     clock_now = Clock()
-    recompute_month(store, rules_policy, MONTH, clock_now())
+    directory = directory_of(rules_policy)
+    recompute_month(store, rules_policy, directory, MONTH, clock_now())
     return Management(store, rules_policy, announcer, now=clock_now)
 
 
@@ -181,7 +182,7 @@ def test_each_refusal_says_what_to_do_and_records_nothing(store):
         (InvalidInput, "the leave ends (2026-11-24T08:00:00+08:00) before it starts",
          lambda: manage.add_leave(LI, "S2", naive, naive - timedelta(hours=1), LeaveKind.SICK, "x")),
         (InvalidInput, "ends", lambda: manage.add_leave(LI, "S2", naive, naive, LeaveKind.SICK, "x")),
-        (NotFound, "NOBODY is in no window of the policy",
+        (NotFound, "NOBODY is in no window of the directory",
          lambda: manage.add_leave(LI, "NOBODY", naive, naive + timedelta(hours=1), LeaveKind.SICK, "x")),
         (InvalidInput, "say why",
          lambda: manage.add_leave(LI, "S2", naive, naive + timedelta(hours=1), LeaveKind.SICK, "")),
@@ -217,7 +218,9 @@ def test_queries_filter_and_read_the_store(store):
     statuses = {line.staff_id: line.status for w in report.windows for line in w.staff}
     assert statuses == {"S1": "at post", "S2": "absent"}
     sheet = manage.monthly_sheet(MONTH)
-    assert (sheet.staff, sheet.windows) == score_month(manage.policy, sheet.violations)
+    assert (sheet.staff, sheet.windows) == score_month(
+        manage.policy, sheet.directory, sheet.violations
+    )
     assert len(sheet.violations) == len(manage.violations(month=MONTH))
 
 
@@ -388,9 +391,10 @@ def test_a_formula_in_the_data_stays_text_in_the_workbook(tmp_path):
         status="open",
         detail=FORMULA,
     )
-    people, windows = score_month(hall_policy(), [record])
+    directory = directory_of(hall_policy())
+    people, windows = score_month(hall_policy(), directory, [record])
     path = tmp_path / "sheet.xlsx"
-    render.score_xlsx(path, MONTH, people, windows, [record])
+    render.score_xlsx(path, render.score_tables(MONTH, people, windows, [record], directory, "en"))
     sheet = load_workbook(path)["Violations"]
     header = [cell.value for cell in sheet[1]]
     cell = sheet[2][header.index("detail")]

@@ -32,6 +32,7 @@ from hallwatch.cli import main
 from mqtt import schema
 from mqtt.ids import new_event_id
 from mqtt.schema import Action, AlertKind
+from rules.directory import Directory
 from rules.manager_actions import LeaveRecord, ManagerAction, leave_kind, leave_span
 from rules.policy import load_policy
 from rules.scoring import load_sheet
@@ -176,7 +177,7 @@ def enter_sick_leave(db, policy) -> None:
 def sheet(db, policy):
     store = SqliteStore(db)
     try:
-        people, windows, rows = load_sheet(store, policy, MONTH)
+        people, windows, rows = load_sheet(store, policy, Directory.from_policy(policy), MONTH)
         numbers = {(v.staff_id, v.rule, v.day.day): v.correction_no for v in rows}
         return people, windows, numbers, store.first_punches()
     finally:

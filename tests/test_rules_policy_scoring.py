@@ -12,7 +12,7 @@ from base.config import ConfigError
 from rules.engine import ViolationRecord
 from rules.policy import Policy, load_policy
 from rules.scoring import score_month
-from tests.rules_helpers import at, policy
+from tests.rules_helpers import at, directory_of, policy
 
 
 def test_defaults_mirror_the_brief():
@@ -130,7 +130,7 @@ def test_scores_floor_vetoes_ratings_and_ranking():
         violation("D", 10, "serious", veto=True),
         replace(violation("E", 10, "serious", veto=True), status="voided"),
     ]
-    people, windows = score_month(pol, rows)
+    people, windows = score_month(pol, directory_of(pol), rows)
     got = {p.staff_id: (p.rank, p.score, p.vetoed, p.rating) for p in people}
     assert got == {
         "E": (1, 100, False, "excellent"),  # the voided violation neither deducts nor vetoes
@@ -152,10 +152,12 @@ def test_ties_share_a_rank_and_the_window_veto_can_be_off():
         windows=[{"id": "w1", "site": "hall-01", "staff": ["A", "B", "C"]}],
         veto={"person": True, "window": False},
     )
-    people, windows = score_month(pol, [violation("C", 1), violation("B", 5, "serious", veto=True)])
+    people, windows = score_month(
+        pol, directory_of(pol), [violation("C", 1), violation("B", 5, "serious", veto=True)]
+    )
     assert [(p.staff_id, p.rank) for p in people] == [("A", 1), ("C", 2), ("B", 3)]
     assert (windows[0].score, windows[0].vetoed, windows[0].rating) == (98, False, "excellent")
-    tie, _ = score_month(pol, [])
+    tie, _ = score_month(pol, directory_of(pol), [])
     assert [p.rank for p in tie] == [1, 1, 1]
 
 
@@ -194,7 +196,7 @@ def test_inspection_status_now_and_what_is_known_at_that_time():
     offline = station_status("07:00", "offline")
     leave = LeaveRecord("lv-1", "S3", at("08:00"), at("18:00"), schema.LeaveKind.SICK)
     seen = [DeviceSeen(offline, at("07:00"))]
-    report = inspect_day(pol, DAY, None, events, [], seen, [leave], at("10:15"))
+    report = inspect_day(pol, directory_of(pol), DAY, None, events, [], seen, [leave], at("10:15"))
     lines = {line.staff_id: line for w in report.windows for line in w.staff}
     assert {s: line.status for s, line in lines.items()} == {
         "S1": "away",
@@ -207,7 +209,7 @@ def test_inspection_status_now_and_what_is_known_at_that_time():
         ("ws-1", "never seen"),
     ]
     assert any("unattributed unknown_face alert" in i.text for i in report.open_items)
-    late = inspect_day(pol, DAY, None, events, [], [], [], at("11:00"))
+    late = inspect_day(pol, directory_of(pol), DAY, None, events, [], [], [], at("11:00"))
     assert {line.staff_id: line.status for w in late.windows for line in w.staff}["S3"] == "absent"
 
 
@@ -217,5 +219,5 @@ def test_a_device_fault_is_an_open_item_in_the_devices_own_words():
     from tests.rules_helpers import DAY, alert
 
     fault = alert("09:40", schema.AlertKind.CLOCK_FAULT, staff=None)
-    report = inspect_day(policy(), DAY, None, [fault], [], [], [], at("10:00"))
+    report = inspect_day(policy(), directory_of(), DAY, None, [fault], [], [], [], at("10:00"))
     assert [i.text for i in report.open_items] == [f"{fault.site}/st-01: clock_fault: two faces"]

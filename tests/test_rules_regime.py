@@ -26,7 +26,19 @@ from rules.engine import (
 )
 from rules.manager_actions import ActionRefused, check_correction, leave_kind, leave_span
 from rules.scoring import score_month
-from tests.rules_helpers import DAY, SITE, TZ, activity, at, clock, full_day, going_out, policy
+from tests.rules_helpers import (
+    DAY,
+    SITE,
+    TZ,
+    activity,
+    at,
+    clock,
+    directory_of,
+    full_day,
+    going_out,
+    policy,
+    source_of,
+)
 
 POLICY = policy()
 MONTH = "2026-11"
@@ -44,13 +56,15 @@ ONE_DAY = one_day()
 
 
 def person_month(events, *, pol=ONE_DAY, staff="S1", facts=NOTHING_KNOWN, now=None, actions=()):
-    person = group_by_person(events, pol).get(staff, PersonEvents())
-    return evaluate_person_month(pol, staff, MONTH, person, actions, now, facts)
+    directory = directory_of(pol)
+    person = group_by_person(events, directory).get(staff, PersonEvents())
+    return evaluate_person_month(pol, directory, staff, MONTH, person, actions, now, facts)
 
 
 def day_rules(events, *, pol=POLICY, staff="S1", now=None, day=DAY, facts=NOTHING_KNOWN):
-    person = group_by_person(events, pol).get(staff, PersonEvents())
-    return sorted(f.rule for f in evaluate_day(pol, staff, day, person, (), now, facts))
+    directory = directory_of(pol)
+    person = group_by_person(events, directory).get(staff, PersonEvents())
+    return sorted(f.rule for f in evaluate_day(pol, directory, staff, day, person, (), now, facts))
 
 
 def workdays(first: int, last: int) -> list[date]:
@@ -95,15 +109,16 @@ def test_nobody_is_absent_before_starting_or_after_leaving_and_the_window_counts
     assert min(r.day for r in newcomer) == date(2026, 11, 16)
     leaver = person_month([], pol=pol, staff="S3", facts=facts)
     assert max(r.day for r in leaver) == date(2026, 11, 20)
-    days = {s: judged_workdays(pol, s, MONTH, facts) for s in ("S1", "S2", "S3")}
-    assert days == {"S1": 21, "S2": 11, "S3": 15}
+    directory = directory_of(pol)
+    days = {s: judged_workdays(pol, directory, s, MONTH, facts) for s in ("S1", "S2", "S3")}
+    assert days == {"S1": {"w1": 21}, "S2": {"w1": 11}, "S3": {"w1": 15}}
     # S1 lost 4 points (late four times), S2 and S3 none: the window's mean weighs each by their days.
     records = person_month(_lates(4), pol=pol, facts=facts)
-    people, windows = score_month(pol, records, days)
+    people, windows = score_month(pol, directory_of(pol), records, days)
     assert {p.staff_id: p.score for p in people} == {"S1": 96, "S2": 100, "S3": 100}
     assert windows[0].score == round((96 * 21 + 100 * 11 + 100 * 15) / 47, 2)
     # Someone judged on no day of the month is not on its sheet.
-    people, _ = score_month(pol, records, {**days, "S3": 0})
+    people, _ = score_month(pol, directory_of(pol), records, {**days, "S3": {}})
     assert [p.staff_id for p in people] == ["S2", "S1"]
 
 
@@ -325,6 +340,7 @@ def test_the_inspection_shows_missing_clock_outs_and_clocks_in_doubt():
     statuses = [heartbeat("13:24", synced=False)]
     report = inspect_day(
         POLICY,
+        directory_of(POLICY),
         DAY,
         None,
         events,
@@ -342,7 +358,9 @@ def test_the_inspection_shows_missing_clock_outs_and_clocks_in_doubt():
     assert report.counts()["device clocks in doubt"] == 1
     # Before the site's go-live, nobody is judged, and the inspection says so.
     pending = Facts(first_punch={SITE: at("08:00", DAY + timedelta(days=1))})
-    early = inspect_day(POLICY, DAY, None, [], [], [], [], at("18:00"), pending)
+    early = inspect_day(
+        POLICY, directory_of(POLICY), DAY, None, [], [], [], [], at("18:00"), pending
+    )
     assert {line.status for w in early.windows for line in w.staff} == {"before go-live"}
 
 
@@ -416,11 +434,11 @@ def test_numbers_announced_survive_out_of_order_arrivals_and_replays_given_them(
     left_early = replace_punch(full_day(), "17:02", clock("15:48", Action.CLOCK_OUT))
     game = activity("10:00", 6, app="steam")
     stored(store, *left_early)
-    recompute_person_month(store, live, "S1", MONTH, None)
+    recompute_person_month(store, live, directory_of(live), "S1", MONTH, None)
     [departure] = store.violations(staff="S1")
     assert (departure.rule, departure.correction_no) == ("early_departure", 1)
     stored(store, game)  # the agent's data comes in late
-    recompute_person_month(store, live, "S1", MONTH, None)
+    recompute_person_month(store, live, directory_of(live), "S1", MONTH, None)
     results = store.violations(staff="S1")
     assert {v.rule: v.correction_no for v in results} == {
         "early_departure": 1,
@@ -436,7 +454,7 @@ def test_numbers_announced_survive_out_of_order_arrivals_and_replays_given_them(
         clean = SqliteStore(tmp_path / f"{name}.db", synchronous="OFF")
         for staff, numbers in given.items():
             clean.keep_numbers(staff, MONTH, numbers)
-        replay(lines, live, clean)
+        replay(lines, live, directory_of(live), clean)
         again = clean.violations(staff="S1")
         clean.close()
         if given:
@@ -449,7 +467,7 @@ def test_numbers_announced_survive_out_of_order_arrivals_and_replays_given_them(
 
     # The clock-out at 17:02 turns up: the early departure is withdrawn, its number retired.
     stored(store, clock("17:02", Action.CLOCK_OUT))
-    recompute_person_month(store, live, "S1", MONTH, None)
+    recompute_person_month(store, live, directory_of(live), "S1", MONTH, None)
     assert [(v.rule, v.correction_no) for v in store.violations(staff="S1")] == [
         ("nonwork_session", 2)
     ]
@@ -470,7 +488,7 @@ def test_when_a_sites_go_live_moves_back_everyone_there_is_judged_again(store):
     from mqtt.client import topic_for
     from rules.ingest import Ingest
 
-    ingest = Ingest(store, POLICY, now=lambda: at("18:00"))
+    ingest = Ingest(store, POLICY, source_of(POLICY), now=lambda: at("18:00"))
 
     def deliver(*events):
         for event in events:

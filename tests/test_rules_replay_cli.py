@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from hallwatch.cli import main
+from rules.directory import Directory
 from rules.policy import RuleId
 from rules.replay import replay
 from rules.simulate import generate_month
@@ -23,7 +24,7 @@ MONTH = "2026-10"
 def run_replay(lines, policy, path):
     store = SqliteStore(path, synchronous="NORMAL")
     try:
-        summary = replay(lines, policy, store)
+        summary = replay(lines, policy, Directory.from_policy(policy), store)
         return summary, store.violations(month=MONTH)
     finally:
         store.close()
@@ -200,7 +201,9 @@ def test_inspection_in_text_json_and_csv(hall):
         for v in line["violations"]:
             assert v["evidence"] or v["rule"] == "absence"
     csv_out = cli(hall, "inspect", "--date", day, "--csv").output.splitlines()
-    assert csv_out[0].startswith("day,window,site,staff_id,status") and len(csv_out) == 21
+    # Names beside ids (a policy's seed knows no names: the id stands for both).
+    assert csv_out[0].startswith("day,site,window_name,window,name,staff_id,status")
+    assert len(csv_out) == 21
 
 
 def test_inspection_is_as_of_the_sites_own_time(hall):
@@ -220,12 +223,15 @@ def test_monthly_sheet_in_text_csv_and_xlsx(hall, tmp_path):
     sheet = json.loads(cli(hall, "score", "--month", MONTH, "--json").output)
     assert [p["rank"] for p in sheet["staff"]] == sorted(p["rank"] for p in sheet["staff"])
     book = load_workbook(path)
-    staff_rows = list(book[f"Staff {MONTH}"].values)
-    assert staff_rows[0][:3] == ("rank", "staff_id", "window") and len(staff_rows) == 21
-    assert [r[1] for r in staff_rows[1:]] == [p["staff_id"] for p in sheet["staff"]]
-    assert len(list(book["Violations"].values)) - 1 == len(violations_of(hall, "--month", MONTH))
+    staff_rows = list(book[f"人员 {MONTH}"].values)  # Chinese first: headers, sheet names
+    assert staff_rows[0][:5] == ("排名", "姓名", "工号", "窗口", "窗口编号")
+    assert len(staff_rows) == 21
+    assert [r[2] for r in staff_rows[1:]] == [p["staff_id"] for p in sheet["staff"]]
+    assert len(list(book["违规明细"].values)) - 1 == len(violations_of(hall, "--month", MONTH))
     csv_out = cli(hall, "score", "--month", MONTH, "--csv").output
-    assert csv_out.startswith("rank,staff_id,window,site,deductions,score,vetoed")
+    assert csv_out.startswith("排名,姓名,工号,窗口,窗口编号,大厅,扣分,得分,否决")
+    english = cli(hall, "score", "--month", MONTH, "--csv", "--lang", "en").output
+    assert english.startswith("rank,name,staff_id,window_name,window,site,deductions,score")
     bad = cli(hall, "score", "--month", "October")
     assert bad.exit_code != 0 and "is not YYYY-MM" in bad.output
 

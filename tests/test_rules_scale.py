@@ -23,6 +23,7 @@ import pytest
 from mqtt import schema
 from mqtt.client import BrokerConfig, MqttClient, topic_for
 from mqtt.ids import utc_now
+from rules.directory import Directory
 from rules.pgstore import PostgresStore
 from rules.replay import replay, results_digest
 from rules.simulate import generate_month
@@ -143,7 +144,9 @@ def test_three_instances_one_killed_store_each_event_once_and_match_one_instance
     alone = SqliteStore(tmp_path / "alone.db", synchronous="NORMAL")
     for staff, numbers in announced.items():
         alone.keep_numbers(staff, MONTH, numbers)
-    summary = replay((p for _, p in payloads), sim.policy(), alone, utc_now())
+    summary = replay(
+        (p for _, p in payloads), pol := sim.policy(), Directory.from_policy(pol), alone, utc_now()
+    )
     assert summary.stored == len(payloads) and summary.digest == shared_digest
     assert len(violations) == sum(summary.months.values()) > 20
     alone.close()
@@ -276,10 +279,10 @@ def test_a_lost_database_connection_loses_nothing_and_is_reopened(postgres_url):
     from datetime import date
 
     from rules.ingest import Ingest
-    from tests.rules_helpers import clock, policy
+    from tests.rules_helpers import clock, policy, source_of
 
     store = PostgresStore(postgres_url)
-    ingest = Ingest(store, policy())
+    ingest = Ingest(store, policy(), source_of())
     event = clock("09:20", day=date(2026, 10, 13))
     acked: list[str] = []
     ingest.handle(topic_for(event), schema.encode(event), lambda: acked.append(event.id))

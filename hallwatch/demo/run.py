@@ -378,13 +378,14 @@ class HallDay:
         from rules.inspection import load_inspection
         from rules.scoring import load_sheet
 
-        store, policy = self.rules.store, self.rules.policy
-        inspection = load_inspection(store, policy, hall.DAY, hall.SITE, self.sim_time())
+        store, policy, directory = self.rules.store, self.rules.policy, self.rules.directory()
+        inspection = load_inspection(store, policy, directory, hall.DAY, hall.SITE, self.sim_time())
         month = f"{hall.DAY:%Y-%m}"
-        people, windows, _ = load_sheet(store, policy, month)
+        people, windows, _ = load_sheet(store, policy, directory, month)
+        scores = render.score_text(month, people, windows, directory, "zh")
         text = (
             f"\n== Daily inspection {hall.DAY} ==\n{render.inspection_text(inspection)}\n"
-            f"== Month-to-date scores {month} ==\n{render.score_text(month, people, windows)}"
+            f"== Month-to-date scores {month} ==\n{scores}"
         )
-        html = write_html(self.out / "report.html", inspection, month, people, windows)
+        html = write_html(self.out / "report.html", inspection, month, people, windows, directory)
         return Report(text, html)

@@ -24,6 +24,7 @@ from mqtt import schema
 from mqtt.broker import Deployment, DeviceAccount, Listeners
 from mqtt.client import BrokerConfig, MqttClient
 from mqtt.ids import utc_now
+from rules.directory import Directory
 from rules.policy import load_policy
 from rules.replay import replay, results_digest
 from rules.simulate import generate_month
@@ -257,7 +258,7 @@ class Hall:
         # they keep the order in which violations became known (docs/rules.md, rule 23).
         for staff, numbers in live.numbers(MONTH).items():
             clean.keep_numbers(staff, MONTH, numbers)
-        summary = replay(lines, policy, clean, now=utc_now())
+        summary = replay(lines, policy, Directory.from_policy(policy), clean, now=utc_now())
         try:
             assert summary.dead_letters == 0 and summary.stored == len(journaled)
             months = list(summary.months)
