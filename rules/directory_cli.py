@@ -100,6 +100,7 @@ DEVICE_COLUMNS = (
     Column("最后在线", "last seen", _moment("last_seen")),
     Column("积压", "backlog", _field("backlog")),
     Column("时钟", "clock", _clock),
+    Column("版本", "version", _field("version")),
 )
 
 

@@ -184,6 +184,7 @@ class DeviceRow:
     last_seen: datetime | None
     backlog: int | None
     clock: str  # synchronised, not synchronised, off by ... s, or unknown
+    version: str | None  # the software it runs
     registered: datetime | None
     retired: datetime | None
 
@@ -541,7 +542,7 @@ class Management:
             elif key not in registered:
                 state = "unregistered"
             else:
-                state = seen.status.state if seen else "never seen"
+                state = ("online" if seen.online else "offline") if seen else "never seen"
             rows.append(
                 DeviceRow(
                     device.site,
@@ -554,6 +555,7 @@ class Management:
                     seen.seen if seen else None,
                     health.backlog if health else None,
                     self._clock(seen.status) if seen else "unknown",
+                    seen.version if seen else None,
                     device.registered,
                     device.retired,
                 )

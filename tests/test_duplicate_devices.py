@@ -16,6 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from mqtt import schema
 from mqtt.ids import utc_now
 from mqtt.topics import Kind, device_topic
+from rules.directory import Directory
 from rules.inspection import inspect_day
 from rules.store import Arrival
 from tests.conftest import REPO
@@ -178,7 +179,7 @@ def test_the_centre_raises_two_boots_taking_turns_and_keeps_the_device_online(st
     assert seen.version is not None
     hall = policy()
     day = now.astimezone(hall.zone(SITE)).date()
-    report = inspect_day(hall, day, SITE, [], [], [seen], [], now)
+    report = inspect_day(hall, Directory.from_policy(hall), day, SITE, [], [], [seen], [], now)
     (item,) = [i for i in report.open_items if "two devices use the id st-01" in i.text]
     assert a in item.text and b in item.text
     (line,) = report.devices
