@@ -154,8 +154,7 @@ class Deployment(Section):
     max_queued_bytes: Annotated[int, pydantic.Field(ge=1024 * 1024)] = pydantic.Field(
         MAX_QUEUED_BYTES,
         description=(
-            "Bytes the broker queues for one client at most, so no account can exhaust its "
-            "memory."
+            "Bytes the broker queues for one client at most, so no account can exhaust its memory."
         ),
     )
     listeners: Listeners = pydantic.Field(Listeners(), description="The broker's listeners.")
@@ -235,7 +234,7 @@ listener {lst.tls_port}
 
 # What each kind of device may publish; everything else is denied.
 ROLE_PUBLISHES: dict[str, tuple[Kind, ...]] = {
-    "station": (Kind.STATUS, Kind.CLOCK, Kind.ALERT, Kind.ACK),
+    "station": (Kind.STATUS, Kind.CLOCK, Kind.ALERT, Kind.ACK, Kind.ENROLMENT),
     "agent": (Kind.STATUS, Kind.ACTIVITY, Kind.ALERT, Kind.ACK),
 }
 # The results the manager commands announce.

@@ -149,7 +149,6 @@ class BrokerConfig(Section):
         60.0, description="Longest wait between reconnection attempts, in seconds."
     )
 
-
     @pydantic.model_validator(mode="after")
     def _tls_beyond_this_host(self) -> BrokerConfig:
         if self.password is not None and self.password_file is not None:

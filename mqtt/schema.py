@@ -298,11 +298,18 @@ def is_will(status: Status) -> bool:
 
 
 class GalleryOp(Struct, frozen=True, forbid_unknown_fields=True):
+    """One person's entry: `enrol` adds templates, `reenrol` replaces theirs (face and
+    finger alike), `delete` erases the person from the gallery and the sensor.
+
+    `face_model` names the embedding space of `face_templates` (the recogniser's sha256):
+    a device refuses templates of another model, which it cannot compare."""
+
     op: Literal["enrol", "reenrol", "delete"]
     staff_id: StaffId
     name: ShortText | None = None
     face_templates: list[bytes] = []  # float32 embeddings
     finger_templates: list[bytes] = []  # sensor characteristics
+    face_model: ShortText | None = None
 
 
 class CategoryRule(Struct, frozen=True, forbid_unknown_fields=True):
@@ -350,15 +357,41 @@ class Config(Event, tag="hallwatch.config/1"):
     """Central to device (retained): gallery, category and timetable updates.
 
     `version` grows with every config a device is sent; a device applies a version once
-    and acknowledges it (`Ack`). The rules service sends timetables with the time of
-    sending in milliseconds since 1970 as the version, so versions keep growing across
-    its restarts and between its instances.
+    and acknowledges it (`Ack`). The rules service sends them with the time of sending in
+    milliseconds since 1970 as the version, so versions keep growing across its restarts
+    and between its instances.
+
+    A site's gallery has its own version, growing with every change of a person's entry.
+    A versioned gallery update brings a device's gallery from `gallery_base` to
+    `gallery_version`: a device whose gallery is at `gallery_base` applies it whole, one
+    already at `gallery_version` or beyond has it, and one at another version refuses it
+    and says its version in the `Ack` (the centre then sends what it lacks from there).
+    The site's timetable rides in every message, so the retained one never hides it.
     """
 
     version: Annotated[int, Meta(ge=1)]
     gallery: list[GalleryOp] = []
     categories: list[CategoryRule] = []
     timetable: TimetableSpec | None = None  # None: keep the timetable the device has
+    gallery_base: Annotated[int, Meta(ge=0)] | None = None
+    gallery_version: Annotated[int, Meta(ge=0)] | None = None
+
+    rules: ClassVar[tuple[CrossFieldRule, ...]] = (
+        CrossFieldRule(
+            "$.gallery_version",
+            "`gallery_base` and `gallery_version` come together, the base not above the version",
+            lambda c: (
+                (c.gallery_base is None) == (c.gallery_version is None)
+                and (c.gallery_base is None or c.gallery_base <= c.gallery_version)
+            ),
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for rule in self.rules:
+            if not rule.holds(self):
+                raise ValueError(f"{rule.text} - at `{rule.at}`")
 
 
 class Ack(Event, tag="hallwatch.ack/1"):
@@ -369,10 +402,16 @@ class Ack(Event, tag="hallwatch.ack/1"):
     applied: bool
     error: ShortText | None = None
     gallery_size: Annotated[int, Meta(ge=0)] | None = None
+    gallery_version: Annotated[int, Meta(ge=0)] | None = None  # what the device has applied
 
 
 def ack_for(
-    config: Config, device: str, ts: datetime, error: str | None, gallery_size: int | None = None
+    config: Config,
+    device: str,
+    ts: datetime,
+    error: str | None,
+    gallery_size: int | None = None,
+    gallery_version: int | None = None,
 ) -> Ack:
     """A device's answer to `config`: applied, or the reason it was not."""
     return new_event(
@@ -385,7 +424,38 @@ def ack_for(
         applied=error is None,
         error=without_controls(error)[:200] if error else None,
         gallery_size=gallery_size,
+        gallery_version=gallery_version,
     )
+
+
+class Enrolment(Event, tag="hallwatch.enrolment/1"):
+    """A person enrolled at a device: their new templates, for the centre to keep and to
+    send every station of the site (never an image). `replace`: these templates replace
+    the person's of the same kind; otherwise they are added to them."""
+
+    staff_id: StaffId
+    name: ShortText | None = None
+    face_templates: list[bytes] = []  # float32 embeddings of `face_model`
+    face_model: ShortText | None = None
+    finger_templates: list[bytes] = []  # sensor characteristics
+    replace: bool = False
+
+    rules: ClassVar[tuple[CrossFieldRule, ...]] = (
+        CrossFieldRule(
+            "$.face_templates",
+            "an enrolment carries a template, and face templates need their `face_model`",
+            lambda e: (
+                bool(e.face_templates or e.finger_templates)
+                and (not e.face_templates or e.face_model is not None)
+            ),
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for rule in self.rules:
+            if not rule.holds(self):
+                raise ValueError(f"{rule.text} - at `{rule.at}`")
 
 
 class Violation(Event, tag="hallwatch.violation/1"):
@@ -438,6 +508,7 @@ AnyEvent = (
     | Status
     | Config
     | Ack
+    | Enrolment
     | Violation
     | Correction
     | Inspection
@@ -451,6 +522,7 @@ KIND_OF: dict[type[Event], Kind] = {
     Status: Kind.STATUS,
     Config: Kind.CONFIG,
     Ack: Kind.ACK,
+    Enrolment: Kind.ENROLMENT,
     Violation: Kind.VIOLATION,
     Correction: Kind.CORRECTION,
     Inspection: Kind.INSPECTION,
