@@ -115,8 +115,13 @@ class Event(
     device: NodeId
     ts: AwareDatetime
 
+    rules: ClassVar[tuple[CrossFieldRule, ...]] = ()  # a payload type's cross-field rules
+
     def __post_init__(self) -> None:
         _check_time(self.ts, "ts")
+        for rule in self.rules:
+            if not rule.holds(self):
+                raise ValueError(f"{rule.text} - at `{rule.at}`")
 
 
 EventT = TypeVar("EventT", bound=Event)
@@ -225,12 +230,6 @@ class Punch(Event, tag="hallwatch.clock/1"):
             lambda p: p.leave is None or p.leave.expected_return > p.ts,
         ),
     )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        for rule in self.rules:
-            if not rule.holds(self):
-                raise ValueError(f"{rule.text} - at `{rule.at}`")
 
 
 class Activity(Event, tag="hallwatch.activity/1"):
@@ -387,40 +386,51 @@ class Config(Event, tag="hallwatch.config/1"):
         ),
     )
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        for rule in self.rules:
-            if not rule.holds(self):
-                raise ValueError(f"{rule.text} - at `{rule.at}`")
-
 
 class Ack(Event, tag="hallwatch.ack/1"):
-    """A device's answer to a config message."""
+    """A device's answer to a config message. `config_id` and `version` are None when the
+    device could not read the message at all (too large, not JSON, against the
+    contract): `error` says why."""
 
-    config_id: EventId
-    version: Annotated[int, Meta(ge=1)]
+    config_id: EventId | None
+    version: Annotated[int, Meta(ge=1)] | None
     applied: bool
     error: ShortText | None = None
     gallery_size: Annotated[int, Meta(ge=0)] | None = None
     gallery_version: Annotated[int, Meta(ge=0)] | None = None  # what the device has applied
 
+    rules: ClassVar[tuple[CrossFieldRule, ...]] = (
+        CrossFieldRule(
+            "$.config_id",
+            "a message the device could not read (`config_id` None) has no `version`, is "
+            "not `applied` and has its `error`",
+            lambda a: (
+                (a.config_id is None) == (a.version is None)
+                and (a.config_id is not None or (not a.applied and a.error is not None))
+            ),
+        ),
+    )
+
 
 def ack_for(
-    config: Config,
+    config: Config | None,
     device: str,
     ts: datetime,
     error: str | None,
     gallery_size: int | None = None,
     gallery_version: int | None = None,
+    *,
+    site: str = "",
 ) -> Ack:
-    """A device's answer to `config`: applied, or the reason it was not."""
+    """A device's answer to `config`: applied, or the reason it was not (`config` None:
+    a message the device could not read, from `site`)."""
     return new_event(
         Ack,
-        config.site,
+        site if config is None else config.site,
         device,
         ts,
-        config_id=config.id,
-        version=config.version,
+        config_id=None if config is None else config.id,
+        version=None if config is None else config.version,
         applied=error is None,
         error=without_controls(error)[:200] if error else None,
         gallery_size=gallery_size,
@@ -450,12 +460,6 @@ class Enrolment(Event, tag="hallwatch.enrolment/1"):
             ),
         ),
     )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        for rule in self.rules:
-            if not rule.holds(self):
-                raise ValueError(f"{rule.text} - at `{rule.at}`")
 
 
 class Violation(Event, tag="hallwatch.violation/1"):

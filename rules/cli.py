@@ -351,9 +351,7 @@ def leave() -> None:
 @click.option(
     "--from", "start", required=True, help="First day (YYYY-MM-DD, the whole day) or an instant."
 )
-@click.option(
-    "--to", "end", required=True, help="Last day (YYYY-MM-DD, inclusive) or an instant."
-)
+@click.option("--to", "end", required=True, help="Last day (YYYY-MM-DD, inclusive) or an instant.")
 @click.option("--kind", help=f"The kind of leave, which must be given: {', '.join(LeaveKind)}.")
 @click.option("--reason", required=True, help="Why (kept in the audit trail).")
 @by_option("approves")

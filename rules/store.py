@@ -29,6 +29,7 @@ from base.private_files import connect_private
 from mqtt import schema
 from mqtt.schema import LeaveKind
 from rules.engine import ViolationRecord, event_time
+from rules.gallery_store import GalleryQueries, gallery_tables
 from rules.manager_actions import LeaveRecord, ManagerAction
 from rules.spans import union
 
@@ -101,7 +102,8 @@ class DeadLetterRow:
 
 
 class Store(Protocol):
-    """What the service, the CLI and the reports need from a store, and nothing more."""
+    """What the service, the CLI and the reports need from a store, and nothing more
+    (the central gallery's queries are rules.gallery_store's, which both stores have)."""
 
     def add_events(
         self,
@@ -358,7 +360,7 @@ def tables(text: str, real: str, serial: str) -> list[str]:
     ]
 
 
-class SqlStore:
+class SqlStore(GalleryQueries):
     """Every query of the store, over one DB-API connection, in transactions.
 
     The SQL is written with `?` placeholders; a backend whose driver wants another style
@@ -767,7 +769,11 @@ class SqliteStore(SqlStore):
         self.path = Path(path)
         self.db: sqlite3.Connection = connect_private(self.path, synchronous=synchronous)
         # Files made by earlier versions (sqlite-utils tables) have the same tables.
-        self._create(tables("TEXT", "FLOAT", "INTEGER PRIMARY KEY"), "TEXT")
+        self._create(
+            tables("TEXT", "FLOAT", "INTEGER PRIMARY KEY")
+            + gallery_tables("TEXT", "BLOB", "INTEGER PRIMARY KEY"),
+            "TEXT",
+        )
 
     def _connection(self) -> sqlite3.Connection:
         return self.db
