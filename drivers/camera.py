@@ -98,9 +98,9 @@ class PiCamera:
         try:
             camera = Picamera2()
             # picamera2's "RGB888" is B, G, R in memory: OpenCV's order.
-            camera.configure(camera.create_preview_configuration(
-                main={"size": self._size, "format": "RGB888"}
-            ))
+            camera.configure(
+                camera.create_preview_configuration(main={"size": self._size, "format": "RGB888"})
+            )
             camera.start()
         except Exception as exc:  # libcamera raises assorted types; all mean "no camera"
             raise CameraError(f"picamera2: cannot start the camera: {exc}") from None

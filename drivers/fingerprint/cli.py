@@ -45,12 +45,19 @@ def sensor_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options every sensor command takes; they override the `[fingerprint]` config section.
     The sensor's password comes from that section or from $HALLWATCH_FINGER_PASSWORD."""
 
-    @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-                  help="Device TOML file with a [fingerprint] section.")
+    @click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Device TOML file with a [fingerprint] section.",
+    )
     @click.option("--port", help="Serial port of the sensor (default /dev/ttyUSB0).")
     @click.option("--address", type=_u32, help="Sensor module address (default 0xFFFFFFFF).")
-    @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-                  help="Where fingers.db (slot -> staff map) lives.")
+    @click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Where fingers.db (slot -> staff map) lives.",
+    )
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
     @functools.wraps(command)
     def wrapper(config_path: Path | None, as_json: bool, **kwargs: Any) -> Any:
@@ -228,12 +235,18 @@ def import_command(sensor: FingerprintSensor, file: Path) -> tuple[str, dict]:
 @click.option("--capacity", default=1000, show_default=True, help="Template slots (1..1024).")
 @click.option("--password", type=_u32, default="0", help="Password the sensor expects.")
 @click.option("--address", type=_u32, default="0xFFFFFFFF", help="Module address.")
-@click.option("--packet-size", type=click.Choice(["32", "64", "128", "256"]), default="128",
-              show_default=True, help="Data packet size in bytes.")
+@click.option(
+    "--packet-size",
+    type=click.Choice(["32", "64", "128", "256"]),
+    default="128",
+    show_default=True,
+    help="Data packet size in bytes.",
+)
 @click.option("--security-level", type=click.IntRange(1, 5), default=3, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def emulate(capacity: int, password: int, address: int, packet_size: str,
-            security_level: int, as_json: bool) -> None:
+def emulate(
+    capacity: int, password: int, address: int, packet_size: str, security_level: int, as_json: bool
+) -> None:
     """Run an emulated sensor on a pseudo-terminal for manual trials.
 
     Prints the port, then takes commands on stdin (type `help`); with --json every line

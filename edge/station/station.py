@@ -8,6 +8,7 @@ the journal's publisher whenever the broker can be reached.
 from __future__ import annotations
 
 import logging
+import queue
 import shutil
 import threading
 import time
@@ -36,6 +37,7 @@ from edge.journal import Journal, JournalError
 from edge.publisher import JournalPublisher
 from edge.station.config import StationConfig
 from edge.station.finger_worker import FingerReading, FingerWorker
+from edge.station.gallery_sync import StationGallery, UpdateRefused, open_station_gallery
 from edge.station.identity import (
     Combiner,
     FaceId,
@@ -53,7 +55,7 @@ from edge.station.timesync import ClockWatch, TimeSync, time_sync
 from edge.station.timetable_file import TimetableFile
 from edge.station.turn import RefusedKey, Turn
 from models.decision import Decider, FaceOutcome, Verdict
-from models.gallery import GalleryChange, GalleryError
+from models.gallery import GalleryError
 from models.packs import PackError, PackStore
 from models.pipeline import FacePipeline
 from models.reasons import Reason
@@ -127,8 +129,17 @@ class Station:
                 self.face_unavailable = str(exc)
                 self.camera_status = f"off: {exc}"[:200]
                 log.error("face recognition unavailable, identifying by finger only: %s", exc)
-        self.names = self._load_names()
         self.fingers = FingerWorker(config.fingerprint.open_sensor) if config.fingerprint else None
+        self.staff: StationGallery = open_station_gallery(
+            config.data_dir, self.gallery if self.pipeline is not None else None, self.fingers
+        )
+        self.names = self.staff.names()
+        # Config messages are applied in their own thread: installing fingers takes time
+        # the network thread must not spend.
+        self._configs: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
+        self._config_thread = threading.Thread(
+            target=self._take_configs, name="station-config", daemon=True
+        )
         # face_and_finger: who has a finger here, so a person without one is told at once.
         self.finger_registry = (
             FingerRegistry(config.fingerprint.database)
@@ -167,6 +178,7 @@ class Station:
         self.publisher.start()
         if self.fingers is not None:
             self.fingers.start()
+        self._config_thread.start()
         if self.keys is not None:
             self.keys.start()
         self._evidence_dir.mkdir(mode=0o700, exist_ok=True)
@@ -221,12 +233,16 @@ class Station:
         self.journal.append(self._status("offline"))
         self.publisher.stop(drain_s=drain_s)
         self.client.stop()
+        self._configs.put(None)
+        if self._config_thread.is_alive():
+            self._config_thread.join(10)
         if self.fingers is not None:
             self.fingers.stop()
         if self.camera is not None:
             self.camera.close()
         if self.finger_registry is not None:
             self.finger_registry.close()
+        self.staff.close()
         self.journal.close()
 
     # -- the loop --------------------------------------------------------------------
@@ -541,17 +557,23 @@ class Station:
         )
 
     # -- central updates: gallery and timetable --------------------------------------
-    def _load_names(self) -> dict[str, str]:
-        if self.pipeline is None:
-            return {}
-        return {p.staff_id: p.name for p in self.gallery.people()}
-
     def _on_message(self, topic: str, payload: bytes) -> None:
+        self._configs.put((topic, payload))
+
+    def _take_configs(self) -> None:
+        while (message := self._configs.get()) is not None:
+            try:
+                self._apply_config(*message)
+            except Exception:  # the next message must still be taken
+                log.exception("config message not applied")
+
+    def _apply_config(self, topic: str, payload: bytes) -> None:
         """A (retained) config message: apply all of it or none of it, then ack."""
         try:
             config = schema.decode_as(schema.Config, payload, topic)
         except schema.PayloadError as exc:
-            log.error("config on %s rejected: %s", topic, exc.reason)
+            log.error("config on %s refused: %s", topic, exc.reason)
+            self._ack(None, f"config refused: {exc.reason}")
             return
         with self._config_lock:
             if config.version <= self._applied_version():
@@ -563,9 +585,20 @@ class Station:
                 error = self._keep_timetable(timetable)
             if error is None:
                 (self.config.data_dir / "config.version").write_text(str(config.version))
-            self.journal.append(
-                schema.ack_for(config, self.config.device, self.now(), error, len(self.names))
+            self._ack(config, error)
+
+    def _ack(self, config: schema.Config | None, error: str | None) -> None:
+        self.journal.append(
+            schema.ack_for(
+                config,
+                self.config.device,
+                self.now(),
+                error,
+                len(self.names),
+                self.staff.version,
+                site=self.config.site,
             )
+        )
 
     def _check_timetable(self, config: schema.Config) -> tuple[Timetable | None, str | None]:
         """The pushed timetable, or the reason it is refused (before anything is applied)."""
@@ -593,23 +626,11 @@ class Station:
             return 0
 
     def _apply_gallery(self, config: schema.Config) -> str | None:
-        if not config.gallery:
-            return None
-        if self.pipeline is None:
-            return "this station identifies by finger only: face templates cannot be applied"
         try:
-            changes = [
-                GalleryChange(
-                    op.op,
-                    op.staff_id,
-                    op.name,
-                    tuple(np.frombuffer(t, dtype=np.float32) for t in op.face_templates),
-                )
-                for op in config.gallery
-            ]
-            self.gallery.apply_sync(changes)
-        except (GalleryError, ValueError) as exc:
+            applied = self.staff.apply(config)
+        except UpdateRefused as exc:
             return str(exc)
-        self.names = self._load_names()
-        log.info("gallery update version %d applied: %d staff", config.version, len(self.names))
+        if applied is not None:
+            self.names = self.staff.names()
+            log.info("gallery version %d applied: %d staff", applied.version, len(self.names))
         return None
