@@ -51,7 +51,7 @@ FIRST_PARTY = frozenset({"base", "drivers", "mqtt", "models", "edge", "rules", "
 SUBCOMMANDS: dict[str, Subcommand] = {
     "agent": Subcommand(
         "edge.agent.cli:agent",
-        "Sample the foreground application and input idle time, and publish intervals."
+        "Sample the foreground application and input idle time, and publish intervals.",
     ),
     "broker": Subcommand(
         "mqtt.cli:broker", "The production Mosquitto setup: config, ACLs, per-device credentials."
@@ -62,58 +62,56 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     ),
     "correct": Subcommand(
         "rules.cli:correct",
-        "Record the correction notice for a violation (纠错); it stays counted."
+        "Record the correction notice for a violation (纠错); it stays counted.",
     ),
     "demo": Subcommand(
         "hallwatch.demo:demo",
-        "A whole hall day in a minute: punches, violations, the inspection and the scores."
+        "A whole hall day in a minute: punches, violations, the inspection and the scores.",
     ),
     "enrol": Subcommand(
         "models.cli_staff:enrol",
-        "Enrol a staff member from photos or camera captures (each quality-gated)."
+        "Enrol a staff member from photos or camera captures (each quality-gated).",
     ),
     "finger": Subcommand(
         "drivers.fingerprint.cli:finger",
-        "Fingerprint sensor: enrol and identify staff fingers, back templates up."
+        "Fingerprint sensor: enrol and identify staff fingers, back templates up.",
     ),
     "gallery": Subcommand(
         "models.cli_staff:gallery", "The staff gallery on this device: list and delete."
     ),
     "identify": Subcommand(
         "models.cli_staff:identify",
-        "Who is in each photo: staff id, score, margin, liveness, or why not."
+        "Who is in each photo: staff id, score, margin, liveness, or why not.",
     ),
     "inspect": Subcommand(
         "rules.cli:inspect",
-        "The daily inspection: per window who is where, punches, violations, devices, open items."
+        "The daily inspection: per window who is where, punches, violations, devices, open items.",
     ),
     "leave": Subcommand(
         "rules.cli:leave", "Approved leave: add (also after the fact), list, cancel."
     ),
-    "models": Subcommand(
-        "models.cli:models", "Face model packs: list, verify, install, evaluate."
-    ),
+    "models": Subcommand("models.cli:models", "Face model packs: list, verify, install, evaluate."),
     "rules": Subcommand(
         "rules.cli:rules", "The central rules service: run it, or replay events offline."
     ),
     "score": Subcommand(
         "rules.cli:score",
-        "The monthly 100-point sheet per person and per window, with vetoes and ranking."
+        "The monthly 100-point sheet per person and per window, with vetoes and ranking.",
     ),
     "station": Subcommand(
         "edge.station.cli:station",
-        "Run the clock-in station: identify staff, journal punches, publish them."
+        "Run the clock-in station: identify staff, journal punches, publish them.",
     ),
     "topics": Subcommand(
         "mqtt.cli:topics_command", "The topic tree and payload schemas of the MQTT contract."
     ),
     "violations": Subcommand(
         "rules.cli:violations",
-        "List violations with their evidence, numbering, escalation, veto and status."
+        "List violations with their evidence, numbering, escalation, veto and status.",
     ),
     "void": Subcommand(
         "rules.cli:void",
-        "Void a violation (appeal upheld): it no longer deducts, counts or vetoes."
+        "Void a violation (appeal upheld): it no longer deducts, counts or vetoes.",
     ),
     "watch": Subcommand(
         "mqtt.cli:watch", "Live feed: every punch, alert, status and violation as it happens."

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from base.config import ConfigError
+from base.control_socket import ControlServer
 from base.private_files import write_private
 from base.schedule import Timetable
 from base.times import time_of_day
@@ -36,6 +37,7 @@ from drivers.fingerprint.registry import FingerRegistry
 from edge.journal import Journal, JournalError
 from edge.publisher import JournalPublisher
 from edge.station.config import StationConfig
+from edge.station.control import StationControl, control_socket
 from edge.station.finger_worker import FingerReading, FingerWorker
 from edge.station.gallery_sync import StationGallery, UpdateRefused, open_station_gallery
 from edge.station.identity import (
@@ -146,7 +148,8 @@ class Station:
             if config.fingerprint is not None and config.identify == "face_and_finger"
             else None
         )
-        self._config_lock = threading.Lock()
+        self.config_lock = threading.Lock()  # one gallery change at a time
+        self.control: ControlServer | None = None  # the local control socket, once started
         self._empty_frames = 0
         self._last_hint = 0.0
         self._last_unknown_alert = float("-inf")
@@ -179,6 +182,9 @@ class Station:
         if self.fingers is not None:
             self.fingers.start()
         self._config_thread.start()
+        self.control = ControlServer(
+            control_socket(self.config.data_dir), StationControl(self)
+        ).start()
         if self.keys is not None:
             self.keys.start()
         self._evidence_dir.mkdir(mode=0o700, exist_ok=True)
@@ -230,6 +236,8 @@ class Station:
             self.step()
 
     def stop(self, drain_s: float = 3.0) -> None:
+        if self.control is not None:
+            self.control.stop()
         self.journal.append(self._status("offline"))
         self.publisher.stop(drain_s=drain_s)
         self.client.stop()
@@ -558,7 +566,8 @@ class Station:
 
     # -- central updates: gallery and timetable --------------------------------------
     def _on_message(self, topic: str, payload: bytes) -> None:
-        self._configs.put((topic, payload))
+        if payload:  # an empty one clears the retained message: nothing to apply
+            self._configs.put((topic, payload))
 
     def _take_configs(self) -> None:
         while (message := self._configs.get()) is not None:
@@ -575,7 +584,7 @@ class Station:
             log.error("config on %s refused: %s", topic, exc.reason)
             self._ack(None, f"config refused: {exc.reason}")
             return
-        with self._config_lock:
+        with self.config_lock:
             if config.version <= self._applied_version():
                 return  # the retained copy of an update already applied
             timetable, error = self._check_timetable(config)
