@@ -69,7 +69,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "A whole hall day in a minute: punches, violations, the inspection and the scores.",
     ),
     "enrol": Subcommand(
-        "models.cli_staff:enrol",
+        "hallwatch.enrol:enrol",
         "Enrol a staff member from photos or camera captures (each quality-gated).",
     ),
     "finger": Subcommand(

@@ -169,7 +169,8 @@ class DeviceConfigSender:
             # device): what it lacks from there, now. A refusal of the update itself
             # (corrupt, wrong model) waits for the timer's backoff instead.
             progress = known.applied_version < ack.gallery_version <= known.sent_version
-            if ack.gallery_version != known.applied_version and not progress:
+            moved = ack.gallery_version != known.applied_version
+            if moved and (ack.error is not None or not progress):
                 self.sync(ack.site, ack.device, force=True)
 
     def take_enrolment(self, enrolment: schema.Enrolment) -> None:
