@@ -5,6 +5,7 @@ backoff; central enrolment's duplicate check against the whole directory."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -95,7 +96,7 @@ def test_a_hall_goes_out_in_self_contained_messages_and_acks_steer_the_resends(s
     assert len(messages) > 1
     bases = [(m.gallery_base, m.gallery_version) for m in messages]
     assert bases[0][0] == 0 and bases[-1][1] == 60
-    assert all(a[1] == b[0] for a, b in zip(bases, bases[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in pairwise(bases))
     assert all(m.timetable is not None for m in messages)  # never hidden by the gallery
     assert {op.staff_id for m in messages for op in m.gallery} == {f"S{n:03d}" for n in range(60)}
     # Sent and not acknowledged: nothing more until the retry is due, then all again.
