@@ -8,6 +8,7 @@ private data directory: the file system is the access control.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -26,6 +27,12 @@ Reply = dict[str, Any]
 Prompt = Callable[[str], None]
 Handler = Callable[[Reply, Prompt], Reply]  # (request, prompt) -> final answer
 MAX_REQUEST_BYTES = 64 * 1024
+SOCKET_NAME = "control.sock"
+
+
+def control_socket(data_dir: Path) -> Path:
+    """Where a device whose files are in `data_dir` listens."""
+    return data_dir / SOCKET_NAME
 
 
 class ControlError(HallwatchError):
@@ -82,6 +89,8 @@ class ControlServer:
                     self.wfile.flush()
 
                 line = self.rfile.readline(MAX_REQUEST_BYTES)
+                if not line.strip():
+                    return  # a probe (`answers`), or a client gone before asking
                 try:
                     request = json.loads(line)
                     if not isinstance(request, dict):
@@ -89,14 +98,18 @@ class ControlServer:
                     answer = handle(request, lambda text: send({"prompt": text}))
                     send({"ok": True, **answer})
                 except HallwatchError as exc:
-                    send({"ok": False, "error": str(exc)})
+                    refusal = str(exc)
                 except ValueError as exc:
-                    send({"ok": False, "error": f"bad request: {exc}"})
+                    refusal = f"bad request: {exc}"
                 except OSError:
-                    pass  # the client went away
+                    return  # the client went away
                 except Exception as exc:
                     log.exception("control request failed")
-                    send({"ok": False, "error": f"{type(exc).__name__}: {exc}"})
+                    refusal = f"{type(exc).__name__}: {exc}"
+                else:
+                    return
+                with contextlib.suppress(OSError):  # the client may be gone meanwhile
+                    send({"ok": False, "error": refusal})
 
         self.path.unlink(missing_ok=True)  # a socket left by a device that was killed
         self._server = socketserver.ThreadingUnixStreamServer(str(path), _Connection)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from base.control_socket import Prompt, Reply
@@ -26,16 +25,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SOCKET_NAME = "control.sock"
 TOUCH_S = 15.0  # each touch of a finger enrolment
 
 
 class ControlRefused(HallwatchError):
     """A control command this station cannot carry out, and why."""
-
-
-def control_socket(data_dir: Path) -> Path:
-    return data_dir / SOCKET_NAME
 
 
 class StationControl:
@@ -72,7 +66,7 @@ class StationControl:
         station = self.station
         if station.pipeline is None:
             raise ControlRefused("this station has no face recognition: enrol a finger")
-        staff_id, name = _who(request)
+        staff_id, name = _who(request, station.names)
         photos = [str(p) for p in request.get("photos", [])]
         if not photos:
             raise ControlRefused("give the photos to enrol from")
@@ -96,7 +90,7 @@ class StationControl:
         station = self.station
         if station.fingers is None:
             raise ControlRefused("this station has no fingerprint sensor")
-        staff_id, name = _who(request)
+        staff_id, name = _who(request, station.names)
         touch_s = float(request.get("timeout_s", TOUCH_S))
 
         def enrol(sensor: FingerprintSensor) -> tuple[EnrolledFinger, bytes]:
@@ -127,9 +121,10 @@ class StationControl:
         log.info("%s enrolled here; templates sent to the centre", staff_id)
 
 
-def _who(request: Reply) -> tuple[str, str]:
+def _who(request: Reply, names: dict[str, str]) -> tuple[str, str]:
+    """The staff id asked for, and their name: the one given, else the one known here."""
     try:
         staff_id = check_staff_id(str(request.get("staff_id", "")))
     except ValueError as exc:
         raise ControlRefused(str(exc)) from None
-    return staff_id, str(request.get("name") or staff_id)[:200]
+    return staff_id, str(request.get("name") or names.get(staff_id) or staff_id)[:200]

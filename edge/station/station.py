@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from base.config import ConfigError
-from base.control_socket import ControlServer
+from base.control_socket import ControlServer, control_socket
 from base.private_files import write_private
 from base.schedule import Timetable
 from base.times import time_of_day
@@ -37,7 +37,7 @@ from drivers.fingerprint.registry import FingerRegistry
 from edge.journal import Journal, JournalError
 from edge.publisher import JournalPublisher
 from edge.station.config import StationConfig
-from edge.station.control import StationControl, control_socket
+from edge.station.control import StationControl
 from edge.station.finger_worker import FingerReading, FingerWorker
 from edge.station.gallery_sync import StationGallery, UpdateRefused, open_station_gallery
 from edge.station.identity import (

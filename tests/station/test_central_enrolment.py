@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import threading
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from base.control_socket import ControlError, ask
+from base.control_socket import ControlError, ask, control_socket
 from drivers.fingerprint.emulator import SensorEmulator
 from drivers.fingerprint.registry import FingerRegistry
-from edge.station.control import control_socket
 from edge.station.station import Station
 from models.packs import PackStore
 from mqtt import schema
@@ -29,6 +28,8 @@ from mqtt.client import BrokerConfig
 from rules.directory import Directory, StaffMember
 from rules.gallery_status import gallery_status
 from rules.service import RulesService, RulesSettings, ServiceConfig
+from tests.command_helpers import HALLWATCH
+from tests.conftest import REPO
 from tests.mqtt_helpers import central_config
 from tests.station.conftest import Central, RunningStation, Screen, make_config, replay_folder
 from tests.station.test_station_timetable import WINTER, wait_until, write_policy
@@ -110,21 +111,19 @@ def touch_names(screen: Screen, sensor: SensorEmulator) -> str | None:
     raise AssertionError(f"nothing shown for the finger:\n{screen.text()}")
 
 
-def enrol_finger_at(socket: Path, emulator: SensorEmulator) -> dict:
-    """The CLI's request, and the person touching twice when the station says so."""
-    answers: list[dict] = []
-
-    def request() -> None:
-        request = {"command": "enrol-finger", "staff_id": PERSON[0], "name": PERSON[1]}
-        for line in ask(socket, request):
-            if line.get("prompt", "").startswith("Place the finger"):
+def enrol_finger_at(data: Path, emulator: SensorEmulator) -> str:
+    """`hallwatch finger enrol` as a person runs it next to the running station: it goes
+    through the station's control socket, and the person touches when told to."""
+    command = [*HALLWATCH, "finger", "enrol", PERSON[0], "--data-dir", str(data)]
+    with subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        assert process.stderr is not None and process.stdout is not None
+        for line in process.stderr:
+            if line.startswith("Place the finger"):
                 emulator.place_finger(FINGER, touches=2)
-            answers.append(line)
-
-    worker = threading.Thread(target=request)
-    worker.start()
-    worker.join(60)
-    return answers[-1]
+        assert process.wait(60) == 0
+        return process.stdout.read()
 
 
 def test_enrol_once_every_station_knows(tmp_path, hardened_broker, empty_data, faces_dir):
@@ -162,8 +161,8 @@ def test_enrol_once_every_station_knows(tmp_path, hardened_broker, empty_data, f
                     )
                 )[-1]
                 assert face["ok"] and face["templates"] == 2, face
-                finger = enrol_finger_at(socket, sensor_a)
-                assert finger["ok"], finger
+                finger = enrol_finger_at(data_a, sensor_a)
+                assert f"enrolled {PERSON[0]} at the running station" in finger, finger
                 sensor_a.lift_finger()
                 # -- station B identifies them within seconds, by face and by finger -----
                 started = time.monotonic()
