@@ -171,3 +171,22 @@ def test_central_enrolment_refuses_a_face_someone_else_holds(store, pipeline, fa
         store, "hall-02", "S005", "王芳", model, other, threshold, by="li", at=AT
     )
     assert store.templates("S005")[0].source == "central:li"
+
+
+def test_the_gallery_command_shows_each_station_in_words(tmp_path):
+    from rules.backend import open_store
+    from tests.command_helpers import run_hallwatch
+
+    db = tmp_path / "rules.db"
+    store = open_store(db)
+    store.add_templates(SITE, "S001", "张伟", [face(1)], source="st-01", at=AT)
+    store.erase_person("S001")
+    store.gallery_acked(SITE, "st-01", 1, "fingerprint sensor: unplugged", AT)
+    store.close()
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f'[sites.{SITE}]\ntimezone = "Asia/Shanghai"\n')
+    done = run_hallwatch("rules", "gallery", "--db", str(db), "--policy", str(policy))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == (
+        "hall-01 st-01：已应用版本 1/2，待更新 1 人，待删除：S001，最近错误：fingerprint sensor: unplugged"
+    )

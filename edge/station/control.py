@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from base.control_socket import Prompt, Reply
 from base.errors import HallwatchError
@@ -21,7 +21,15 @@ from models.enrolment import enrol_photos
 from mqtt import schema
 
 if TYPE_CHECKING:
-    from edge.station.station import Station
+    import threading
+    from datetime import datetime
+
+    from edge.journal import Journal
+    from edge.station.config import StationConfig
+    from edge.station.finger_worker import FingerWorker
+    from edge.station.gallery_sync import StationGallery
+    from models.gallery import Gallery
+    from models.pipeline import FacePipeline
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +40,25 @@ class ControlRefused(HallwatchError):
     """A control command this station cannot carry out, and why."""
 
 
+class Enrolling(Protocol):
+    """What the commands use of the station (edge.station.station.Station)."""
+
+    config: StationConfig
+    staff: StationGallery
+    names: dict[str, str]
+    pipeline: FacePipeline | None
+    gallery: Gallery
+    fingers: FingerWorker | None
+    config_lock: threading.Lock
+    journal: Journal
+
+    def now(self) -> datetime: ...
+
+
 class StationControl:
     """The commands, carried out on a running station."""
 
-    def __init__(self, station: Station) -> None:
+    def __init__(self, station: Enrolling) -> None:
         self.station = station
 
     def __call__(self, request: Reply, prompt: Prompt) -> Reply:
