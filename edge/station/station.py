@@ -215,8 +215,8 @@ class Station:
             return
         fingered = {record.staff_id for record in self.finger_registry.all()}
         for staff_ids, factor, command in (
-            (sorted(set(self.names) - fingered), "finger", "hallwatch finger enrol"),
-            (sorted(fingered - set(self.names)), "face", "hallwatch enrol"),
+            (sorted(self._faces() - fingered), "finger", "hallwatch finger enrol"),
+            (sorted(fingered - self._faces()), "face", "hallwatch enrol"),
         ):
             if staff_ids:
                 log.warning(
@@ -397,8 +397,14 @@ class Station:
 
     def _has_enrolled(self, staff_id: str, factor: str) -> bool:
         if factor == "face":
-            return staff_id in self.names
+            return staff_id in self._faces()
         return self.finger_registry is None or bool(self.finger_registry.slots_of(staff_id))
+
+    def _faces(self) -> set[str]:
+        """Who has a face enrolled here (`names` also holds finger-only staff)."""
+        if self.pipeline is None:
+            return set()
+        return {person.staff_id for person in self.gallery.people()}
 
     def _show_refusal_again(self, now: float) -> None:
         notice = self.turn.repeat(now)
