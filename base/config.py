@@ -54,8 +54,6 @@ class Section(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
-
-
 def _describe(error: dict[str, Any]) -> str:
     # Escaped, so a key cannot break or garble the message.
     key = printable(".".join(str(part) for part in error["loc"])) or "(top level)"

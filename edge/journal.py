@@ -29,6 +29,7 @@ from mqtt.topics import Kind
 PRIORITY: dict[Kind, int] = {
     Kind.CLOCK: 0,
     Kind.ALERT: 0,
+    Kind.ENROLMENT: 0,  # templates enrolled here: lost, the person enrols again
     Kind.ACK: 1,
     Kind.STATUS: 1,
     Kind.ACTIVITY: 2,

@@ -73,7 +73,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "Stations and workstation agents: list with their state, register, retire.",
     ),
     "enrol": Subcommand(
-        "models.cli_staff:enrol",
+        "hallwatch.enrol:enrol",
         "Enrol a staff member from photos or camera captures (each quality-gated).",
     ),
     "finger": Subcommand(

@@ -47,20 +47,24 @@ def list_packs(models_dir: Path | None, as_json: bool) -> None:
         if manifest is None and (SHIPPED_PACKS / name).is_dir():
             manifest = shipped_manifest(name)
         status = "not installed" if pack is None else ("broken" if pack.problem else "ok")
-        rows.append({
-            "name": name, "status": status,
-            "licence": manifest.licence if manifest else None,
-            "commercial_use": manifest.commercial_use if manifest else None,
-            "description": manifest.description if manifest else None,
-            "problem": pack.problem if pack else None,
-        })
+        rows.append(
+            {
+                "name": name,
+                "status": status,
+                "licence": manifest.licence if manifest else None,
+                "commercial_use": manifest.commercial_use if manifest else None,
+                "description": manifest.description if manifest else None,
+                "problem": pack.problem if pack else None,
+            }
+        )
     human = "\n".join(
         f"{r['name']:<22} {r['status']:<14} "
         f"{'commercial use OK' if r['commercial_use'] else 'NON-COMMERCIAL'}  {r['licence']}"
         for r in rows
     )
-    emit(as_json, {"models_dir": str(store.root), "packs": rows},
-          f"packs in {store.root}:\n{human}")
+    emit(
+        as_json, {"models_dir": str(store.root), "packs": rows}, f"packs in {store.root}:\n{human}"
+    )
 
 
 @models.command()
@@ -81,20 +85,29 @@ def verify(names: tuple[str, ...], models_dir: Path | None, as_json: bool) -> No
     results += [{"name": n, "ok": False, "problem": "not installed"} for n in sorted(missing)]
     if not results:
         raise click.ClickException(f"no packs installed in {store.root}")
-    emit(as_json, results, "\n".join(
-        f"{r['name']}: {'ok' if r['ok'] else r['problem']}" for r in results))
+    emit(
+        as_json,
+        results,
+        "\n".join(f"{r['name']}: {'ok' if r['ok'] else r['problem']}" for r in results),
+    )
     if not all(r["ok"] for r in results):
         raise SystemExit(1)
 
 
 @models.command()
-@click.option("--from", "source", required=True,
-              help="A directory, a zip file, or an https URL of a zip (downloaded only then).")
-@click.option("--pack", default=None,
-              help="Shipped manifest to install against [permissive].")
-@click.option("--own-manifest", is_flag=True,
-              help="Use the source's own manifest.toml instead: a pack of your own, under a "
-                   "name no shipped pack has.")
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    help="A directory, a zip file, or an https URL of a zip (downloaded only then).",
+)
+@click.option("--pack", default=None, help="Shipped manifest to install against [permissive].")
+@click.option(
+    "--own-manifest",
+    is_flag=True,
+    help="Use the source's own manifest.toml instead: a pack of your own, under a "
+    "name no shipped pack has.",
+)
 @models_dir_option
 @json_option
 def install(
@@ -108,17 +121,25 @@ def install(
     """
     store = PackStore(models_dir)
     manifest = store.install(source, pack, own_manifest=own_manifest)
-    emit(as_json, {"installed": manifest.name, "path": str(store.path(manifest.name))},
-          f"installed {manifest.name} in {store.path(manifest.name)} ({manifest.licence})")
+    emit(
+        as_json,
+        {"installed": manifest.name, "path": str(store.path(manifest.name))},
+        f"installed {manifest.name} in {store.path(manifest.name)} ({manifest.licence})",
+    )
 
 
 @models.command("eval")
-@click.option("--faces", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              required=True, help="Folder with identities/<person>/ and unknown/ photos.")
+@click.option(
+    "--faces",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="Folder with identities/<person>/ and unknown/ photos.",
+)
 @pipeline_options
 @json_option
-def eval_pack(faces: Path, models_dir: Path | None, pack: str | None,
-              config_path: Path | None, as_json: bool) -> None:
+def eval_pack(
+    faces: Path, models_dir: Path | None, pack: str | None, config_path: Path | None, as_json: bool
+) -> None:
     """Score distributions, false-accept/false-reject rates and the threshold's margin.
 
     \b

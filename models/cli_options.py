@@ -25,23 +25,33 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def models_dir_option(func: F) -> F:
     return click.option(
-        "--models-dir", type=click.Path(path_type=Path), default=None,
+        "--models-dir",
+        type=click.Path(path_type=Path),
+        default=None,
         help="Installed packs (default: $HALLWATCH_MODELS or <data dir>/models).",
     )(func)
 
 
 def pipeline_options(func: F) -> F:
-    func = click.option("--config", "config_path", type=click.Path(path_type=Path),
-                        help="TOML file with a [face] table.")(func)
-    func = click.option("--pack", default=None,
-                        help="Installed pack to use (default: the config's, 'permissive').")(func)
+    func = click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path),
+        help="TOML file with a [face] table.",
+    )(func)
+    func = click.option(
+        "--pack", default=None, help="Installed pack to use (default: the config's, 'permissive')."
+    )(func)
     func = models_dir_option(func)
     return func
 
 
 def gallery_option(func: F) -> F:
     return click.option(
-        "--gallery", "gallery_path", type=click.Path(path_type=Path), default=None,
+        "--gallery",
+        "gallery_path",
+        type=click.Path(path_type=Path),
+        default=None,
         help="Gallery database (default: <data dir>/gallery.db).",
     )(func)
 
@@ -62,5 +72,3 @@ def load_pipeline(
 
 def emit(as_json: bool, data: Any, human: str) -> None:
     click.echo(json.dumps(data, indent=2) if as_json else human)
-
-

@@ -67,8 +67,14 @@ def _human_line(name: str, row: dict[str, Any]) -> str:
 @pipeline_options
 @gallery_option
 @json_option
-def identify(images: tuple[str, ...], models_dir: Path | None, pack: str | None,
-             config_path: Path | None, gallery_path: Path | None, as_json: bool) -> None:
+def identify(
+    images: tuple[str, ...],
+    models_dir: Path | None,
+    pack: str | None,
+    config_path: Path | None,
+    gallery_path: Path | None,
+    as_json: bool,
+) -> None:
     """Who is in each photo: staff id, score, margin, liveness, or why not.
 
     Bad files are reported one by one; the others are still identified.
@@ -88,8 +94,11 @@ def identify(images: tuple[str, ...], models_dir: Path | None, pack: str | None,
         except ImageError as exc:
             rows[image] = {"error": str(exc)}
     gallery.close()
-    emit(as_json, [{"image": k, **v} for k, v in rows.items()],
-          "\n".join(_human_line(k, v) for k, v in rows.items()))
+    emit(
+        as_json,
+        [{"image": k, **v} for k, v in rows.items()],
+        "\n".join(_human_line(k, v) for k, v in rows.items()),
+    )
 
 
 @click.command()
@@ -97,16 +106,29 @@ def identify(images: tuple[str, ...], models_dir: Path | None, pack: str | None,
 @click.argument("photos", nargs=-1)
 @click.option("--name", default=None, help="Display name (default: the staff id).")
 @click.option("--replace", is_flag=True, help="Re-enrol: replace this person's templates.")
-@click.option("--camera", default=None,
-              help="Enrol from live captures: a V4L2 device (0, /dev/video0), "
-                   "'picamera', or a folder/video to replay.")
+@click.option(
+    "--camera",
+    default=None,
+    help="Enrol from live captures: a V4L2 device (0, /dev/video0), "
+    "'picamera', or a folder/video to replay.",
+)
 @click.option("--captures", default=3, show_default=True, help="Live captures to keep.")
 @pipeline_options
 @gallery_option
 @json_option
-def enrol(staff_id: str, photos: tuple[str, ...], name: str | None, replace: bool,
-           camera: str | None, captures: int, models_dir: Path | None, pack: str | None,
-           config_path: Path | None, gallery_path: Path | None, as_json: bool) -> None:
+def enrol(
+    staff_id: str,
+    photos: tuple[str, ...],
+    name: str | None,
+    replace: bool,
+    camera: str | None,
+    captures: int,
+    models_dir: Path | None,
+    pack: str | None,
+    config_path: Path | None,
+    gallery_path: Path | None,
+    as_json: bool,
+) -> None:
     """Enrol a staff member from photos or camera captures (each quality-gated).
 
     A face that already matches another person is refused. With a station's --config
@@ -131,25 +153,40 @@ def enrol(staff_id: str, photos: tuple[str, ...], name: str | None, replace: boo
 
             with open_camera(camera) as source:
                 report = enrol_captures(
-                    pipeline, gallery, staff_id, name or staff_id,
-                    capture_frames(source, limit=captures * 20), wanted=captures,
+                    pipeline,
+                    gallery,
+                    staff_id,
+                    name or staff_id,
+                    capture_frames(source, limit=captures * 20),
+                    wanted=captures,
                     replace=replace,
                 )
         else:
-            report = enrol_photos(pipeline, gallery, staff_id, name or staff_id, photos,
-                                  replace=replace)
+            report = enrol_photos(
+                pipeline, gallery, staff_id, name or staff_id, photos, replace=replace
+            )
     finally:
         gallery.close()
     finger_needed = config_path is not None and finger_missing(config_path, staff_id)
-    data = {"staff_id": staff_id, "templates": report.templates,
-            "accepted": report.accepted, "refused": report.refused}
+    data = {
+        "staff_id": staff_id,
+        "templates": report.templates,
+        "accepted": report.accepted,
+        "refused": report.refused,
+    }
     refused = "".join(f"\n  skipped {k}: {v}" for k, v in report.refused.items())
-    emit(as_json, data, f"enrolled {staff_id}: {report.templates} templates "
-                         f"({len(report.accepted)} new){refused}")
+    emit(
+        as_json,
+        data,
+        f"enrolled {staff_id}: {report.templates} templates ({len(report.accepted)} new){refused}",
+    )
     if finger_needed:
-        click.echo(f"warning: {config_path} identifies by face AND finger, and {staff_id} has "
-                   f"no finger enrolled there: they cannot clock in until you run\n"
-                   f"  hallwatch finger enrol {staff_id} --config {config_path}", err=True)
+        click.echo(
+            f"warning: {config_path} identifies by face AND finger, and {staff_id} has "
+            f"no finger enrolled there: they cannot clock in until you run\n"
+            f"  hallwatch finger enrol {staff_id} --config {config_path}",
+            err=True,
+        )
 
 
 @click.group()
@@ -166,8 +203,13 @@ def gallery() -> None:
 @pipeline_options
 @gallery_option
 @json_option
-def list_people(models_dir: Path | None, pack: str | None, config_path: Path | None,
-                gallery_path: Path | None, as_json: bool) -> None:
+def list_people(
+    models_dir: Path | None,
+    pack: str | None,
+    config_path: Path | None,
+    gallery_path: Path | None,
+    as_json: bool,
+) -> None:
     """Enrolled staff and their template counts.
 
     \b
@@ -175,19 +217,33 @@ def list_people(models_dir: Path | None, pack: str | None, config_path: Path | N
         hallwatch gallery list --json
     """
     people = _open_gallery(models_dir, pack, config_path, gallery_path).people()
-    emit(as_json,
-          [{"staff_id": p.staff_id, "name": p.name, "templates": p.templates,
-            "enrolled_at": p.enrolled_at.isoformat()} for p in people],
-          "\n".join(f"{p.staff_id}\t{p.name}\t{p.templates} templates" for p in people)
-          or "no one enrolled")
+    emit(
+        as_json,
+        [
+            {
+                "staff_id": p.staff_id,
+                "name": p.name,
+                "templates": p.templates,
+                "enrolled_at": p.enrolled_at.isoformat(),
+            }
+            for p in people
+        ],
+        "\n".join(f"{p.staff_id}\t{p.name}\t{p.templates} templates" for p in people)
+        or "no one enrolled",
+    )
 
 
 @gallery.command()
 @click.argument("staff_id")
 @pipeline_options
 @gallery_option
-def delete(staff_id: str, models_dir: Path | None, pack: str | None,
-           config_path: Path | None, gallery_path: Path | None) -> None:
+def delete(
+    staff_id: str,
+    models_dir: Path | None,
+    pack: str | None,
+    config_path: Path | None,
+    gallery_path: Path | None,
+) -> None:
     """Delete a staff member and every template of theirs.
 
     \b
@@ -198,8 +254,9 @@ def delete(staff_id: str, models_dir: Path | None, pack: str | None,
     click.echo(f"deleted {staff_id}")
 
 
-def _open_gallery(models_dir: Path | None, pack: str | None, config_path: Path | None,
-                  gallery_path: Path | None) -> Gallery:
+def _open_gallery(
+    models_dir: Path | None, pack: str | None, config_path: Path | None, gallery_path: Path | None
+) -> Gallery:
     """The gallery for a pack's recogniser, without loading any model."""
     from models.gallery import Gallery
 

@@ -49,8 +49,11 @@ class Decider:
         if accepted:
             staff_id, votes = accepted.most_common(1)[0]
             if votes >= self.votes_needed:
-                scores = [f.match.score for f in self._frames
-                          if f.accepted and f.match and f.match.staff_id == staff_id]
+                scores = [
+                    f.match.score
+                    for f in self._frames
+                    if f.accepted and f.match and f.match.staff_id == staff_id
+                ]
                 self.reset()
                 return Verdict(FaceOutcome.IDENTIFIED, staff_id, sum(scores) / len(scores))
         reasons = Counter(f.rejection for f in self._frames if f.rejection is not None)

@@ -96,8 +96,12 @@ class YuNetDetector:
         # OpenCV 5 warns on every load that the new DNN engine ignores target hints.
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
         self._net = cv2.FaceDetectorYN.create(
-            str(path), "", (spec.input_size, spec.input_size),
-            spec.score_threshold, spec.nms_threshold, 100,
+            str(path),
+            "",
+            (spec.input_size, spec.input_size),
+            spec.score_threshold,
+            spec.nms_threshold,
+            100,
         )
 
     def detect(self, image: np.ndarray, longest: int) -> list[DetectedFace]:
@@ -122,11 +126,14 @@ class ScrfdDetector:
     def __init__(self, path: Path, spec: DetectorSpec, threads: int) -> None:
         from insightface.model_zoo import get_model
 
-        self._net = get_model(str(path), providers=["CPUExecutionProvider"],
-                              sess_options=session_options(threads))
+        self._net = get_model(
+            str(path), providers=["CPUExecutionProvider"], sess_options=session_options(threads)
+        )
         self._net.prepare(
-            ctx_id=-1, input_size=(spec.input_size, spec.input_size),
-            det_thresh=spec.score_threshold, nms_thresh=spec.nms_threshold,
+            ctx_id=-1,
+            input_size=(spec.input_size, spec.input_size),
+            det_thresh=spec.score_threshold,
+            nms_thresh=spec.nms_threshold,
         )
 
     def detect(self, image: np.ndarray, longest: int) -> list[DetectedFace]:
@@ -139,8 +146,9 @@ class ScrfdDetector:
         canvas[: small.shape[0], : small.shape[1]] = small
         boxes, landmarks = self._net.detect(canvas, input_size=(width, height))
         return [
-            DetectedFace(box[:4].astype(np.float32), points.astype(np.float32),
-                         float(box[4])).mapped(scale)
+            DetectedFace(
+                box[:4].astype(np.float32), points.astype(np.float32), float(box[4])
+            ).mapped(scale)
             for box, points in zip(boxes, landmarks, strict=True)
         ]
 
@@ -201,7 +209,8 @@ def _redetect(detector: Detector, image: np.ndarray, face: DetectedFace) -> Dete
     crop = cv2.warpAffine(image, matrix, (window, window), borderValue=0)
     middle = np.array([window / 2, window / 2])
     near = [
-        f for f in detector.detect(crop, window)
+        f
+        for f in detector.detect(crop, window)
         if np.linalg.norm(np.array(f.center) - middle) < window / 4
     ]
     if not near:

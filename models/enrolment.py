@@ -19,6 +19,7 @@ class EnrolReport:
     accepted: list[str] = field(default_factory=list)  # sources that became templates
     refused: dict[str, str] = field(default_factory=dict)  # source -> reason
     templates: int = 0  # the person's template count afterwards
+    embeddings: list[np.ndarray] = field(default_factory=list)  # the new templates' own
 
 
 def _template(pipeline: FacePipeline, frame: np.ndarray, source: str, live: bool) -> Template:
@@ -33,8 +34,12 @@ def _template(pipeline: FacePipeline, frame: np.ndarray, source: str, live: bool
 
 
 def _store(
-    pipeline: FacePipeline, gallery: Gallery, report: EnrolReport, name: str,
-    templates: list[Template], replace: bool,
+    pipeline: FacePipeline,
+    gallery: Gallery,
+    report: EnrolReport,
+    name: str,
+    templates: list[Template],
+    replace: bool,
 ) -> EnrolReport:
     if not templates:
         reasons = "".join(f"\n  {source}: {why}" for source, why in report.refused.items())
@@ -43,30 +48,50 @@ def _store(
         report.staff_id, name, templates, pipeline.duplicate_threshold, replace=replace
     )
     report.accepted = [t.source for t in templates]
+    report.embeddings = [t.embedding for t in templates]
     return report
 
 
 def enrol_photos(
-    pipeline: FacePipeline, gallery: Gallery, staff_id: str, name: str,
-    photos: Iterable[str | Path], *, replace: bool = False,
+    pipeline: FacePipeline,
+    gallery: Gallery,
+    staff_id: str,
+    name: str,
+    photos: Iterable[str | Path],
+    *,
+    replace: bool = False,
 ) -> EnrolReport:
     """Enrol from photo files (liveness is not judged on photos: an operator supervises).
 
     Unusable photos are reported and skipped; if none is usable nothing changes.
     """
     report = EnrolReport(staff_id)
+    templates = photo_templates(pipeline, photos, report.refused)
+    return _store(pipeline, gallery, report, name, templates, replace)
+
+
+def photo_templates(
+    pipeline: FacePipeline, photos: Iterable[str | Path], refused: dict[str, str]
+) -> list[Template]:
+    """A template from each usable photo; why each other one is not, in `refused`."""
     templates = []
     for photo in photos:
         try:
             templates.append(_template(pipeline, read_image(photo), str(photo), live=False))
         except (ImageError, ValueError) as exc:
-            report.refused[str(photo)] = str(exc)
-    return _store(pipeline, gallery, report, name, templates, replace)
+            refused[str(photo)] = str(exc)
+    return templates
 
 
 def enrol_captures(
-    pipeline: FacePipeline, gallery: Gallery, staff_id: str, name: str,
-    frames: Iterable[np.ndarray | None], *, wanted: int = 3, replace: bool = False,
+    pipeline: FacePipeline,
+    gallery: Gallery,
+    staff_id: str,
+    name: str,
+    frames: Iterable[np.ndarray | None],
+    *,
+    wanted: int = 3,
+    replace: bool = False,
 ) -> EnrolReport:
     """Enrol from live frames: the first `wanted` frames that pass every gate, liveness too."""
     report = EnrolReport(staff_id)

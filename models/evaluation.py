@@ -88,7 +88,8 @@ def evaluate(pipeline: FacePipeline, faces_dir: Path) -> Evaluation:
     different = [
         float(a @ b)
         for (_, va), (_, vb) in itertools.combinations(vectors.items(), 2)
-        for a in va for b in vb
+        for a in va
+        for b in vb
     ]
     correct = identified = total = accepted_unknown = 0
     unknown_photos = photos_in(faces_dir / "unknown") if (faces_dir / "unknown").is_dir() else []
@@ -111,6 +112,13 @@ def evaluate(pipeline: FacePipeline, faces_dir: Path) -> Evaluation:
             accepted_unknown += result.match is not None
         gallery.close()
     return Evaluation(
-        pipeline.threshold, np.array(same), np.array(different), correct, total, identified,
-        accepted_unknown, len(unknown_photos), unusable,
+        pipeline.threshold,
+        np.array(same),
+        np.array(different),
+        correct,
+        total,
+        identified,
+        accepted_unknown,
+        len(unknown_photos),
+        unusable,
     )

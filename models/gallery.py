@@ -165,8 +165,10 @@ class Gallery:
             return SearchResult(index.people[0], float(per_person[0]), None, -1.0)
         runner, best = np.argpartition(per_person, -2)[-2:]
         return SearchResult(
-            index.people[best], float(per_person[best]),
-            index.people[runner], float(per_person[runner]),
+            index.people[best],
+            float(per_person[best]),
+            index.people[runner],
+            float(per_person[runner]),
         )
 
     def people(self) -> list[Person]:
@@ -220,8 +222,14 @@ class Gallery:
                 "INSERT INTO templates(staff_id, model, embedding, source, face_image, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (staff_id, self.model, t.embedding.astype(np.float32).tobytes(), t.source,
-                     t.face_image, now)
+                    (
+                        staff_id,
+                        self.model,
+                        t.embedding.astype(np.float32).tobytes(),
+                        t.source,
+                        t.face_image,
+                        now,
+                    )
                     for t in templates
                 ],
             )
@@ -240,15 +248,20 @@ class Gallery:
         with _transaction(self._db):
             for staff_id, name, embedding, source in rows:
                 if embedding.shape != (self.dimensions,):
-                    raise GalleryError(f"{staff_id}: embedding has {embedding.shape} values, "
-                                       f"the gallery model makes {self.dimensions}")
+                    raise GalleryError(
+                        f"{staff_id}: embedding has {embedding.shape} values, "
+                        f"the gallery model makes {self.dimensions}"
+                    )
                 self._db.execute(
                     "INSERT INTO staff(staff_id, name, enrolled_at) VALUES (?, ?, ?) "
-                    "ON CONFLICT(staff_id) DO NOTHING", (staff_id, name, now))
+                    "ON CONFLICT(staff_id) DO NOTHING",
+                    (staff_id, name, now),
+                )
                 self._db.execute(
                     "INSERT INTO templates(staff_id, model, embedding, source, created_at) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    (staff_id, self.model, embedding.astype(np.float32).tobytes(), source, now))
+                    (staff_id, self.model, embedding.astype(np.float32).tobytes(), source, now),
+                )
         self._load()
 
     def apply_sync(self, changes: Iterable[GalleryChange]) -> None:
@@ -279,8 +292,16 @@ class Gallery:
                 self._db.executemany(
                     "INSERT INTO templates(staff_id, model, embedding, source, created_at) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    [(change.staff_id, self.model, e.astype(np.float32).tobytes(), "central", now)
-                     for e in change.embeddings],
+                    [
+                        (
+                            change.staff_id,
+                            self.model,
+                            e.astype(np.float32).tobytes(),
+                            "central",
+                            now,
+                        )
+                        for e in change.embeddings
+                    ],
                 )
         self._load()
 
@@ -297,8 +318,9 @@ class Gallery:
         per_person = index.scores(embedding)
         if per_person is None:
             return None
-        others = [(p, float(s)) for p, s in zip(index.people, per_person, strict=True)
-                  if p != staff_id]
+        others = [
+            (p, float(s)) for p, s in zip(index.people, per_person, strict=True) if p != staff_id
+        ]
         return max(others, key=lambda pair: pair[1]) if others else None
 
 

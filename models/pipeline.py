@@ -82,9 +82,7 @@ class FacePipeline:
         self.manifest = manifest
         self.config = config
         threads = config.threads
-        self.detector = make_detector(
-            pack_dir / manifest.detector.file, manifest.detector, threads
-        )
+        self.detector = make_detector(pack_dir / manifest.detector.file, manifest.detector, threads)
         self.embedder = Embedder(pack_dir / manifest.recognizer.file, manifest.recognizer, threads)
         spoof = manifest.anti_spoof
         self.liveness = (
@@ -98,9 +96,7 @@ class FacePipeline:
             config.threshold if config.threshold is not None else manifest.recognizer.threshold
         )
         self.duplicate_threshold = (
-            config.duplicate_threshold
-            if config.duplicate_threshold is not None
-            else self.threshold
+            config.duplicate_threshold if config.duplicate_threshold is not None else self.threshold
         )
 
     @classmethod

@@ -20,8 +20,10 @@ def _summary(scores: np.ndarray) -> dict[str, Any]:
     if not scores.size:
         return {"pairs": 0}
     return {
-        "pairs": int(scores.size), "mean": round(float(scores.mean()), 4),
-        "min": round(float(scores.min()), 4), "max": round(float(scores.max()), 4),
+        "pairs": int(scores.size),
+        "mean": round(float(scores.mean()), 4),
+        "min": round(float(scores.min()), 4),
+        "max": round(float(scores.max()), 4),
         "histogram": _histogram(scores),
     }
 
@@ -49,8 +51,10 @@ def evaluation_report(pack: str, result: Evaluation) -> tuple[dict[str, Any], st
     for label, part in (("same-person", result.same), ("different-person", result.different)):
         summary = _summary(part)
         if summary["pairs"]:
-            lines.append(f"{label}: {summary['pairs']} pairs, mean {summary['mean']:.3f}, "
-                         f"min {summary['min']:.3f}, max {summary['max']:.3f}")
+            lines.append(
+                f"{label}: {summary['pairs']} pairs, mean {summary['mean']:.3f}, "
+                f"min {summary['min']:.3f}, max {summary['max']:.3f}"
+            )
     lines += [
         f"false accept rate {result.false_accept_rate:.4%}, "
         f"false reject rate {result.false_reject_rate:.4%} at {result.threshold:.3f}",

@@ -38,7 +38,13 @@ _ROWS: tuple[tuple[Kind, str, str, str], ...] = (
         "spoof, unknown face, sensor/camera fault, tamper, disk full",
     ),
     (Kind.ACK, "{device}", "receive", "device acknowledgement of a config message"),
-    (Kind.CONFIG, "{device}", "send", "retained; gallery, category and timetable updates for one device"),
+    (Kind.ENROLMENT, "{device}", "receive", "templates of a person enrolled at a station"),
+    (
+        Kind.CONFIG,
+        "{device}",
+        "send",
+        "retained; gallery, category and timetable updates for one device",
+    ),
     (Kind.VIOLATION, CENTRAL, "send", "violations with evidence, corrections and vetoes"),
     (Kind.CORRECTION, CENTRAL, "send", "manager corrections, voids and leave (audited)"),
     (Kind.INSPECTION, CENTRAL, "send", "daily inspection summaries"),
@@ -87,7 +93,9 @@ def document() -> dict:
         channels[row.kind.value] = {
             "address": row.address,
             "description": row.note,
-            "parameters": {p: {"description": f"{p} id, matching {NODE_ID.pattern}"} for p in params},
+            "parameters": {
+                p: {"description": f"{p} id, matching {NODE_ID.pattern}"} for p in params
+            },
             "messages": {name: {"$ref": f"#/components/messages/{name}"}},
             "bindings": {"mqtt": {"bindingVersion": "0.2.0"}},
         }

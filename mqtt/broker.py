@@ -234,7 +234,7 @@ listener {lst.tls_port}
 
 # What each kind of device may publish; everything else is denied.
 ROLE_PUBLISHES: dict[str, tuple[Kind, ...]] = {
-    "station": (Kind.STATUS, Kind.CLOCK, Kind.ALERT, Kind.ACK),
+    "station": (Kind.STATUS, Kind.CLOCK, Kind.ALERT, Kind.ACK, Kind.ENROLMENT),
     "agent": (Kind.STATUS, Kind.ACTIVITY, Kind.ALERT, Kind.ACK),
 }
 # The results the manager commands announce.

@@ -118,8 +118,13 @@ class Event(
     device: NodeId
     ts: AwareDatetime
 
+    rules: ClassVar[tuple[CrossFieldRule, ...]] = ()  # a payload type's cross-field rules
+
     def __post_init__(self) -> None:
         _check_time(self.ts, "ts")
+        for rule in self.rules:
+            if not rule.holds(self):
+                raise ValueError(f"{rule.text} - at `{rule.at}`")
 
 
 EventT = TypeVar("EventT", bound=Event)
@@ -229,12 +234,6 @@ class Punch(Event, tag="hallwatch.clock/1"):
         ),
     )
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        for rule in self.rules:
-            if not rule.holds(self):
-                raise ValueError(f"{rule.text} - at `{rule.at}`")
-
 
 class Activity(Event, tag="hallwatch.activity/1"):
     """A workstation interval (ActivityWatch-style: equal consecutive samples merged).
@@ -316,11 +315,18 @@ def is_will(status: Status) -> bool:
 
 
 class GalleryOp(Struct, frozen=True, forbid_unknown_fields=True):
+    """One person's entry: `enrol` adds templates, `reenrol` replaces theirs (face and
+    finger alike), `delete` erases the person from the gallery and the sensor.
+
+    `face_model` names the embedding space of `face_templates` (the recogniser's sha256):
+    a device refuses templates of another model, which it cannot compare."""
+
     op: Literal["enrol", "reenrol", "delete"]
     staff_id: StaffId
     name: ShortText | None = None
     face_templates: list[bytes] = []  # float32 embeddings
     finger_templates: list[bytes] = []  # sensor characteristics
+    face_model: ShortText | None = None
 
 
 class CategoryRule(Struct, frozen=True, forbid_unknown_fields=True):
@@ -368,41 +374,109 @@ class Config(Event, tag="hallwatch.config/1"):
     """Central to device (retained): gallery, category and timetable updates.
 
     `version` grows with every config a device is sent; a device applies a version once
-    and acknowledges it (`Ack`). The rules service sends timetables with the time of
-    sending in milliseconds since 1970 as the version, so versions keep growing across
-    its restarts and between its instances.
+    and acknowledges it (`Ack`). The rules service sends them with the time of sending in
+    milliseconds since 1970 as the version, so versions keep growing across its restarts
+    and between its instances.
+
+    A site's gallery has its own version, growing with every change of a person's entry.
+    A versioned gallery update brings a device's gallery from `gallery_base` to
+    `gallery_version`: a device whose gallery is at `gallery_base` applies it whole, one
+    already at `gallery_version` or beyond has it, and one at another version refuses it
+    and says its version in the `Ack` (the centre then sends what it lacks from there).
+    The site's timetable rides in every message, so the retained one never hides it.
     """
 
     version: Annotated[int, Meta(ge=1)]
     gallery: list[GalleryOp] = []
     categories: list[CategoryRule] = []
     timetable: TimetableSpec | None = None  # None: keep the timetable the device has
+    gallery_base: Annotated[int, Meta(ge=0)] | None = None
+    gallery_version: Annotated[int, Meta(ge=0)] | None = None
+
+    rules: ClassVar[tuple[CrossFieldRule, ...]] = (
+        CrossFieldRule(
+            "$.gallery_version",
+            "`gallery_base` and `gallery_version` come together, the base not above the version",
+            lambda c: (
+                (c.gallery_base is None) == (c.gallery_version is None)
+                and (c.gallery_base is None or c.gallery_base <= c.gallery_version)
+            ),
+        ),
+    )
 
 
 class Ack(Event, tag="hallwatch.ack/1"):
-    """A device's answer to a config message."""
+    """A device's answer to a config message. `config_id` and `version` are None when the
+    device could not read the message at all (too large, not JSON, against the
+    contract): `error` says why."""
 
-    config_id: EventId
-    version: Annotated[int, Meta(ge=1)]
+    config_id: EventId | None
+    version: Annotated[int, Meta(ge=1)] | None
     applied: bool
     error: ShortText | None = None
     gallery_size: Annotated[int, Meta(ge=0)] | None = None
+    gallery_version: Annotated[int, Meta(ge=0)] | None = None  # what the device has applied
+
+    rules: ClassVar[tuple[CrossFieldRule, ...]] = (
+        CrossFieldRule(
+            "$.config_id",
+            "a message the device could not read (`config_id` None) has no `version`, is "
+            "not `applied` and has its `error`",
+            lambda a: (
+                (a.config_id is None) == (a.version is None)
+                and (a.config_id is not None or (not a.applied and a.error is not None))
+            ),
+        ),
+    )
 
 
 def ack_for(
-    config: Config, device: str, ts: datetime, error: str | None, gallery_size: int | None = None
+    config: Config | None,
+    device: str,
+    ts: datetime,
+    error: str | None,
+    gallery_size: int | None = None,
+    gallery_version: int | None = None,
+    *,
+    site: str = "",
 ) -> Ack:
-    """A device's answer to `config`: applied, or the reason it was not."""
+    """A device's answer to `config`: applied, or the reason it was not (`config` None:
+    a message the device could not read, from `site`)."""
     return new_event(
         Ack,
-        config.site,
+        site if config is None else config.site,
         device,
         ts,
-        config_id=config.id,
-        version=config.version,
+        config_id=None if config is None else config.id,
+        version=None if config is None else config.version,
         applied=error is None,
         error=without_controls(error)[:200] if error else None,
         gallery_size=gallery_size,
+        gallery_version=gallery_version,
+    )
+
+
+class Enrolment(Event, tag="hallwatch.enrolment/1"):
+    """A person enrolled at a device: their new templates, for the centre to keep and to
+    send every station of the site (never an image). `replace`: these templates replace
+    the person's of the same kind; otherwise they are added to them."""
+
+    staff_id: StaffId
+    name: ShortText | None = None
+    face_templates: list[bytes] = []  # float32 embeddings of `face_model`
+    face_model: ShortText | None = None
+    finger_templates: list[bytes] = []  # sensor characteristics
+    replace: bool = False
+
+    rules: ClassVar[tuple[CrossFieldRule, ...]] = (
+        CrossFieldRule(
+            "$.face_templates",
+            "an enrolment carries a template, and face templates need their `face_model`",
+            lambda e: (
+                bool(e.face_templates or e.finger_templates)
+                and (not e.face_templates or e.face_model is not None)
+            ),
+        ),
     )
 
 
@@ -456,6 +530,7 @@ AnyEvent = (
     | Status
     | Config
     | Ack
+    | Enrolment
     | Violation
     | Correction
     | Inspection
@@ -469,6 +544,7 @@ KIND_OF: dict[type[Event], Kind] = {
     Status: Kind.STATUS,
     Config: Kind.CONFIG,
     Ack: Kind.ACK,
+    Enrolment: Kind.ENROLMENT,
     Violation: Kind.VIOLATION,
     Correction: Kind.CORRECTION,
     Inspection: Kind.INSPECTION,

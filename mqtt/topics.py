@@ -5,6 +5,7 @@
     hallwatch/v1/{site}/{device}/activity   workstation intervals            agent  -> central
     hallwatch/v1/{site}/{device}/alert      spoof, unknown face, faults      device -> central
     hallwatch/v1/{site}/{device}/ack        config acknowledgements          device -> central
+    hallwatch/v1/{site}/{device}/enrolment  templates enrolled at a device   device -> central
     hallwatch/v1/{site}/{device}/config     retained gallery and timetable   central -> device
     hallwatch/v1/{site}/central/violation   violations                       rules  -> all
     hallwatch/v1/{site}/central/correction  corrections, voids, leave        rules  -> all
@@ -32,6 +33,7 @@ class Kind(StrEnum):
     ACTIVITY = "activity"
     ALERT = "alert"
     ACK = "ack"
+    ENROLMENT = "enrolment"
     CONFIG = "config"
     VIOLATION = "violation"
     CORRECTION = "correction"
@@ -39,7 +41,7 @@ class Kind(StrEnum):
     DEADLETTER = "deadletter"
 
 
-DEVICE_KINDS = (Kind.STATUS, Kind.CLOCK, Kind.ACTIVITY, Kind.ALERT, Kind.ACK)
+DEVICE_KINDS = (Kind.STATUS, Kind.CLOCK, Kind.ACTIVITY, Kind.ALERT, Kind.ACK, Kind.ENROLMENT)
 CENTRAL_KINDS = (Kind.VIOLATION, Kind.CORRECTION, Kind.INSPECTION, Kind.DEADLETTER)
 RETAINED_KINDS = (Kind.STATUS, Kind.CONFIG)
 # What a live view shows (BRIEF.md: every punch, alert, device status and violation): the

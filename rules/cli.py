@@ -254,6 +254,32 @@ def audit(manage: Management, fmt: render.Format) -> None:
     )
 
 
+@rules.command()
+@output_format()
+@with_management
+@click.option("--site", help="Only this site's devices.")
+def gallery(manage: Management, fmt: render.Format, site: str | None) -> None:
+    """Each station's gallery: the version applied, what it still lacks, erasures it has
+    not confirmed, its last error.
+
+    \b
+    Example:
+        hallwatch rules gallery --site hall-01 --config manager.toml
+    """
+    from rules.gallery_status import gallery_status
+
+    rows = gallery_status(manage.store, site)
+    zone = manage.policy.default_site.zone
+    render.emit(
+        rows,
+        fmt,
+        text=lambda: render.listing(
+            rows, lambda r: render.gallery_line(r, manage.language), "devices"
+        ),
+        zone=zone,
+    )
+
+
 # -- violations and manager actions ----------------------------------------------------
 @click.command()
 @with_management

@@ -33,6 +33,8 @@ ActionKind = Literal[
     "department_edit",
     "device_register",
     "device_retire",
+    # biometric templates kept centrally (hallwatch enrol --central): their target is the person
+    "enrol",
 ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import psycopg
 
+from rules.gallery_store import gallery_tables
 from rules.store import SqlStore, tables
 
 # Text compared byte by byte, as SQLite does: timestamps and ids sort the same everywhere.
@@ -27,7 +28,12 @@ class PostgresStore(SqlStore):
         self.url = url
         self.conn = self._connect()
         lock = [f"SELECT pg_advisory_xact_lock({CREATE_LOCK})"]
-        self._create(lock + tables(TEXT, "DOUBLE PRECISION", "BIGSERIAL PRIMARY KEY"), TEXT)
+        self._create(
+            lock
+            + tables(TEXT, "DOUBLE PRECISION", "BIGSERIAL PRIMARY KEY")
+            + gallery_tables(TEXT, "BYTEA", "BIGSERIAL PRIMARY KEY"),
+            TEXT,
+        )
 
     def _connect(self) -> psycopg.Connection:
         # Autocommit: `SqlStore` opens every transaction itself with BEGIN ... COMMIT.

@@ -25,6 +25,7 @@ import click
 from base.times import date_time
 from rules.directory import Directory
 from rules.engine import ViolationRecord
+from rules.gallery_status import GalleryStatus
 from rules.inspection import DeviceLine, InspectionReport
 from rules.manager_actions import Language, LeaveRecord, ManagerAction
 from rules.scoring import PersonScore, WindowScore
@@ -384,3 +385,17 @@ def aligned(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
         "  ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths, strict=True)).rstrip()
         for row in cells
     )
+
+
+def gallery_line(row: GalleryStatus, language: str) -> str:
+    """One station's gallery, as a manager reads it."""
+    erasures = ", ".join(row.erasures_pending)
+    if language == "en":
+        text = f"{row.site} {row.device}: version {row.applied_version} of {row.site_version}"
+        text += f", {row.pending} people to update" if row.pending else ", up to date"
+        text += f", erasure pending: {erasures}" if erasures else ""
+        return text + (f", last error: {row.last_error}" if row.last_error else "")
+    text = f"{row.site} {row.device}：已应用版本 {row.applied_version}/{row.site_version}"
+    text += f"，待更新 {row.pending} 人" if row.pending else "，已是最新"
+    text += f"，待删除：{erasures}" if erasures else ""
+    return text + (f"，最近错误：{row.last_error}" if row.last_error else "")

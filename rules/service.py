@@ -13,9 +13,11 @@ import pydantic
 
 from base.config import Section, load_toml
 from base.lifecycle import StartStop
+from mqtt import topics
 from mqtt.client import BrokerConfig, MqttClient
 from mqtt.ids import utc_now
 from rules.backend import StoreLocation, open_store
+from rules.device_config import RETRY_S, DeviceConfigSender, device_config_subscriptions
 from rules.directory import DirectorySource
 from rules.directory_store import cached_directory, seed_from_policy
 from rules.ingest import (
@@ -31,7 +33,6 @@ from rules.policy import Policy, load_policy
 from rules.publish import ResultPublisher
 from rules.ratelimit import TokenBucket
 from rules.recompute import month_of
-from rules.station_timetables import StationTimetables
 from rules.store import DEAD_LETTER_CAP
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,13 @@ class RulesSettings(Section):
     device_burst: Annotated[int, pydantic.Field(ge=1)] = pydantic.Field(
         DEVICE_BURST, description="Events one device may store at once before its rate applies."
     )
+    gallery_retry_s: Annotated[float, pydantic.Field(gt=0, le=86400)] = pydantic.Field(
+        RETRY_S,
+        description=(
+            "Seconds before a gallery update a station has not acknowledged is sent again; "
+            "each further attempt waits twice as long (up to an hour) until it answers."
+        ),
+    )
     keep_months: Annotated[int, pydantic.Field(ge=1, le=1200)] = pydantic.Field(
         KEEP_MONTHS,
         description=(
@@ -168,31 +176,64 @@ class RulesService(StartStop):
         self.client = MqttClient(
             config.broker,
             settings.client_id,
-            on_delivery=self.ingest.handle,
+            on_delivery=self._deliver,
             on_connection=self.ingest.connection,
         )
         self.ingest.publisher = ResultPublisher(self.client.publish_event)
-        self.timetables = StationTimetables(
+        self.devices = DeviceConfigSender(
+            self.store,
             self.policy,
             lambda config, device: self.client.publish_event(config, device=device),
             self.ingest.publisher.next_seq,
+            stations=self._stations,
+            directory=self.directory,
             sites=settings.sites,
             now=now,
+            retry_s=settings.gallery_retry_s,
+            dead_letter=self.ingest.dead_letter,
         )
-        self.ingest.on_status = self.timetables.saw
+        self.ingest.on_status = self.devices.saw
         self.stop_event = threading.Event()
         self._worker: threading.Thread | None = None
+        self._devices_worker: threading.Thread | None = None
+
+    def _deliver(self, topic: str, payload: bytes, ack: Callable[[], None] | None) -> None:
+        """Acks and enrolments go to the device config sender, the rest to ingest."""
+        try:
+            kind = topics.parse(topic).kind
+        except topics.TopicError:
+            kind = None
+        if kind in (topics.Kind.ACK, topics.Kind.ENROLMENT):
+            self.devices.delivered(topic, payload, ack)
+        else:
+            self.ingest.handle(topic, payload, ack)
+
+    def _stations(self, site: str) -> list[str]:
+        """The stations of `site` the centre knows: by their status, or by their gallery."""
+        known = {
+            seen.status.device
+            for seen in self.store.device_statuses()
+            if seen.status.site == site and seen.status.role == "station"
+        }
+        known.update(device.device for device in self.store.device_galleries(site))
+        return sorted(known)
 
     def start(self) -> RulesService:
         self.ingest.recompute_all(month_of(self.now().date()))
-        for topic_filter in subscriptions(self.config.rules.group, self.config.rules.sites):
+        group, sites = self.config.rules.group, self.config.rules.sites
+        for topic_filter in subscriptions(group, sites) + device_config_subscriptions(group, sites):
             self.client.subscribe(topic_filter)
         self.client.start()
-        self.timetables.send_to_known(seen.status for seen in self.store.device_statuses())
+        for seen in self.store.device_statuses():
+            self.devices.saw(seen.status)
         self._worker = threading.Thread(
             target=self.ingest.run, args=(self.stop_event,), name="rules-ingest", daemon=True
         )
         self._worker.start()
+        self._devices_worker = threading.Thread(
+            target=self.devices.run, args=(self.stop_event,), name="device-config", daemon=True
+        )
+        self._devices_worker.start()
         log.info("rules service up: %s", ", ".join(subscriptions(self.config.rules.group)))
         return self
 
@@ -204,7 +245,8 @@ class RulesService(StartStop):
     def stop(self) -> None:
         """Finish what is queued and publish its results, then disconnect."""
         self.stop_event.set()
-        if self._worker is not None:
-            self._worker.join()
+        for worker in (self._worker, self._devices_worker):
+            if worker is not None:
+                worker.join()
         self.client.stop()
         self.store.close()

@@ -31,6 +31,7 @@ from mqtt.schema import LeaveKind
 from rules.directory import Directory
 from rules.directory_store import DirectoryEdit, DirectoryTables, directory_tables
 from rules.engine import ViolationRecord, event_time
+from rules.gallery_store import GalleryQueries, gallery_tables
 from rules.manager_actions import LeaveRecord, ManagerAction
 from rules.spans import union
 
@@ -128,7 +129,8 @@ class DeadLetterRow:
 
 
 class Store(Protocol):
-    """What the service, the CLI and the reports need from a store, and nothing more."""
+    """What the service, the CLI and the reports need from a store, and nothing more
+    (the central gallery's queries are rules.gallery_store's, which both stores have)."""
 
     def add_events(
         self,
@@ -424,7 +426,7 @@ def tables(text: str, real: str, serial: str) -> list[str]:
     ]
 
 
-class SqlStore(DirectoryTables):
+class SqlStore(DirectoryTables, GalleryQueries):
     """Every query of the store, over one DB-API connection, in transactions.
 
     The SQL is written with `?` placeholders; a backend whose driver wants another style
@@ -879,7 +881,11 @@ class SqliteStore(SqlStore):
         self.path = Path(path)
         self.db: sqlite3.Connection = connect_private(self.path, synchronous=synchronous)
         # Files made by earlier versions (sqlite-utils tables) have the same tables.
-        self._create(tables("TEXT", "FLOAT", "INTEGER PRIMARY KEY"), "TEXT")
+        self._create(
+            tables("TEXT", "FLOAT", "INTEGER PRIMARY KEY")
+            + gallery_tables("TEXT", "BLOB", "INTEGER PRIMARY KEY"),
+            "TEXT",
+        )
 
     def _connection(self) -> sqlite3.Connection:
         return self.db

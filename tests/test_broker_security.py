@@ -61,7 +61,11 @@ def test_only_the_rules_account_writes_config(hardened_broker):
     with client(b.port, "rules-1", "rules", b.password("rules"), on_message=seen) as rules:
         rules.subscribe("hallwatch/v1/hall-01/+/config")
         time.sleep(0.3)  # the subscription in place
-        forgeries = [("hall-01.st-01", "st-01"), ("hall-01.st-01", "st-02"), ("hall-01.ws-01", "st-01")]
+        forgeries = [
+            ("hall-01.st-01", "st-01"),
+            ("hall-01.st-01", "st-02"),
+            ("hall-01.ws-01", "st-01"),
+        ]
         for user, device in forgeries:
             cfg = central_config("hall-01", 9)
             with client(b.port, f"forger-{user}", user, b.password(user)) as forger:
@@ -275,7 +279,9 @@ def test_setup_keeps_the_passwords_of_an_earlier_password_file(tmp_path, test_ca
     conf_dir.mkdir(parents=True)
     (conf_dir / "passwd").write_text("hall-01.st-01:from-the-old-layout\n")
     subprocess.run(["mosquitto_passwd", "-U", str(conf_dir / "passwd")], check=True)
-    deployment = Deployment(listeners=listeners, devices=[DeviceAccount(site="hall-01", id="st-01")])
+    deployment = Deployment(
+        listeners=listeners, devices=[DeviceAccount(site="hall-01", id="st-01")]
+    )
     with Mosquitto(deployment, tmp_path / "broker") as b:
         assert _connects(b, "hall-01.st-01", "from-the-old-layout")
         assert not (b.credentials / "hall-01.st-01.toml").exists()

@@ -135,10 +135,14 @@ def _write(path: Path, text: str) -> Path:
 @pytest.fixture
 def real_runs(tmp_path) -> list[tuple[list[str], str]]:
     """Commands run for real, each as far as its first optional component, and its extra."""
-    station = _write(tmp_path / "station.toml", f'site = "hall-01"\ndevice = "st-01"\n'
-                     f'data_dir = "{tmp_path / "station"}"\n')
-    agent = _write(tmp_path / "agent.toml", f'site = "hall-01"\ndevice = "ws-01"\n'
-                   f'journal = "{tmp_path / "activity.db"}"\n')
+    station = _write(
+        tmp_path / "station.toml",
+        f'site = "hall-01"\ndevice = "st-01"\ndata_dir = "{tmp_path / "station"}"\n',
+    )
+    agent = _write(
+        tmp_path / "agent.toml",
+        f'site = "hall-01"\ndevice = "ws-01"\njournal = "{tmp_path / "activity.db"}"\n',
+    )
     policy = _write(tmp_path / "policy.toml", "")
     photo = _write(tmp_path / "photo.jpg", "not really a photo")
     faces = tmp_path / "faces"

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from base.config import validate
+from base.control_socket import answers, ask, control_socket
 from base.times import date_time, local_zone, zone_named
 
 if TYPE_CHECKING:
@@ -71,6 +72,14 @@ def sensor_options(command: Callable[..., Any]) -> Callable[..., Any]:
         overrides = {name: value for name, value in given.items() if value is not None}
         base = load_settings(config_path) if config_path else FingerprintSettings()
         settings = validate(FingerprintSettings, {**base.model_dump(), **overrides}, "command line")
+        through_station = getattr(command, "through_station", None)
+        socket = control_socket(settings.data_dir)
+        if through_station is not None and answers(socket):
+            # A running station owns the sensor: the job goes through it, never a second
+            # process on the serial port.
+            human, machine = through_station(socket, **kwargs)
+            click.echo(json.dumps(machine, default=_json_value) if as_json else human)
+            return
         with settings.open_sensor() as sensor:
             try:
                 result = command(sensor, **kwargs)
@@ -92,12 +101,44 @@ def finger() -> None:
     """
 
 
+def _enrol_at_station(socket: Path, staff_id: str, timeout: float) -> tuple[str, dict]:
+    """`finger enrol` on a running station: its finger worker runs the enrolment, and the
+    station sends the template to the centre."""
+    request = {"command": "enrol-finger", "staff_id": staff_id, "timeout_s": timeout}
+    answer: dict = {}
+    for answer in ask(socket, request, timeout_s=timeout * 3 + 30):
+        if "prompt" in answer:
+            click.echo(answer["prompt"], err=True)
+    return (
+        f"enrolled {staff_id} at the running station in slot {answer['slot']} (touches "
+        f"agreed: {answer['score']}); it sends the template to the centre",
+        {k: v for k, v in answer.items() if k != "ok"},
+    )
+
+
+def through_station(
+    job: Callable[..., tuple[str, dict]],
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A sensor command that, when a station runs on the sensor, is `job` (given the
+    station's control socket) instead."""
+
+    def mark(command: Callable[..., Any]) -> Callable[..., Any]:
+        command.through_station = job  # type: ignore[attr-defined]
+        return command
+
+    return mark
+
+
 @finger.command()
 @click.argument("staff_id")
 @click.option("--timeout", default=15.0, show_default=True, help="Seconds to wait for each touch.")
 @sensor_options
+@through_station(_enrol_at_station)
 def enrol(sensor: FingerprintSensor, staff_id: str, timeout: float) -> tuple[str, dict]:
     """Enrol one finger of STAFF_ID (two touches of the same finger).
+
+    On a running station (its control socket answers in the data directory) the station
+    enrols it and sends the template to the centre.
 
     \b
     Example:

@@ -37,7 +37,9 @@ from drivers.fingerprint.protocol import DEFAULT_ADDRESS, INDEX_PAGE_SLOTS, PACK
 from drivers.fingerprint.registry import FingerRegistry, SlotRecord
 
 CHAR_BUFFER_1, CHAR_BUFFER_2 = 1, 2
-
+# What an R30x module transfers for one template (its characteristics); the only size of
+# template that can be installed on one.
+TEMPLATE_BYTES = 512
 
 class EnrolStep(enum.Enum):
     """What the person enrolling must do next; the value is the English prompt."""
@@ -307,6 +309,7 @@ class FingerprintSensor:
     ) -> SlotRecord:
         """Store `template` in `slot` and map it to `staff_id`."""
         staff_id = check_staff_id(staff_id)
+        check_template(template, staff_id)
         self._upload(template)
         return self._store_for(slot, staff_id, enrolled_at)
 
@@ -359,4 +362,13 @@ class FingerprintSensor:
             f"slot {slot} on the sensor holds a template that no staff member is mapped to in "
             f"{self.registry.path}: import the backup made for this sensor, or delete the slot "
             f"(hallwatch finger delete --slot {slot})"
+        )
+
+
+def check_template(template: bytes, staff_id: str) -> None:
+    """Refuse what cannot be a template of this sensor family, before anything is stored."""
+    if len(template) != TEMPLATE_BYTES:
+        raise SensorOperationError(
+            f"a finger template of {staff_id} has {len(template)} bytes, this sensor's have "
+            f"{TEMPLATE_BYTES}: it was made by another kind of sensor, or damaged"
         )

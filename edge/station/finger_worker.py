@@ -11,8 +11,9 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from drivers.fingerprint.errors import (
     FingerprintError,
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 WAIT_S = 1.0  # one identify call waits this long for a finger, then checks for stop
 BACKOFF_MAX_S = 30.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,37 @@ class FingerWorker:
         self.status = "starting"
         self._sensor: FingerprintSensor | None = None
         self._stop = threading.Event()
+        self._jobs: queue.Queue[tuple[Callable[[FingerprintSensor], Any], Future[Any]]]
+        self._jobs = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="fingerprint", daemon=True)
+
+    def run(self, job: Callable[[FingerprintSensor], T], timeout_s: float) -> T:
+        """Run `job` on the sensor in the worker's thread, between two identifications (the
+        worker alone talks to the sensor); its result, or what it raised. A FingerprintError
+        if the sensor is not there within `timeout_s`."""
+        future: Future[T] = Future()
+        self._jobs.put((job, future))
+        try:
+            return future.result(timeout_s)
+        except TimeoutError:
+            if future.cancel():
+                raise FingerprintError(
+                    f"the fingerprint sensor did not take the job within {timeout_s:g} s "
+                    f"({self.status})"
+                ) from None
+            return future.result()  # it started meanwhile: it finishes
+
+    def _run_jobs(self, sensor: FingerprintSensor) -> None:
+        while True:
+            try:
+                job, future = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(job(sensor))
+                except BaseException as exc:  # the caller's to judge
+                    future.set_exception(exc)
 
     def start(self) -> FingerWorker:
         self._thread.start()
@@ -89,6 +121,7 @@ class FingerWorker:
             sensor = self._sensor
             if sensor is None:
                 return
+            self._run_jobs(sensor)
             try:
                 match = sensor.identify(timeout_s=WAIT_S)
             except NoFingerError:

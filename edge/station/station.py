@@ -8,6 +8,7 @@ the journal's publisher whenever the broker can be reached.
 from __future__ import annotations
 
 import logging
+import queue
 import shutil
 import threading
 import time
@@ -19,6 +20,7 @@ import cv2
 import numpy as np
 
 from base.config import ConfigError
+from base.control_socket import ControlServer, control_socket
 from base.private_files import write_private
 from base.schedule import Timetable
 from base.times import time_of_day
@@ -35,7 +37,9 @@ from drivers.fingerprint.registry import FingerRegistry
 from edge.journal import Journal, JournalError
 from edge.publisher import JournalPublisher
 from edge.station.config import StationConfig
+from edge.station.control import StationControl
 from edge.station.finger_worker import FingerReading, FingerWorker
+from edge.station.gallery_sync import StationGallery, UpdateRefused, open_station_gallery
 from edge.station.identity import (
     Combiner,
     FaceId,
@@ -53,7 +57,7 @@ from edge.station.timesync import ClockWatch, TimeSync, time_sync
 from edge.station.timetable_file import TimetableFile
 from edge.station.turn import RefusedKey, Turn
 from models.decision import Decider, FaceOutcome, Verdict
-from models.gallery import GalleryChange, GalleryError
+from models.gallery import GalleryError
 from models.packs import PackError, PackStore
 from models.pipeline import FacePipeline
 from models.reasons import Reason
@@ -128,15 +132,25 @@ class Station:
                 self.face_unavailable = str(exc)
                 self.camera_status = f"off: {exc}"[:200]
                 log.error("face recognition unavailable, identifying by finger only: %s", exc)
-        self.names = self._load_names()
         self.fingers = FingerWorker(config.fingerprint.open_sensor) if config.fingerprint else None
+        self.staff: StationGallery = open_station_gallery(
+            config.data_dir, self.gallery if self.pipeline is not None else None, self.fingers
+        )
+        self.names = self.staff.names()
+        # Config messages are applied in their own thread: installing fingers takes time
+        # the network thread must not spend.
+        self._configs: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
+        self._config_thread = threading.Thread(
+            target=self._take_configs, name="station-config", daemon=True
+        )
         # face_and_finger: who has a finger here, so a person without one is told at once.
         self.finger_registry = (
             FingerRegistry(config.fingerprint.database)
             if config.fingerprint is not None and config.identify == "face_and_finger"
             else None
         )
-        self._config_lock = threading.Lock()
+        self.config_lock = threading.Lock()  # one gallery change at a time
+        self.control: ControlServer | None = None  # the local control socket, once started
         self._empty_frames = 0
         self._last_hint = 0.0
         self._last_unknown_alert = float("-inf")
@@ -168,6 +182,10 @@ class Station:
         self.publisher.start()
         if self.fingers is not None:
             self.fingers.start()
+        self._config_thread.start()
+        self.control = ControlServer(
+            control_socket(self.config.data_dir), StationControl(self)
+        ).start()
         if self.keys is not None:
             self.keys.start()
         self._evidence_dir.mkdir(mode=0o700, exist_ok=True)
@@ -198,8 +216,8 @@ class Station:
             return
         fingered = {record.staff_id for record in self.finger_registry.all()}
         for staff_ids, factor, command in (
-            (sorted(set(self.names) - fingered), "finger", "hallwatch finger enrol"),
-            (sorted(fingered - set(self.names)), "face", "hallwatch enrol"),
+            (sorted(self._faces() - fingered), "finger", "hallwatch finger enrol"),
+            (sorted(fingered - self._faces()), "face", "hallwatch enrol"),
         ):
             if staff_ids:
                 log.warning(
@@ -219,16 +237,22 @@ class Station:
             self.step()
 
     def stop(self, drain_s: float = 3.0) -> None:
+        if self.control is not None:
+            self.control.stop()
         if not self.client.taken_over.is_set():  # else the twin's online status stays
             self.journal.append(self._status("offline"))
         self.publisher.stop(drain_s=drain_s)
         self.client.stop()
+        self._configs.put(None)
+        if self._config_thread.is_alive():
+            self._config_thread.join(10)
         if self.fingers is not None:
             self.fingers.stop()
         if self.camera is not None:
             self.camera.close()
         if self.finger_registry is not None:
             self.finger_registry.close()
+        self.staff.close()
         self.journal.close()
 
     # -- the loop --------------------------------------------------------------------
@@ -375,8 +399,14 @@ class Station:
 
     def _has_enrolled(self, staff_id: str, factor: str) -> bool:
         if factor == "face":
-            return staff_id in self.names
+            return staff_id in self._faces()
         return self.finger_registry is None or bool(self.finger_registry.slots_of(staff_id))
+
+    def _faces(self) -> set[str]:
+        """Who has a face enrolled here (`names` also holds finger-only staff)."""
+        if self.pipeline is None:
+            return set()
+        return {person.staff_id for person in self.gallery.people()}
 
     def _show_refusal_again(self, now: float) -> None:
         notice = self.turn.repeat(now)
@@ -550,19 +580,26 @@ class Station:
         )
 
     # -- central updates: gallery and timetable --------------------------------------
-    def _load_names(self) -> dict[str, str]:
-        if self.pipeline is None:
-            return {}
-        return {p.staff_id: p.name for p in self.gallery.people()}
-
     def _on_message(self, topic: str, payload: bytes) -> None:
+        if payload:  # an empty one clears the retained message: nothing to apply
+            self._configs.put((topic, payload))
+
+    def _take_configs(self) -> None:
+        while (message := self._configs.get()) is not None:
+            try:
+                self._apply_config(*message)
+            except Exception:  # the next message must still be taken
+                log.exception("config message not applied")
+
+    def _apply_config(self, topic: str, payload: bytes) -> None:
         """A (retained) config message: apply all of it or none of it, then ack."""
         try:
             config = schema.decode_as(schema.Config, payload, topic)
         except schema.PayloadError as exc:
-            log.error("config on %s rejected: %s", topic, exc.reason)
+            log.error("config on %s refused: %s", topic, exc.reason)
+            self._ack(None, f"config refused: {exc.reason}")
             return
-        with self._config_lock:
+        with self.config_lock:
             if config.version <= self._applied_version():
                 return  # the retained copy of an update already applied
             timetable, error = self._check_timetable(config)
@@ -572,9 +609,20 @@ class Station:
                 error = self._keep_timetable(timetable)
             if error is None:
                 (self.config.data_dir / "config.version").write_text(str(config.version))
-            self.journal.append(
-                schema.ack_for(config, self.config.device, self.now(), error, len(self.names))
+            self._ack(config, error)
+
+    def _ack(self, config: schema.Config | None, error: str | None) -> None:
+        self.journal.append(
+            schema.ack_for(
+                config,
+                self.config.device,
+                self.now(),
+                error,
+                len(self.names),
+                self.staff.version,
+                site=self.config.site,
             )
+        )
 
     def _check_timetable(self, config: schema.Config) -> tuple[Timetable | None, str | None]:
         """The pushed timetable, or the reason it is refused (before anything is applied)."""
@@ -602,23 +650,11 @@ class Station:
             return 0
 
     def _apply_gallery(self, config: schema.Config) -> str | None:
-        if not config.gallery:
-            return None
-        if self.pipeline is None:
-            return "this station identifies by finger only: face templates cannot be applied"
         try:
-            changes = [
-                GalleryChange(
-                    op.op,
-                    op.staff_id,
-                    op.name,
-                    tuple(np.frombuffer(t, dtype=np.float32) for t in op.face_templates),
-                )
-                for op in config.gallery
-            ]
-            self.gallery.apply_sync(changes)
-        except (GalleryError, ValueError) as exc:
+            applied = self.staff.apply(config)
+        except UpdateRefused as exc:
             return str(exc)
-        self.names = self._load_names()
-        log.info("gallery update version %d applied: %d staff", config.version, len(self.names))
+        if applied is not None:
+            self.names = self.staff.names()
+            log.info("gallery version %d applied: %d staff", applied.version, len(self.names))
         return None

@@ -43,7 +43,11 @@ def test_identified_after_enough_agreeing_frames(scene):
 def test_a_stranger_is_rejected_once_no_majority_can_form(scene):
     decider = Decider(votes_needed=3, vote_window=5)
     verdicts = [decider.add(scene["stranger"]) for _ in range(3)]
-    assert [v.outcome for v in verdicts] == [FaceOutcome.PENDING, FaceOutcome.PENDING, FaceOutcome.REJECTED]
+    assert [v.outcome for v in verdicts] == [
+        FaceOutcome.PENDING,
+        FaceOutcome.PENDING,
+        FaceOutcome.REJECTED,
+    ]
     assert verdicts[-1].reason is Reason.UNKNOWN and verdicts[-1].suspected_staff_id is None
 
 
