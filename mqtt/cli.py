@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import tzinfo
 from functools import wraps
 from pathlib import Path
@@ -90,9 +90,10 @@ def run_feed(
     stop: threading.Event,
     count: int | None = None,
     zone: tzinfo | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> int:
     """Subscribe and call `emit` for every admitted message until `stop` or `count` lines
-    (times in `zone`; None: this machine's). The broker going away and coming back are
+    (times in `zone`; None: this machine's; `names`: staff id to name). The broker going away and coming back are
     lines too (with an empty payload), not counted."""
     shown = 0
     done = threading.Event()
@@ -103,7 +104,12 @@ def run_feed(
         if done.is_set():
             return
         line = feed.describe(
-            message.topic, message.payload, utc_now(), zone=zone, retained=message.retained
+            message.topic,
+            message.payload,
+            utc_now(),
+            zone=zone,
+            retained=message.retained,
+            names=names,
         )
         if not selection.admits(line):
             return

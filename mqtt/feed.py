@@ -9,6 +9,7 @@ its arrival, when the feed saw the device go.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
@@ -78,9 +79,15 @@ def broker_line(connected: bool, at: datetime, zone: tzinfo | None) -> FeedLine:
     return FeedLine(at, "-", "broker", "broker", text, level=level, zone=zone)
 
 
-def _clock_text(e: schema.Punch, zone: tzinfo) -> str:
+def _who(staff_id: str, names: Mapping[str, str]) -> str:
+    """A person as the feed shows them: their name beside the id, where it is known."""
+    name = names.get(staff_id)
+    return f"{name} {staff_id}" if name else staff_id
+
+
+def _clock_text(e: schema.Punch, zone: tzinfo, names: Mapping[str, str]) -> str:
     score = f"{e.score:.0f}" if e.method is schema.Method.FINGER else f"{e.score:.2f}"
-    parts = [e.staff_id, e.action.value, e.method.value, f"score {score}"]
+    parts = [_who(e.staff_id, names), e.action.value, e.method.value, f"score {score}"]
     if e.inferred:
         parts.append("(inferred)")
     if e.leave is not None:
@@ -101,18 +108,20 @@ def _status_text(e: schema.Status, zone: tzinfo, retained: bool) -> str:
     return text
 
 
-def _text_and_level(e: schema.Event, zone: tzinfo, retained: bool) -> tuple[str, str]:
+def _text_and_level(
+    e: schema.Event, zone: tzinfo, retained: bool, names: Mapping[str, str]
+) -> tuple[str, str]:
     match e:
         case schema.Punch():
-            return _clock_text(e, zone), "info"
+            return _clock_text(e, zone, names), "info"
         case schema.Activity():
             mins = e.duration_s / 60
             return (
-                f"{e.staff_id or e.user}  {e.category}  {e.app}  {mins:.1f} min  idle {e.idle_s:.0f}s",
+                f"{_who(e.staff_id, names) if e.staff_id else e.user}  {e.category}  {e.app}  {mins:.1f} min  idle {e.idle_s:.0f}s",
                 ("info" if e.category == "work" else "minor"),
             )
         case schema.Alert():
-            who = f" ({e.staff_id})" if e.staff_id else ""
+            who = f" ({_who(e.staff_id, names)})" if e.staff_id else ""
             return f"{e.severity.value.upper()} {e.kind.value}{who}: {e.message}", e.severity.value
         case schema.Status():
             return _status_text(e, zone, retained), "offline" if e.state == "offline" else "info"
@@ -120,7 +129,7 @@ def _text_and_level(e: schema.Event, zone: tzinfo, retained: bool) -> tuple[str,
             corr = f" correction {e.correction_no}/3" if e.correction_no else ""
             flags = (" ESCALATED" if e.escalated else "") + (" VETO" if e.veto else "")
             return (
-                f"{e.staff_id}  {e.rule}  {e.severity.value} -{e.deduction:g}{corr}{flags}  {e.detail}",
+                f"{_who(e.staff_id, names)}  {e.rule}  {e.severity.value} -{e.deduction:g}{corr}{flags}  {e.detail}",
                 e.severity.value,
             )
         case schema.Correction():
@@ -150,9 +159,11 @@ def describe(
     *,
     zone: tzinfo | None = None,
     retained: bool = False,
+    names: Mapping[str, str] | None = None,
 ) -> FeedLine:
     """Turn one message into a feed line, its times in `zone` (None: this machine's);
-    `retained`: the broker kept it from before. Never raises on bad input."""
+    `retained`: the broker kept it from before; `names`: staff id to name, shown beside
+    the id. Never raises on bad input."""
     try:
         where = topics.parse(topic)
         site, source, kind = where.site, where.source, str(where.kind)
@@ -163,7 +174,7 @@ def describe(
     except schema.PayloadError as exc:
         text = f"MALFORMED: {exc.reason}"
         return FeedLine(received, site, source, kind, text, level="bad", zone=zone)
-    text, level = _text_and_level(event, zone or local_zone(), retained)
+    text, level = _text_and_level(event, zone or local_zone(), retained, names or {})
     staff = getattr(event, "staff_id", None)
     will = isinstance(event, schema.Status) and schema.is_will(event)
     return FeedLine(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,7 +28,7 @@ import msgspec
 from base.printable import printable
 from mqtt import schema, topics
 from mqtt.topics import CENTRAL, Kind
-from rules.directory import Directory, DirectorySource
+from rules.directory import Directory, DirectorySource, StaffMember
 from rules.gallery_store import (
     GalleryEntry,
     GalleryQueries,
@@ -270,7 +270,8 @@ class DeviceConfigSender:
     def _updates(self, site: str, base: int, spec: schema.TimetableSpec) -> list[schema.Config]:
         """What a device at `base` lacks, as messages within the payload limit."""
         entries = self.store.gallery_changes(site, base)
-        ops = [self._op(entry) for entry in entries]
+        names = self.directory().member
+        ops = [self._op(entry, names) for entry in entries]
         envelope = len(schema.encode(self._config(site, spec, gallery_base=base,
                                                   gallery_version=base)))  # fmt: skip
         room = schema.MAX_PAYLOAD_BYTES - envelope - MARGIN_BYTES
@@ -302,7 +303,7 @@ class DeviceConfigSender:
             site, spec, gallery=ops[start:end], gallery_base=base, gallery_version=version
         )
 
-    def _op(self, entry: GalleryEntry) -> schema.GalleryOp:
+    def _op(self, entry: GalleryEntry, names: Mapping[str, StaffMember]) -> schema.GalleryOp:
         if entry.deleted:
             return schema.GalleryOp(op="delete", staff_id=entry.staff_id)
         templates = self.store.templates(entry.staff_id)
@@ -313,7 +314,8 @@ class DeviceConfigSender:
         return schema.GalleryOp(
             op="reenrol",  # the person's whole entry: it replaces what the device has
             staff_id=entry.staff_id,
-            name=entry.name,
+            # The directory's name where it knows the person (a station may only have the id).
+            name=names[entry.staff_id].name if entry.staff_id in names else entry.name,
             face_templates=[t.data for t in faces],
             finger_templates=[t.data for t in templates if t.kind == "finger"],
             face_model=model,

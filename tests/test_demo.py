@@ -21,9 +21,9 @@ def test_the_demo_day_reports_every_planted_violation(tmp_path):
     # Each planted violation, on the right person, in the inspection and in the HTML report.
     html = (out / "report.html").read_text()
     for staff, rule in hall.PLANTED_VIOLATIONS:
-        assert re.search(rf"{staff}\s+w0\d\s+{rule}\s", inspection), (staff, rule)
+        assert re.search(rf"{staff}\s+\S+ w0\d\s+{rule}\s", inspection), (staff, rule)
         assert f">{rule} −" in html
-    assert "S006: serious spoof" in inspection and "VETO (S006)" in inspection
+    assert "赵敏 S006: serious spoof" in inspection and "VETO (赵敏 S006)" in inspection
     assert "unattributed unknown_face alert" in inspection  # the stranger
     # The live feed saw st-02 drop off and its punches arrive after it came back.
     assert re.search(r"demo-hall/st-02\s+status\s+station OFFLINE", stdout)
@@ -33,6 +33,12 @@ def test_the_demo_day_reports_every_planted_violation(tmp_path):
     s001 = re.search(r"S001\s+\S+ duty\s+(.*)", inspection).group(1)
     assert s001.split()[0] < "09:00"
     assert "<svg" in html and "Month-to-date score per person" in html
+    # Enrolled once, centrally and at st-01; both stations know everyone, by name.
+    assert "every station has them" in stdout
+    for person in hall.STAFF:
+        assert f"{person.name} {person.staff_id}" in inspection, person
+    assert "社保窗口 w01" in inspection
+    assert re.search(r"demo-hall/st-0\d\s+clock\s+陈静 S005\s+clock_in", stdout)
 
 
 def test_the_demo_never_deletes_a_folder_it_did_not_make(tmp_path):

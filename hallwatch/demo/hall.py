@@ -66,6 +66,14 @@ STAFF = (
     Person("S006", "赵敏", "w03", "spoof/image_T1.jpg", "spoof/image_T1.jpg", None, "st-02"),
 )
 BY_ID = {p.staff_id: p for p in STAFF}
+# The directory: departments, their windows (id: name, department) and the devices.
+DEPARTMENTS = {"rsj": "人力资源和社会保障局", "zrzy": "自然资源局", "ybj": "医疗保障局"}
+WINDOWS = {
+    "w01": ("社保窗口", "rsj"),
+    "w02": ("不动产登记窗口", "zrzy"),
+    "w03": ("医保窗口", "ybj"),
+}
+STATIONS = {"st-01": "东门考勤机", "st-02": "西门考勤机"}
 STRANGER = "unknown/carell.jpg"
 SPOOF_PHOTO = "spoof/image_F2.jpg"  # a photo of S006 held up to the camera
 WORKSTATIONS = {"ws-01": "S001", "ws-04": "S004"}
@@ -139,13 +147,15 @@ PLANTED_VIOLATIONS = {
 
 
 def policy_toml() -> str:
-    blocks = []
-    for window in sorted({p.window for p in STAFF}):
-        staff = [p.staff_id for p in STAFF if p.window == window]
-        desks = ", ".join(f'{ws} = "{s}"' for ws, s in WORKSTATIONS.items() if s in staff)
-        blocks.append(
-            f'[[windows]]\nid = "{window}"\nsite = "{SITE}"\nstaff = {staff}\n'
-            f"workstations = {{ {desks} }}\n"
-        )
-    header = f'# The demo hall\'s policy (every other value is the default regime).\n[sites.{SITE}]\ntimezone = "{ZONE.key}"\n'
-    return header + "\n" + "\n".join(blocks)
+    """The regime: every value the default but the site's zone (who works where is the
+    directory's, see `staff_file`)."""
+    return (
+        "# The demo hall's policy (every other value is the default regime).\n"
+        f'[sites.{SITE}]\ntimezone = "{ZONE.key}"\n'
+    )
+
+
+def staff_file() -> str:
+    """The hall's staff as an HR system exports them (CSV with Chinese headings)."""
+    rows = [f"{p.staff_id},{p.name},{WINDOWS[p.window][1]},{p.window},窗口受理员" for p in STAFF]
+    return "\n".join(["工号,姓名,部门,窗口,岗位", *rows]) + "\n"

@@ -154,12 +154,23 @@ class HallDay:
         )
         self.rules = RulesService(config, now=self.sim_time).start()
         self._stack.callback(self.rules.stop)
+        self._fill_directory()
         if not self.quiet:
             self._background(self._feed)
             time.sleep(0.5)
-        self._enrol()
-        self.kiosks = {device: self._station(device) for device in ("st-01", "st-02")}
+        faces = self._enrol_faces()
+        for device in hall.STATIONS:
+            (self.out / device).mkdir()
+        self.kiosks = {device: self._station(device) for device in hall.STATIONS}
         self.agents = [self._agent(ws, staff) for ws, staff in hall.WORKSTATIONS.items()]
+        fingers = self._enrol_fingers()
+        self._until_every_station_knows_everyone()
+        if not self.quiet:
+            click.secho(
+                f"enrolled {faces} faces centrally and {fingers} fingers at st-01 for "
+                f"{len(hall.STAFF)} staff; every station has them\n",
+                bold=True,
+            )
 
     def _background(self, target, *args) -> None:
         thread = threading.Thread(target=target, args=args, daemon=True)
@@ -174,47 +185,95 @@ class HallDay:
             print_line(False),
             stop=self._stop,
             zone=hall.ZONE,
+            names={m.staff_id: m.name for m in self.rules.directory().staff},
         )
 
-    def _enrol(self) -> None:
-        """Enrol the hall: faces from photos (real pipeline), fingers on the emulated sensor."""
-        from drivers.fingerprint.sensor import FingerprintSensor
+    def _fill_directory(self) -> None:
+        """What a hall manager does first: departments, windows, the staff (imported from
+        the HR system's file) and the devices, through the management API."""
+        from rules.backend import open_store
+        from rules.directory import Department, Device, ServiceWindow
+        from rules.manage import Actor, Management
+        from rules.staff_file import read_rows
 
-        for device in ("st-01", "st-02"):
-            (self.out / device).mkdir()
-        if self.face:
-            from models.enrolment import enrol_photos
-            from models.packs import PackStore
-            from models.pipeline import FacePipeline
+        staff_file = self.out / "staff.csv"
+        staff_file.write_text(hall.staff_file(), encoding="utf-8")
+        store = open_store(self.out / "rules.db")  # a manager's own connection
+        try:
+            manage = Management(store, self.rules.policy, now=self.sim_time)
+            admin = Actor("demo-admin", "demo")
+            for department, name in hall.DEPARTMENTS.items():
+                manage.add_department(admin, Department(department, name))
+            for window, (name, department) in hall.WINDOWS.items():
+                manage.add_window(admin, ServiceWindow(window, hall.SITE, name, department))
+            manage.import_staff(admin, read_rows(staff_file), staff_file.name)
+            for device, name in hall.STATIONS.items():
+                manage.register_device(admin, Device(hall.SITE, device, "station", name=name))
+            for desk, staff_id in hall.WORKSTATIONS.items():
+                manage.register_device(admin, Device(hall.SITE, desk, "agent", user=staff_id))
+        finally:
+            store.close()
 
-            assert self.models_dir is not None and self.faces is not None
-            pipeline = FacePipeline.from_pack(PackStore(self.models_dir).path(PACK))
-            gallery = pipeline.open_gallery(self.out / "st-01" / "gallery.db")
-            for person in hall.STAFF:
-                if person.photo is not None:
-                    enrol_photos(
-                        pipeline, gallery, person.staff_id, person.name, [self.faces / person.photo]
-                    )
-            gallery.close()
-            # One gallery for the hall: the second station gets a copy (centrally, `config`).
-            (self.out / "st-02" / "gallery.db").write_bytes(
-                (self.out / "st-01" / "gallery.db").read_bytes()
-            )
-            os.chmod(self.out / "st-02" / "gallery.db", 0o600)
+    def _enrol_faces(self) -> int:
+        """Faces enrolled centrally from photos (real pipeline, duplicate check across the
+        directory); the rules service sends them to every station of the hall."""
+        if not self.face:
+            return 0
+        from hallwatch.enrol import enrol_centrally
+        from models.enrolment import photo_templates
+        from models.packs import PackStore
+        from models.pipeline import FacePipeline
+        from rules.backend import open_store
+
+        assert self.models_dir is not None and self.faces is not None
+        pipeline = FacePipeline.from_pack(PackStore(self.models_dir).path(PACK))
+        model = pipeline.manifest.recognizer.sha256
+        store = open_store(self.out / "rules.db")
+        try:
+            people = [p for p in hall.STAFF if p.photo is not None]
+            for person in people:
+                refused: dict[str, str] = {}
+                templates = photo_templates(pipeline, [self.faces / person.photo], refused)
+                embeddings = [t.embedding for t in templates]
+                enrol_centrally(
+                    store, hall.SITE, person.staff_id, person.name, model, embeddings,
+                    pipeline.duplicate_threshold, by="demo-admin", at=self.sim_time(),
+                )  # fmt: skip
+        finally:
+            store.close()
+        return len(people)
+
+    def _enrol_fingers(self) -> int:
+        """Fingers enrolled at st-01 through its control socket (its own finger worker
+        reads the sensor); st-01 sends the templates up, the centre sends them on."""
+        from base.control_socket import ask, control_socket
+        from drivers.fingerprint.sensor import EnrolStep
+
+        kiosk = self.kiosks["st-01"]
+        assert kiosk is not None
+        socket = control_socket(self.out / "st-01")
         fingers = [p for p in hall.STAFF if self._finger(p) is not None]
-        with FingerprintSensor.open(
-            self.emulator.port, registry=self.out / "st-01" / "fingers.db"
-        ) as sensor:
-            for person in fingers:
-                self.emulator.place_finger(self._finger(person), touches=2)
-                sensor.enrol(person.staff_id, timeout_s=5)
-                self.emulator.lift_finger()
-        faces = sum(p.photo is not None for p in hall.STAFF) if self.face else 0
-        if not self.quiet:
-            click.secho(
-                f"enrolled {faces} faces and {len(fingers)} fingers of {len(hall.STAFF)} staff\n",
-                bold=True,
-            )
+        for person in fingers:
+            request = {"command": "enrol-finger", "staff_id": person.staff_id}
+            for reply in ask(socket, request):
+                if reply.get("prompt") == EnrolStep.PLACE.value:  # both touches at once
+                    self.emulator.place_finger(self._finger(person), touches=2)
+            self.emulator.lift_finger()
+        return len(fingers)
+
+    def _until_every_station_knows_everyone(self, timeout_s: float = 30.0) -> None:
+        """Wait for each running station to apply the hall's whole gallery."""
+        from rules.gallery_status import gallery_status
+
+        running = {device for device, kiosk in self.kiosks.items() if kiosk is not None}
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            rows = gallery_status(self.rules.store, hall.SITE)
+            current = {r.device for r in rows if r.applied_version == r.site_version}
+            if rows and running <= current:
+                return
+            time.sleep(0.2)
+        raise click.ClickException(f"the stations did not receive the hall's gallery: {rows}")
 
     def _finger(self, person: hall.Person) -> str | None:
         """The person's finger; with no faces to see, everyone has one (st-01 serves all)."""
