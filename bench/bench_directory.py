@@ -22,10 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo: tes
 
 from openpyxl import load_workbook
 
+from rules.acting import Actor
 from rules.backend import open_store
 from rules.directory import Department, ServiceWindow
 from rules.directory_store import DirectoryEdit
-from rules.manage import Actor, Management
+from rules.manage import Management
 from rules.policy import Policy
 from rules.staff_file import read_rows
 from tests.support.postgres import SERVER, scratch_schema

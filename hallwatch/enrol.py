@@ -91,11 +91,10 @@ def _central(
 ) -> str:  # fmt: skip
     from models.cli_options import load_pipeline
     from models.enrolment import photo_templates
-    from mqtt.ids import new_event_id, utc_now
+    from mqtt.ids import utc_now
+    from rules.acting import Actor, audit_row
     from rules.backend import open_store
     from rules.directory_store import seed_from_policy
-    from rules.manage import Actor
-    from rules.manager_actions import ManagerAction
     from rules.policy import load_policy
     from rules.service import load_config
 
@@ -133,10 +132,7 @@ def _central(
             by=actor.user, at=at, replace=replace,
         )  # fmt: skip
         what = f"{len(templates)} face templates at {site}"
-        by, entered = actor.decided_by, actor.entered_by
-        store.add_action(
-            ManagerAction(new_event_id(), at, by, "enrol", staff_id, what, entered_by=entered)
-        )
+        store.add_action(audit_row(actor, "enrol", staff_id, what, at))
     finally:
         store.close()
     return (

@@ -21,9 +21,10 @@ from mqtt.client import BrokerConfig
 from mqtt.ids import utc_now
 from mqtt.schema import LeaveKind
 from rules import render
+from rules.acting import Actor
 from rules.announce import Connecting
 from rules.backend import StoreParam, open_store
-from rules.manage import ActionResult, Actor, Management
+from rules.manage import ActionResult, Management
 from rules.manager_actions import Language, LeaveRecord, leave_kind
 from rules.policy import load_policy
 
@@ -203,19 +204,44 @@ def run(config_file: Path) -> None:
 @click.option(
     "--now", help="Judge sessions as of this moment (ISO; UTC without an offset; default: now)."
 )
+@click.option(
+    "--directory-from",
+    type=StoreParam(),
+    help=(
+        "Judge by the directory (who worked where, with dates) of this database, the live "
+        "rules store; unset: the policy's [[windows]]."
+    ),
+)
 @output_format("json")
 def replay(
-    events_file: Path, policy_file: Path, db: Path | str, now: str | None, fmt: render.Format
+    events_file: Path,
+    policy_file: Path,
+    db: Path | str,
+    now: str | None,
+    directory_from: Path | str | None,
+    fmt: render.Format,
 ) -> None:
     """Rebuild violations offline from recorded payloads; prints a digest of the results.
 
     \b
     Example:
-        hallwatch rules replay --events month.jsonl --policy policy.toml --db replay.db
+        hallwatch rules replay --events month.jsonl --policy policy.toml --db replay.db \\
+            --directory-from /var/lib/hallwatch/rules.db
     """
     policy = load_policy(policy_file)
     store = open_store(db, synchronous="NORMAL")
     try:
+        if directory_from is not None:
+            live = open_store(directory_from)
+            try:
+                if not store.seed_directory(live.directory()):
+                    click.echo(
+                        f"{db} already has a directory: kept it (replay into a new database "
+                        "to take another's)",
+                        err=True,
+                    )
+            finally:
+                live.close()
         with events_file.open("rb") as lines:
             summary = Management(store, policy).replay(lines, parse_now(now))
     finally:

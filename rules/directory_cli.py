@@ -17,16 +17,11 @@ from typing import Any, Literal
 import click
 
 from rules import render
+from rules.acting import Actor
 from rules.cli import FILE, by_option, output_format, with_management
 from rules.directory import Department, Device, ServiceWindow, StaffMember
-from rules.manage import (
-    Actor,
-    DeviceRow,
-    DirectoryResult,
-    ImportResult,
-    Management,
-    StaffLine,
-)
+from rules.manage import Management
+from rules.manage_directory import DeviceRow, DirectoryResult, ImportResult, StaffLine
 
 DAY = click.DateTime(["%Y-%m-%d"])
 
@@ -68,6 +63,21 @@ def _clock(row: DeviceRow, language: str) -> str:
     return "偏差 " + row.clock.removeprefix("off by ").replace(" s", " 秒")
 
 
+def _gallery(row: DeviceRow, language: str) -> str | None:
+    """A station's gallery: the version it applied of the site's, and erasures it has
+    not confirmed (a leaver still on the device)."""
+    if row.gallery_version is None:
+        return None
+    text = f"{row.gallery_version}/{row.site_gallery_version}"
+    if row.erasures_pending:
+        text += (
+            f", {row.erasures_pending} erasures pending"
+            if language == "en"
+            else f"，待删除 {row.erasures_pending} 人"
+        )
+    return text
+
+
 STAFF_COLUMNS = (
     Column("工号", "staff id", _field("staff_id")),
     Column("姓名", "name", _field("name")),
@@ -87,8 +97,6 @@ STATE_WORDS = {
 }  # fmt: skip
 CLOCK_WORDS = {"synchronised": "已同步", "not synchronised": "未同步", "unknown": "未知"}
 KIND_WORDS = {"station": "考勤机", "agent": "工作站"}
-# The devices' view; status fields another part of the centre adds (software version,
-# gallery version) are one Column each.
 DEVICE_COLUMNS = (
     Column("站点", "site", _field("site")),
     Column("设备", "device", _field("device")),
@@ -101,6 +109,7 @@ DEVICE_COLUMNS = (
     Column("积压", "backlog", _field("backlog")),
     Column("时钟", "clock", _clock),
     Column("版本", "version", _field("version")),
+    Column("图库", "gallery", _gallery),
 )
 
 

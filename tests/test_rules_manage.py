@@ -24,17 +24,12 @@ from mqtt import schema, topics
 from mqtt.client import BrokerConfig, MqttClient
 from mqtt.schema import Action, LeaveKind
 from rules import render
+from rules.acting import Actor, InvalidInput, NotFound, Refused
 from rules.announce import Connecting, OverConnection
 from rules.backend import open_store
+from rules.directory_edits import months_between
 from rules.engine import ViolationRecord
-from rules.manage import (
-    Actor,
-    InvalidInput,
-    Management,
-    NotFound,
-    Refused,
-    months_between,
-)
+from rules.manage import Management
 from rules.recompute import recompute_month
 from rules.scoring import score_month
 from tests.mqtt_helpers import Collector

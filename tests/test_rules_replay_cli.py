@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from dataclasses import replace
+from datetime import date, timedelta
 from typing import get_args
 
 import pytest
@@ -12,8 +14,8 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from hallwatch.cli import main
-from rules.directory import Directory
-from rules.policy import RuleId
+from rules.directory import Directory, Posting
+from rules.policy import RuleId, load_policy
 from rules.replay import replay
 from rules.simulate import generate_month
 from rules.store import SqliteStore
@@ -75,6 +77,47 @@ def hall(tmp_path_factory):
     )
     assert result.exit_code == 0, result.output
     return {"policy": policy, "db": db, "events": events, "summary": json.loads(result.output)}
+
+
+def test_a_replay_judges_by_the_live_directory_with_its_dates(hall, tmp_path):
+    """Who worked where comes from the live store: a move on the 16th is replayed as such."""
+    policy = load_policy(hall["policy"])
+    baseline = SqliteStore(hall["db"])
+    try:
+        late = [v for v in baseline.violations(month=MONTH) if v.day.day >= 16]
+    finally:
+        baseline.close()
+    mover = late[0].staff_id
+    seed = Directory.from_policy(policy)
+    before, after = (
+        seed.home_window(mover).id,
+        next(w.id for w in seed.windows if w.id != seed.home_window(mover).id),
+    )
+    move = date.fromisoformat(f"{MONTH}-16")
+    moved = replace(
+        seed.member[mover],
+        postings=(Posting(before, None, move - timedelta(days=1)), Posting(after, move, None)),
+    )
+    live = SqliteStore(tmp_path / "live.db")
+    try:
+        live.seed_directory(replace(seed, staff=tuple(
+            moved if m.staff_id == mover else m for m in seed.staff
+        )))  # fmt: skip
+    finally:
+        live.close()
+    args = ["rules", "replay", "--events", str(hall["events"]), "--policy", str(hall["policy"])]
+    result = CliRunner().invoke(
+        main,
+        [*args, "--db", str(tmp_path / "replay.db"), "--directory-from", str(tmp_path / "live.db")],
+    )
+    assert result.exit_code == 0, result.output
+    replayed = SqliteStore(tmp_path / "replay.db")
+    try:
+        windows = {(v.day >= move, v.window) for v in replayed.violations(staff=mover)}
+    finally:
+        replayed.close()
+    assert (True, after) in windows and (True, before) not in windows
+    assert (False, after) not in windows
 
 
 def cli(hall, *args: str):

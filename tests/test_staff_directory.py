@@ -13,9 +13,12 @@ from click.testing import CliRunner
 
 from hallwatch.cli import main
 from mqtt import schema
+from rules.acting import Actor, InvalidInput, NotFound, Refused
 from rules.directory import Department, Device, Posting, ServiceWindow, StaffMember
 from rules.directory_edits import FileRow, rejudged_months
-from rules.manage import Actor, ImportRefused, InvalidInput, Management, NotFound, Refused
+from rules.gallery_store import NewTemplate
+from rules.manage import Management
+from rules.manage_directory import ImportRefused
 from rules.staff_file import export_rows, read_rows, write_rows
 from tests.rules_helpers import DAY, SITE, at, clock, policy
 from tests.support.staff_files import staff_workbook
@@ -243,6 +246,15 @@ def test_devices_list_joins_registrations_with_statuses(store) -> None:
     assert rows["ws-2"].state == "never seen" and rows["ws-2"].user == "李娜"
     assert rows["ws-1"].user == "S1"  # seeded from the policy's workstations
     assert rows["st-09"].state == "unregistered"
+    assert (rows["st-01"].gallery_version, rows["ws-2"].gallery_version) == (None, None)
+    # st-01 applied the gallery with two people; then one of them is erased centrally.
+    face = NewTemplate("face", "m", bytes(512))
+    store.add_templates(SITE, "S1", "张伟", [face], source="central", at=at("08:00"))
+    applied = store.add_templates(SITE, "S2", "李娜", [face], source="central", at=at("08:00"))
+    store.gallery_acked(SITE, "st-01", applied, None, at("08:01"))
+    store.erase_person("S2")
+    (row,) = [r for r in manage.devices() if r.device == "st-01"]
+    assert (row.gallery_version, row.site_gallery_version, row.erasures_pending) == (2, 3, 1)
     with pytest.raises(Refused, match="already registered"):
         manage.register_device(WANG, Device(SITE, "st-01", "station"))
     manage.retire_device(WANG, SITE, "st-01", "replaced")
@@ -273,4 +285,4 @@ def test_the_commands_list_in_chinese_and_refuse_a_bad_file(store_at, tmp_path) 
     dry = runner.invoke(main, ["staff", "import", str(good), "--dry-run", *where])
     assert "would add 1" in dry.output and "nothing was written" in dry.output
     devices = runner.invoke(main, ["devices", "list", *where])
-    assert devices.exit_code == 0 and "站点" in devices.output
+    assert devices.exit_code == 0 and "站点" in devices.output and "图库" in devices.output

@@ -191,9 +191,10 @@ class HallDay:
     def _fill_directory(self) -> None:
         """What a hall manager does first: departments, windows, the staff (imported from
         the HR system's file) and the devices, through the management API."""
+        from rules.acting import Actor
         from rules.backend import open_store
         from rules.directory import Department, Device, ServiceWindow
-        from rules.manage import Actor, Management
+        from rules.manage import Management
         from rules.staff_file import read_rows
 
         staff_file = self.out / "staff.csv"
