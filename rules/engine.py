@@ -26,7 +26,7 @@ from mqtt.schema import Action, LeaveKind
 from rules.attribution import SPOOF_ALERTS, refusal, workstation_staff
 from rules.directory import Directory, ServiceWindow
 from rules.manager_actions import LeaveRecord, ManagerAction, effective_leave, violation_marks
-from rules.policy import UNREGISTERED_OUTING, Policy
+from rules.policy import UNREGISTERED_OUTING, Grace, Policy
 from rules.spans import Span, clip, longest_overlap, merge, total
 
 PRESENT_AFTER = (Action.CLOCK_IN, Action.LEAVE_RETURN)
@@ -207,12 +207,18 @@ def event_order(event: schema.Event) -> tuple[datetime, str]:
     return (event_time(event), event.id)
 
 
+def idle_part(activity: schema.Activity) -> Span:
+    """The idle end of an activity interval: the agent reports the idle seconds at its end."""
+    finish = activity.start + timedelta(seconds=activity.duration_s)
+    return finish - timedelta(seconds=min(activity.idle_s, activity.duration_s)), finish
+
+
 def _hm(moment: datetime, zone) -> str:
     return moment.astimezone(zone).strftime("%H:%M")
 
 
 @dataclass(frozen=True, slots=True)
-class _Outing:
+class RegisteredOuting:
     """A registered going-out: its allowed return, and the next punch (the return)."""
 
     out: schema.Punch
@@ -224,8 +230,19 @@ class _Outing:
     def covers(self, moment: datetime) -> bool:
         return self.out.ts <= moment < self.until
 
+    def returns_inside(self, session_end: datetime) -> bool:
+        """Whether the allowed return falls inside the session gone out from: only then
+        is not being back overdue (past it, the next session's arrival rules judge)."""
+        return self.allowed <= session_end
 
-class _Day:
+    def cutoff(self, session_end: datetime, grace: Grace) -> datetime:
+        """When being back becomes overdue: the allowed return plus the grace, no later
+        than the end of the session gone out from when the return is due inside it."""
+        cutoff = self.allowed + timedelta(minutes=grace.outing_overdue_min)
+        return min(cutoff, session_end) if self.returns_inside(session_end) else cutoff
+
+
+class PersonDay:
     """The evaluation of one person-day; a class only to share its context between rules."""
 
     def __init__(
@@ -406,7 +423,7 @@ class _Day:
             )
 
     def beyond_allowed_return(
-        self, outing: _Outing, slot: str, label: str, due: Span, end: datetime
+        self, outing: RegisteredOuting, slot: str, label: str, due: Span, end: datetime
     ) -> None:
         """A session that starts while the person is gone out: due back by the allowed
         return (or the session's start, if later); absent if not back in the session or
@@ -440,7 +457,7 @@ class _Day:
                 f"min late for the {label}",
             )
 
-    def registered_outings(self) -> list[_Outing]:
+    def registered_outings(self) -> list[RegisteredOuting]:
         """Each registered going-out with its allowed return and the next punch that day
         (the proof of being back), if any."""
         outings = []
@@ -451,7 +468,7 @@ class _Day:
             allowance = self.policy.outing.allowed_min.get(punch.leave.kind, 0)
             allowed = min(punch.leave.expected_return, punch.ts + timedelta(minutes=allowance))
             until = back.ts if back else self.day_span[1]
-            outings.append(_Outing(punch, punch.leave.kind, allowed, back, until))
+            outings.append(RegisteredOuting(punch, punch.leave.kind, allowed, back, until))
         return outings
 
     def session_of(self, moment: datetime) -> Span:
@@ -463,13 +480,10 @@ class _Day:
             out, back, deadline, kind = outing.out, outing.back, outing.allowed, outing.kind
             if out.id in self.replaced:
                 continue
-            cutoff = deadline + timedelta(minutes=g.outing_overdue_min)
             _, session_end = self.session_of(out.ts)
-            # Not being back is overdue only when the allowed return is inside the session
-            # gone out from; the return is the next punch that day.
-            inside = deadline <= session_end
-            if inside:
-                cutoff = min(cutoff, session_end)
+            # The return is the next punch that day.
+            cutoff = outing.cutoff(session_end, g)
+            inside = outing.returns_inside(session_end)
             slot = f"out-{out.id}"
             if back is not None and back.ts > cutoff:
                 over = (back.ts - deadline).total_seconds() / 60
@@ -506,26 +520,32 @@ class _Day:
             spans.append((since, self.day_span[1]))
         return [part for s in self.sessions for part in clip(spans, s)]
 
+    def idle(self) -> list[tuple[Span, str]]:
+        """The idle part of each activity interval, with the interval's id."""
+        parts = [(idle_part(a), a.id) for a in self.activity]
+        return [(span, event_id) for span, event_id in parts if span[0] < span[1]]
+
+    def idle_stretches(self) -> list[tuple[Span, tuple[str, ...]]]:
+        """Idle time as continuous stretches (sampling jitter joined)."""
+        return merge(self.idle(), IDLE_JOIN)
+
     def computer_use(self) -> None:
         categories = self.policy.categories
-        idle: list[tuple[Span, str]] = []
         nonwork: list[tuple[Span, str]] = []
         for a in self.activity:
-            finish = a.start + timedelta(seconds=a.duration_s)
-            idle_from = finish - timedelta(seconds=min(a.idle_s, a.duration_s))
-            if idle_from < finish:
-                idle.append(((idle_from, finish), a.id))
+            idle_from, _ = idle_part(a)
             if a.start < idle_from and categories.is_nonwork(a.app, a.category):
                 nonwork.append(((a.start, idle_from), a.id))
-        self.away(idle)
+        self.away()
         self.nonwork(nonwork)
 
-    def away(self, idle: list[tuple[Span, str]]) -> None:
+    def away(self) -> None:
         presence = self.presence()
         limit = timedelta(minutes=self.grace.away_idle_min)
+        stretches = self.idle_stretches()
         for index, session in enumerate(self.sessions):
             on_duty = clip(presence, session)
-            for stretch, ids in merge(idle, IDLE_JOIN):
+            for stretch, ids in stretches:
                 longest = longest_overlap(stretch, on_duty)
                 if longest >= limit:
                     self.add(
@@ -613,7 +633,7 @@ def evaluate_day(
     window = directory.posting_on(staff, day)
     if window is None:
         return []
-    return _Day(policy, staff, window.site, day, events, leaves, now, facts).run()
+    return PersonDay(policy, staff, window.site, day, events, leaves, now, facts).run()
 
 
 def month_days(month: str) -> list[date]:
@@ -740,7 +760,7 @@ def evaluate_person_month(
     findings = [
         finding
         for day, window in windows.items()
-        for finding in _Day(
+        for finding in PersonDay(
             policy, staff, window.site, day, days_of_site[window.site][day], leaves, now, facts
         ).run()
     ]
