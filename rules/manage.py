@@ -140,7 +140,9 @@ class Management(DirectoryManagement):
         """Publish the report's counts per site; None, or why it was not announced."""
         if self.announcer is None:
             raise Refused("no MQTT broker to publish on: give a config with a [broker] table")
-        return self.announcer.announce(lambda publisher: publisher.inspections(report))
+        return self.announcer.announce(
+            lambda publisher: publisher.inspections(report, self.language)
+        )
 
     def monthly_sheet(self, month: str) -> MonthlySheet:
         """Scores, vetoes, ratings and ranks of every staff member and window."""
