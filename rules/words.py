@@ -215,11 +215,12 @@ def rating_word(code: object, language: Language = "zh") -> str:
 
 
 def count_word(code: object, language: Language = "zh") -> str:
-    """A key of the inspection's counts: a state, a rule, or what else it counts."""
-    for table in (STATES, RULES, COUNTS):
-        if str(code) in table:
-            return word(table, code, language)
-    return str(code)
+    """A key of the inspection's counts: a state, a rule (said as a count of violations, so
+    that the state 离岗 and the rule 离岗 stay apart), or what else it counts."""
+    text = str(code)
+    if text in RULES:
+        return word(RULES, text, language) + ("次数" if language == "zh" else " (violations)")
+    return word(STATES if text in STATES else COUNTS, text, language)
 
 
 # Labels of the reports, in each language.
