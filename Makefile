@@ -10,7 +10,7 @@ INSIGHTFACE := insightface==2.1
 HALLWATCH_SHARED ?= $(abspath ../shared)
 export HALLWATCH_SHARED
 # Debian packages the tests drive for real (installed only when missing; needs root).
-APT_PACKAGES := mosquitto openssl systemd fonts-wqy-microhei xvfb xdotool x11-apps x11-utils openbox
+APT_PACKAGES := mosquitto openssl systemd fonts-wqy-microhei xvfb xdotool x11-apps x11-utils openbox poppler-utils chromium
 
 .PHONY: venv test demo bench lint system-deps clean
 

@@ -95,6 +95,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "rules.cli:leave", "Approved leave: add (also after the fact), list, cancel."
     ),
     "models": Subcommand("models.cli:models", "Face model packs: list, verify, install, evaluate."),
+    "report": Subcommand(
+        "rules.report_cli:report",
+        "The daily inspection or the monthly assessment as a standalone, printable report.",
+    ),
     "rules": Subcommand(
         "rules.cli:rules", "The central rules service: run it, or replay events offline."
     ),

@@ -275,7 +275,9 @@ def audit(manage: Management, fmt: render.Format) -> None:
     render.emit(
         rows,
         fmt,
-        text=lambda: render.listing(rows, lambda a: render.action_line(a, zone), "actions"),
+        text=lambda: render.listing(
+            rows, lambda a: render.action_line(a, zone, manage.language), "actions", manage.language
+        ),
         zone=zone,
     )
 
@@ -300,7 +302,7 @@ def gallery(manage: Management, fmt: render.Format, site: str | None) -> None:
         rows,
         fmt,
         text=lambda: render.listing(
-            rows, lambda r: render.gallery_line(r, manage.language), "devices"
+            rows, lambda r: render.gallery_line(r, manage.language), "devices", manage.language
         ),
         zone=zone,
     )
@@ -335,7 +337,10 @@ def violations(
         rows,
         fmt,
         text=lambda: render.listing(
-            rows, lambda v: render.named_violation_line(v, directory, manage.language), "violations"
+            rows,
+            lambda v: render.named_violation_line(v, directory, manage.language),
+            "violations",
+            manage.language,
         ),
         zone=zone,
     )
@@ -458,12 +463,13 @@ def leave_list(manage: Management, staff: str | None, fmt: render.Format) -> Non
     directory = manage.directory()
 
     def line(lv: LeaveRecord) -> str:
-        return render.leave_line(lv, directory.label(lv.staff_id, manage.language), zone)
+        who = directory.label(lv.staff_id, manage.language)
+        return render.leave_line(lv, who, zone, manage.language)
 
     render.emit(
         rows,
         fmt,
-        text=lambda: render.listing(rows, line, "leave records"),
+        text=lambda: render.listing(rows, line, "leave records", manage.language),
         zone=zone,
     )
 
@@ -515,8 +521,8 @@ def inspect(
     render.emit(
         report,
         fmt,
-        text=lambda: render.inspection_text(report),
-        table=lambda: render.inspection_csv(report),
+        text=lambda: render.inspection_text(report, manage.language),
+        table=lambda: render.inspection_csv(report, manage.language),
         zone=manage.policy.zone(site) if site else manage.policy.default_site.zone,
     )
 

@@ -30,6 +30,7 @@ from rules.manager_actions import Language, LeaveRecord, effective_leave
 from rules.policy import Policy
 from rules.recompute import stored_facts
 from rules.store import DeviceSeen, Store
+from rules.words import alert_word, rule_word
 
 KINDS = ("clock", "activity", "alert")
 # Alerts about a device, not a person: an admin's item, never a violation.
@@ -361,10 +362,14 @@ def _open_items(
     def who(staff: str) -> str:
         return directory.label(staff, language)
 
+    zh = language == "zh"
     items = [
         OpenItem(
             v.site,
-            f"{who(v.staff_id)}: {v.rule} needs a correction notice "
+            f"{who(v.staff_id)}：{rule_word(v.rule, language)}待发纠正通知"
+            f"（第 {v.correction_no}/{allowance} 次）- {v.violation_id}"
+            if zh
+            else f"{who(v.staff_id)}: {rule_word(v.rule, language)} needs a correction notice "
             f"({v.correction_no}/{allowance}) - {v.violation_id}",
         )
         for v in violations
@@ -373,7 +378,11 @@ def _open_items(
     items += [
         OpenItem(
             v.site,
-            f"{who(v.staff_id)}: serious {v.rule} ({v.violation_id}) vetoes the month unless voided",
+            f"{who(v.staff_id)}：严重违规“{rule_word(v.rule, language)}”（{v.violation_id}），"
+            "除非撤销，本月一票否决"
+            if zh
+            else f"{who(v.staff_id)}: serious {rule_word(v.rule, language)} ({v.violation_id}) "
+            "vetoes the month unless voided",
         )
         for v in violations
         if v.status == "open" and v.veto
@@ -383,14 +392,26 @@ def _open_items(
         where = f"{event.site}/{event.device}"
         if isinstance(event, schema.Alert) and event.kind in DEVICE_FAULTS:
             # The device's own fault: what it said is what an admin acts on.
-            items.append(OpenItem(event.site, f"{where}: {event.kind}: {event.message}"))
+            kind = alert_word(event.kind, language)
+            items.append(OpenItem(event.site, f"{where}: {kind}: {event.message}"))
         elif isinstance(event, schema.Alert) and (staff is None or not directory.sites_of(staff)):
+            kind = alert_word(event.kind, language)
             items.append(
-                OpenItem(event.site, f"{where}: unattributed {event.kind} alert {event.id}")
+                OpenItem(
+                    event.site,
+                    f"{where}：无法确定人员的告警“{kind}”（{event.kind}）{event.id}"
+                    if zh
+                    else f"{where}: unattributed {kind} alert ({event.kind}) {event.id}",
+                )
             )
         elif isinstance(event, schema.Punch) and not directory.sites_of(staff):
             items.append(
-                OpenItem(event.site, f"{where}: punch by {who(staff)}, who is in no window")
+                OpenItem(
+                    event.site,
+                    f"{where}：{who(staff)} 打卡，但不在任何窗口"
+                    if zh
+                    else f"{where}: punch by {who(staff)}, who is in no window",
+                )
             )
     items += [
         OpenItem(

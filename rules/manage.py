@@ -26,6 +26,7 @@ from rules.directory_edits import (
 )
 from rules.directory_store import seed_from_policy
 from rules.engine import ViolationRecord
+from rules.html_report import daily_page, monthly_page
 from rules.inspection import InspectionReport, load_inspection
 from rules.manage_directory import DirectoryManagement
 from rules.manager_actions import (
@@ -140,13 +141,31 @@ class Management(DirectoryManagement):
         """Publish the report's counts per site; None, or why it was not announced."""
         if self.announcer is None:
             raise Refused("no MQTT broker to publish on: give a config with a [broker] table")
-        return self.announcer.announce(lambda publisher: publisher.inspections(report))
+        return self.announcer.announce(
+            lambda publisher: publisher.inspections(report, self.language)
+        )
 
     def monthly_sheet(self, month: str) -> MonthlySheet:
         """Scores, vetoes, ratings and ranks of every staff member and window."""
         directory = self.directory()
         people, windows, rows = load_sheet(self.store, self.policy, directory, checked_month(month))
         return MonthlySheet(month, people, windows, rows, directory)
+
+    def daily_report(
+        self, day: date, *, site: str | None = None, as_of: datetime | None = None
+    ) -> str:
+        """The daily inspection as a printable HTML document, in the manager's language."""
+        report = self.inspection(day, site=site, as_of=as_of)
+        return daily_page(report, None, self.directory(), self.language)
+
+    def monthly_report(self, month: str, *, site: str | None = None) -> str:
+        """The monthly assessment (of one site, or all) as a printable HTML document."""
+        sheet = self.monthly_sheet(month)
+        people = [p for p in sheet.staff if site is None or p.site == site]
+        windows = [w for w in sheet.windows if site is None or w.site == site]
+        return monthly_page(
+            month, people, windows, sheet.violations, sheet.directory, site, self.language
+        )
 
     def replay(self, lines: Iterable[bytes], as_of: datetime | None = None) -> ReplaySummary:
         """Store recorded payloads (JSONL lines) and rebuild every month they touch."""

@@ -16,7 +16,8 @@ from typing import Literal, Protocol
 
 from base.errors import HallwatchError
 from mqtt.schema import LeaveKind
-from rules.policy import RULE_WORDS, Policy
+from rules.policy import Policy
+from rules.words import Language, rule_word
 
 ActionKind = Literal[
     "correct",
@@ -96,9 +97,6 @@ def violation_marks(actions: list[ManagerAction]) -> dict[str, ManagerAction]:
 
 
 # -- what a manager may do, and how what they type is read -----------------------------
-Language = Literal["zh", "en"]
-
-
 class ActionRefused(HallwatchError):
     """A manager action the regime does not allow, with what to do instead."""
 
@@ -119,7 +117,7 @@ def check_correction(violation: Judged, language: Language = "zh") -> None:
     escalated past the month's allowance, stays until an appeal voids it."""
     if violation.severity != "serious":
         return
-    words = RULE_WORDS.get(violation.rule, {}).get(language, violation.rule)
+    words = rule_word(violation.rule, language)
     vid = violation.violation_id
     if language == "zh":
         why = (

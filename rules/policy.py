@@ -303,19 +303,6 @@ RuleId = Literal[
     "spoof",
 ]
 UNREGISTERED_OUTING = "unregistered_outing"  # judged only with `outing.unregistered` set
-# What each rule is called where people read it (Chinese first, English selectable).
-RULE_WORDS: dict[str, dict[str, str]] = {
-    "late": {"zh": "迟到", "en": "late arrival"},
-    "early_departure": {"zh": "早退", "en": "early departure"},
-    "missing_punch": {"zh": "漏打卡", "en": "missing punch"},
-    "absence": {"zh": "旷工", "en": "absence"},
-    "outing_overdue": {"zh": "外出超时", "en": "overdue from going out"},
-    "away_from_post": {"zh": "离岗", "en": "away from post"},
-    "nonwork_session": {"zh": "上班时间做与工作无关的事", "en": "non-work computer use"},
-    "nonwork_day": {"zh": "全天非工作用机超时", "en": "non-work computer use all day"},
-    "spoof": {"zh": "冒用身份打卡", "en": "spoofed or proxy punch"},
-    UNREGISTERED_OUTING: {"zh": "未登记外出", "en": "going out without registering"},
-}
 
 
 def _default_catalogue() -> dict[RuleId, Penalty]:

@@ -13,6 +13,7 @@ from rules.engine import ViolationRecord
 from rules.inspection import InspectionReport
 from rules.manager_actions import ManagerAction
 from rules.store import DeadLetterRow
+from rules.words import Language, count_word, rule_word, state_word
 
 
 class ResultPublisher:
@@ -64,15 +65,23 @@ class ResultPublisher:
             reason=action.reason[:2000],
         )
 
-    def inspections(self, report: InspectionReport) -> None:
-        """One summary per site of the report, on its central/inspection topic: the counts,
-        then who needs attention, by name beside their id and window."""
+    def inspections(self, report: InspectionReport, language: Language = "zh") -> None:
+        """One summary per site of the report, on its central/inspection topic: the counts
+        (codes, for machines; the summary says them in words), then who needs attention, by
+        name beside their id and window."""
         for site in sorted({w.site for w in report.windows}):
             counts = report.counts({site})
-            summary = ", ".join(f"{k}: {n}" for k, n in sorted(counts.items()))
+            summary = ", ".join(
+                f"{count_word(k, language)}: {n}" for k, n in sorted(counts.items())
+            )
             people = [
                 f"{line.label} ({window.label}): "
-                + ", ".join([line.status, *(v.rule for v in line.violations)])
+                + ", ".join(
+                    [
+                        state_word(line.status, language),
+                        *(rule_word(v.rule, language) for v in line.violations),
+                    ]
+                )
                 for window in report.windows
                 if window.site == site
                 for line in window.staff

@@ -29,6 +29,20 @@ from rules.gallery_status import GalleryStatus
 from rules.inspection import DeviceLine, InspectionReport
 from rules.manager_actions import Language, LeaveRecord, ManagerAction
 from rules.scoring import PersonScore, WindowScore
+from rules.words import (
+    action_word,
+    count_word,
+    device_state_word,
+    label,
+    leave_kind_word,
+    punch_word,
+    rating_word,
+    role_word,
+    rule_word,
+    severity_word,
+    state_word,
+    status_word,
+)
 
 Format = Literal["text", "json", "csv"]
 # What a spreadsheet reads as the start of a formula (or, for tab and CR, hides one behind).
@@ -53,9 +67,12 @@ def emit(
         click.echo(text())
 
 
-def listing(rows: Sequence[Any], line: Callable[[Any], str], noun: str) -> str:
-    """One line per row, then how many there are ("3 violations")."""
-    return "\n".join([*map(line, rows), f"{len(rows)} {noun}"])
+def listing(
+    rows: Sequence[Any], line: Callable[[Any], str], noun: str, language: Language = "en"
+) -> str:
+    """One line per row, then how many there are ("3 violations", "3 条违规"): `noun` is a
+    label of rules/words.py, or said as given."""
+    return "\n".join([*map(line, rows), f"{len(rows)} {label(noun, language)}"])
 
 
 def moment(value: datetime, zone: tzinfo | None = None) -> str:
@@ -128,91 +145,124 @@ def to_csv(rows: list[Any], zone: tzinfo | None = None) -> str:
 
 
 # -- the audit trail and leave ---------------------------------------------------------
-def action_line(a: ManagerAction, zone: tzinfo | None = None) -> str:
-    entered = f"  (entered by {a.entered_by})" if a.entered_by else ""
-    return f"{moment(a.ts, zone)}  {a.by:<12} {a.action:<12} {a.target}  {a.reason}{entered}"
+def action_line(a: ManagerAction, zone: tzinfo | None = None, language: Language = "zh") -> str:
+    """An action of the audit trail: what was done in words, the code in brackets."""
+    entered = f"  ({label('entered by', language)} {a.entered_by})" if a.entered_by else ""
+    did = f"{action_word(a.action, language)} ({a.action})"
+    return f"{moment(a.ts, zone)}  {a.by:<12} {did:<12} {a.target}  {a.reason}{entered}"
 
 
-def leave_line(lv: LeaveRecord, who: str, zone: tzinfo | None = None) -> str:
+def leave_line(
+    lv: LeaveRecord, who: str, zone: tzinfo | None = None, language: Language = "zh"
+) -> str:
     """Leave on one line; `who` as the reader knows the person (`Directory.label`)."""
     return (
-        f"{lv.leave_id}  {who:<8} {lv.kind:<9} "
+        f"{lv.leave_id}  {who:<8} {leave_kind_word(lv.kind, language):<9} "
         f"{moment(lv.start, zone)} - {moment(lv.end, zone)}  {lv.reason}"
     )
 
 
 # -- violations ------------------------------------------------------------------------
-def violation_line(v: ViolationRecord, who: str, window: str) -> str:
-    """A violation on one line; `who` and `window` as the reader knows them (`Directory.label`,
-    `Directory.window_label`)."""
-    number = f" {v.correction_no}" if v.correction_no else ""
-    flags = "".join([" ESCALATED" if v.escalated else "", " VETO" if v.veto else ""])
+def violation_line(v: ViolationRecord, who: str, window: str, language: Language = "zh") -> str:
+    """A violation on one line, its rule, severity and status in words; `who` and `window`
+    as the reader knows them (`Directory.label`, `Directory.window_label`)."""
+    number = f" #{v.correction_no}" if v.correction_no else ""
+    flags = "".join(
+        f" {label(flag, language)}"
+        for flag, on in (("escalated", v.escalated), ("veto", v.veto))
+        if on
+    )
+    evidence = ", ".join(v.evidence) or label("no evidence", language)
     return (
-        f"{v.violation_id}  {v.day}  {who:<8} {window:<8} {v.rule:<16} "
-        f"{v.severity:<7} -{v.deduction:g}{number and ' #' + number.strip()}{flags}  "
-        f"[{v.status}]  {v.detail}  evidence: {', '.join(v.evidence) or 'none (no punch)'}"
+        f"{v.violation_id}  {v.day}  {who:<8} {window:<8} {rule_word(v.rule, language):<8} "
+        f"{severity_word(v.severity, language):<4} -{v.deduction:g}{number}{flags}  "
+        f"[{status_word(v.status, language)}]  {v.detail}  {label('evidence', language)}: {evidence}"
     )
 
 
 def named_violation_line(v: ViolationRecord, directory: Directory, language: Language) -> str:
     """A violation on one line, naming its person and window from the directory."""
     who = directory.label(v.staff_id, language)
-    return violation_line(v, who, directory.window_label(v.window or "-"))
+    return violation_line(v, who, directory.window_label(v.window or "-"), language)
 
 
 # -- inspection ------------------------------------------------------------------------
-def device_line(d: DeviceLine, since: str) -> str:
+def punch_text(p: Any, language: Language) -> str:
+    """A punch of the inspection: its local time and what it was, in words."""
+    return f"{p.time} {punch_word(p.action, language)}"
+
+
+def device_line(d: DeviceLine, since: str, language: Language = "zh") -> str:
     """A device of the inspection; `since` says how its moment reads (`{when}` in it)."""
-    text = f"  {d.site}/{d.device} ({d.role}): {d.state}"
+    text = f"  {d.site}/{d.device} ({role_word(d.role, language)}): {device_state_word(d.state, language)}"
     return text + since.format(when=moment(d.since)) if d.since else text
 
 
-def device_state_line(d: DeviceLine) -> str:
+def device_state_line(d: DeviceLine, language: Language = "zh") -> str:
     """A device as it last reported: state, version, backlog, clock, when last seen."""
-    clock = {True: "clock synced", False: "clock NOT synced", None: "clock unknown"}
+    clock = {True: "clock synced", False: "clock not synced", None: "clock unknown"}
+    unknown = label("unknown", language)
     parts = [
-        f"version {d.version or 'unknown'}",
-        f"backlog {d.backlog if d.backlog is not None else 'unknown'}",
-        clock[d.clock_synced],
+        f"{label('version', language)} {d.version or unknown}",
+        f"{label('backlog', language)} {d.backlog if d.backlog is not None else unknown}",
+        label(clock[d.clock_synced], language),
     ]
-    return device_line(d, f" ({', '.join(parts)}; last seen {{when}})")
+    last_seen = device_state_word("last seen", language)
+    return device_line(d, f" ({', '.join(parts)}; {last_seen} {{when}})", language)
 
 
-def inspection_text(report: InspectionReport) -> str:
+def inspection_text(report: InspectionReport, language: Language = "zh") -> str:
+    """The daily inspection as a person reads it: names, states and rules in words."""
+
+    def heading(key: str) -> str:
+        return f"\n{label(key, language)}:"
+
+    none = [f"  {label('none', language)}"]
+    site = f" - {label('site', language)} {report.site}" if report.site else ""
     out = [
-        f"Daily inspection {report.day}"
-        + (f" - site {report.site}" if report.site else "")
-        + f" (as of {moment(report.as_of)})",
-        "  " + ", ".join(f"{k}: {n}" for k, n in sorted(report.counts().items())),
+        f"{label('daily inspection', language)} {report.day}{site} "
+        f"({label('as of', language)} {moment(report.as_of)})",
+        "  "
+        + ", ".join(f"{count_word(k, language)}: {n}" for k, n in sorted(report.counts().items())),
     ]
     for window in report.windows:
-        out.append(f"\nWindow {window.label} ({window.site})")
+        out.append(f"\n{label('window', language)} {window.label} ({window.site})")
         for line in window.staff:
-            punches = " ".join(f"{p.time} {p.action}" for p in line.punches) or "no punches"
-            out.append(f"  {line.label:<10} {line.status:<11} {punches}")
+            punches = " ".join(punch_text(p, language) for p in line.punches)
+            status = state_word(line.status, language)
+            out.append(f"  {line.label:<10} {status:<6} {punches or label('no punches', language)}")
             out += [
-                f"      ? {p.time} {p.action}: time in doubt ({p.clock})"
+                f"      ? {punch_text(p, language)}: {label('time in doubt', language)} ({p.clock})"
                 for p in line.punches
                 if p.clock
             ]
             out += [
-                f"      ! {violation_line(v, line.label, window.label)}" for v in line.violations
+                f"      ! {violation_line(v, line.label, window.label, language)}"
+                for v in line.violations
             ]
-    out.append("\nDevices and agents offline:")
-    out += [device_line(d, f" since {{when}} ({d.why})") for d in report.offline] or ["  none"]
-    out.append("\nDevices:")
-    out += [device_state_line(d) for d in report.devices] or ["  none"]
-    out.append("\nDevice clocks in doubt:")
-    out += [device_line(d, f" ({d.why} {{when}})") for d in report.clocks] or ["  none"]
-    out.append("\nOpen items:")
-    out += [f"  - {item.text}" for item in report.open_items] or ["  none"]
+    out.append(heading("offline"))
+    since = label("since", language)
+    out += [
+        device_line(d, f" {since} {{when}} ({device_state_word(d.why, language)})", language)
+        for d in report.offline
+    ] or none
+    out.append(heading("device list"))
+    out += [device_state_line(d, language) for d in report.devices] or none
+    out.append(heading("clocks"))
+    out += [
+        device_line(d, f" ({device_state_word(d.why, language)} {{when}})", language)
+        for d in report.clocks
+    ] or none
+    out.append(heading("open items"))
+    out += [f"  - {item.text}" for item in report.open_items] or none
     return "\n".join(out)
 
 
-def inspection_csv(report: InspectionReport) -> str:
+def inspection_csv(report: InspectionReport, language: Language = "zh") -> str:
+    """One row per person: the state and violations in words, each beside its codes."""
     header = [
-        "day", "site", "window_name", "window", "name", "staff_id", "status", "punches",
-        "violations",
+        "day", "site", "window_name", "window", "name", "staff_id", "state", "status",
+        "punches", "violation_words", "violations",
     ]  # fmt: skip
     return csv_text(
         header,
@@ -224,8 +274,10 @@ def inspection_csv(report: InspectionReport) -> str:
                 window.window,
                 line.name,
                 line.staff_id,
+                state_word(line.status, language),
                 line.status,
                 " ".join(f"{p.time} {p.action}" for p in line.punches),
+                " ".join(rule_word(v.rule, language) for v in line.violations),
                 " ".join(f"{v.rule}:{v.violation_id}" for v in line.violations),
             ]
             for window in report.windows
@@ -265,6 +317,17 @@ HEADERS_ZH = {
     "evidence": "证据",
     "status": "状态",
     "detail": "详情",
+    "rating_code": "等次代码",
+    "rule_code": "规则代码",
+    "severity_code": "性质代码",
+    "status_code": "状态代码",
+}
+# Columns of the sheet that hold a code: shown as words, the code in a `<column>_code` beside.
+WORDED = {
+    "rating": rating_word,
+    "rule": rule_word,
+    "severity": severity_word,
+    "status": status_word,
 }
 SHEET_TITLES = {"zh": ("人员", "窗口", "违规明细"), "en": ("Staff", "Windows", "Violations")}
 Table = tuple[str, list[str], list[list[Any]]]  # a sheet's title, header and rows
@@ -273,11 +336,14 @@ Table = tuple[str, list[str], list[list[Any]]]  # a sheet's title, header and ro
 def _named(
     header: list[str], rows: list[list[Any]], directory: Directory, language: Language
 ) -> tuple[list[str], list[list[Any]]]:
-    """The rows with a `name` column before `staff_id` and a `window_name` before `window`."""
+    """The rows with a `name` column before `staff_id`, a `window_name` before `window`,
+    and rules, severities, statuses and ratings in words, each code in a column beside."""
     named_header: list[str] = []
     for column in header:
         named_header += {"staff_id": ["name"], "window": ["window_name"]}.get(column, [])
         named_header.append(column)
+        if column in WORDED:
+            named_header.append(f"{column}_code")
     named_rows = []
     for row in rows:
         cells = dict(zip(header, row, strict=True))
@@ -285,6 +351,10 @@ def _named(
             "name": directory.name(cells.get("staff_id", ""), language),
             "window_name": directory.window_name(cells.get("window") or ""),
         }
+        for column, word in WORDED.items():
+            if column in cells:
+                extra[f"{column}_code"] = cells[column]
+                cells[column] = word(cells[column], language)
         named_rows.append([cells[c] if c in cells else extra[c] for c in named_header])
     return named_header, named_rows
 
@@ -328,25 +398,31 @@ def score_text(
     def h(column: str) -> str:
         return head.get(column, column)
 
-    out = [f"Monthly assessment {month} (100 points; a serious violation vetoes)", "", "Staff:"]
+    veto_word = label("veto", language)
+    out = [
+        f"{label('monthly assessment', language)} {month} ({label('sheet rule', language)})",
+        "",
+        f"{label('staff heading', language)}:",
+    ]
     out.append(
         f"  {h('rank'):>4}  {h('name'):<16} {h('window_name'):<12} {h('score'):>6}  "
         f"{h('rating'):<10} {h('vetoed')}"
     )
     for p in people:
-        veto = "VETO " + " ".join(p.veto_reasons) if p.vetoed else ""
+        veto = f"{veto_word} " + " ".join(p.veto_reasons) if p.vetoed else ""
         who, window = directory.label(p.staff_id, language), directory.window_label(p.window)
-        out.append(f"  {p.rank:>4}  {who:<16} {window:<12} {p.score:>6g}  {p.rating:<10} {veto}")
+        rating = rating_word(p.rating, language)
+        out.append(f"  {p.rank:>4}  {who:<16} {window:<12} {p.score:>6g}  {rating:<10} {veto}")
     out += [
         "",
-        "Windows:",
+        f"{label('windows heading', language)}:",
         f"  {h('rank'):>4}  {h('window_name'):<12} {h('staff'):>5} {h('score'):>7}  {h('rating')}",
     ]
     for w in windows:
         vetoed = ", ".join(directory.label(s, language) for s in w.vetoed_staff)
-        veto = f"  VETO ({vetoed})" if w.vetoed else ""
-        window = directory.window_label(w.window)
-        out.append(f"  {w.rank:>4}  {window:<12} {w.staff:>5} {w.score:>7g}  {w.rating:<10}{veto}")
+        veto = f"  {veto_word} ({vetoed})" if w.vetoed else ""
+        window, rating = directory.window_label(w.window), rating_word(w.rating, language)
+        out.append(f"  {w.rank:>4}  {window:<12} {w.staff:>5} {w.score:>7g}  {rating:<10}{veto}")
     return "\n".join(out)
 
 

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from hallwatch.cli import main
 from hallwatch.demo import hall
 from hallwatch.demo.command import MARKER, fresh_out_dir
+from rules.words import rule_word
 from tests.command_helpers import run_hallwatch
 
 
@@ -21,18 +22,20 @@ def test_the_demo_day_reports_every_planted_violation(tmp_path):
     # Each planted violation, on the right person, in the inspection and in the HTML report.
     html = (out / "report.html").read_text()
     for staff, rule in hall.PLANTED_VIOLATIONS:
-        assert re.search(rf"{staff}\s+\S+ w0\d\s+{rule}\s", inspection), (staff, rule)
-        assert f">{rule} −" in html
-    assert "赵敏 S006: serious spoof" in inspection and "VETO (赵敏 S006)" in inspection
-    assert "unattributed unknown_face alert" in inspection  # the stranger
+        said = re.escape(rule_word(rule))  # in words, as managers read it
+        assert re.search(rf"{staff}\s+\S+ w0\d\s+{said}\s", inspection), (staff, rule)
+        assert f">{rule_word(rule)} (" in html
+    assert "赵敏 S006：严重违规“冒用/代打卡嫌疑”" in inspection
+    assert "一票否决 (赵敏 S006)" in inspection
+    assert "无法确定人员的告警“陌生人脸”（unknown_face）" in inspection  # the stranger
     # The live feed saw st-02 drop off and its punches arrive after it came back.
     assert re.search(r"demo-hall/st-02\s+status\s+station OFFLINE", stdout)
-    s005 = re.search(r"S005\s+\S+ duty\s+(.*)", inspection).group(1)
-    assert s005.split()[1::2] == ["clock_in", "clock_out", "clock_in", "clock_out"]
+    s005 = re.search(r"S005\s+已下班\s+(.*)", inspection).group(1)
+    assert s005.split()[1::2] == ["上班打卡", "下班打卡", "上班打卡", "下班打卡"]
     # On time means on time: the morning punches kept their simulated minutes.
-    s001 = re.search(r"S001\s+\S+ duty\s+(.*)", inspection).group(1)
+    s001 = re.search(r"S001\s+已下班\s+(.*)", inspection).group(1)
     assert s001.split()[0] < "09:00"
-    assert "<svg" in html and "Month-to-date score per person" in html
+    assert "<svg" in html and "本月得分" in html and "检查人" in html
     # Enrolled once, centrally and at st-01; both stations know everyone, by name.
     assert "every station has them" in stdout
     for person in hall.STAFF:

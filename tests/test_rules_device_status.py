@@ -102,10 +102,13 @@ def test_inspection_times_an_offline_device_when_the_centre_saw_it_go():
     assert (lines["st-01"].since, lines["st-01"].why) == (at("10:02:31"), "connection lost")
     assert (lines["st-02"].since, lines["st-02"].why) == (at("10:04:50"), "the broker went away")
     assert (lines["st-03"].since, lines["st-03"].why) == (at("10:01"), "shut down")
-    text = render.inspection_text(report)
+    text = render.inspection_text(report, "en")
     assert "(as of 2026-11-24 10:30 +08:00)" in text
     assert "st-01 (station): offline since 2026-11-24 10:02 +08:00 (connection lost)" in text
     assert '"since": "2026-11-24T10:04:50+08:00"' in render.to_json(report)
+    assert "st-01 (考勤终端): 离线 自 2026-11-24 10:02 +08:00 (连接中断)" in render.inspection_text(
+        report
+    )
 
 
 def _service(tmp_path, site: str, port: int) -> RulesService:

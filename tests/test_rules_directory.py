@@ -200,7 +200,8 @@ def test_people_read_names_beside_ids_in_inspection_listings_and_the_sheet():
     shown = {w.window: [(line.staff_id, line.name) for line in w.staff] for w in report.windows}
     assert shown == {"W01": [("S2", "李娜")], "W02": [("S1", "张伟"), ("S3", "王芳")]}
     text = render.inspection_text(report)
-    assert "Window 不动产登记窗口 W02" in text and "张伟 S1" in text
+    assert "窗口 不动产登记窗口 W02" in text and "张伟 S1" in text and "在岗" in text
+    assert "Window 不动产登记窗口 W02" in render.inspection_text(report, "en")
     english = inspect_day(
         POLICY, DIRECTORY, LATE_AT_W02, None, events, day_records, [], [], now, language="en"
     )
@@ -209,7 +210,8 @@ def test_people_read_names_beside_ids_in_inspection_listings_and_the_sheet():
     sent: list[schema.Event] = []
     ResultPublisher(sent.append).inspections(report)
     [summary] = sent
-    assert "张伟 S1 (不动产登记窗口 W02): at post, late" in summary.summary
+    assert "张伟 S1 (不动产登记窗口 W02): 在岗, 迟到" in summary.summary
+    assert summary.counts["late"] == 1  # the counts keep the codes, for machines
     # A violation listing and the monthly sheet (text, tables).
     line = render.named_violation_line(day_records[0], DIRECTORY, "zh")
     assert "张伟 S1" in line and "不动产登记窗口 W02" in line

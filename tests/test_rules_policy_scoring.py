@@ -208,7 +208,7 @@ def test_inspection_status_now_and_what_is_known_at_that_time():
         ("st-01", "offline"),
         ("ws-1", "never seen"),
     ]
-    assert any("unattributed unknown_face alert" in i.text for i in report.open_items)
+    assert any("无法确定人员的告警“陌生人脸”" in i.text for i in report.open_items)
     late = inspect_day(pol, directory_of(pol), DAY, None, events, [], [], [], at("11:00"))
     assert {line.staff_id: line.status for w in late.windows for line in w.staff}["S3"] == "absent"
 
@@ -220,4 +220,4 @@ def test_a_device_fault_is_an_open_item_in_the_devices_own_words():
 
     fault = alert("09:40", schema.AlertKind.CLOCK_FAULT, staff=None)
     report = inspect_day(policy(), directory_of(), DAY, None, [fault], [], [], [], at("10:00"))
-    assert [i.text for i in report.open_items] == [f"{fault.site}/st-01: clock_fault: two faces"]
+    assert [i.text for i in report.open_items] == [f"{fault.site}/st-01: 时钟故障: two faces"]

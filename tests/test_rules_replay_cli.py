@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections import Counter
 from dataclasses import replace
 from datetime import date, timedelta
@@ -162,7 +163,7 @@ def test_void_and_correct_are_audited_and_change_the_sheet(hall):
     staff = minor["staff_id"]
     before = score_of(hall, staff)
     result = cli(hall, "void", minor["violation_id"], "--reason", "sensor fault", "--by", "li")
-    assert result.exit_code == 0 and "[voided]" in result.output
+    assert result.exit_code == 0 and "[已撤销]" in result.output  # the status in words
     after = score_of(hall, staff)
     assert after["score"] == min(100, before["score"] + minor["deduction"])
     assert after["voided"] == before["voided"] + 1
@@ -171,7 +172,7 @@ def test_void_and_correct_are_audited_and_change_the_sheet(hall):
 
     other = next(v for v in violations_of(hall, "--staff", staff) if v["status"] == "open")
     result = cli(hall, "correct", other["violation_id"], "--note", "talked to them", "--by", "li")
-    assert result.exit_code == 0 and "[corrected]" in result.output
+    assert result.exit_code == 0 and "[已纠正]" in result.output
     store = SqliteStore(hall["db"])
     audit = [(a.action, a.target, a.by, a.reason) for a in store.actions()]
     store.close()
@@ -179,9 +180,8 @@ def test_void_and_correct_are_audited_and_change_the_sheet(hall):
     assert ("correct", other["violation_id"], "li", "talked to them") in audit
 
     trail = cli(hall, "rules", "audit")
-    assert (
-        trail.exit_code == 0
-        and f"li           void         {minor['violation_id']}" in trail.output
+    assert trail.exit_code == 0 and re.search(
+        rf"li\s+撤销 \(void\)\s+{minor['violation_id']}", trail.output
     )
     missing = cli(hall, "correct", "v-nope", "--note", "x")
     assert missing.exit_code != 0 and "no violation 'v-nope'" in missing.output
@@ -226,7 +226,9 @@ def test_inspection_in_text_json_and_csv(hall):
     day = "2026-10-14"
     text = cli(hall, "inspect", "--date", day, "--now", f"{day}T10:30+08:00")
     assert text.exit_code == 0, text.output
-    assert "Daily inspection 2026-10-14" in text.output and "Window w0001" in text.output
+    assert "每日巡查 2026-10-14" in text.output and "窗口 w0001" in text.output
+    english = cli(hall, "inspect", "--date", day, "--lang", "en").output
+    assert "Daily inspection 2026-10-14" in english and "Window w0001" in english
     report = json.loads(cli(hall, "inspect", "--date", day, "--json").output)
     lines = [line for w in report["windows"] for line in w["staff"]]
     assert len(lines) == 20
@@ -245,7 +247,8 @@ def test_inspection_in_text_json_and_csv(hall):
             assert v["evidence"] or v["rule"] == "absence"
     csv_out = cli(hall, "inspect", "--date", day, "--csv").output.splitlines()
     # Names beside ids (a policy's seed knows no names: the id stands for both).
-    assert csv_out[0].startswith("day,site,window_name,window,name,staff_id,status")
+    # The state in words, the code beside it for machines.
+    assert csv_out[0].startswith("day,site,window_name,window,name,staff_id,state,status")
     assert len(csv_out) == 21
 
 
@@ -254,7 +257,7 @@ def test_inspection_is_as_of_the_sites_own_time(hall):
     day = "2026-10-14"
     text = cli(hall, "inspect", "--date", day, "--now", f"{day}T02:30+00:00")
     assert text.exit_code == 0, text.output
-    assert "(as of 2026-10-14 10:30 +08:00)" in text.output
+    assert "(截至 2026-10-14 10:30 +08:00)" in text.output
     report = json.loads(cli(hall, "inspect", "--date", day, "--json").output)
     assert report["as_of"].endswith("+08:00")
 
@@ -262,7 +265,7 @@ def test_inspection_is_as_of_the_sites_own_time(hall):
 def test_monthly_sheet_in_text_csv_and_xlsx(hall, tmp_path):
     path = tmp_path / "sheet.xlsx"
     text = cli(hall, "score", "--month", MONTH, "--xlsx", str(path))
-    assert text.exit_code == 0 and "Monthly assessment 2026-10" in text.output
+    assert text.exit_code == 0 and "月度考核 2026-10" in text.output
     sheet = json.loads(cli(hall, "score", "--month", MONTH, "--json").output)
     assert [p["rank"] for p in sheet["staff"]] == sorted(p["rank"] for p in sheet["staff"])
     book = load_workbook(path)
@@ -271,6 +274,19 @@ def test_monthly_sheet_in_text_csv_and_xlsx(hall, tmp_path):
     assert len(staff_rows) == 21
     assert [r[2] for r in staff_rows[1:]] == [p["staff_id"] for p in sheet["staff"]]
     assert len(list(book["违规明细"].values)) - 1 == len(violations_of(hall, "--month", MONTH))
+    # Ratings, rules, severities and statuses in words, each code in the column beside.
+    rating = staff_rows[0].index("等次")
+    assert staff_rows[0][rating + 1] == "等次代码"
+    words_and_codes = {(r[rating], r[rating + 1]) for r in staff_rows[1:]}
+    assert words_and_codes <= {
+        ("优秀", "excellent"),
+        ("良好", "good"),
+        ("合格", "pass"),
+        ("不合格", "fail"),
+    }
+    detail = list(book["违规明细"].values)
+    rule = detail[0].index("规则")
+    assert {r[rule + 1] for r in detail[1:]} >= {"late"} and "迟到" in {r[rule] for r in detail[1:]}
     csv_out = cli(hall, "score", "--month", MONTH, "--csv").output
     assert csv_out.startswith("排名,姓名,工号,窗口,窗口编号,大厅,扣分,得分,否决")
     english = cli(hall, "score", "--month", MONTH, "--csv", "--lang", "en").output

@@ -41,6 +41,7 @@ CHAR_BUFFER_1, CHAR_BUFFER_2 = 1, 2
 # template that can be installed on one.
 TEMPLATE_BYTES = 512
 
+
 class EnrolStep(enum.Enum):
     """What the person enrolling must do next; the value is the English prompt."""
 

@@ -434,18 +434,20 @@ class HallDay:
     # -- the reports -----------------------------------------------------------------
     def report(self) -> Report:
         from rules import render
-        from rules.html_report import write_html
+        from rules.html_report import daily_page
         from rules.inspection import load_inspection
         from rules.scoring import load_sheet
 
         store, policy, directory = self.rules.store, self.rules.policy, self.rules.directory()
         inspection = load_inspection(store, policy, directory, hall.DAY, hall.SITE, self.sim_time())
         month = f"{hall.DAY:%Y-%m}"
-        people, windows, _ = load_sheet(store, policy, directory, month)
+        people, windows, violations = load_sheet(store, policy, directory, month)
         scores = render.score_text(month, people, windows, directory, "zh")
         text = (
             f"\n== Daily inspection {hall.DAY} ==\n{render.inspection_text(inspection)}\n"
             f"== Month-to-date scores {month} ==\n{scores}"
         )
-        html = write_html(self.out / "report.html", inspection, month, people, windows, directory)
+        html = self.out / "report.html"
+        sheet = (month, people, windows, violations)
+        html.write_text(daily_page(inspection, sheet, directory), encoding="utf-8")
         return Report(text, html)

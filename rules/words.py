@@ -1,0 +1,269 @@
+"""The words people read for every code: rules, statuses, states, actions, kinds, ratings.
+
+Managers read Chinese first (English selectable), words, never codes. Each family is a
+table of code -> {"zh": ..., "en": ...} and a function `<family>_word(code, language)`;
+a code a table does not know passes through unchanged (a rating band the hall named
+itself, a code from a newer device), so showing a word never fails. JSON output keeps
+the codes; text, spreadsheets and HTML show these words.
+
+To add a code: add its row to the family's table here (tests/test_words.py checks that
+every code of the contract and the catalogue has a word in both languages).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from rules.policy import UNREGISTERED_OUTING
+
+Language = Literal["zh", "en"]
+Words = dict[str, dict[str, str]]
+
+# Each rule of the catalogue (rules/policy.py RuleId; docs/rules.md), with the rule that
+# is judged only when the hall turns it on.
+RULES: Words = {
+    "late": {"zh": "迟到", "en": "late arrival"},
+    "early_departure": {"zh": "早退", "en": "early departure"},
+    "missing_punch": {"zh": "漏打卡", "en": "missing punch"},
+    "absence": {"zh": "旷工", "en": "absence"},
+    "outing_overdue": {"zh": "外出超时", "en": "overdue from going out"},
+    "away_from_post": {"zh": "离岗", "en": "away from post"},
+    "nonwork_session": {"zh": "非工作用机", "en": "non-work computer use"},
+    "nonwork_day": {"zh": "全天非工作用机超时", "en": "non-work computer use all day"},
+    "spoof": {"zh": "冒用/代打卡嫌疑", "en": "suspected spoofed or proxy punch"},
+    UNREGISTERED_OUTING: {"zh": "未登记外出", "en": "going out without registering"},
+}
+
+STATUSES: Words = {  # of a violation
+    "open": {"zh": "待处理", "en": "open"},
+    "corrected": {"zh": "已纠正", "en": "corrected"},
+    "voided": {"zh": "已撤销", "en": "voided"},
+}
+
+SEVERITIES: Words = {
+    "info": {"zh": "提示", "en": "information"},
+    "minor": {"zh": "一般", "en": "minor"},
+    "serious": {"zh": "严重", "en": "serious"},
+}
+
+# Where a person is now (rules/inspection.py StaffLine.status).
+STATES: Words = {
+    "at post": {"zh": "在岗", "en": "at post"},
+    "out": {"zh": "外出", "en": "out"},
+    "away": {"zh": "离岗", "en": "away"},
+    "absent": {"zh": "缺勤", "en": "absent"},
+    "on leave": {"zh": "请假", "en": "on leave"},
+    "not yet in": {"zh": "未上班", "en": "not yet in"},
+    "off duty": {"zh": "已下班", "en": "off duty"},
+    "missing clock-out": {"zh": "未打下班卡", "en": "missing clock-out"},
+    "before go-live": {"zh": "系统未启用", "en": "before go-live"},
+    "not employed": {"zh": "不在职", "en": "not employed"},
+}
+
+# What a person did (rules/manager_actions.py ActionKind), as the audit trail shows it.
+ACTIONS: Words = {
+    "correct": {"zh": "纠正通知", "en": "correction notice"},
+    "void": {"zh": "撤销", "en": "void"},
+    "leave_add": {"zh": "请假登记", "en": "leave granted"},
+    "leave_cancel": {"zh": "取消请假", "en": "leave cancelled"},
+    "staff_add": {"zh": "新增人员", "en": "staff added"},
+    "staff_edit": {"zh": "修改人员", "en": "staff edited"},
+    "staff_deactivate": {"zh": "人员离职", "en": "staff deactivated"},
+    "window_add": {"zh": "新增窗口", "en": "window added"},
+    "window_edit": {"zh": "修改窗口", "en": "window edited"},
+    "department_add": {"zh": "新增科室", "en": "department added"},
+    "department_edit": {"zh": "修改科室", "en": "department edited"},
+    "device_register": {"zh": "登记设备", "en": "device registered"},
+    "device_retire": {"zh": "停用设备", "en": "device retired"},
+    "enrol": {"zh": "采集生物特征", "en": "biometrics enrolled"},
+}
+
+LEAVE_KINDS: Words = {  # mqtt/schema.py LeaveKind
+    "outing": {"zh": "因公外出", "en": "outing"},
+    "personal": {"zh": "事假", "en": "personal leave"},
+    "sick": {"zh": "病假", "en": "sick leave"},
+    "official": {"zh": "公假", "en": "official leave"},
+}
+
+PUNCHES: Words = {  # mqtt/schema.py Action
+    "clock_in": {"zh": "上班打卡", "en": "clock in"},
+    "clock_out": {"zh": "下班打卡", "en": "clock out"},
+    "leave_out": {"zh": "外出打卡", "en": "going out"},
+    "leave_return": {"zh": "返回打卡", "en": "back"},
+}
+
+METHODS: Words = {  # mqtt/schema.py Method
+    "face": {"zh": "人脸", "en": "face"},
+    "finger": {"zh": "指纹", "en": "fingerprint"},
+    "face+finger": {"zh": "人脸+指纹", "en": "face and fingerprint"},
+}
+
+DEVICE_STATES: Words = {
+    "online": {"zh": "在线", "en": "online"},
+    "offline": {"zh": "离线", "en": "offline"},
+    "never seen": {"zh": "从未上线", "en": "never seen"},
+    # why a device went offline (rules/inspection.py DeviceLine.why)
+    "connection lost": {"zh": "连接中断", "en": "connection lost"},
+    "the broker went away": {"zh": "消息服务器中断", "en": "the broker went away"},
+    "shut down": {"zh": "已关机", "en": "shut down"},
+    "last seen": {"zh": "最后在线", "en": "last seen"},
+    "reported": {"zh": "上报于", "en": "reported"},
+}
+
+ROLES: Words = {
+    "station": {"zh": "考勤终端", "en": "station"},
+    "agent": {"zh": "工位电脑", "en": "workstation agent"},
+    "rules": {"zh": "规则服务", "en": "rules service"},
+}
+
+ALERTS: Words = {  # mqtt/schema.py AlertKind
+    "spoof_suspected": {"zh": "疑似假体攻击", "en": "spoof suspected"},
+    "proxy_punch": {"zh": "疑似代打卡", "en": "proxy punch suspected"},
+    "unknown_face": {"zh": "陌生人脸", "en": "unknown face"},
+    "sensor_fault": {"zh": "指纹模块故障", "en": "fingerprint sensor fault"},
+    "camera_fault": {"zh": "摄像头故障", "en": "camera fault"},
+    "tamper": {"zh": "设备被拆动", "en": "tampering"},
+    "disk_full": {"zh": "磁盘已满", "en": "disk full"},
+    "clock_fault": {"zh": "时钟故障", "en": "clock fault"},
+    "duplicate_device": {"zh": "设备编号重复", "en": "duplicate device id"},
+}
+
+# The default rating bands (rules/policy.py); a hall's own band names pass through.
+RATINGS: Words = {
+    "excellent": {"zh": "优秀", "en": "excellent"},
+    "good": {"zh": "良好", "en": "good"},
+    "pass": {"zh": "合格", "en": "pass"},
+    "fail": {"zh": "不合格", "en": "fail"},
+}
+
+# What the inspection counts besides states and rules.
+COUNTS: Words = {
+    "devices offline": {"zh": "离线设备", "en": "devices offline"},
+    "device clocks in doubt": {"zh": "时钟存疑设备", "en": "device clocks in doubt"},
+    "open items": {"zh": "待办事项", "en": "open items"},
+}
+
+FAMILIES: dict[str, Words] = {
+    "rule": RULES,
+    "status": STATUSES,
+    "severity": SEVERITIES,
+    "state": STATES,
+    "action": ACTIONS,
+    "leave_kind": LEAVE_KINDS,
+    "punch": PUNCHES,
+    "method": METHODS,
+    "device_state": DEVICE_STATES,
+    "role": ROLES,
+    "alert": ALERTS,
+    "rating": RATINGS,
+    "count": COUNTS,
+}
+
+
+def word(table: Words, code: object, language: Language) -> str:
+    """The word for `code` in `language`; the code itself when the table has none."""
+    text = str(code)
+    return table.get(text, {}).get(language, text)
+
+
+def rule_word(code: object, language: Language = "zh") -> str:
+    return word(RULES, code, language)
+
+
+def status_word(code: object, language: Language = "zh") -> str:
+    return word(STATUSES, code, language)
+
+
+def severity_word(code: object, language: Language = "zh") -> str:
+    return word(SEVERITIES, code, language)
+
+
+def state_word(code: object, language: Language = "zh") -> str:
+    return word(STATES, code, language)
+
+
+def action_word(code: object, language: Language = "zh") -> str:
+    return word(ACTIONS, code, language)
+
+
+def leave_kind_word(code: object, language: Language = "zh") -> str:
+    return word(LEAVE_KINDS, code, language)
+
+
+def punch_word(code: object, language: Language = "zh") -> str:
+    return word(PUNCHES, code, language)
+
+
+def method_word(code: object, language: Language = "zh") -> str:
+    return word(METHODS, code, language)
+
+
+def device_state_word(code: object, language: Language = "zh") -> str:
+    return word(DEVICE_STATES, code, language)
+
+
+def role_word(code: object, language: Language = "zh") -> str:
+    return word(ROLES, code, language)
+
+
+def alert_word(code: object, language: Language = "zh") -> str:
+    return word(ALERTS, code, language)
+
+
+def rating_word(code: object, language: Language = "zh") -> str:
+    return word(RATINGS, code, language)
+
+
+def count_word(code: object, language: Language = "zh") -> str:
+    """A key of the inspection's counts: a state, a rule (said as a count of violations, so
+    that the state 离岗 and the rule 离岗 stay apart), or what else it counts."""
+    text = str(code)
+    if text in RULES:
+        return word(RULES, text, language) + ("次数" if language == "zh" else " (violations)")
+    return word(STATES if text in STATES else COUNTS, text, language)
+
+
+# Labels of the reports, in each language.
+LABELS: Words = {
+    "daily inspection": {"zh": "每日巡查", "en": "Daily inspection"},
+    "monthly assessment": {"zh": "月度考核", "en": "Monthly assessment"},
+    "as of": {"zh": "截至", "en": "as of"},
+    "site": {"zh": "大厅", "en": "site"},
+    "all sites": {"zh": "全部大厅", "en": "all sites"},
+    "window": {"zh": "窗口", "en": "Window"},
+    "no punches": {"zh": "无打卡", "en": "no punches"},
+    "time in doubt": {"zh": "时间存疑", "en": "time in doubt"},
+    "offline": {"zh": "离线设备与工位电脑", "en": "Devices and agents offline"},
+    "device list": {"zh": "设备", "en": "Devices"},
+    "clocks": {"zh": "时钟存疑的设备", "en": "Device clocks in doubt"},
+    "open items": {"zh": "待办事项", "en": "Open items"},
+    "none": {"zh": "无", "en": "none"},
+    "since": {"zh": "自", "en": "since"},
+    "version": {"zh": "版本", "en": "version"},
+    "backlog": {"zh": "积压", "en": "backlog"},
+    "unknown": {"zh": "未知", "en": "unknown"},
+    "clock synced": {"zh": "时钟已同步", "en": "clock synced"},
+    "clock not synced": {"zh": "时钟未同步", "en": "clock NOT synced"},
+    "clock unknown": {"zh": "时钟状态未知", "en": "clock unknown"},
+    "evidence": {"zh": "证据", "en": "evidence"},
+    "no evidence": {"zh": "无（未打卡）", "en": "none (no punch)"},
+    "escalated": {"zh": "已升级", "en": "ESCALATED"},
+    "veto": {"zh": "一票否决", "en": "VETO"},
+    "staff heading": {"zh": "人员", "en": "Staff"},
+    "windows heading": {"zh": "窗口", "en": "Windows"},
+    # what a listing counts ("3 violations")
+    "violations": {"zh": "条违规", "en": "violations"},
+    "devices": {"zh": "台设备", "en": "devices"},
+    "leave records": {"zh": "条请假记录", "en": "leave records"},
+    "actions": {"zh": "条操作记录", "en": "actions"},
+    "entered by": {"zh": "录入人", "en": "entered by"},
+    "sheet rule": {
+        "zh": "满分 100 分；严重违规一票否决",
+        "en": "100 points; a serious violation vetoes",
+    },
+}
+
+
+def label(key: str, language: Language = "zh") -> str:
+    """A fixed label of the reports ("Open items") in `language`."""
+    return word(LABELS, key, language)
