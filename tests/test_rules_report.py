@@ -20,7 +20,9 @@ from tests.rules_helpers import DAY, at
 from tests.test_rules_directory import DIRECTORY, EVENTS, LATE_AT_W02, MONTH, POLICY
 from tests.test_rules_manage import judged_hall
 
-DOCS_IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
+# Screenshots the tests take, for a person to look at (git-ignored; docs/images holds the
+# ones the docs show, copied from here on purpose).
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
 def pages(path: Path) -> int:
@@ -81,14 +83,14 @@ def test_a_printed_report_has_pages_and_chinese_text(tmp_path):
     assert re.search(
         r"第\s*1\s*页\s*/\s*共\s*\d+\s*页", text
     )  # the page number the print CSS puts at the foot
-    # The first page as an image, for the docs.
-    DOCS_IMAGES.mkdir(exist_ok=True)
+    # The first page as an image, to look at.
+    ARTIFACTS.mkdir(exist_ok=True)
     stem = tmp_path / "page"
     subprocess.run(
         ["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", str(printed), str(stem)], check=True
     )
     [png] = tmp_path.glob("page*.png")
-    shutil.copy(png, DOCS_IMAGES / "report-daily-page1.png")
+    shutil.copy(png, ARTIFACTS / "report-daily-page1.png")
 
 
 def test_the_report_command_writes_the_day_and_the_month(store, tmp_path):
