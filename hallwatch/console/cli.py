@@ -20,14 +20,19 @@ from rules.cli import FILE, output_format
 ROLE_CHOICE = click.Choice(["viewer", "inspector", "manager", "admin"])
 
 
+def config_option(required: bool):
+    return click.option(
+        "--config",
+        "config_file",
+        type=FILE,
+        required=required,
+        envvar="HALLWATCH_CONSOLE_CONFIG",
+        help="The console's config (console.toml): its [console] db is where accounts live.",
+    )
+
+
 @click.group(invoke_without_command=True)
-@click.option(
-    "--config",
-    "config_file",
-    type=FILE,
-    envvar="HALLWATCH_CONSOLE_CONFIG",
-    help="The console's config (console.toml).",
-)
+@config_option(required=False)
 @click.pass_context
 def console(ctx: click.Context, config_file: Path | None) -> None:
     """The hall console (web): serve it, or manage its accounts.
@@ -37,13 +42,12 @@ def console(ctx: click.Context, config_file: Path | None) -> None:
     \b
     Example:
         hallwatch console --config /etc/hallwatch/console.toml
-        hallwatch console --config /etc/hallwatch/console.toml user list
+        hallwatch console user list --config /etc/hallwatch/console.toml
     """
-    if config_file is None:
-        raise click.UsageError("give --config FILE (console.toml)")
-    ctx.obj = load_config(config_file)
     if ctx.invoked_subcommand is None:
-        serve(ctx.obj)
+        if config_file is None:
+            raise click.UsageError("give --config FILE (console.toml)")
+        serve(load_config(config_file))
 
 
 def serve(config: ConsoleConfig) -> None:
@@ -63,11 +67,11 @@ def serve(config: ConsoleConfig) -> None:
     )
 
 
-def _accounts(config: ConsoleConfig):
+def _accounts(config_file: Path):
     from hallwatch.console.accounts import Accounts
     from rules.backend import open_store
 
-    return Accounts(open_store(config.console.db))
+    return Accounts(open_store(load_config(config_file).console.db))
 
 
 def _password(from_stdin: bool) -> str:
@@ -89,7 +93,7 @@ def user() -> None:
 
     \b
     Example:
-        hallwatch console --config console.toml user add wang --role manager --site hall-01
+        hallwatch console user add wang --role manager --site hall-01 --config console.toml
     """
 
 
@@ -105,9 +109,9 @@ def user() -> None:
 )
 @click.option("--display-name", default="", help="The name shown in the console [NAME].")
 @password_stdin
-@click.pass_obj
+@config_option(required=True)
 def add(
-    config: ConsoleConfig,
+    config_file: Path,
     name: str,
     role: str,
     sites: tuple[str, ...],
@@ -118,9 +122,9 @@ def add(
 
     \b
     Example:
-        hallwatch console --config console.toml user add wang --role manager --site hall-01 --display-name 王芳
+        hallwatch console user add wang --role manager --site hall-01 --display-name 王芳 --config console.toml
     """
-    added = _accounts(config).add(
+    added = _accounts(config_file).add(
         Actor.cli(), name, _password(password_stdin), role, sites, display_name
     )
     click.echo(f"added {added.user} ({added.role}, sites {', '.join(added.sites)})")
@@ -129,43 +133,43 @@ def add(
 @user.command("passwd")
 @click.argument("name")
 @password_stdin
-@click.pass_obj
-def passwd(config: ConsoleConfig, name: str, password_stdin: bool) -> None:
+@config_option(required=True)
+def passwd(config_file: Path, name: str, password_stdin: bool) -> None:
     """Set an account's password (this also enables a disabled account).
 
     \b
     Example:
-        hallwatch console --config console.toml user passwd wang
+        hallwatch console user passwd wang --config console.toml
     """
-    changed = _accounts(config).passwd(Actor.cli(), name, _password(password_stdin))
+    changed = _accounts(config_file).passwd(Actor.cli(), name, _password(password_stdin))
     click.echo(f"password set for {changed.user}")
 
 
 @user.command("disable")
 @click.argument("name")
-@click.pass_obj
-def disable(config: ConsoleConfig, name: str) -> None:
+@config_option(required=True)
+def disable(config_file: Path, name: str) -> None:
     """Disable an account: it cannot sign in, and its open sessions end now.
 
     \b
     Example:
-        hallwatch console --config console.toml user disable wang
+        hallwatch console user disable wang --config console.toml
     """
-    _accounts(config).disable(Actor.cli(), name)
+    _accounts(config_file).disable(Actor.cli(), name)
     click.echo(f"disabled {name}")
 
 
 @user.command("list")
 @output_format("json")
-@click.pass_obj
-def list_accounts(config: ConsoleConfig, fmt: render.Format) -> None:
+@config_option(required=True)
+def list_accounts(config_file: Path, fmt: render.Format) -> None:
     """The accounts: name, display name, role, sites, and whether disabled.
 
     \b
     Example:
-        hallwatch console --config console.toml user list --json
+        hallwatch console user list --json --config console.toml
     """
-    accounts = _accounts(config).list()
+    accounts = _accounts(config_file).list()
 
     def text() -> str:
         return render.listing(
