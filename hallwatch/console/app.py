@@ -53,9 +53,11 @@ def create_app(
     store: Store | None = None,
     services: Iterable[tuple[str, StartStop]] = (),
     accounts: Accounts | None = None,
+    extra_routes: Iterable[BaseRoute] = (),
 ) -> Starlette:
     """The console for `config`; `store` defaults to opening `[console] db` (and is
-    closed with the app only then)."""
+    closed with the app only then). `extra_routes` come after the pages' (tests add
+    probes there; a page belongs in pages/)."""
     settings = config.console
     owned = store is None
     store = store or open_store(settings.db)
@@ -64,6 +66,7 @@ def create_app(
         registry.add(name, service)
     routes: list[BaseRoute] = [
         *ROUTES,
+        *extra_routes,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     _check_guarded(routes)

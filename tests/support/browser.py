@@ -5,7 +5,8 @@ thread, against a rules store of each backend, and Debian's chromium driven by P
 Fixtures (import them into a test module, or a conftest.py, with
 `from tests.support.browser import *`):
 - `console_server`: a running console on SQLite and on PostgreSQL (the `store_at`
-  parameters); `.url`, `.store`, `.accounts`, `.add_user(...)`.
+  parameters); `.url`, `.store`, `.accounts`, `.add_user(...)`. A test module's
+  `CONSOLE_ROUTES` (a list of Starlette routes), if it has one, is served too.
 - `browser`: one headless chromium per test session.
 - `browser_page`: a fresh context (no cookies) and page at 1920×1080.
 - `signed_in`: `signed_in(page, server, user, password)` signs in through the form.
@@ -86,13 +87,13 @@ def console_config(tmp_path: Path, db: Path | str, port: int, **settings: object
     )
 
 
-def serve(config, store) -> Iterator[ConsoleServer]:
-    """Serve the console for `config` on `store` in a thread until the block ends."""
+def serve(config, store, routes=()) -> Iterator[ConsoleServer]:
+    """Serve the console for `config` on `store` (and `routes`) in a thread."""
     import uvicorn
 
     from hallwatch.console.app import create_app
 
-    app = create_app(config, store=store)
+    app = create_app(config, store=store, extra_routes=routes)
     settings = config.console
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning")
@@ -112,13 +113,14 @@ def serve(config, store) -> Iterator[ConsoleServer]:
 
 
 @pytest.fixture
-def console_server(store_at, tmp_path) -> Iterator[ConsoleServer]:
+def console_server(request, store_at, tmp_path) -> Iterator[ConsoleServer]:
     """A console serving a fresh rules store, on SQLite and on PostgreSQL."""
     from rules.backend import open_store
 
     store = open_store(store_at())
+    config = console_config(tmp_path, store_at(), free_port())
     try:
-        yield from serve(console_config(tmp_path, store_at(), free_port()), store)
+        yield from serve(config, store, getattr(request.module, "CONSOLE_ROUTES", ()))
     finally:
         store.close()
 
