@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-EXTRAS := station,rules,agent,demo,dev,insightface
+EXTRAS := station,rules,agent,demo,console,dev,insightface
 # Installed without its declared deps: see the `insightface` extra in pyproject.toml.
 INSIGHTFACE := insightface==2.1
 # Real photos and model files for the demo (and the tests): ../shared beside the checkout,
@@ -10,7 +10,8 @@ INSIGHTFACE := insightface==2.1
 HALLWATCH_SHARED ?= $(abspath ../shared)
 export HALLWATCH_SHARED
 # Debian packages the tests drive for real (installed only when missing; needs root).
-APT_PACKAGES := mosquitto openssl systemd fonts-wqy-microhei xvfb xdotool x11-apps x11-utils openbox poppler-utils chromium
+APT_PACKAGES := mosquitto openssl systemd fonts-wqy-microhei xvfb xdotool x11-apps x11-utils openbox \
+                 poppler-utils chromium chromium-driver
 
 .PHONY: venv test demo bench lint system-deps clean
 

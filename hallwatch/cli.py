@@ -43,6 +43,12 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "onnx": "insightface",
     "skimage": "insightface",
     "scipy": "insightface",
+    "starlette": "console",
+    "uvicorn": "console",
+    "jinja2": "console",
+    "multipart": "console",
+    "python_multipart": "console",
+    "argon2": "console",
 }
 # Our own top-level packages: a missing one of these is a broken install, not an extra.
 FIRST_PARTY = frozenset({"base", "drivers", "mqtt", "models", "edge", "rules", "hallwatch"})
@@ -59,6 +65,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "config-docs": Subcommand(
         "hallwatch.config_docs:config_docs",
         "The configuration reference (docs/config.md), generated from the models.",
+    ),
+    "console": Subcommand(
+        "hallwatch.console.cli:console",
+        "The hall console (web): serve it, or manage its accounts.",
     ),
     "correct": Subcommand(
         "rules.cli:correct",

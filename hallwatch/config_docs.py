@@ -27,6 +27,7 @@ from base.config import Regex, TimeZoneName
 from drivers.fingerprint.settings import FingerprintSettings
 from edge.agent.config import AgentConfig
 from edge.station.config import StationConfig
+from hallwatch.console.config import ConsoleConfig
 from models.manifest import PackManifest
 from models.settings import FaceConfig
 from mqtt.broker import Deployment
@@ -50,6 +51,7 @@ FILE_KINDS = (
     FileKind("agent.toml", AgentConfig, "examples/agent.toml"),
     FileKind("rules.toml", ServiceConfig, "examples/rules.toml"),
     FileKind("policy.toml", Policy, "examples/policy.toml"),
+    FileKind("console.toml", ConsoleConfig, "examples/console.toml"),
     FileKind("deployment.toml", Deployment, "../systemd/mosquitto/deployment.example.toml"),
     FileKind("Broker settings", BrokerConfig, "examples/station.toml", table="broker"),
     FileKind("Face settings", FaceConfig, "examples/station.toml", table="face"),

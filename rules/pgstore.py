@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import psycopg
 
+from rules.account_store import account_tables
 from rules.gallery_store import gallery_tables
 from rules.store import SqlStore, tables
 
@@ -31,7 +32,8 @@ class PostgresStore(SqlStore):
         self._create(
             lock
             + tables(TEXT, "DOUBLE PRECISION", "BIGSERIAL PRIMARY KEY")
-            + gallery_tables(TEXT, "BYTEA", "BIGSERIAL PRIMARY KEY"),
+            + gallery_tables(TEXT, "BYTEA", "BIGSERIAL PRIMARY KEY")
+            + account_tables(TEXT, "BIGSERIAL PRIMARY KEY"),
             TEXT,
         )
 

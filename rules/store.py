@@ -28,6 +28,7 @@ from base.printable import printable
 from base.private_files import connect_private
 from mqtt import schema
 from mqtt.schema import LeaveKind
+from rules.account_store import AccountQueries, account_tables
 from rules.directory import Directory
 from rules.directory_store import DirectoryEdit, DirectoryTables, directory_tables
 from rules.engine import ViolationRecord, event_time
@@ -130,7 +131,8 @@ class DeadLetterRow:
 
 class Store(Protocol):
     """What the service, the CLI and the reports need from a store, and nothing more
-    (the central gallery's queries are rules.gallery_store's, which both stores have)."""
+    (the central gallery's queries are rules.gallery_store's, the console's accounts
+    rules.account_store's, which both stores have)."""
 
     def add_events(
         self,
@@ -426,7 +428,7 @@ def tables(text: str, real: str, serial: str) -> list[str]:
     ]
 
 
-class SqlStore(DirectoryTables, GalleryQueries):
+class SqlStore(DirectoryTables, GalleryQueries, AccountQueries):
     """Every query of the store, over one DB-API connection, in transactions.
 
     The SQL is written with `?` placeholders; a backend whose driver wants another style
@@ -883,7 +885,8 @@ class SqliteStore(SqlStore):
         # Files made by earlier versions (sqlite-utils tables) have the same tables.
         self._create(
             tables("TEXT", "FLOAT", "INTEGER PRIMARY KEY")
-            + gallery_tables("TEXT", "BLOB", "INTEGER PRIMARY KEY"),
+            + gallery_tables("TEXT", "BLOB", "INTEGER PRIMARY KEY")
+            + account_tables("TEXT", "INTEGER PRIMARY KEY"),
             "TEXT",
         )
 

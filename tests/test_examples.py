@@ -7,6 +7,7 @@ import pytest
 from base.config import load_toml
 from edge.agent.config import AgentConfig
 from edge.station.config import StationConfig
+from hallwatch.console.config import ConsoleConfig
 from mqtt.broker import Deployment
 from rules.policy import Policy
 from rules.service import ServiceConfig
@@ -18,6 +19,7 @@ EXAMPLES = {
     "docs/examples/rules.toml": ServiceConfig,
     "docs/examples/manager.toml": ServiceConfig,
     "docs/examples/policy.toml": Policy,
+    "docs/examples/console.toml": ConsoleConfig,
     "systemd/mosquitto/deployment.example.toml": Deployment,
 }
 

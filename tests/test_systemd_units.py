@@ -48,6 +48,7 @@ def test_units_exist():
         "hallwatch-station.service",
         "hallwatch-rules.service",
         "hallwatch-agent.service",
+        "hallwatch-console.service",
     }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-# The top-level modules of the extras (station, rules, agent, demo, insightface).
+# The top-level modules of the extras (station, rules, agent, demo, insightface, console).
 HIDDEN = frozenset(
     {
         "numpy",
@@ -25,6 +25,12 @@ HIDDEN = frozenset(
         "insightface",
         "skimage",
         "scipy",
+        "starlette",
+        "uvicorn",
+        "jinja2",
+        "multipart",
+        "python_multipart",
+        "argon2",
     }
 )
 

@@ -1,0 +1,52 @@
+"""Background services that live as long as the console app: the live-data subscriber
+(one MQTT connection per process, fanned out to every open page) and whatever else a page
+needs running beside the requests.
+
+Register one before the app starts, in `create_app(..., services=[...])` or
+`app.state.services.add("name", thing)`; `thing` is a `base.lifecycle.StartStop`. The
+app's lifespan starts each in order when uvicorn starts serving and stops them in reverse
+order when it shuts down; a handler finds one by name: `request.app.state.services["live"]`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from base.lifecycle import StartStop
+
+log = logging.getLogger(__name__)
+
+
+class Services:
+    """Named services, started and stopped with the app."""
+
+    def __init__(self) -> None:
+        self._services: dict[str, StartStop] = {}
+        self._started: list[str] = []
+
+    def add(self, name: str, service: StartStop) -> None:
+        if name in self._services:
+            raise ValueError(f"a console service named {name!r} is already registered")
+        self._services[name] = service
+
+    def __getitem__(self, name: str) -> StartStop:
+        return self._services[name]
+
+    def start(self) -> None:
+        """Start every service; if one fails, stop those already started and re-raise."""
+        try:
+            for name, service in self._services.items():
+                service.start()
+                self._started.append(name)
+                log.info("console service %s started", name)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        while self._started:
+            name = self._started.pop()
+            try:
+                self._services[name].stop()
+            except Exception:  # the others must still stop
+                log.exception("console service %s did not stop cleanly", name)
