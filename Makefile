@@ -13,7 +13,7 @@ export HALLWATCH_SHARED
 APT_PACKAGES := mosquitto openssl systemd fonts-wqy-microhei xvfb xdotool x11-apps x11-utils openbox \
                  poppler-utils chromium chromium-driver
 
-.PHONY: venv test demo bench lint system-deps clean
+.PHONY: venv test demo console bench lint system-deps clean
 
 venv: $(VENV)/.installed
 
@@ -39,6 +39,11 @@ test: venv system-deps lint
 
 demo: venv
 	$(BIN)/hallwatch demo
+
+# The console on the store `make demo` left in demo-out/ (until Ctrl-C).
+console: venv
+	@test -f demo-out/console.toml || { echo "run 'make demo' first"; exit 1; }
+	$(BIN)/hallwatch console --config demo-out/console.toml
 
 bench: venv system-deps
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -7,8 +7,12 @@ import re
 from click.testing import CliRunner
 
 from hallwatch.cli import main
+from hallwatch.console.accounts import Accounts
+from hallwatch.console.config import load_config
 from hallwatch.demo import hall
 from hallwatch.demo.command import MARKER, fresh_out_dir
+from hallwatch.demo.console import PASSWORD, USER
+from rules.backend import open_store
 from rules.words import rule_word
 from tests.command_helpers import run_hallwatch
 
@@ -42,6 +46,15 @@ def test_the_demo_day_reports_every_planted_violation(tmp_path):
         assert f"{person.name} {person.staff_id}" in inspection, person
     assert "社保窗口 w01" in inspection
     assert re.search(r"demo-hall/st-0\d\s+clock\s+陈静 S005\s+clock_in", stdout)
+    # It ends with the one command that opens the day in the console, set up to sign in.
+    assert "make console" in stdout and f"date={hall.DAY}" in stdout
+    settings = load_config(out / "console.toml").console
+    store = open_store(settings.db)
+    try:
+        session, _ = Accounts(store).sign_in(USER, PASSWORD, "127.0.0.1")
+    finally:
+        store.close()
+    assert session.account.role == "admin"
 
 
 def test_the_demo_never_deletes_a_folder_it_did_not_make(tmp_path):

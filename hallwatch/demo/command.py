@@ -91,6 +91,7 @@ def demo(
         hallwatch demo                   # writes demo-out/report.html
         hallwatch demo --speed 3000 --quiet
     """
+    from hallwatch.demo.console import set_up_console
     from hallwatch.demo.run import HallDay
 
     faces = shared("faces", faces)
@@ -109,4 +110,5 @@ def demo(
         report = day.report()
     click.echo(report.text)
     click.secho(f"\nreport: {report.html}", bold=True)
+    click.secho(set_up_console(out), bold=True)
     sys.stdout.flush()
