@@ -51,6 +51,7 @@ MANAGER_WORDS: dict[str, dict[Language, str]] = {
     "v.by": {"zh-CN": "处理人", "en": "Decided by"},
     "v.entered": {"zh-CN": "录入", "en": "Entered by"},
     "v.action": {"zh-CN": "操作", "en": "Action"},
+    "v.reason": {"zh-CN": "原因或说明", "en": "Reason or note"},
     "v.no_history": {"zh-CN": "尚无处理记录", "en": "Nothing done yet"},
     "v.back": {"zh-CN": "返回违规列表", "en": "Back to the violations"},
     # -- the assessment
