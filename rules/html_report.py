@@ -199,9 +199,11 @@ def violation_html(v: ViolationRecord, language: Language) -> str:
     )
 
 
-def inspection_html(report: InspectionReport, language: Language = "zh") -> str:
+def inspection_html(
+    report: InspectionReport, language: Language = "zh", *, open_items: bool = True
+) -> str:
     """The daily inspection: counts, each window's staff with state, punches, violations,
-    offline devices and open items."""
+    offline devices and (unless the page lists them with their actions) open items."""
     rows = []
     for window in report.windows:
         for line in window.staff:
@@ -252,7 +254,11 @@ def inspection_html(report: InspectionReport, language: Language = "zh") -> str:
         + chart
         + _table(header, rows)
         + f"<h3>{escape(label('offline', language))}</h3><ul>{offline or none}</ul>"
-        + f"<h3>{escape(label('open items', language))}</h3><ul>{items or none}</ul>"
+        + (
+            f"<h3>{escape(label('open items', language))}</h3><ul>{items or none}</ul>"
+            if open_items
+            else ""
+        )
     )
 
 

@@ -111,6 +111,7 @@ class DeviceLine:
 class OpenItem:
     site: str
     text: str
+    violation_id: str | None = None  # the violation it is about (a page offers its actions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +372,7 @@ def _open_items(
             if zh
             else f"{who(v.staff_id)}: {rule_word(v.rule, language)} needs a correction notice "
             f"({v.correction_no}/{allowance}) - {v.violation_id}",
+            v.violation_id,
         )
         for v in violations
         if v.status == "open" and v.severity == "minor" and v.correction_no
@@ -383,6 +385,7 @@ def _open_items(
             if zh
             else f"{who(v.staff_id)}: serious {rule_word(v.rule, language)} ({v.violation_id}) "
             "vetoes the month unless voided",
+            v.violation_id,
         )
         for v in violations
         if v.status == "open" and v.veto

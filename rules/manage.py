@@ -130,11 +130,23 @@ class Management(DirectoryManagement):
         return self.store.actions()
 
     def inspection(
-        self, day: date, *, site: str | None = None, as_of: datetime | None = None
+        self,
+        day: date,
+        *,
+        site: str | None = None,
+        as_of: datetime | None = None,
+        language: Language | None = None,
     ) -> InspectionReport:
-        """The daily inspection of `day` (of one site, or all), as of `as_of` (now)."""
+        """The daily inspection of `day` (of one site, or all), as of `as_of` (now), its
+        open items in `language` (the manager's)."""
         return load_inspection(
-            self.store, self.policy, self.directory(), day, site, as_of or self.now(), self.language
+            self.store,
+            self.policy,
+            self.directory(),
+            day,
+            site,
+            as_of or self.now(),
+            language or self.language,
         )
 
     def announce_inspection(self, report: InspectionReport) -> str | None:

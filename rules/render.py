@@ -427,9 +427,11 @@ def score_text(
 
 
 def score_xlsx(path: Path, tables: list[Table]) -> None:
-    """A workbook with the staff sheet, the window sheet and every violation behind them."""
+    """A workbook with the staff sheet, the window sheet and every violation behind them:
+    bold headers with filters, the header row frozen, columns as wide as their text."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     book = Workbook()
     for index, (title, header, body) in enumerate(tables):
@@ -444,6 +446,11 @@ def score_xlsx(path: Path, tables: list[Table]) -> None:
                 if cell.data_type == "f":  # text that openpyxl took for a formula
                     cell.data_type = "s"
         sheet.freeze_panes = "A2"
+        if header:
+            sheet.auto_filter.ref = sheet.dimensions
+        for column, cells in enumerate(zip(header, *body, strict=True), start=1):
+            widest = max(_width("" if c is None else str(c)) for c in cells)
+            sheet.column_dimensions[get_column_letter(column)].width = min(widest + 2, 60)
     book.save(path)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import get_args
 
 from hallwatch.console.config import Language
+from hallwatch.console.manager_words import MANAGER_WORDS
 
 LANGUAGES: tuple[Language, ...] = get_args(Language)
 
@@ -52,6 +53,7 @@ WORDS: dict[str, dict[Language, str]] = {
     "error.404": {"zh-CN": "页面不存在。", "en": "There is no such page."},
     "error.back": {"zh-CN": "返回首页", "en": "Back to the home page"},
 }
+WORDS |= MANAGER_WORDS  # the manager's pages
 
 
 def lang_of(value: str | None, default: Language) -> Language:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from hallwatch.console.pages import home, sign_in
+from hallwatch.console.pages import assessment, home, inspection, leave, sign_in, violations
 from hallwatch.console.web import NavItem
 
 # The navigation bar; an entry whose page is not built yet leads to 404 until it is.
@@ -18,7 +18,15 @@ NAV = [
     NavItem("nav.inspection", "/inspection"),
     NavItem("nav.violations", "/violations"),
     NavItem("nav.assessment", "/assessment"),
+    NavItem("nav.leave", "/leave"),
     NavItem("nav.directory", "/directory"),
 ]
 
-ROUTES: list[BaseRoute] = [*sign_in.routes, *home.routes]
+ROUTES: list[BaseRoute] = [
+    *sign_in.routes,
+    *home.routes,
+    *inspection.routes,
+    *violations.routes,
+    *leave.routes,
+    *assessment.routes,
+]
