@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from hallwatch.console.pages import home, sign_in
+from hallwatch.console.pages import hall, home, people, sign_in
 from hallwatch.console.web import NavItem
 
 # The navigation bar; an entry whose page is not built yet leads to 404 until it is.
 NAV = [
     NavItem("nav.home", "/"),
-    NavItem("nav.live", "/live"),
+    NavItem("nav.live", "/hall"),
     NavItem("nav.inspection", "/inspection"),
     NavItem("nav.violations", "/violations"),
     NavItem("nav.assessment", "/assessment"),
-    NavItem("nav.directory", "/directory"),
+    NavItem("nav.directory", "/people"),
 ]
 
-ROUTES: list[BaseRoute] = [*sign_in.routes, *home.routes]
+ROUTES: list[BaseRoute] = [*sign_in.routes, *home.routes, *hall.routes, *people.routes]
