@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 
+from mqtt import schema
 from rules.directory import Directory
 from rules.engine import Facts, PersonEvents, group_by_person
 from rules.manager_actions import effective_leave
@@ -37,14 +39,22 @@ def load_presence(
 
 
 def load_person(
-    store: Store, policy: Policy, directory: Directory, site: str, staff: str, now: datetime
+    store: Store,
+    policy: Policy,
+    directory: Directory,
+    site: str,
+    staff: str,
+    now: datetime,
+    also: Iterable[schema.Event] = (),
 ) -> PersonNow | None:
-    """One person's row at `now`, reading only their events (and their workstations')."""
+    """One person's row at `now`, reading only their events (and their workstations').
+    `also`: events just received that the store may not have yet (the live hall hears a
+    punch as the rules service does); one already stored counts once (by its id)."""
     start, end = day_span(policy, site, now)
     events = store.events(
         start, end, staff=staff, workstations=directory.workstations_of(staff), kinds=PRESENCE_KINDS
     )
-    person = group_by_person(events, directory).get(staff)
+    person = group_by_person([*events, *also], directory).get(staff)
     leaves = [lv for lv in effective_leave(policy, store.actions()) if lv.staff_id == staff]
     return person_presence(
         policy, directory, site, staff, person or PersonEvents(), leaves, now, _facts(store)

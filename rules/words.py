@@ -102,6 +102,8 @@ DEVICE_STATES: Words = {
     "online": {"zh": "在线", "en": "online"},
     "offline": {"zh": "离线", "en": "offline"},
     "never seen": {"zh": "从未上线", "en": "never seen"},
+    "retired": {"zh": "已停用", "en": "retired"},
+    "unregistered": {"zh": "未登记", "en": "unregistered"},
     # why a device went offline (rules/inspection.py DeviceLine.why)
     "connection lost": {"zh": "连接中断", "en": "connection lost"},
     "the broker went away": {"zh": "消息服务器中断", "en": "the broker went away"},

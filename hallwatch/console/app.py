@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,11 +15,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from base.lifecycle import StartStop
 from hallwatch.console.accounts import Accounts
 from hallwatch.console.config import ConsoleConfig, session_secret
 from hallwatch.console.pages import NAV, ROUTES, sign_in
-from hallwatch.console.services import Services
+from hallwatch.console.services import Service, Services
 from hallwatch.console.web import SAFE_METHODS, Console, current_session, render, templates_env
 from rules.backend import open_store
 from rules.manage import Management
@@ -51,7 +49,7 @@ def create_app(
     config: ConsoleConfig,
     *,
     store: Store | None = None,
-    services: Iterable[tuple[str, StartStop]] = (),
+    services: Iterable[tuple[str, Service]] = (),
     accounts: Accounts | None = None,
     extra_routes: Iterable[BaseRoute] = (),
 ) -> Starlette:
@@ -73,11 +71,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await run_in_threadpool(registry.start)
+        await registry.start()
         try:
             yield
         finally:
-            await run_in_threadpool(registry.stop)
+            await registry.stop()
             if owned:
                 store.close()
 

@@ -54,16 +54,20 @@ def serve(config: ConsoleConfig) -> None:
     import uvicorn
 
     from hallwatch.console.app import create_app
+    from hallwatch.console.live import LiveHub
 
     settings = config.console
+    # one broker connection per console process, as the read-only account of [broker]
+    hub = LiveHub(config.broker, config.broker.username or "console")
     uvicorn.run(
-        create_app(config),
+        create_app(config, services=[("live", hub)]),
         host=settings.host,
         port=settings.port,
         ssl_certfile=settings.tls_cert,
         ssl_keyfile=settings.tls_key,
         proxy_headers=True,
         log_level="info",
+        timeout_graceful_shutdown=5,  # open live pages (streams) do not hold up a stop
     )
 
 

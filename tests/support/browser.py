@@ -87,16 +87,23 @@ def console_config(tmp_path: Path, db: Path | str, port: int, **settings: object
     )
 
 
-def serve(config, store, routes=()) -> Iterator[ConsoleServer]:
-    """Serve the console for `config` on `store` (and `routes`) in a thread."""
+def serve(config, store, routes=(), services=()) -> Iterator[ConsoleServer]:
+    """Serve the console for `config` on `store` (and `routes`, and `services`: the live
+    hub) in a thread."""
     import uvicorn
 
     from hallwatch.console.app import create_app
 
-    app = create_app(config, store=store, extra_routes=routes)
+    app = create_app(config, store=store, extra_routes=routes, services=services)
     settings = config.console
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=settings.port,
+            log_level="warning",
+            timeout_graceful_shutdown=2,  # live pages' streams left open do not hold it up
+        )
     )
     thread = threading.Thread(target=server.run, name="console", daemon=True)
     thread.start()

@@ -8,25 +8,36 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from hallwatch.console.pages import assessment, home, inspection, leave, sign_in, violations
+from hallwatch.console.pages import (
+    assessment,
+    hall,
+    home,
+    inspection,
+    leave,
+    people,
+    sign_in,
+    violations,
+)
 from hallwatch.console.web import NavItem
 
-# The navigation bar; an entry whose page is not built yet leads to 404 until it is.
+# The navigation bar, in order.
 NAV = [
     NavItem("nav.home", "/"),
-    NavItem("nav.live", "/live"),
+    NavItem("nav.live", "/hall"),
     NavItem("nav.inspection", "/inspection"),
     NavItem("nav.violations", "/violations"),
     NavItem("nav.assessment", "/assessment"),
     NavItem("nav.leave", "/leave"),
-    NavItem("nav.directory", "/directory"),
+    NavItem("nav.directory", "/people"),
 ]
 
 ROUTES: list[BaseRoute] = [
     *sign_in.routes,
     *home.routes,
+    *hall.routes,
     *inspection.routes,
     *violations.routes,
     *leave.routes,
     *assessment.routes,
+    *people.routes,
 ]
