@@ -58,6 +58,10 @@ STAFF_ID = IdRule(
     "1-64 of A-Z a-z 0-9 _ . -, starting with a letter or digit",
 )
 
+# Windows are named as halls name them ("W01", "社保-1" is not: the display name carries
+# that); the directory checks them by this rule and the contract carries them so.
+WINDOW_ID = STAFF_ID
+
 
 def _node_id(value: str) -> str:
     return NODE_ID.check(value, "id")

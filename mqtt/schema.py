@@ -22,7 +22,7 @@ from msgspec import Meta, Struct
 from base import __version__
 from base.config import validate
 from base.errors import HallwatchError
-from base.identifiers import NODE_ID, STAFF_ID
+from base.identifiers import NODE_ID, STAFF_ID, WINDOW_ID
 from base.printable import printable, without_controls
 from base.schedule import Timetable
 from mqtt.ids import BOOT_ID, new_event_id
@@ -37,6 +37,7 @@ EventId = Annotated[
 ]
 NodeId = Annotated[str, Meta(pattern=NODE_ID.pattern)]
 StaffId = Annotated[str, Meta(pattern=STAFF_ID.pattern)]
+WindowId = Annotated[str, Meta(pattern=WINDOW_ID.pattern)]
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
 # Text a person will read: no control characters (a line break or an escape sequence in
 # an alert would forge lines on an operator's terminal and in the logs).
@@ -487,7 +488,7 @@ class Violation(Event, tag="hallwatch.violation/1"):
     day: date
     severity: Severity
     deduction: Points
-    window: NodeId | None = None
+    window: WindowId | None = None
     correction_no: Annotated[int, Meta(ge=1)] | None = None
     escalated: bool = False
     veto: bool = False

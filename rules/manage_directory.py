@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from base.identifiers import NODE_ID, STAFF_ID, IdRule
+from base.identifiers import NODE_ID, WINDOW_ID, IdRule
 from mqtt.schema import Status
 from rules.acting import (
     Actor,
@@ -278,7 +278,7 @@ class DirectoryManagement:
         directory = self.store.directory()
         if window.id in directory.window:
             raise Refused(f"window {window.id} is already in the directory")
-        _checked_id(STAFF_ID, window.id, "window id")
+        _checked_id(WINDOW_ID, window.id, "window id")
         _checked_id(NODE_ID, window.site, "site")
         self._check_names(window.name)
         self._known_department(directory, window.department)

@@ -129,8 +129,10 @@ def test_statuses_kept_by_the_broker_arrive_as_retained_and_change_no_row(broker
         st.publish_event(status).wait_for_publish(5)
 
     async def scenario():
-        hub = await LiveHub(viewer(broker), "console-1").start()
+        hub = LiveHub(viewer(broker), "console-1")
+        # Subscribed before connecting: the broker hands kept messages over at once.
         subscription = hub.subscribe([HALL_A])
+        await hub.start()
         got = await next_of(subscription)
         await hub.stop()
         return got

@@ -20,6 +20,7 @@ from hallwatch.console.config import ConsoleConfig, session_secret
 from hallwatch.console.pages import NAV, ROUTES, sign_in
 from hallwatch.console.services import Service, Services
 from hallwatch.console.web import SAFE_METHODS, Console, current_session, render, templates_env
+from rules.announce import Connecting
 from rules.backend import open_store
 from rules.manage import Management
 from rules.policy import load_policy
@@ -88,7 +89,11 @@ def create_app(
     app.state.console = Console(
         settings,
         store,
-        Management(store, load_policy(settings.policy)),
+        Management(
+            store,
+            load_policy(settings.policy),
+            Connecting(config.announce) if config.announce is not None else None,
+        ),
         accounts
         or Accounts(
             store,

@@ -105,6 +105,15 @@ class ConsoleConfig(Section):
             "(`console` in docs/security.md), one connection shared by every open page."
         ),
     )
+    announce: BrokerConfig | None = pydantic.Field(
+        None,
+        description=(
+            "The broker account the console announces managers' actions with (a void, a "
+            "correction notice, leave, and the violations they change), as `hallwatch void` "
+            "does with manager.toml: the `manager` account. Unset: actions are recorded and "
+            "recomputed but not announced on MQTT."
+        ),
+    )
     console: ConsoleSettings = pydantic.Field(description="The console itself.")
 
 

@@ -11,12 +11,16 @@ import io
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 from openpyxl import load_workbook
 
+from mqtt import schema
+from mqtt.client import BrokerConfig
 from rules.backend import open_store
 from tests.console.assess_month import ABSENT_DAY, LATE_DAY, MONTH, judged_month, write_policy
+from tests.mqtt_helpers import client
 from tests.support.browser import ARTIFACTS, console_config, free_port, serve
 
 SCRIPT = "<script>alert(1)</script>"
@@ -80,6 +84,51 @@ def test_a_manager_voids_an_absence_and_the_veto_leaves_the_month(
     page.goto(f"{hall.url}/assessment?site=hall-01&month={MONTH}")
     assert "旷工" not in page.locator("tr", has_text="李娜").first.inner_text()
     assert "不合格" not in page.locator("tr", has_text="李娜").first.inner_text()
+
+
+def test_a_void_in_the_console_is_announced_with_the_manager_account(
+    broker, store_at, tmp_path, browser_page, signed_in
+):
+    """As `hallwatch void` does: the correction and the violation it changed go out on the
+    hall's central topics, sent with the `manager` account the console is given."""
+    store = open_store(store_at())
+    policy = write_policy(tmp_path)
+    judged_month(store, policy)
+    config = console_config(tmp_path, store_at(), free_port(), policy=policy)
+    manager = BrokerConfig(
+        port=broker.port, username="manager", password=broker.password("manager")
+    )
+    config = config.model_copy(update={"announce": manager})
+    heard: list[schema.Event] = []
+    watcher = client(
+        broker.port, "console", "console", broker.password("console"),
+        on_message=lambda topic, payload: heard.append(schema.decode(payload, topic)),
+    )  # fmt: skip
+    try:
+        with watcher:
+            for kind in ("correction", "violation"):
+                watcher.subscribe(f"hallwatch/v1/hall-01/central/{kind}")
+            for server in serve(config, store):
+                server.add_user("wang", "manager", ("hall-01",))
+                absence = violation_of(server, "S2", "absence")
+                signed_in(browser_page, server, "wang")
+                browser_page.goto(f"{server.url}/violations/{absence.violation_id}")
+                browser_page.fill("form[action$='/void'] input[name=reason]", "病假补交")
+                browser_page.get_by_role("button", name="撤销").click()
+                browser_page.wait_for_load_state()
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline and not any(
+                    isinstance(e, schema.Correction) for e in heard
+                ):
+                    time.sleep(0.1)
+    finally:
+        store.close()
+    [correction] = [e for e in heard if isinstance(e, schema.Correction)]
+    assert (correction.action, correction.target, correction.by) == (
+        "void", absence.violation_id, "wang"
+    )  # fmt: skip
+    voided = [e for e in heard if isinstance(e, schema.Violation)]
+    assert [v.violation_id for v in voided] == [absence.violation_id] and not voided[0].veto
 
 
 def test_the_daily_inspection_prints_with_the_hall_page_numbers_and_sign_off(

@@ -11,7 +11,6 @@ import pytest
 
 from hallwatch.console.live import LiveHub
 from mqtt import schema
-from mqtt.broker import Deployment, DeviceAccount, ServiceAccount
 from mqtt.client import BrokerConfig
 from mqtt.ids import utc_now
 from rules.acting import Actor
@@ -22,7 +21,6 @@ from rules.policy import load_policy
 from tests.mqtt_helpers import client, clock_event
 from tests.support.browser import console_config, free_port, serve, sign_in
 from tests.support.mosquitto import Mosquitto
-from tests.support.mosquitto import free_port as broker_port
 
 HALL_A, HALL_B = "hall-01", "hall-02"
 # Sessions all day, every day: a person not clocked in is 未上班 (the site not live yet),
@@ -39,23 +37,6 @@ sessions = [{ start = "00:00", end = "23:59" }]
 weekend = []
 """
 ADMIN = Actor("tests", "cli")
-
-
-@pytest.fixture
-def broker(tmp_path, test_ca):
-    listeners = test_ca.model_copy(
-        update={"local_port": broker_port(), "tls_port": broker_port(), "websockets_port": None}
-    )
-    deployment = Deployment(
-        listeners=listeners,
-        devices=[DeviceAccount(site=HALL_A, id="st-01"), DeviceAccount(site=HALL_B, id="st-01")],
-        services=[
-            ServiceAccount(name="rules", role="rules"),
-            ServiceAccount(name="console", role="viewer"),  # as docs/console.md says
-        ],
-    )
-    with Mosquitto(deployment, tmp_path / "broker") as running:
-        yield running
 
 
 def seed(management: Management) -> None:

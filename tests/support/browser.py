@@ -132,8 +132,11 @@ def console_server(request, store_at, tmp_path) -> Iterator[ConsoleServer]:
         store.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """Debian's Chromium, for the browser tests' package: Playwright's synchronous API
+    keeps an event loop of its own while it runs, so it is closed before the tests that
+    drive asyncio themselves."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
