@@ -103,6 +103,9 @@ class Ingest:
         self.store, self.policy, self.publisher, self.now = store, policy, publisher, now
         self.directory = directory
         self.on_status: Callable[[schema.Status], None] | None = None  # a device's status
+        # Notifications: given the new events and the changed results; they only queue.
+        self.on_events: Callable[[list[schema.Event]], None] | None = None
+        self.on_results: Callable[[list[ViolationRecord]], None] | None = None
         self.recompute_every_s = recompute_every_s
         self.device_quota, self.keep_months = device_quota, keep_months
         self._quotas: dict[tuple[str, str], TokenBucket] = {}
@@ -174,6 +177,16 @@ class Ingest:
             for event in valid:
                 if isinstance(event, schema.Status):
                     self.on_status(event)
+        if self.on_events is not None and new:
+            self._notify(self.on_events, new)
+
+    @staticmethod
+    def _notify(hook: Callable[[list], None], items: list) -> None:
+        """Queue notifications; a failure to is logged, never a reason to store again."""
+        try:
+            hook(items)
+        except Exception:
+            log.exception("could not queue notifications for %d items", len(items))
 
     def mark_new_go_live(
         self, before: dict[str, datetime], after: dict[str, datetime], directory: Directory
@@ -315,6 +328,8 @@ class Ingest:
         self.announce(*recompute_month(self.store, self.policy, self.directory(), month, now))
 
     def announce(self, changed: list[ViolationRecord], withdrawn: list[ViolationRecord]) -> None:
+        if self.on_results is not None and changed:
+            self._notify(self.on_results, changed)
         if self.publisher is None:
             return
         for record in changed:

@@ -12,6 +12,7 @@ import psycopg
 
 from rules.account_store import account_tables
 from rules.gallery_store import gallery_tables
+from rules.notify_store import notify_tables
 from rules.store import SqlStore, tables
 
 # Text compared byte by byte, as SQLite does: timestamps and ids sort the same everywhere.
@@ -33,7 +34,8 @@ class PostgresStore(SqlStore):
             lock
             + tables(TEXT, "DOUBLE PRECISION", "BIGSERIAL PRIMARY KEY")
             + gallery_tables(TEXT, "BYTEA", "BIGSERIAL PRIMARY KEY")
-            + account_tables(TEXT, "BIGSERIAL PRIMARY KEY"),
+            + account_tables(TEXT, "BIGSERIAL PRIMARY KEY")
+            + notify_tables(TEXT, "BIGSERIAL PRIMARY KEY"),
             TEXT,
         )
 

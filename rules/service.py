@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +29,8 @@ from rules.ingest import (
     Ingest,
     subscriptions,
 )
+from rules.notify import OFFLINE_AFTER_MIN, NotifyChannel
+from rules.notify_send import Notifier
 from rules.policy import Policy, load_policy
 from rules.publish import ResultPublisher
 from rules.ratelimit import TokenBucket
@@ -126,6 +128,10 @@ class RulesSettings(Section):
             "and their months' results are final."
         ),
     )
+    notify_offline_after_min: Annotated[int, pydantic.Field(ge=1, le=10080)] = pydantic.Field(
+        OFFLINE_AFTER_MIN,
+        description="A device offline this many minutes is notified (the [[notify]] channels).",
+    )
 
 
 class ServiceConfig(Section):
@@ -136,6 +142,22 @@ class ServiceConfig(Section):
         BrokerConfig(), description="The MQTT broker the service reads from and publishes to."
     )
     rules: RulesSettings = pydantic.Field(description="The service itself.")
+    notify: list[NotifyChannel] = pydantic.Field(
+        [],
+        description=(
+            "Where notifications go (`[[notify]]`, one table per channel): serious "
+            "violations, devices offline, clocks not synchronised, full disks, duplicate "
+            "device ids (docs/operations.md)."
+        ),
+    )
+
+    @pydantic.field_validator("notify")
+    @classmethod
+    def _unique_channels(cls, channels: list[NotifyChannel]) -> list[NotifyChannel]:
+        names = [c.name for c in channels]
+        if len(set(names)) != len(names):
+            raise ValueError(f"notification channels need distinct names: {names}")
+        return channels
 
 
 def load_config(path: str | Path) -> ServiceConfig:
@@ -193,9 +215,19 @@ class RulesService(StartStop):
             dead_letter=self.ingest.dead_letter,
         )
         self.ingest.on_status = self.devices.saw
+        # Notifications: ingest queues them in the store, their own thread sends them.
+        self.notifier = Notifier(
+            self.store,  # type: ignore[arg-type]  # both stores are SqlStores
+            config.notify,
+            self.directory,
+            offline_after=timedelta(minutes=settings.notify_offline_after_min),
+            now=now,
+        )
+        self.ingest.on_events, self.ingest.on_results = self.notifier.events, self.notifier.results
         self.stop_event = threading.Event()
         self._worker: threading.Thread | None = None
         self._devices_worker: threading.Thread | None = None
+        self._notify_worker: threading.Thread | None = None
 
     def _deliver(self, topic: str, payload: bytes, ack: Callable[[], None] | None) -> None:
         """Acks and enrolments go to the device config sender, the rest to ingest."""
@@ -234,6 +266,11 @@ class RulesService(StartStop):
             target=self.devices.run, args=(self.stop_event,), name="device-config", daemon=True
         )
         self._devices_worker.start()
+        if self.config.notify:
+            self._notify_worker = threading.Thread(
+                target=self.notifier.run, args=(self.stop_event,), name="notify", daemon=True
+            )
+            self._notify_worker.start()
         log.info("rules service up: %s", ", ".join(subscriptions(self.config.rules.group)))
         return self
 
@@ -245,7 +282,7 @@ class RulesService(StartStop):
     def stop(self) -> None:
         """Finish what is queued and publish its results, then disconnect."""
         self.stop_event.set()
-        for worker in (self._worker, self._devices_worker):
+        for worker in (self._worker, self._devices_worker, self._notify_worker):
             if worker is not None:
                 worker.join()
         self.client.stop()

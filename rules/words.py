@@ -130,6 +130,14 @@ ALERTS: Words = {  # mqtt/schema.py AlertKind
     "duplicate_device": {"zh": "设备编号重复", "en": "duplicate device id"},
 }
 
+NOTICES: Words = {  # rules/notify.py NoticeEvent
+    "serious_violation": {"zh": "严重违规", "en": "serious violation"},
+    "device_offline": {"zh": "设备离线", "en": "device offline"},
+    "clock_unsynced": {"zh": "设备时钟未同步", "en": "device clock not synchronised"},
+    "disk_full": {"zh": "设备磁盘已满", "en": "device disk full"},
+    "duplicate_device": {"zh": "设备编号重复", "en": "duplicate device id"},
+}
+
 # The default rating bands (rules/policy.py); a hall's own band names pass through.
 RATINGS: Words = {
     "excellent": {"zh": "优秀", "en": "excellent"},
@@ -157,6 +165,7 @@ FAMILIES: dict[str, Words] = {
     "device_state": DEVICE_STATES,
     "role": ROLES,
     "alert": ALERTS,
+    "notice": NOTICES,
     "rating": RATINGS,
     "count": COUNTS,
 }
@@ -212,6 +221,10 @@ def alert_word(code: object, language: Language = "zh") -> str:
     return word(ALERTS, code, language)
 
 
+def notice_word(code: object, language: Language = "zh") -> str:
+    return word(NOTICES, code, language)
+
+
 def rating_word(code: object, language: Language = "zh") -> str:
     return word(RATINGS, code, language)
 
@@ -259,6 +272,7 @@ LABELS: Words = {
     "leave records": {"zh": "条请假记录", "en": "leave records"},
     "actions": {"zh": "条操作记录", "en": "actions"},
     "entered by": {"zh": "录入人", "en": "entered by"},
+    "minutes": {"zh": "分钟", "en": "min"},
     "sheet rule": {
         "zh": "满分 100 分；严重违规一票否决",
         "en": "100 points; a serious violation vetoes",
