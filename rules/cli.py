@@ -308,6 +308,30 @@ def gallery(manage: Management, fmt: render.Format, site: str | None) -> None:
     )
 
 
+@rules.command()
+@output_format("json")
+@with_management
+@click.option("--channel", help="Only this channel's sends.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=30, show_default=True,
+              help="How many of the latest notifications to list.")  # fmt: skip
+def notifications(manage: Management, fmt: render.Format, channel: str | None, limit: int) -> None:
+    """Notifications per channel: how many were sent, wait, keep failing, and the last
+    error; then the latest ones, each with its attempts and when it was sent.
+
+    \b
+    Example:
+        hallwatch rules notifications --channel wecom --config manager.toml
+    """
+    from rules.notify_report import NotificationReport
+
+    report = NotificationReport(
+        [c for c in manage.store.notification_channels() if channel in (None, c.channel)],
+        manage.store.notifications(channel, limit),
+    )
+    zone = manage.policy.default_site.zone
+    render.emit(report, fmt, text=lambda: report.text(zone, manage.language), zone=zone)
+
+
 # -- violations and manager actions ----------------------------------------------------
 @click.command()
 @with_management

@@ -188,8 +188,10 @@ class NotifyChannel(Section):
         description="webhook-wecom (WeCom group bot), webhook-dingtalk (DingTalk group bot), "
         "webhook-json (the notices as JSON, POSTed) or smtp (mail)."
     )
-    url: pydantic.HttpUrl | None = pydantic.Field(
-        None, description="The webhook's URL (the group bot's, with its key or access token)."
+    url: Annotated[str, pydantic.Field(pattern=r"^https?://[^\s]+$", max_length=2000)] | None = (
+        pydantic.Field(
+            None, description="The webhook's URL (the group bot's, with its key or access token)."
+        )
     )
     secret_file: Path | None = pydantic.Field(
         None,

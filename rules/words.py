@@ -273,6 +273,14 @@ LABELS: Words = {
     "actions": {"zh": "条操作记录", "en": "actions"},
     "entered by": {"zh": "录入人", "en": "entered by"},
     "minutes": {"zh": "分钟", "en": "min"},
+    # notifications (hallwatch rules notifications)
+    "sent": {"zh": "已发送", "en": "sent"},
+    "waiting": {"zh": "待发送", "en": "waiting"},
+    "failing": {"zh": "发送失败", "en": "failing"},
+    "last sent": {"zh": "最近发送", "en": "last sent"},
+    "next attempt": {"zh": "下次尝试", "en": "next attempt"},
+    "in a summary": {"zh": "合并发送", "en": "in a summary"},
+    "attempts": {"zh": "次尝试", "en": "attempts"},
     "sheet rule": {
         "zh": "满分 100 分；严重违规一票否决",
         "en": "100 points; a serious violation vetoes",

@@ -322,3 +322,30 @@ def test_a_channel_missing_what_it_needs_is_refused():
         NotifyChannel(name="m", kind="smtp", smtp_host="mail")
     with pytest.raises(ValueError, match="needs a url"):
         NotifyChannel(name="w", kind="webhook-wecom")
+
+
+def test_hallwatch_rules_notifications_shows_sends_and_failures(store_at, tmp_path, receiver):
+    from rules.backend import open_store
+    from tests.command_helpers import run_hallwatch
+
+    store = open_store(store_at())
+    try:
+        failing = channel("webhook-wecom", "http://127.0.0.1:1/hook")
+        sender = notifier(store, channel("webhook-json", receiver.url()), failing)
+        sender.results([violation(1)])
+        sender.cycle()
+    finally:
+        store.close()
+    policy = tmp_path / "policy.toml"
+    policy.write_text("")
+    db = str(store_at())
+    shown = run_hallwatch("rules", "notifications", "--db", db, "--policy", str(policy))
+    assert shown.returncode == 0, shown.stderr
+    assert "json: 已发送 1, 待发送 0, 发送失败 0" in shown.stdout
+    assert "wecom: 已发送 0, 待发送 1, 发送失败 1" in shown.stdout
+    assert "严重违规" in shown.stdout and "refused" in shown.stdout.lower()
+    as_json = run_hallwatch("rules", "notifications", "--db", db, "--policy", str(policy),
+                            "--channel", "wecom", "--json")  # fmt: skip
+    report = json.loads(as_json.stdout)
+    assert [c["channel"] for c in report["channels"]] == ["wecom"]
+    assert report["recent"][0]["attempts"] == 1
