@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,7 +34,10 @@ from rules.directory_store import DirectoryEdit, DirectoryTables, directory_tabl
 from rules.engine import ViolationRecord, event_time
 from rules.gallery_store import GalleryQueries, gallery_tables
 from rules.manager_actions import LeaveRecord, ManagerAction
+from rules.patrol import PatrolFinding
+from rules.patrol_store import PatrolQueries, patrol_tables
 from rules.spans import union
+from rules.stamps import stamp, unstamp
 
 BATCH = 500  # rows of one multi-row INSERT, ids of one IN (...) query
 # Dead letters are bounded so a device (or an attacker with its credentials) publishing
@@ -45,17 +48,7 @@ DEAD_LETTER_PAYLOAD_CHARS = 4096  # what is kept of a rejected payload
 
 PersonMonth = tuple[str, str]  # (staff id, YYYY-MM)
 Affected = Callable[[schema.Event], PersonMonth | None]
-STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 NearPunch = tuple[str, str, datetime]  # (site, device, moment)
-
-
-def stamp(moment: datetime) -> str:
-    """A UTC timestamp whose text order is its time order."""
-    return moment.astimezone(UTC).strftime(STAMP)
-
-
-def unstamp(text: str) -> datetime:
-    return datetime.strptime(text, STAMP).replace(tzinfo=UTC)
 
 
 def _moments_by_device(punches: Iterable[NearPunch]) -> dict[tuple[str, str], list[datetime]]:
@@ -235,6 +228,24 @@ class Store(Protocol):
     def violation(self, violation_id: str) -> ViolationRecord | None: ...
 
     # -- the directory (rules/directory_store.py) ----------------------------------------
+    def add_finding(self, finding: PatrolFinding, photo: tuple[str, bytes] | None = None) -> None:
+        """Keep a patrol finding (and its photo: MIME type, bytes)."""
+
+    def findings(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        site: str | None = None,
+        staff: str | None = None,
+    ) -> list[PatrolFinding]:
+        """Patrol findings observed in [start, end), oldest first."""
+        ...
+
+    def prune_photos(self, before: datetime) -> int:
+        """Drop the photos of findings observed before `before`."""
+        ...
+
     def directory(self) -> Directory:
         """The staff directory as it is now: windows, staff and their postings, devices."""
 
@@ -428,7 +439,7 @@ def tables(text: str, real: str, serial: str) -> list[str]:
     ]
 
 
-class SqlStore(DirectoryTables, GalleryQueries, AccountQueries):
+class SqlStore(DirectoryTables, GalleryQueries, AccountQueries, PatrolQueries):
     """Every query of the store, over one DB-API connection, in transactions.
 
     The SQL is written with `?` placeholders; a backend whose driver wants another style
@@ -886,6 +897,7 @@ class SqliteStore(SqlStore):
         self._create(
             tables("TEXT", "FLOAT", "INTEGER PRIMARY KEY")
             + gallery_tables("TEXT", "BLOB", "INTEGER PRIMARY KEY")
+            + patrol_tables("TEXT", "BLOB")
             + account_tables("TEXT", "INTEGER PRIMARY KEY"),
             "TEXT",
         )
