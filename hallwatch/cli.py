@@ -97,6 +97,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "models.cli_staff:identify",
         "Who is in each photo: staff id, score, margin, liveness, or why not.",
     ),
+    "findings": Subcommand(
+        "rules.patrol_cli:findings",
+        "Patrol findings (巡查): what an inspector observed of a person or a window.",
+    ),
     "inspect": Subcommand(
         "rules.cli:inspect",
         "The daily inspection: per window who is where, punches, violations, devices, open items.",

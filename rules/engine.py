@@ -26,6 +26,7 @@ from mqtt.schema import Action, LeaveKind
 from rules.attribution import SPOOF_ALERTS, refusal, workstation_staff
 from rules.directory import Directory, ServiceWindow
 from rules.manager_actions import LeaveRecord, ManagerAction, effective_leave, violation_marks
+from rules.patrol import PatrolFinding
 from rules.policy import UNREGISTERED_OUTING, Grace, Policy
 from rules.spans import Span, clip, longest_overlap, merge, total
 
@@ -58,9 +59,12 @@ class Finding:
     at: datetime  # when it happened, for chronological numbering
     evidence: tuple[str, ...]
     detail: str
+    given_id: str = ""  # a patrol finding's violation id (derived from the finding's)
 
     @property
     def violation_id(self) -> str:
+        if self.given_id:
+            return self.given_id
         key = f"{self.staff_id}|{self.day.isoformat()}|{self.rule}|{self.slot}"
         return "v-" + hashlib.sha1(key.encode()).hexdigest()[:16]
 
@@ -720,6 +724,34 @@ def number_month(
     return records
 
 
+def observed(
+    policy: Policy,
+    staff: str,
+    patrol: Iterable[PatrolFinding],
+    windows: Mapping[date, ServiceWindow],
+) -> list[Finding]:
+    """A person's patrol findings as breaches of the days they were observed on (days the
+    person is not judged on count for nothing, like their events)."""
+    breaches = []
+    for finding in patrol:
+        day = finding.day(policy)
+        if finding.staff_id != staff or day not in windows:
+            continue
+        breaches.append(
+            Finding(
+                staff,
+                day,
+                finding.rule,
+                f"finding-{finding.finding_id}",
+                finding.at,
+                (finding.finding_id,),
+                finding.detail(),
+                finding.violation_id,
+            )
+        )
+    return breaches
+
+
 def by_local_day(events: PersonEvents, zone: tzinfo) -> dict[date, PersonEvents]:
     """A person's events per local day of `zone`."""
     by_day: dict[date, PersonEvents] = defaultdict(PersonEvents)
@@ -741,8 +773,11 @@ def evaluate_person_month(
     actions: Sequence[ManagerAction] = (),
     now: datetime | None = None,
     facts: Facts = NO_FACTS,
+    patrol: Iterable[PatrolFinding] = (),
 ) -> list[ViolationRecord]:
     """All violations of one person in one month (YYYY-MM), numbered and marked.
+
+    `patrol`: inspectors' findings (those of other people and of windows are ignored).
 
     Each day is judged at the window the person works at that day (a move mid-month
     changes the window, and perhaps the site, from that day); days before the site's
@@ -764,6 +799,7 @@ def evaluate_person_month(
             policy, staff, window.site, day, days_of_site[window.site][day], leaves, now, facts
         ).run()
     ]
+    findings += observed(policy, staff, patrol, windows)
     marks = violation_marks(list(actions))
     return number_month(policy, staff, findings, marks, windows, facts.numbers.get(staff))
 
@@ -776,6 +812,7 @@ def evaluate_month(
     actions: Sequence[ManagerAction] = (),
     now: datetime | None = None,
     facts: Facts = NO_FACTS,
+    patrol: Sequence[PatrolFinding] = (),
 ) -> list[ViolationRecord]:
     """Every staff member's violations in a month, in a stable order."""
     grouped = group_by_person(events, directory)
@@ -783,6 +820,6 @@ def evaluate_month(
     for staff in directory.judged_staff:
         person = grouped.get(staff, PersonEvents())
         records += evaluate_person_month(
-            policy, directory, staff, month, person, actions, now, facts
+            policy, directory, staff, month, person, actions, now, facts, patrol
         )
     return records

@@ -234,7 +234,10 @@ class Ingest:
         return mark
 
     def prune(self, now: datetime) -> int:
-        """Delete events of the months past the retention period; how many went."""
+        """Delete events of the months past the retention period, and findings' photos
+        past theirs; how many events went."""
+        keep_photos = timedelta(days=self.policy.finding_photos.retention_days)
+        self.store.prune_photos(now - keep_photos)
         today = now.astimezone(UTC).date()
         months = today.year * 12 + today.month - 1 - self.keep_months
         return self.store.prune_events(f"{months // 12:04d}-{months % 12 + 1:02d}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from mqtt.ids import new_event_id, utc_now
 from mqtt.schema import LeaveKind
@@ -38,12 +38,15 @@ from rules.manager_actions import (
     effective_leave,
     leave_span,
 )
-from rules.policy import Policy
+from rules.patrol import PatrolFinding
+from rules.photos import clean_photo
+from rules.policy import OBSERVED_RULES, Policy
 from rules.publish import ResultPublisher
 from rules.recompute import month_of, recompute_person_month
 from rules.replay import ReplaySummary, replay
 from rules.scoring import PersonScore, WindowScore, load_sheet
 from rules.store import Store
+from rules.words import rule_word
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,7 @@ class ActionResult:
     violation: ViolationRecord | None = None  # a corrected or voided violation, as it is now
     leave: LeaveRecord | None = None  # the leave granted or cancelled
     not_announced: str | None = None  # why MQTT did not get it (it is recorded regardless)
+    finding: PatrolFinding | None = None  # the patrol finding recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +229,109 @@ class Management(DirectoryManagement):
         if record is None:
             raise NotFound(f"no leave {leave_id!r} in force; list it with 'hallwatch leave list'")
         return self._record_leave(actor, "leave_cancel", record, why)
+
+    def add_finding(
+        self,
+        actor: Actor,
+        *,
+        site: str,
+        rule: str,
+        note: str,
+        staff: str | None = None,
+        window: str | None = None,
+        at: datetime | None = None,
+        photo: bytes | None = None,
+    ) -> ActionResult:
+        """Record what an inspector observed of a person or a window (巡查): it is judged
+        like an event (a person's: a violation of that day; a window's: a deduction of the
+        window's month). Times without an offset are the site's; the photo, JPEG or PNG, is
+        kept without its metadata."""
+        what = self._observed(site, rule, staff, window)
+        text = note.strip()
+        if not text:
+            raise InvalidInput("say what was observed (--note)")
+        zone = self.policy.zone(site)
+        moment = at if at is None or at.tzinfo else at.replace(tzinfo=zone)
+        moment = moment or self.now()
+        if moment > self.now() + timedelta(minutes=5):
+            raise InvalidInput(f"{moment.isoformat()} is in the future: give when it was observed")
+        if (
+            staff is not None
+            and self.directory().posting_on(staff, moment.astimezone(zone).date()) is None
+        ):
+            raise Refused(f"{staff} works at no window on {moment.astimezone(zone).date()}")
+        cleaned = (
+            clean_photo(photo, self.policy.finding_photos.max_bytes) if photo is not None else None
+        )
+        finding_id = f"f-{new_event_id()[-12:]}"
+        finding = PatrolFinding(
+            finding_id, site, staff, window, moment, rule, text, actor.entered_by,
+            f"ph-{finding_id[2:]}" if cleaned else None,
+        )  # fmt: skip
+        self.store.add_finding(finding, cleaned)
+        action = self._action(actor, "finding_add", finding_id, f"{what}: {text}")
+        changed, withdrawn = (
+            self._recompute(staff, [month_of(moment.astimezone(zone).date())])
+            if staff
+            else ((), ())
+        )
+        return ActionResult(
+            action,
+            changed,
+            withdrawn,
+            violation=self.store.violation(finding.violation_id) if staff else None,
+            not_announced=self._announce(site, action, changed, withdrawn),
+            finding=finding,
+        )
+
+    def findings(
+        self, *, month: str | None = None, day: date | None = None, site: str | None = None
+    ) -> list[PatrolFinding]:
+        """Patrol findings of a month or a day (local to each site), oldest first."""
+        found = self.store.findings(site=site)
+        if month is not None:
+            checked_month(month)
+        return [
+            f
+            for f in found
+            if (month is None or month_of(f.day(self.policy)) == month)
+            and (day is None or f.day(self.policy) == day)
+        ]
+
+    def finding_photo(self, photo_id: str) -> tuple[str, bytes]:
+        """A finding's photo (MIME type, bytes); for roles that may see it (the caller's
+        check: inspectors and up)."""
+        photo = self.store.photo(photo_id)
+        if photo is None:
+            raise NotFound(f"no photo {photo_id!r} (or it was pruned after its retention period)")
+        return photo
+
+    def _observed(self, site: str, rule: str, staff: str | None, window: str | None) -> str:
+        """Whom a finding is of, in words, once its rule and target agree."""
+        if (staff is None) == (window is None):
+            raise InvalidInput("a finding is of one person (--staff) or one window (--window)")
+        if rule not in OBSERVED_RULES:
+            words = ", ".join(f"{r} ({rule_word(r, self.language)})" for r in OBSERVED_RULES)
+            raise InvalidInput(f"{rule!r} is not an observed rule; one of {words}")
+        applies_to = self.policy.penalty(rule).applies_to
+        directory = self.directory()
+        if window is not None:
+            if applies_to != "window":
+                raise InvalidInput(
+                    f"{rule_word(rule, self.language)} is a person's: give --staff, not --window"
+                )
+            found = directory.window.get(window)
+            if found is None or found.site != site:
+                raise NotFound(f"no window {window!r} at site {site!r} ('hallwatch windows list')")
+            return directory.window_label(window)
+        assert staff is not None
+        if applies_to != "person":
+            raise InvalidInput(
+                f"{rule_word(rule, self.language)} is a window's: give --window, not --staff"
+            )
+        if site not in directory.sites_of(staff):
+            raise NotFound(f"{staff} does not work at site {site!r} ('hallwatch staff list')")
+        return directory.label(staff, self.language)
 
     # -- how an action is recorded -----------------------------------------------------
     def _action(

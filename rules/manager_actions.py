@@ -36,6 +36,8 @@ ActionKind = Literal[
     "device_retire",
     # biometric templates kept centrally (hallwatch enrol --central): their target is the person
     "enrol",
+    # a patrol finding recorded (rules/patrol.py): its target is the finding's id
+    "finding_add",
 ]
 
 

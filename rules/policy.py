@@ -185,6 +185,14 @@ class Penalty(Section):
     deduction: Annotated[float, pydantic.Field(ge=0, le=100)] = pydantic.Field(
         description="Points taken off the monthly 100."
     )
+    applies_to: Literal["person", "window"] = pydantic.Field(
+        "person",
+        description=(
+            "person: a violation of the person it names; window: an observed rule whose "
+            "finding deducts from the window's score instead (rules devices judge are "
+            "always a person's)."
+        ),
+    )
 
 
 class Outing(Section):
@@ -301,7 +309,25 @@ RuleId = Literal[
     "nonwork_session",
     "nonwork_day",
     "spoof",
+    # observed by inspectors (巡查): patrol findings, see rules/patrol.py
+    "observed_away",
+    "dress",
+    "eating_chatting",
+    "phone_use",
+    "attitude",
+    "complaint_upheld",
+    "window_untidy",
 ]
+# The rules an inspector records as findings; the others are judged from devices' events.
+OBSERVED_RULES = (
+    "observed_away",
+    "dress",
+    "eating_chatting",
+    "phone_use",
+    "attitude",
+    "complaint_upheld",
+    "window_untidy",
+)
 UNREGISTERED_OUTING = "unregistered_outing"  # judged only with `outing.unregistered` set
 
 
@@ -316,8 +342,31 @@ def _default_catalogue() -> dict[RuleId, Penalty]:
         "nonwork_session": ("minor", 2),
         "nonwork_day": ("serious", 5),
         "spoof": ("serious", 10),
+        "observed_away": ("minor", 2),
+        "dress": ("minor", 1),
+        "eating_chatting": ("minor", 1),
+        "phone_use": ("minor", 2),
+        "attitude": ("minor", 2),
+        "complaint_upheld": ("serious", 5),
     }
-    return {rule: Penalty(severity=s, deduction=d) for rule, (s, d) in table.items()}
+    catalogue = {rule: Penalty(severity=s, deduction=d) for rule, (s, d) in table.items()}
+    catalogue["window_untidy"] = Penalty(severity="minor", deduction=1, applies_to="window")
+    return catalogue
+
+
+class FindingPhotos(Section):
+    """Photos attached to patrol findings: what is accepted and how long it is kept."""
+
+    max_bytes: Annotated[int, pydantic.Field(ge=1024, le=50 * 1024 * 1024)] = pydantic.Field(
+        5 * 1024 * 1024, description="The largest photo accepted, in bytes (JPEG or PNG)."
+    )
+    retention_days: Annotated[int, pydantic.Field(ge=1, le=3660)] = pydantic.Field(
+        180,
+        description=(
+            "Days a finding's photo is kept after the finding was observed; then pruned "
+            "(the finding itself stays)."
+        ),
+    )
 
 
 class Corrections(Section):
@@ -410,7 +459,13 @@ class Policy(Section):
     )
     catalogue: dict[RuleId, Penalty] = pydantic.Field(
         default_factory=_default_catalogue,
-        description="The penalty of every rule; each rule must be listed when the table is given.",
+        description=(
+            "The penalty of every rule; each rule devices judge must be listed when the "
+            "table is given (observed rules not listed keep their defaults)."
+        ),
+    )
+    finding_photos: FindingPhotos = pydantic.Field(
+        FindingPhotos(), description="Photos of patrol findings: size limit and retention."
     )
     corrections: Corrections = pydantic.Field(
         Corrections(), description="The monthly allowance of minor violations."
@@ -427,11 +482,27 @@ class Policy(Section):
         DeviceClocks(), description="When a device clock, and the punches it times, is in doubt."
     )
 
+    @pydantic.field_validator("catalogue", mode="after")
+    @classmethod
+    def _observed_defaults(cls, catalogue: dict[str, Penalty]) -> dict[str, Penalty]:
+        """Observed rules came after halls wrote their catalogues: unlisted, they default."""
+        defaults = _default_catalogue()
+        return {**{r: defaults[r] for r in OBSERVED_RULES}, **catalogue}
+
     @pydantic.model_validator(mode="after")
     def _consistent(self) -> Policy:
         missing = sorted(set(_default_catalogue()) - set(self.catalogue))
         if missing:
             raise ValueError(f"catalogue lacks rules {missing} (give every rule a penalty)")
+        judged = sorted(
+            r
+            for r, p in self.catalogue.items()
+            if r not in OBSERVED_RULES and p.applies_to != "person"
+        )
+        if judged:
+            raise ValueError(
+                f"rules {judged} are judged from a person's events: applies_to = 'person'"
+            )
         seen: dict[str, str] = {}
         for window in self.windows:
             for staff in window.staff:

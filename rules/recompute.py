@@ -103,8 +103,9 @@ def recompute_person_month(
         )
         person = group_by_person(events, directory).get(staff, PersonEvents())
         facts = stored_facts(store, policy, month, person.clocks)
+        patrol = store.findings(start, end, staff=staff)
         records = evaluate_person_month(
-            policy, directory, staff, month, person, store.actions(), now, facts
+            policy, directory, staff, month, person, store.actions(), now, facts, patrol
         )
         return _replace(store, staff, month, records)
 
@@ -130,6 +131,7 @@ def recompute_month(
     with store.recomputing_month(month):
         grouped = group_by_person(store.events(start, end, kinds=PERSON_KINDS), directory)
         actions = store.actions()
+        patrol = store.findings(start, end)
         punches = [c for person in chosen if person in grouped for c in grouped[person].clocks]
         facts = stored_facts(store, policy, month, punches)
         for person in chosen:
@@ -142,6 +144,7 @@ def recompute_month(
                 actions,
                 now,
                 facts,
+                patrol,
             )
             more, gone = _replace(store, person, month, records)
             changed += more

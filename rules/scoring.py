@@ -11,7 +11,10 @@ from dataclasses import dataclass
 
 from rules.directory import Directory
 from rules.engine import Facts, ViolationRecord, judged_workdays
+from rules.manager_actions import violation_marks
+from rules.patrol import WindowDeduction, window_deductions
 from rules.policy import Policy
+from rules.recompute import month_span
 from rules.store import Store
 
 FULL_MARKS = 100.0
@@ -66,6 +69,7 @@ def score_month(
     directory: Directory,
     violations: Iterable[ViolationRecord],
     workdays: Mapping[str, Mapping[str, int]] | None = None,
+    window_findings: Mapping[str, WindowDeduction] | None = None,
 ) -> tuple[list[PersonScore], list[WindowScore]]:
     """Score every staff member and window of the directory from a month's violations.
 
@@ -75,7 +79,8 @@ def score_month(
     worked at; a window's score is the mean of its members' scores for the violations of
     their days there, weighted by those days, and a member's veto vetoes the window where
     the vetoing violation happened. Whoever has no judged day is not on the sheet. None:
-    everyone at their latest window, counted alike.
+    everyone at their latest window, counted alike. `window_findings`: per window, what its
+    patrol findings take off the mean (a serious one vetoes it when `[veto] window` says so).
     """
     mine: dict[str, list[ViolationRecord]] = defaultdict(list)
     for v in violations:
@@ -130,9 +135,10 @@ def score_month(
             * weights[p.staff_id][window.id]
             for p in members
         )
-        score = total / days if days else FULL_MARKS
+        found = (window_findings or {}).get(window.id, WindowDeduction(0.0, ()))
+        score = max(0.0, (total / days if days else FULL_MARKS) - found.points)
         vetoed_staff = tuple(p.staff_id for p in members if any(v.veto for v in here[p.staff_id]))
-        vetoed = bool(vetoed_staff) and policy.veto.window
+        vetoed = (bool(vetoed_staff) and policy.veto.window) or bool(found.vetoing)
         windows.append(
             {
                 "window": window.id,
@@ -159,5 +165,10 @@ def load_sheet(
         staff: judged_workdays(policy, directory, staff, month, facts)
         for staff in directory.judged_staff
     }
-    people, windows = score_month(policy, directory, rows, days)
+    found: dict[str, WindowDeduction] = {}
+    if sites := {w.site for w in directory.windows}:
+        start, end = month_span(policy, sites, month)
+        marks = violation_marks(store.actions())
+        found = window_deductions(policy, store.findings(start, end), marks)
+    people, windows = score_month(policy, directory, rows, days, found)
     return people, windows, rows

@@ -35,6 +35,8 @@ from rules.engine import ViolationRecord, event_time
 from rules.gallery_store import GalleryQueries, gallery_tables
 from rules.manager_actions import LeaveRecord, ManagerAction
 from rules.notify_store import NotifyQueries, notify_tables
+from rules.patrol import PatrolFinding
+from rules.patrol_store import PatrolQueries, patrol_tables
 from rules.spans import union
 from rules.stamps import stamp, unstamp
 
@@ -228,6 +230,24 @@ class Store(Protocol):
     def violation(self, violation_id: str) -> ViolationRecord | None: ...
 
     # -- the directory (rules/directory_store.py) ----------------------------------------
+    def add_finding(self, finding: PatrolFinding, photo: tuple[str, bytes] | None = None) -> None:
+        """Keep a patrol finding (and its photo: MIME type, bytes)."""
+
+    def findings(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        site: str | None = None,
+        staff: str | None = None,
+    ) -> list[PatrolFinding]:
+        """Patrol findings observed in [start, end), oldest first."""
+        ...
+
+    def prune_photos(self, before: datetime) -> int:
+        """Drop the photos of findings observed before `before`."""
+        ...
+
     def directory(self) -> Directory:
         """The staff directory as it is now: windows, staff and their postings, devices."""
 
@@ -421,7 +441,7 @@ def tables(text: str, real: str, serial: str) -> list[str]:
     ]
 
 
-class SqlStore(DirectoryTables, GalleryQueries, AccountQueries, NotifyQueries):
+class SqlStore(DirectoryTables, GalleryQueries, AccountQueries, NotifyQueries, PatrolQueries):
     """Every query of the store, over one DB-API connection, in transactions.
 
     The SQL is written with `?` placeholders; a backend whose driver wants another style
@@ -879,6 +899,7 @@ class SqliteStore(SqlStore):
         self._create(
             tables("TEXT", "FLOAT", "INTEGER PRIMARY KEY")
             + gallery_tables("TEXT", "BLOB", "INTEGER PRIMARY KEY")
+            + patrol_tables("TEXT", "BLOB")
             + account_tables("TEXT", "INTEGER PRIMARY KEY")
             + notify_tables("TEXT", "INTEGER PRIMARY KEY"),
             "TEXT",

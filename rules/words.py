@@ -31,6 +31,13 @@ RULES: Words = {
     "nonwork_session": {"zh": "非工作用机", "en": "non-work computer use"},
     "nonwork_day": {"zh": "全天非工作用机超时", "en": "non-work computer use all day"},
     "spoof": {"zh": "冒用/代打卡嫌疑", "en": "suspected spoofed or proxy punch"},
+    "observed_away": {"zh": "离岗（巡查）", "en": "away from post (observed)"},
+    "dress": {"zh": "着装/工牌不规范", "en": "dress or badge not as required"},
+    "eating_chatting": {"zh": "窗口吃东西/闲聊", "en": "eating or chatting at the window"},
+    "phone_use": {"zh": "玩手机", "en": "playing with a phone"},
+    "attitude": {"zh": "服务态度", "en": "service attitude"},
+    "complaint_upheld": {"zh": "投诉属实", "en": "complaint upheld"},
+    "window_untidy": {"zh": "窗口不整洁", "en": "window untidy"},
     UNREGISTERED_OUTING: {"zh": "未登记外出", "en": "going out without registering"},
 }
 
@@ -76,6 +83,7 @@ ACTIONS: Words = {
     "device_register": {"zh": "登记设备", "en": "device registered"},
     "device_retire": {"zh": "停用设备", "en": "device retired"},
     "enrol": {"zh": "采集生物特征", "en": "biometrics enrolled"},
+    "finding_add": {"zh": "巡查记录", "en": "patrol finding recorded"},
 }
 
 LEAVE_KINDS: Words = {  # mqtt/schema.py LeaveKind
@@ -270,6 +278,7 @@ LABELS: Words = {
     "violations": {"zh": "条违规", "en": "violations"},
     "devices": {"zh": "台设备", "en": "devices"},
     "leave records": {"zh": "条请假记录", "en": "leave records"},
+    "patrol findings": {"zh": "条巡查记录", "en": "patrol findings"},
     "actions": {"zh": "条操作记录", "en": "actions"},
     "entered by": {"zh": "录入人", "en": "entered by"},
     "minutes": {"zh": "分钟", "en": "min"},

@@ -36,7 +36,15 @@ def test_defaults_mirror_the_brief():
         "nonwork_session": ("minor", 2),
         "nonwork_day": ("serious", 5),
         "spoof": ("serious", 10),
+        "observed_away": ("minor", 2),
+        "dress": ("minor", 1),
+        "eating_chatting": ("minor", 1),
+        "phone_use": ("minor", 2),
+        "attitude": ("minor", 2),
+        "complaint_upheld": ("serious", 5),
+        "window_untidy": ("minor", 1),
     }
+    assert {r for r, pen in p.catalogue.items() if pen.applies_to == "window"} == {"window_untidy"}
     assert p.corrections.allowance == 3
     assert [p.rating(s, False) for s in (100, 95, 94.9, 85, 70, 69.9)] == [
         "excellent",
