@@ -36,6 +36,9 @@ ActionKind = Literal[
     "device_retire",
     # biometric templates kept centrally (hallwatch enrol --central): their target is the person
     "enrol",
+    # alerts (rules/alerts.py): their target is the alert
+    "alert_ack",
+    "alert_clear",
 ]
 
 

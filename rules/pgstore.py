@@ -11,6 +11,7 @@ from __future__ import annotations
 import psycopg
 
 from rules.account_store import account_tables
+from rules.alert_store import alert_tables
 from rules.gallery_store import gallery_tables
 from rules.store import SqlStore, tables
 
@@ -33,7 +34,8 @@ class PostgresStore(SqlStore):
             lock
             + tables(TEXT, "DOUBLE PRECISION", "BIGSERIAL PRIMARY KEY")
             + gallery_tables(TEXT, "BYTEA", "BIGSERIAL PRIMARY KEY")
-            + account_tables(TEXT, "BIGSERIAL PRIMARY KEY"),
+            + account_tables(TEXT, "BIGSERIAL PRIMARY KEY")
+            + alert_tables(TEXT),
             TEXT,
         )
 

@@ -26,7 +26,7 @@ from base.times import date_time
 from rules.directory import Directory
 from rules.engine import ViolationRecord
 from rules.gallery_status import GalleryStatus
-from rules.inspection import DeviceLine, InspectionReport
+from rules.inspection import DeviceLine, InspectionReport, acknowledgement
 from rules.manager_actions import Language, LeaveRecord, ManagerAction
 from rules.scoring import PersonScore, WindowScore
 from rules.words import (
@@ -248,13 +248,17 @@ def inspection_text(report: InspectionReport, language: Language = "zh") -> str:
     ] or none
     out.append(heading("device list"))
     out += [device_state_line(d, language) for d in report.devices] or none
+    out += [f"  {item.text}" for item in report.healed]
     out.append(heading("clocks"))
     out += [
         device_line(d, f" ({device_state_word(d.why, language)} {{when}})", language)
         for d in report.clocks
     ] or none
     out.append(heading("open items"))
-    out += [f"  - {item.text}" for item in report.open_items] or none
+    out += [
+        f"  - {item.text}" + (f" [{acknowledgement(item, language)}]" if item.alert_state else "")
+        for item in report.open_items
+    ] or none
     return "\n".join(out)
 
 

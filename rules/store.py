@@ -29,6 +29,7 @@ from base.private_files import connect_private
 from mqtt import schema
 from mqtt.schema import LeaveKind
 from rules.account_store import AccountQueries, account_tables
+from rules.alert_store import AlertQueries, AlertState, alert_tables
 from rules.directory import Directory
 from rules.directory_store import DirectoryEdit, DirectoryTables, directory_tables
 from rules.engine import ViolationRecord, event_time
@@ -253,6 +254,12 @@ class Store(Protocol):
     def seed_directory(self, seed: Directory) -> bool:
         """Write `seed` as the directory if there is none yet; whether it did."""
 
+    def alert(self, alert_id: str) -> schema.Alert | None: ...
+
+    def set_alert_state(self, state: AlertState) -> None: ...
+
+    def alert_states(self) -> dict[str, AlertState]: ...
+
     def close(self) -> None: ...
 
 
@@ -428,7 +435,7 @@ def tables(text: str, real: str, serial: str) -> list[str]:
     ]
 
 
-class SqlStore(DirectoryTables, GalleryQueries, AccountQueries):
+class SqlStore(DirectoryTables, GalleryQueries, AccountQueries, AlertQueries):
     """Every query of the store, over one DB-API connection, in transactions.
 
     The SQL is written with `?` placeholders; a backend whose driver wants another style
@@ -886,7 +893,8 @@ class SqliteStore(SqlStore):
         self._create(
             tables("TEXT", "FLOAT", "INTEGER PRIMARY KEY")
             + gallery_tables("TEXT", "BLOB", "INTEGER PRIMARY KEY")
-            + account_tables("TEXT", "INTEGER PRIMARY KEY"),
+            + account_tables("TEXT", "INTEGER PRIMARY KEY")
+            + alert_tables("TEXT"),
             "TEXT",
         )
 

@@ -76,6 +76,8 @@ ACTIONS: Words = {
     "device_register": {"zh": "登记设备", "en": "device registered"},
     "device_retire": {"zh": "停用设备", "en": "device retired"},
     "enrol": {"zh": "采集生物特征", "en": "biometrics enrolled"},
+    "alert_ack": {"zh": "确认告警", "en": "alert acknowledged"},
+    "alert_clear": {"zh": "关闭告警", "en": "alert cleared"},
 }
 
 LEAVE_KINDS: Words = {  # mqtt/schema.py LeaveKind
@@ -130,6 +132,13 @@ ALERTS: Words = {  # mqtt/schema.py AlertKind
     "duplicate_device": {"zh": "设备编号重复", "en": "duplicate device id"},
 }
 
+# Where an alert is in its lifecycle (rules/alerts.py).
+ALERT_STATES: Words = {
+    "open": {"zh": "待处理", "en": "open"},
+    "acknowledged": {"zh": "已确认", "en": "acknowledged"},
+    "cleared": {"zh": "已关闭", "en": "cleared"},
+}
+
 # The default rating bands (rules/policy.py); a hall's own band names pass through.
 RATINGS: Words = {
     "excellent": {"zh": "优秀", "en": "excellent"},
@@ -157,6 +166,7 @@ FAMILIES: dict[str, Words] = {
     "device_state": DEVICE_STATES,
     "role": ROLES,
     "alert": ALERTS,
+    "alert_state": ALERT_STATES,
     "rating": RATINGS,
     "count": COUNTS,
 }
@@ -259,11 +269,17 @@ LABELS: Words = {
     "leave records": {"zh": "条请假记录", "en": "leave records"},
     "actions": {"zh": "条操作记录", "en": "actions"},
     "entered by": {"zh": "录入人", "en": "entered by"},
+    "alerts": {"zh": "条告警", "en": "alerts"},
+    "cleared by itself": {"zh": "已自行恢复", "en": "cleared by itself"},
     "sheet rule": {
         "zh": "满分 100 分；严重违规一票否决",
         "en": "100 points; a serious violation vetoes",
     },
 }
+
+
+def alert_state_word(code: object, language: Language = "zh") -> str:
+    return word(ALERT_STATES, code, language)
 
 
 def label(key: str, language: Language = "zh") -> str:

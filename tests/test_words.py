@@ -8,6 +8,7 @@ import pytest
 
 from mqtt.schema import Action, AlertKind, LeaveKind, Method, Severity, Violation
 from rules import words
+from rules.alert_store import AlertStateName
 from rules.manager_actions import ActionKind
 from rules.policy import UNREGISTERED_OUTING, Policy, RuleId
 
@@ -25,6 +26,7 @@ CODES = [
     ("PUNCHES", words.PUNCHES, [a.value for a in Action]),
     ("METHODS", words.METHODS, [m.value for m in Method]),
     ("ALERTS", words.ALERTS, [k.value for k in AlertKind]),
+    ("ALERT_STATES", words.ALERT_STATES, get_args(AlertStateName)),
     ("RATINGS", words.RATINGS, [b.rating for b in Policy().bands] + [Policy().fail_rating]),
 ]
 
