@@ -101,3 +101,37 @@ def lifecycle(
     if ack is not None:
         return AlertItem(alert, "acknowledged", ack.by, ack.at, ack.note, ack)
     return AlertItem(alert, "open")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    """An alert and its lifecycle flat, for lists, CSV and JSON (codes, not words)."""
+
+    alert_id: str
+    site: str
+    device: str
+    kind: str
+    severity: str
+    message: str
+    raised: datetime
+    state: AlertStateName
+    by: str | None  # who acknowledged or cleared it (None: open, or cleared by itself)
+    at: datetime | None
+    note: str
+
+    @classmethod
+    def of(cls, item: AlertItem) -> AlertRow:
+        a = item.alert
+        return cls(
+            a.id,
+            a.site,
+            a.device,
+            str(a.kind),
+            str(a.severity),
+            a.message,
+            a.ts,
+            item.state,
+            item.by,
+            item.at,
+            item.note,
+        )

@@ -23,6 +23,7 @@ from typing import Any, Literal
 import click
 
 from base.times import date_time
+from rules.alerts import AlertRow
 from rules.directory import Directory
 from rules.engine import ViolationRecord
 from rules.gallery_status import GalleryStatus
@@ -31,6 +32,8 @@ from rules.manager_actions import Language, LeaveRecord, ManagerAction
 from rules.scoring import PersonScore, WindowScore
 from rules.words import (
     action_word,
+    alert_state_word,
+    alert_word,
     count_word,
     device_state_word,
     label,
@@ -150,6 +153,19 @@ def action_line(a: ManagerAction, zone: tzinfo | None = None, language: Language
     entered = f"  ({label('entered by', language)} {a.entered_by})" if a.entered_by else ""
     did = f"{action_word(a.action, language)} ({a.action})"
     return f"{moment(a.ts, zone)}  {a.by:<12} {did:<12} {a.target}  {a.reason}{entered}"
+
+
+def alert_line(row: AlertRow, zone: tzinfo | None = None, language: Language = "zh") -> str:
+    """An alert and where it is: what the device said in words, then who did what, why."""
+    state = alert_state_word(row.state, language)
+    if row.state == "cleared" and row.by is None:
+        state = f"{label('cleared by itself', language)} {moment(row.at, zone) if row.at else ''}"
+    elif row.by is not None and row.at is not None:
+        state = f"{state} {row.by} {moment(row.at, zone)}: {row.note}"
+    return (
+        f"{row.alert_id}  {moment(row.raised, zone)}  {row.site}/{row.device}  "
+        f"{alert_word(row.kind, language)}: {row.message}  [{state}]"
+    )
 
 
 def leave_line(

@@ -4,11 +4,13 @@ and PostgreSQL, and as the daily inspection shows them."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 
 from mqtt import schema
+from mqtt.ids import utc_now
 from mqtt.schema import AlertKind
 from rules.acting import Actor, InvalidInput, NotFound, Refused
 from rules.alert_store import AlertState
@@ -212,3 +214,66 @@ def test_alerts_older_than_the_days_asked_are_not_listed(manage):
     manage.store.add_events([old])
     assert manage.alerts() == []
     assert [i.alert_id for i in manage.alerts(days=45)] == [old.id]
+
+
+# -- the command -------------------------------------------------------------------------
+POLICY_TOML = """
+[sites.hall-01]
+timezone = "Asia/Shanghai"
+
+[[windows]]
+id = "w1"
+site = "hall-01"
+staff = ["S1"]
+"""
+
+
+def test_the_alerts_command_lists_acknowledges_and_clears_in_words(tmp_path):
+    from rules.backend import open_store
+    from tests.command_helpers import run_hallwatch
+
+    db, policy_file = tmp_path / "rules.db", tmp_path / "policy.toml"
+    policy_file.write_text(POLICY_TOML, encoding="utf-8")
+    fault = schema.new_event(
+        schema.Alert,
+        SITE,
+        "st-01",
+        utc_now() - timedelta(hours=1),
+        seq=1,
+        kind=AlertKind.CAMERA_FAULT,
+        severity=schema.Severity.MINOR,
+        message="no frames",
+    )
+    store = open_store(db)
+    store.add_events([fault])
+    store.close()
+    where = ["--db", str(db), "--policy", str(policy_file)]
+
+    listed = run_hallwatch("alerts", "list", "--state", "open", *where)
+    assert listed.returncode == 0, listed.stderr
+    assert fault.id in listed.stdout and "摄像头故障: no frames" in listed.stdout
+    assert "[待处理]" in listed.stdout and "1 条告警" in listed.stdout
+
+    acked = run_hallwatch(
+        "alerts", "ack", fault.id, "--note", "已通知厂家", "--by", "王经理", *where
+    )
+    assert acked.returncode == 0, acked.stderr
+    assert "已确认 王经理" in acked.stdout and "已通知厂家" in acked.stdout
+
+    cleared = run_hallwatch("alerts", "clear", fault.id, "--note", "摄像头已更换", *where)
+    assert cleared.returncode == 0, cleared.stderr
+    assert "已关闭" in cleared.stdout
+    again = run_hallwatch("alerts", "clear", fault.id, "--note", "again", *where)
+    assert again.returncode != 0 and "already cleared" in again.stderr
+
+    as_json = run_hallwatch("alerts", "list", "--state", "cleared", "--json", *where)
+    [row] = json.loads(as_json.stdout)
+    assert (row["alert_id"], row["kind"], row["state"], row["note"]) == (
+        fault.id,
+        "camera_fault",
+        "cleared",
+        "摄像头已更换",
+    )
+    assert run_hallwatch("alerts", "list", "--state", "open", "--lang", "en", *where).stdout == (
+        "0 alerts\n"
+    )
