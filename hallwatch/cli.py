@@ -59,6 +59,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "edge.agent.cli:agent",
         "Sample the foreground application and input idle time, and publish intervals.",
     ),
+    "alerts": Subcommand(
+        "rules.alerts_cli:alerts",
+        "Alerts (device faults, unknown faces, tampering): list, acknowledge, clear.",
+    ),
     "broker": Subcommand(
         "mqtt.cli:broker", "The production Mosquitto setup: config, ACLs, per-device credentials."
     ),

@@ -16,7 +16,7 @@ from html import escape
 
 from rules.directory import Directory
 from rules.engine import ViolationRecord
-from rules.inspection import InspectionReport
+from rules.inspection import InspectionReport, acknowledgement
 from rules.render import moment
 from rules.scoring import PersonScore, WindowScore
 from rules.words import (
@@ -233,7 +233,13 @@ def inspection_html(
         f"{escape(f' {since} {moment(d.since)} ({device_state_word(d.why, language)})') if d.since else ''}</li>"
         for d in report.offline
     )
-    items = "".join(f"<li>{escape(i.text)}</li>" for i in report.open_items)
+    offline += "".join(f"<li>{escape(i.text)}</li>" for i in report.healed)
+    items = "".join(
+        f"<li>{escape(i.text)}"
+        + (f" <small>[{escape(acknowledgement(i, language))}]</small>" if i.alert_state else "")
+        + "</li>"
+        for i in report.open_items
+    )
     none = f"<li>{escape(label('none', language))}</li>"
     counts = " · ".join(
         f"{escape(count_word(k, language))} {n}" for k, n in sorted(report.counts().items())

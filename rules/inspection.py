@@ -7,12 +7,15 @@ window they work at that day, by name (in the language asked for) beside their i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from base.times import date_time, time_of_day
 from mqtt import schema
 from mqtt.schema import Action
+from rules.alert_store import AlertState, AlertStateName
+from rules.alerts import DEVICE_FAULTS, AlertItem, is_item, lifecycle
 from rules.directory import Directory, ServiceWindow
 from rules.engine import (
     NO_FACTS,
@@ -30,20 +33,9 @@ from rules.manager_actions import Language, LeaveRecord, effective_leave
 from rules.policy import Policy
 from rules.recompute import stored_facts
 from rules.store import DeviceSeen, Store
-from rules.words import alert_word, rule_word
+from rules.words import alert_state_word, alert_word, label, rule_word
 
 KINDS = ("clock", "activity", "alert")
-# Alerts about a device, not a person: an admin's item, never a violation.
-DEVICE_FAULTS = frozenset(
-    {
-        schema.AlertKind.SENSOR_FAULT,
-        schema.AlertKind.CAMERA_FAULT,
-        schema.AlertKind.TAMPER,
-        schema.AlertKind.DUPLICATE_DEVICE,
-        schema.AlertKind.DISK_FULL,
-        schema.AlertKind.CLOCK_FAULT,
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +104,12 @@ class OpenItem:
     site: str
     text: str
     violation_id: str | None = None  # the violation it is about (a page offers its actions)
+    # -- an alert's item: its id and lifecycle (acknowledged: who, when, their note)
+    alert_id: str | None = None
+    alert_state: AlertStateName | None = None
+    by: str | None = None
+    at: datetime | None = None  # in the site's zone
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +122,8 @@ class InspectionReport:
     open_items: tuple[OpenItem, ...]
     clocks: tuple[DeviceLine, ...] = ()  # devices whose clock is not to be trusted
     devices: tuple[DeviceLine, ...] = ()  # every device seen: online or offline, version
+    # the day's device faults that cleared by themselves (a later healthy status)
+    healed: tuple[OpenItem, ...] = ()
 
     def counts(self, sites: set[str] | None = None) -> dict[str, int]:
         """Staff per status and violations per rule (of `sites`, or all), devices, items."""
@@ -198,7 +198,9 @@ def inspect_day(
     now: datetime,
     facts: Facts = NO_FACTS,
     language: Language = "zh",
+    alert_states: Mapping[str, AlertState] | None = None,
 ) -> InspectionReport:
+    """The day's inspection; `alert_states`: what people did with alerts (none: all open)."""
     grouped = group_by_person(events, directory)
     shown: dict[str, list[str]] = {}
     for member in directory.staff:
@@ -234,6 +236,11 @@ def inspect_day(
             lines.append(StaffLine(staff, name, status, punches, mine))
         windows.append(WindowLine(window.id, window.name, window.site, tuple(lines)))
     clocks = _clocks(policy, site, statuses)
+    alerts = [
+        lifecycle(e, alert_states or {}, statuses)
+        for e in events
+        if isinstance(e, schema.Alert) and is_item(e, directory)
+    ]
     return InspectionReport(
         day,
         site,
@@ -241,9 +248,11 @@ def inspect_day(
         tuple(windows),
         _offline(policy, directory, site, statuses),
         _open_items(policy, directory, violations, events, clocks, language)
+        + _alert_items(policy, alerts, language)
         + _twins(policy, day, site, statuses),
         clocks,
         _devices(policy, site, statuses),
+        tuple(_healed(policy, a, language) for a in alerts if a.cleared_by_itself),
     )
 
 
@@ -393,21 +402,7 @@ def _open_items(
     for event in events:
         staff = getattr(event, "staff_id", None)
         where = f"{event.site}/{event.device}"
-        if isinstance(event, schema.Alert) and event.kind in DEVICE_FAULTS:
-            # The device's own fault: what it said is what an admin acts on.
-            kind = alert_word(event.kind, language)
-            items.append(OpenItem(event.site, f"{where}: {kind}: {event.message}"))
-        elif isinstance(event, schema.Alert) and (staff is None or not directory.sites_of(staff)):
-            kind = alert_word(event.kind, language)
-            items.append(
-                OpenItem(
-                    event.site,
-                    f"{where}：无法确定人员的告警“{kind}”（{event.kind}）{event.id}"
-                    if zh
-                    else f"{where}: unattributed {kind} alert ({event.kind}) {event.id}",
-                )
-            )
-        elif isinstance(event, schema.Punch) and not directory.sites_of(staff):
+        if isinstance(event, schema.Punch) and not directory.sites_of(staff):
             items.append(
                 OpenItem(
                     event.site,
@@ -425,6 +420,50 @@ def _open_items(
         for d in clocks
     ]
     return tuple(items)
+
+
+def _healed(policy: Policy, item: AlertItem, language: Language) -> OpenItem:
+    """A device fault that cleared by itself: "hall-01/st-01: 指纹模块故障: 已自行恢复 ..."."""
+    a = item.alert
+    at = item.at.astimezone(policy.zone(a.site)) if item.at else None
+    text = (
+        f"{a.site}/{a.device}: {alert_word(a.kind, language)}: "
+        f"{label('cleared by itself', language)} {date_time(at) if at else ''}"
+    )
+    return OpenItem(a.site, text, None, a.id, "cleared", None, at)
+
+
+def _alert_items(
+    policy: Policy, alerts: list[AlertItem], language: Language
+) -> tuple[OpenItem, ...]:
+    """An item per alert not cleared, with its id and who acknowledged it."""
+    zh = language == "zh"
+    items = []
+    for item in alerts:
+        if item.state == "cleared":
+            continue
+        event = item.alert
+        where = f"{event.site}/{event.device}"
+        kind = alert_word(event.kind, language)
+        if event.kind in DEVICE_FAULTS:
+            # The device's own fault: what it said is what an admin acts on.
+            text = f"{where}: {kind}: {event.message}"
+        elif zh:
+            text = f"{where}：无法确定人员的告警“{kind}”（{event.kind}）{event.id}"
+        else:
+            text = f"{where}: unattributed {kind} alert ({event.kind}) {event.id}"
+        at = item.at.astimezone(policy.zone(event.site)) if item.at else None
+        items.append(OpenItem(event.site, text, None, event.id, item.state, item.by, at, item.note))
+    return tuple(items)
+
+
+def acknowledgement(item: OpenItem, language: Language = "zh") -> str:
+    """An alert item's state as a person reads it: "已确认 王经理 2026-10-13 10:05：已通知厂家"."""
+    if item.alert_state != "acknowledged":
+        return alert_state_word(item.alert_state, language) if item.alert_state else ""
+    when = date_time(item.at) if item.at else ""
+    sep = "：" if language == "zh" else ": "
+    return f"{alert_state_word(item.alert_state, language)} {item.by} {when}{sep}{item.note}"
 
 
 def load_inspection(
@@ -447,5 +486,16 @@ def load_inspection(
     punches = [e for e in events if isinstance(e, schema.Punch)]
     facts = stored_facts(store, policy, day.strftime("%Y-%m"), punches)
     return inspect_day(
-        policy, directory, day, site, events, violations, statuses, leaves, now, facts, language
+        policy,
+        directory,
+        day,
+        site,
+        events,
+        violations,
+        statuses,
+        leaves,
+        now,
+        facts,
+        language,
+        store.alert_states(),
     )

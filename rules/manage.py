@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from mqtt.ids import new_event_id, utc_now
-from mqtt.schema import LeaveKind
+from mqtt.schema import Alert, LeaveKind
 from rules.acting import Actor, InvalidInput, NotFound, Refused, audit_row, stated_reason
+from rules.alert_store import AlertState, AlertStateName
+from rules.alerts import AlertItem, is_item, lifecycle
 from rules.announce import Announcer
 from rules.directory import (
     Directory,
@@ -128,6 +130,28 @@ class Management(DirectoryManagement):
             for lv in effective_leave(self.policy, self.store.actions())
             if staff in (None, lv.staff_id)
         ]
+
+    def alerts(
+        self,
+        *,
+        site: str | None = None,
+        state: AlertStateName | None = None,
+        days: int = 30,
+    ) -> list[AlertItem]:
+        """The alerts to act on of the last `days` days (of one site, or all; in one
+        state, or any), oldest first, each with where it is in its lifecycle."""
+        if days < 1:
+            raise InvalidInput(f"--days {days}: give a number of days of at least 1")
+        now = self.now()
+        directory = self.directory()
+        states = self.store.alert_states()
+        statuses = self.store.device_statuses()
+        found = [
+            lifecycle(event, states, statuses)
+            for event in self.store.events(now - timedelta(days=days), now, kinds=("alert",))
+            if isinstance(event, Alert) and is_item(event, directory) and site in (None, event.site)
+        ]
+        return [item for item in found if state in (None, item.state)]
 
     def audit(self) -> list[ManagerAction]:
         """Every correction, void and leave change, oldest first."""
@@ -332,6 +356,36 @@ class Management(DirectoryManagement):
         if site not in directory.sites_of(staff):
             raise NotFound(f"{staff} does not work at site {site!r} ('hallwatch staff list')")
         return directory.label(staff, self.language)
+
+    def acknowledge_alert(self, actor: Actor, alert_id: str, note: str) -> AlertItem:
+        """Acknowledge an open alert (someone is on it): who, when and their note."""
+        return self._alert_step(actor, "alert_ack", "acknowledged", alert_id, note)
+
+    def clear_alert(self, actor: Actor, alert_id: str, note: str) -> AlertItem:
+        """Clear an alert by hand (dealt with): it leaves the inspection's open items."""
+        return self._alert_step(actor, "alert_clear", "cleared", alert_id, note)
+
+    def _alert_step(
+        self,
+        actor: Actor,
+        kind: ActionKind,
+        state: AlertStateName,
+        alert_id: str,
+        note: str,
+    ) -> AlertItem:
+        why = stated_reason(note)
+        target = alert_id.strip()
+        alert = self.store.alert(target)
+        if alert is None:
+            raise NotFound(f"no alert {target!r}; list them with 'hallwatch alerts list'")
+        current = lifecycle(alert, self.store.alert_states(), self.store.device_statuses())
+        if current.state == "cleared":
+            raise Refused(f"alert {target} is already cleared; nothing to do")
+        if current.state == state:
+            raise Refused(f"alert {target} is already acknowledged by {current.by}")
+        action = self._action(actor, kind, target, why)
+        self.store.set_alert_state(AlertState(target, state, action.by, action.ts, why))
+        return lifecycle(alert, self.store.alert_states(), [])
 
     # -- how an action is recorded -----------------------------------------------------
     def _action(

@@ -38,6 +38,9 @@ ActionKind = Literal[
     "enrol",
     # a patrol finding recorded (rules/patrol.py): its target is the finding's id
     "finding_add",
+    # alerts (rules/alerts.py): their target is the alert
+    "alert_ack",
+    "alert_clear",
 ]
 
 

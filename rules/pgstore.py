@@ -11,6 +11,7 @@ from __future__ import annotations
 import psycopg
 
 from rules.account_store import account_tables
+from rules.alert_store import alert_tables
 from rules.gallery_store import gallery_tables
 from rules.notify_store import notify_tables
 from rules.patrol_store import patrol_tables
@@ -37,7 +38,8 @@ class PostgresStore(SqlStore):
             + gallery_tables(TEXT, "BYTEA", "BIGSERIAL PRIMARY KEY")
             + patrol_tables(TEXT, "BYTEA")
             + account_tables(TEXT, "BIGSERIAL PRIMARY KEY")
-            + notify_tables(TEXT, "BIGSERIAL PRIMARY KEY"),
+            + notify_tables(TEXT, "BIGSERIAL PRIMARY KEY")
+            + alert_tables(TEXT),
             TEXT,
         )
 

@@ -23,14 +23,17 @@ from typing import Any, Literal
 import click
 
 from base.times import date_time
+from rules.alerts import AlertRow
 from rules.directory import Directory
 from rules.engine import ViolationRecord
 from rules.gallery_status import GalleryStatus
-from rules.inspection import DeviceLine, InspectionReport
+from rules.inspection import DeviceLine, InspectionReport, acknowledgement
 from rules.manager_actions import Language, LeaveRecord, ManagerAction
 from rules.scoring import PersonScore, WindowScore
 from rules.words import (
     action_word,
+    alert_state_word,
+    alert_word,
     count_word,
     device_state_word,
     label,
@@ -152,6 +155,19 @@ def action_line(a: ManagerAction, zone: tzinfo | None = None, language: Language
     return f"{moment(a.ts, zone)}  {a.by:<12} {did:<12} {a.target}  {a.reason}{entered}"
 
 
+def alert_line(row: AlertRow, zone: tzinfo | None = None, language: Language = "zh") -> str:
+    """An alert and where it is: what the device said in words, then who did what, why."""
+    state = alert_state_word(row.state, language)
+    if row.state == "cleared" and row.by is None:
+        state = f"{label('cleared by itself', language)} {moment(row.at, zone) if row.at else ''}"
+    elif row.by is not None and row.at is not None:
+        state = f"{state} {row.by} {moment(row.at, zone)}: {row.note}"
+    return (
+        f"{row.alert_id}  {moment(row.raised, zone)}  {row.site}/{row.device}  "
+        f"{alert_word(row.kind, language)}: {row.message}  [{state}]"
+    )
+
+
 def leave_line(
     lv: LeaveRecord, who: str, zone: tzinfo | None = None, language: Language = "zh"
 ) -> str:
@@ -248,13 +264,17 @@ def inspection_text(report: InspectionReport, language: Language = "zh") -> str:
     ] or none
     out.append(heading("device list"))
     out += [device_state_line(d, language) for d in report.devices] or none
+    out += [f"  {item.text}" for item in report.healed]
     out.append(heading("clocks"))
     out += [
         device_line(d, f" ({device_state_word(d.why, language)} {{when}})", language)
         for d in report.clocks
     ] or none
     out.append(heading("open items"))
-    out += [f"  - {item.text}" for item in report.open_items] or none
+    out += [
+        f"  - {item.text}" + (f" [{acknowledgement(item, language)}]" if item.alert_state else "")
+        for item in report.open_items
+    ] or none
     return "\n".join(out)
 
 

@@ -29,6 +29,7 @@ from base.private_files import connect_private
 from mqtt import schema
 from mqtt.schema import LeaveKind
 from rules.account_store import AccountQueries, account_tables
+from rules.alert_store import AlertQueries, AlertState, alert_tables
 from rules.directory import Directory
 from rules.directory_store import DirectoryEdit, DirectoryTables, directory_tables
 from rules.engine import ViolationRecord, event_time
@@ -266,6 +267,12 @@ class Store(Protocol):
     def seed_directory(self, seed: Directory) -> bool:
         """Write `seed` as the directory if there is none yet; whether it did."""
 
+    def alert(self, alert_id: str) -> schema.Alert | None: ...
+
+    def set_alert_state(self, state: AlertState) -> None: ...
+
+    def alert_states(self) -> dict[str, AlertState]: ...
+
     def close(self) -> None: ...
 
 
@@ -441,7 +448,9 @@ def tables(text: str, real: str, serial: str) -> list[str]:
     ]
 
 
-class SqlStore(DirectoryTables, GalleryQueries, AccountQueries, NotifyQueries, PatrolQueries):
+class SqlStore(
+    DirectoryTables, GalleryQueries, AccountQueries, NotifyQueries, PatrolQueries, AlertQueries
+):
     """Every query of the store, over one DB-API connection, in transactions.
 
     The SQL is written with `?` placeholders; a backend whose driver wants another style
@@ -901,7 +910,8 @@ class SqliteStore(SqlStore):
             + gallery_tables("TEXT", "BLOB", "INTEGER PRIMARY KEY")
             + patrol_tables("TEXT", "BLOB")
             + account_tables("TEXT", "INTEGER PRIMARY KEY")
-            + notify_tables("TEXT", "INTEGER PRIMARY KEY"),
+            + notify_tables("TEXT", "INTEGER PRIMARY KEY")
+            + alert_tables("TEXT"),
             "TEXT",
         )
 

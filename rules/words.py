@@ -84,6 +84,8 @@ ACTIONS: Words = {
     "device_retire": {"zh": "停用设备", "en": "device retired"},
     "enrol": {"zh": "采集生物特征", "en": "biometrics enrolled"},
     "finding_add": {"zh": "巡查记录", "en": "patrol finding recorded"},
+    "alert_ack": {"zh": "确认告警", "en": "alert acknowledged"},
+    "alert_clear": {"zh": "关闭告警", "en": "alert cleared"},
 }
 
 LEAVE_KINDS: Words = {  # mqtt/schema.py LeaveKind
@@ -146,6 +148,13 @@ NOTICES: Words = {  # rules/notify.py NoticeEvent
     "duplicate_device": {"zh": "设备编号重复", "en": "duplicate device id"},
 }
 
+# Where an alert is in its lifecycle (rules/alerts.py).
+ALERT_STATES: Words = {
+    "open": {"zh": "待处理", "en": "open"},
+    "acknowledged": {"zh": "已确认", "en": "acknowledged"},
+    "cleared": {"zh": "已关闭", "en": "cleared"},
+}
+
 # The default rating bands (rules/policy.py); a hall's own band names pass through.
 RATINGS: Words = {
     "excellent": {"zh": "优秀", "en": "excellent"},
@@ -174,6 +183,7 @@ FAMILIES: dict[str, Words] = {
     "role": ROLES,
     "alert": ALERTS,
     "notice": NOTICES,
+    "alert_state": ALERT_STATES,
     "rating": RATINGS,
     "count": COUNTS,
 }
@@ -290,11 +300,17 @@ LABELS: Words = {
     "next attempt": {"zh": "下次尝试", "en": "next attempt"},
     "in a summary": {"zh": "合并发送", "en": "in a summary"},
     "attempts": {"zh": "次尝试", "en": "attempts"},
+    "alerts": {"zh": "条告警", "en": "alerts"},
+    "cleared by itself": {"zh": "已自行恢复", "en": "cleared by itself"},
     "sheet rule": {
         "zh": "满分 100 分；严重违规一票否决",
         "en": "100 points; a serious violation vetoes",
     },
 }
+
+
+def alert_state_word(code: object, language: Language = "zh") -> str:
+    return word(ALERT_STATES, code, language)
 
 
 def label(key: str, language: Language = "zh") -> str:

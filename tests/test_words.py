@@ -8,6 +8,7 @@ import pytest
 
 from mqtt.schema import Action, AlertKind, LeaveKind, Method, Severity, Violation
 from rules import words
+from rules.alert_store import AlertStateName
 from rules.manager_actions import ActionKind
 from rules.notify import NoticeEvent
 from rules.policy import UNREGISTERED_OUTING, Policy, RuleId
@@ -27,6 +28,7 @@ CODES = [
     ("METHODS", words.METHODS, [m.value for m in Method]),
     ("ALERTS", words.ALERTS, [k.value for k in AlertKind]),
     ("NOTICES", words.NOTICES, get_args(NoticeEvent)),
+    ("ALERT_STATES", words.ALERT_STATES, get_args(AlertStateName)),
     ("RATINGS", words.RATINGS, [b.rating for b in Policy().bands] + [Policy().fail_rating]),
 ]
 

@@ -22,6 +22,9 @@ MANAGER_WORDS: dict[str, dict[Language, str]] = {
     "act.note": {"zh-CN": "纠正说明", "en": "Note"},
     "act.reason": {"zh-CN": "撤销原因", "en": "Reason"},
     "act.refused": {"zh-CN": "未能完成：", "en": "Not done: "},
+    "act.acknowledge": {"zh-CN": "确认", "en": "Acknowledge"},
+    "act.clear": {"zh-CN": "关闭", "en": "Clear"},
+    "act.alert_note": {"zh-CN": "处理说明", "en": "Note"},
     # -- the inspection
     "inspection.items": {"zh-CN": "待办事项", "en": "Open items"},
     "inspection.open": {"zh-CN": "查看", "en": "Open"},
