@@ -28,7 +28,8 @@ from rules.engine import (
 )
 from rules.manager_actions import Language, LeaveRecord, effective_leave
 from rules.policy import Policy
-from rules.recompute import stored_facts
+from rules.recompute import attested, stored_facts
+from rules.requests import ATTESTED_METHOD, is_attested
 from rules.store import DeviceSeen, Store
 from rules.words import alert_word, rule_word
 
@@ -198,8 +199,13 @@ def inspect_day(
     now: datetime,
     facts: Facts = NO_FACTS,
     language: Language = "zh",
+    corrections: dict[str, list[schema.Punch]] | None = None,
 ) -> InspectionReport:
+    """`corrections`: per person, the approved punch corrections (补卡) of the day, shown
+    among the punches as attested."""
     grouped = group_by_person(events, directory)
+    for staff, extra in (corrections or {}).items():
+        grouped.setdefault(staff, PersonEvents()).clocks.extend(extra)
     shown: dict[str, list[str]] = {}
     for member in directory.staff:
         if (window := directory.window_shown(member.staff_id, day)) is not None:
@@ -222,7 +228,7 @@ def inspect_day(
                     time_of_day(c.ts, zone),
                     str(c.action),
                     c.device,
-                    str(c.method),
+                    ATTESTED_METHOD if is_attested(c) else str(c.method),
                     c.id,
                     clock_doubt(c, facts.statuses, policy),
                 )
@@ -446,6 +452,21 @@ def load_inspection(
     leaves = effective_leave(policy, store.actions())
     punches = [e for e in events if isinstance(e, schema.Punch)]
     facts = stored_facts(store, policy, day.strftime("%Y-%m"), punches)
+    corrections = {
+        staff: [p for p in punches if site is None or p.site == site]
+        for staff, punches in attested(store, start, end).items()
+    }
     return inspect_day(
-        policy, directory, day, site, events, violations, statuses, leaves, now, facts, language
+        policy,
+        directory,
+        day,
+        site,
+        events,
+        violations,
+        statuses,
+        leaves,
+        now,
+        facts,
+        language,
+        corrections,
     )

@@ -38,6 +38,10 @@ ActionKind = Literal[
     "enrol",
     # a patrol finding recorded (rules/patrol.py): its target is the finding's id
     "finding_add",
+    # requests (rules/requests.py): their target is the request's id
+    "request_raise",
+    "request_approve",
+    "request_reject",
 ]
 
 
