@@ -105,6 +105,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "rules.patrol_cli:findings",
         "Patrol findings (巡查): what an inspector observed of a person or a window.",
     ),
+    "requests": Subcommand(
+        "rules.request_cli:requests",
+        "Punch corrections (补卡) and appeals (申诉): raise, list, approve, reject.",
+    ),
     "inspect": Subcommand(
         "rules.cli:inspect",
         "The daily inspection: per window who is where, punches, violations, devices, open items.",

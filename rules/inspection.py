@@ -31,7 +31,8 @@ from rules.engine import (
 )
 from rules.manager_actions import Language, LeaveRecord, effective_leave
 from rules.policy import Policy
-from rules.recompute import stored_facts
+from rules.recompute import attested, stored_facts
+from rules.requests import ATTESTED_METHOD, is_attested
 from rules.store import DeviceSeen, Store
 from rules.words import alert_state_word, alert_word, label, rule_word
 
@@ -199,9 +200,14 @@ def inspect_day(
     facts: Facts = NO_FACTS,
     language: Language = "zh",
     alert_states: Mapping[str, AlertState] | None = None,
+    corrections: dict[str, list[schema.Punch]] | None = None,
 ) -> InspectionReport:
-    """The day's inspection; `alert_states`: what people did with alerts (none: all open)."""
+    """The day's inspection; `alert_states`: what people did with alerts (none: all open);
+    `corrections`: per person, the approved punch corrections (补卡) of the day, shown among
+    the punches as attested."""
     grouped = group_by_person(events, directory)
+    for staff, extra in (corrections or {}).items():
+        grouped.setdefault(staff, PersonEvents()).clocks.extend(extra)
     shown: dict[str, list[str]] = {}
     for member in directory.staff:
         if (window := directory.window_shown(member.staff_id, day)) is not None:
@@ -224,7 +230,7 @@ def inspect_day(
                     time_of_day(c.ts, zone),
                     str(c.action),
                     c.device,
-                    str(c.method),
+                    ATTESTED_METHOD if is_attested(c) else str(c.method),
                     c.id,
                     clock_doubt(c, facts.statuses, policy),
                 )
@@ -485,6 +491,10 @@ def load_inspection(
     leaves = effective_leave(policy, store.actions())
     punches = [e for e in events if isinstance(e, schema.Punch)]
     facts = stored_facts(store, policy, day.strftime("%Y-%m"), punches)
+    corrections = {
+        staff: [p for p in punches if site is None or p.site == site]
+        for staff, punches in attested(store, start, end).items()
+    }
     return inspect_day(
         policy,
         directory,
@@ -498,4 +508,5 @@ def load_inspection(
         facts,
         language,
         store.alert_states(),
+        corrections,
     )

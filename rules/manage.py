@@ -31,6 +31,7 @@ from rules.engine import ViolationRecord
 from rules.html_report import daily_page, monthly_page
 from rules.inspection import InspectionReport, load_inspection
 from rules.manage_directory import DirectoryManagement
+from rules.manage_requests import RequestManagement
 from rules.manager_actions import (
     ActionKind,
     Language,
@@ -84,7 +85,7 @@ def checked_month(month: str) -> str:
     return month
 
 
-class Management(DirectoryManagement):
+class Management(DirectoryManagement, RequestManagement):
     """A hall manager's actions and queries on one store and policy.
 
     `announcer` publishes each action and the violations it changed (None: no broker,
@@ -470,16 +471,18 @@ class Management(DirectoryManagement):
     def _announce(
         self,
         site: str,
-        action: ManagerAction,
+        action: ManagerAction | None,
         changed: Iterable[ViolationRecord],
         withdrawn: Iterable[ViolationRecord],
     ) -> str | None:
-        """Publish the action and the violations it changed; None, or why not."""
+        """Publish the action and the violations it changed; None, or why not. (An action
+        the correction topic has no kind for, `None`: only the violations it changed.)"""
         if self.announcer is None:
             return None
 
         def fill(publisher: ResultPublisher) -> None:
-            publisher.correction(site, action)
+            if action is not None:
+                publisher.correction(site, action)
             for record in changed:
                 publisher.violation(record)
             for record in withdrawn:

@@ -41,6 +41,10 @@ ActionKind = Literal[
     # alerts (rules/alerts.py): their target is the alert
     "alert_ack",
     "alert_clear",
+    # requests (rules/requests.py): their target is the request's id
+    "request_raise",
+    "request_approve",
+    "request_reject",
 ]
 
 

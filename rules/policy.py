@@ -369,6 +369,18 @@ class FindingPhotos(Section):
     )
 
 
+class Requests(Section):
+    """Requests staff make through a manager: punch corrections (补卡) and appeals (申诉)."""
+
+    punch_corrections_per_month: Annotated[int, pydantic.Field(ge=0, le=31)] = pydantic.Field(
+        3,
+        description=(
+            "The most punch corrections (补卡) a person may have pending or approved in one "
+            "month (by the local day of the punch); more are refused. 0 allows none."
+        ),
+    )
+
+
 class Corrections(Section):
     """The monthly allowance of minor violations, and what happens beyond it."""
 
@@ -469,6 +481,9 @@ class Policy(Section):
     )
     corrections: Corrections = pydantic.Field(
         Corrections(), description="The monthly allowance of minor violations."
+    )
+    requests: Requests = pydantic.Field(
+        Requests(), description="Limits of punch corrections (补卡) and appeals (申诉)."
     )
     veto: Veto = pydantic.Field(Veto(), description="The one-vote veto.")
     bands: list[Band] = pydantic.Field(

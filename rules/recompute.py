@@ -22,6 +22,7 @@ from rules.engine import (
     staff_of,
 )
 from rules.policy import Policy
+from rules.requests import attested_punches
 from rules.store import Store
 
 PERSON_KINDS = ("clock", "activity", "alert")
@@ -61,6 +62,18 @@ def stored_facts(
     reach = timedelta(minutes=policy.clocks.reach_min)
     near = [(p.site, p.device, p.ts) for p in punches]
     return Facts(store.first_punches(), store.numbers(month), store.statuses_near(near, reach))
+
+
+def attested(
+    store: Store, start: datetime, end: datetime, staff: str | None = None
+) -> dict[str, list[schema.Punch]]:
+    """Per person, the approved punch corrections (补卡) timed in [start, end), as the
+    attested punches the engine judges with the stations' (rules/requests.py)."""
+    approved = store.requests(kind="punch", status="approved", staff=staff, start=start, end=end)
+    punches: dict[str, list[schema.Punch]] = {}
+    for punch in attested_punches(approved):
+        punches.setdefault(punch.staff_id, []).append(punch)
+    return punches
 
 
 def _replace(store: Store, staff: str, month: str, records: list[ViolationRecord]) -> Change:
@@ -103,6 +116,7 @@ def recompute_person_month(
         )
         person = group_by_person(events, directory).get(staff, PersonEvents())
         facts = stored_facts(store, policy, month, person.clocks)
+        person.clocks += attested(store, start, end, staff).get(staff, [])
         patrol = store.findings(start, end, staff=staff)
         records = evaluate_person_month(
             policy, directory, staff, month, person, store.actions(), now, facts, patrol
@@ -134,6 +148,8 @@ def recompute_month(
         patrol = store.findings(start, end)
         punches = [c for person in chosen if person in grouped for c in grouped[person].clocks]
         facts = stored_facts(store, policy, month, punches)
+        for person, extra in attested(store, start, end).items():
+            grouped.setdefault(person, PersonEvents()).clocks.extend(extra)
         for person in chosen:
             records = evaluate_person_month(
                 policy,

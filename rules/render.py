@@ -29,6 +29,7 @@ from rules.engine import ViolationRecord
 from rules.gallery_status import GalleryStatus
 from rules.inspection import DeviceLine, InspectionReport, acknowledgement
 from rules.manager_actions import Language, LeaveRecord, ManagerAction
+from rules.requests import ATTESTED_METHOD
 from rules.scoring import PersonScore, WindowScore
 from rules.words import (
     action_word,
@@ -38,6 +39,7 @@ from rules.words import (
     device_state_word,
     label,
     leave_kind_word,
+    method_word,
     punch_word,
     rating_word,
     role_word,
@@ -204,8 +206,13 @@ def named_violation_line(v: ViolationRecord, directory: Directory, language: Lan
 
 # -- inspection ------------------------------------------------------------------------
 def punch_text(p: Any, language: Language) -> str:
-    """A punch of the inspection: its local time and what it was, in words."""
-    return f"{p.time} {punch_word(p.action, language)}"
+    """A punch of the inspection: its local time and what it was, in words (an approved
+    punch correction says it is one: "12:00 下班打卡（补卡）")."""
+    text = f"{p.time} {punch_word(p.action, language)}"
+    if p.method == ATTESTED_METHOD:
+        attested = method_word(ATTESTED_METHOD, language)
+        text += f"（{attested}）" if language == "zh" else f" ({attested})"
+    return text
 
 
 def device_line(d: DeviceLine, since: str, language: Language = "zh") -> str:

@@ -38,6 +38,8 @@ from rules.manager_actions import LeaveRecord, ManagerAction
 from rules.notify_store import NotifyQueries, notify_tables
 from rules.patrol import PatrolFinding
 from rules.patrol_store import PatrolQueries, patrol_tables
+from rules.request_store import RequestQueries, request_tables
+from rules.requests import Request, RequestKind, RequestStatus
 from rules.spans import union
 from rules.stamps import stamp, unstamp
 
@@ -249,6 +251,29 @@ class Store(Protocol):
         """Drop the photos of findings observed before `before`."""
         ...
 
+    def add_request(self, request: Request) -> None:
+        """Keep a request (punch correction or appeal) as raised."""
+
+    def decide_request(
+        self, request_id: str, status: RequestStatus, by: str, at: datetime, reason: str
+    ) -> bool:
+        """Record the decision of a pending request; False if it was not pending."""
+        ...
+
+    def requests(
+        self,
+        *,
+        kind: RequestKind | None = None,
+        status: RequestStatus | None = None,
+        staff: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[Request]:
+        """Requests, oldest raised first; `start`/`end` bound a punch correction's moment."""
+        ...
+
+    def request(self, request_id: str) -> Request | None: ...
+
     def directory(self) -> Directory:
         """The staff directory as it is now: windows, staff and their postings, devices."""
 
@@ -449,7 +474,13 @@ def tables(text: str, real: str, serial: str) -> list[str]:
 
 
 class SqlStore(
-    DirectoryTables, GalleryQueries, AccountQueries, NotifyQueries, PatrolQueries, AlertQueries
+    DirectoryTables,
+    GalleryQueries,
+    AccountQueries,
+    NotifyQueries,
+    PatrolQueries,
+    RequestQueries,
+    AlertQueries,
 ):
     """Every query of the store, over one DB-API connection, in transactions.
 
@@ -909,6 +940,7 @@ class SqliteStore(SqlStore):
             tables("TEXT", "FLOAT", "INTEGER PRIMARY KEY")
             + gallery_tables("TEXT", "BLOB", "INTEGER PRIMARY KEY")
             + patrol_tables("TEXT", "BLOB")
+            + request_tables("TEXT")
             + account_tables("TEXT", "INTEGER PRIMARY KEY")
             + notify_tables("TEXT", "INTEGER PRIMARY KEY")
             + alert_tables("TEXT"),

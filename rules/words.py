@@ -86,6 +86,20 @@ ACTIONS: Words = {
     "finding_add": {"zh": "巡查记录", "en": "patrol finding recorded"},
     "alert_ack": {"zh": "确认告警", "en": "alert acknowledged"},
     "alert_clear": {"zh": "关闭告警", "en": "alert cleared"},
+    "request_raise": {"zh": "提交申请", "en": "request raised"},
+    "request_approve": {"zh": "批准申请", "en": "request approved"},
+    "request_reject": {"zh": "驳回申请", "en": "request rejected"},
+}
+
+REQUEST_KINDS: Words = {  # rules/requests.py RequestKind
+    "punch": {"zh": "补卡", "en": "punch correction"},
+    "appeal": {"zh": "申诉", "en": "appeal"},
+}
+
+REQUEST_STATUSES: Words = {  # rules/requests.py RequestStatus
+    "pending": {"zh": "待审批", "en": "pending"},
+    "approved": {"zh": "已批准", "en": "approved"},
+    "rejected": {"zh": "已驳回", "en": "rejected"},
 }
 
 LEAVE_KINDS: Words = {  # mqtt/schema.py LeaveKind
@@ -106,6 +120,7 @@ METHODS: Words = {  # mqtt/schema.py Method
     "face": {"zh": "人脸", "en": "face"},
     "finger": {"zh": "指纹", "en": "fingerprint"},
     "face+finger": {"zh": "人脸+指纹", "en": "face and fingerprint"},
+    "attested": {"zh": "补卡", "en": "attested (punch correction)"},  # rules/requests.py
 }
 
 DEVICE_STATES: Words = {
@@ -186,6 +201,8 @@ FAMILIES: dict[str, Words] = {
     "alert_state": ALERT_STATES,
     "rating": RATINGS,
     "count": COUNTS,
+    "request_kind": REQUEST_KINDS,
+    "request_status": REQUEST_STATUSES,
 }
 
 
@@ -247,6 +264,14 @@ def rating_word(code: object, language: Language = "zh") -> str:
     return word(RATINGS, code, language)
 
 
+def request_kind_word(code: object, language: Language = "zh") -> str:
+    return word(REQUEST_KINDS, code, language)
+
+
+def request_status_word(code: object, language: Language = "zh") -> str:
+    return word(REQUEST_STATUSES, code, language)
+
+
 def count_word(code: object, language: Language = "zh") -> str:
     """A key of the inspection's counts: a state, a rule (said as a count of violations, so
     that the state 离岗 and the rule 离岗 stay apart), or what else it counts."""
@@ -289,6 +314,7 @@ LABELS: Words = {
     "devices": {"zh": "台设备", "en": "devices"},
     "leave records": {"zh": "条请假记录", "en": "leave records"},
     "patrol findings": {"zh": "条巡查记录", "en": "patrol findings"},
+    "requests": {"zh": "条申请", "en": "requests"},
     "actions": {"zh": "条操作记录", "en": "actions"},
     "entered by": {"zh": "录入人", "en": "entered by"},
     "minutes": {"zh": "分钟", "en": "min"},

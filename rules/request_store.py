@@ -1,0 +1,108 @@
+"""Requests (punch corrections and appeals) in the rules store; SQLite and PostgreSQL share
+this SQL (`SqlStore` mixes it in).
+
+A request is written once when raised and once more when decided: the decision is an
+update guarded by the status still being pending, so a request is never decided twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any
+
+from rules.requests import Request, RequestKind, RequestStatus
+from rules.stamps import stamp, unstamp
+
+REQUEST_COLUMNS = (
+    "request_id", "kind", "site", "staff_id", "reason", "raised_by", "raised_at", "at",
+    "action", "violation_id", "status", "decided_by", "decided_at", "decision",
+)  # fmt: skip
+
+
+def request_tables(text: str) -> list[str]:
+    """The requests' table, in a backend's types; times are UTC stamps."""
+    return [
+        f"""CREATE TABLE IF NOT EXISTS requests ("request_id" {text} PRIMARY KEY,
+            "kind" {text} NOT NULL, "site" {text} NOT NULL, "staff_id" {text} NOT NULL,
+            "reason" {text} NOT NULL, "raised_by" {text} NOT NULL,
+            "raised_at" {text} NOT NULL, "at" {text}, "action" {text},
+            "violation_id" {text}, "status" {text} NOT NULL, "decided_by" {text},
+            "decided_at" {text}, "decision" {text})""",
+        'CREATE INDEX IF NOT EXISTS idx_requests_staff ON requests ("staff_id", "at")',
+    ]
+
+
+def _request_of(row: Sequence[Any]) -> Request:
+    rid, kind, site, staff, reason, by, raised, at, action, vid, status, dby, dat, why = row
+    return Request(
+        rid, kind, site, staff, reason, by, unstamp(raised), at and unstamp(at), action, vid,
+        status, dby, dat and unstamp(dat), why,
+    )  # fmt: skip
+
+
+class RequestQueries:
+    """The requests' queries over `SqlStore`'s connection and transactions."""
+
+    def _execute(self, text: str, params: Sequence[Any] = ()) -> Any: ...  # SqlStore's
+    def _rows(self, text: str, params: Sequence[Any] = ()) -> list[tuple]: ...
+    def _transaction(self) -> AbstractContextManager[None]: ...
+
+    def add_request(self, request: Request) -> None:
+        r = request
+        names = ", ".join(f'"{c}"' for c in REQUEST_COLUMNS)
+        with self._transaction():
+            self._execute(
+                f"INSERT INTO requests ({names}) "
+                f"VALUES ({', '.join('?' * len(REQUEST_COLUMNS))})",
+                (r.request_id, r.kind, r.site, r.staff_id, r.reason, r.raised_by,
+                 stamp(r.raised_at), r.at and stamp(r.at), r.action, r.violation_id, r.status,
+                 r.decided_by, r.decided_at and stamp(r.decided_at), r.decision),
+            )  # fmt: skip
+
+    def decide_request(
+        self, request_id: str, status: RequestStatus, by: str, at: datetime, reason: str
+    ) -> bool:
+        """Record the decision of a pending request; False if it was not pending."""
+        with self._transaction():
+            cursor = self._execute(
+                'UPDATE requests SET "status" = ?, "decided_by" = ?, "decided_at" = ?, '
+                '"decision" = ? WHERE "request_id" = ? AND "status" = ?',
+                (status, by, stamp(at), reason, request_id, "pending"),
+            )
+            return cursor.rowcount == 1
+
+    def requests(
+        self,
+        *,
+        kind: RequestKind | None = None,
+        status: RequestStatus | None = None,
+        staff: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[Request]:
+        """Requests, oldest raised first; `start`/`end` bound a punch correction's moment."""
+        where, params = ["1 = 1"], []
+        for clause, value in (
+            ('"kind" = ?', kind),
+            ('"status" = ?', status),
+            ('"staff_id" = ?', staff),
+            ('"at" >= ?', start and stamp(start)),
+            ('"at" < ?', end and stamp(end)),
+        ):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        names = ", ".join(f'"{c}"' for c in REQUEST_COLUMNS)
+        rows = self._rows(
+            f"SELECT {names} FROM requests WHERE {' AND '.join(where)} "
+            'ORDER BY "raised_at", "request_id"',
+            params,
+        )
+        return [_request_of(row) for row in rows]
+
+    def request(self, request_id: str) -> Request | None:
+        names = ", ".join(f'"{c}"' for c in REQUEST_COLUMNS)
+        rows = self._rows(f'SELECT {names} FROM requests WHERE "request_id" = ?', (request_id,))
+        return _request_of(rows[0]) if rows else None
