@@ -502,8 +502,13 @@ class Violation(Event, tag="hallwatch.violation/1"):
 
 
 class Correction(Event, tag="hallwatch.correction/1"):
-    target: ShortText  # a violation id, or a leave id
-    action: Literal["correct", "void", "leave_add", "leave_cancel"]
+    """A manager's action, announced with the violations it changed."""
+
+    # a violation id, a leave id, a patrol finding's id, or an approved request's id
+    target: ShortText
+    action: Literal[
+        "correct", "void", "leave_add", "leave_cancel", "finding_add", "request_approve"
+    ]
     by: ShortText
     reason: Text
 

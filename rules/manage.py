@@ -471,18 +471,16 @@ class Management(DirectoryManagement, RequestManagement):
     def _announce(
         self,
         site: str,
-        action: ManagerAction | None,
+        action: ManagerAction,
         changed: Iterable[ViolationRecord],
         withdrawn: Iterable[ViolationRecord],
     ) -> str | None:
-        """Publish the action and the violations it changed; None, or why not. (An action
-        the correction topic has no kind for, `None`: only the violations it changed.)"""
+        """Publish the action and the violations it changed; None, or why not."""
         if self.announcer is None:
             return None
 
         def fill(publisher: ResultPublisher) -> None:
-            if action is not None:
-                publisher.correction(site, action)
+            publisher.correction(site, action)
             for record in changed:
                 publisher.violation(record)
             for record in withdrawn:

@@ -62,7 +62,7 @@ class RequestManagement:
     def _announce(
         self,
         site: str,
-        action: ManagerAction | None,
+        action: ManagerAction,
         changed: Iterable[ViolationRecord],
         withdrawn: Iterable[ViolationRecord],
     ) -> str | None: ...
@@ -161,7 +161,7 @@ class RequestManagement:
             row,
             changed,
             withdrawn,
-            not_announced=self._announce(request.site, None, changed, withdrawn),
+            not_announced=self._announce(request.site, row, changed, withdrawn),
         )
 
     # -- what a request may be ---------------------------------------------------------
