@@ -29,6 +29,7 @@ from rules.engine import (
 from rules.manager_actions import Language, LeaveRecord, effective_leave
 from rules.policy import Policy
 from rules.recompute import stored_facts
+from rules.rosters import DutyAssignment
 from rules.store import DeviceSeen, Store
 from rules.words import alert_word, rule_word
 
@@ -115,6 +116,18 @@ class OpenItem:
 
 
 @dataclass(frozen=True, slots=True)
+class DutyLine:
+    """A duty holder of the day (领导带班, 总服务台值班) and where they are now."""
+
+    site: str
+    duty: str
+    staff_id: str
+    name: str
+    status: str  # a state of `_status`, as the person's window line shows it
+    sessions: tuple[int, ...] | None  # None: all sessions
+
+
+@dataclass(frozen=True, slots=True)
 class InspectionReport:
     day: date
     site: str | None
@@ -124,6 +137,7 @@ class InspectionReport:
     open_items: tuple[OpenItem, ...]
     clocks: tuple[DeviceLine, ...] = ()  # devices whose clock is not to be trusted
     devices: tuple[DeviceLine, ...] = ()  # every device seen: online or offline, version
+    on_duty: tuple[DutyLine, ...] = ()  # today's duty holders (rules/rosters.py)
 
     def counts(self, sites: set[str] | None = None) -> dict[str, int]:
         """Staff per status and violations per rule (of `sites`, or all), devices, items."""
@@ -198,6 +212,7 @@ def inspect_day(
     now: datetime,
     facts: Facts = NO_FACTS,
     language: Language = "zh",
+    rosters: list[DutyAssignment] | None = None,
 ) -> InspectionReport:
     grouped = group_by_person(events, directory)
     shown: dict[str, list[str]] = {}
@@ -234,6 +249,20 @@ def inspect_day(
             lines.append(StaffLine(staff, name, status, punches, mine))
         windows.append(WindowLine(window.id, window.name, window.site, tuple(lines)))
     clocks = _clocks(policy, site, statuses)
+    # A duty holder is where their window's line says; someone posted nowhere is not judged.
+    status_of = {line.staff_id: line.status for w in windows for line in w.staff}
+    on_duty = tuple(
+        DutyLine(
+            e.site,
+            e.duty,
+            e.staff_id,
+            directory.name(e.staff_id, language),
+            status_of.get(e.staff_id, "not employed"),
+            e.sessions,
+        )
+        for e in sorted(rosters or (), key=lambda e: (e.site, e.duty, e.staff_id))
+        if e.day == day and (site is None or e.site == site)
+    )
     return InspectionReport(
         day,
         site,
@@ -244,6 +273,7 @@ def inspect_day(
         + _twins(policy, day, site, statuses),
         clocks,
         _devices(policy, site, statuses),
+        on_duty,
     )
 
 
@@ -446,6 +476,18 @@ def load_inspection(
     leaves = effective_leave(policy, store.actions())
     punches = [e for e in events if isinstance(e, schema.Punch)]
     facts = stored_facts(store, policy, day.strftime("%Y-%m"), punches)
+    rosters = store.rosters(day, day, site=site)
     return inspect_day(
-        policy, directory, day, site, events, violations, statuses, leaves, now, facts, language
+        policy,
+        directory,
+        day,
+        site,
+        events,
+        violations,
+        statuses,
+        leaves,
+        now,
+        facts,
+        language,
+        rosters,
     )

@@ -38,6 +38,8 @@ ActionKind = Literal[
     "enrol",
     # a patrol finding recorded (rules/patrol.py): its target is the finding's id
     "finding_add",
+    "duty_set",
+    "duty_remove",
 ]
 
 

@@ -14,6 +14,7 @@ from rules.account_store import account_tables
 from rules.gallery_store import gallery_tables
 from rules.notify_store import notify_tables
 from rules.patrol_store import patrol_tables
+from rules.roster_store import roster_tables
 from rules.store import SqlStore, tables
 
 # Text compared byte by byte, as SQLite does: timestamps and ids sort the same everywhere.
@@ -36,6 +37,7 @@ class PostgresStore(SqlStore):
             + tables(TEXT, "DOUBLE PRECISION", "BIGSERIAL PRIMARY KEY")
             + gallery_tables(TEXT, "BYTEA", "BIGSERIAL PRIMARY KEY")
             + patrol_tables(TEXT, "BYTEA")
+            + roster_tables(TEXT)
             + account_tables(TEXT, "BIGSERIAL PRIMARY KEY")
             + notify_tables(TEXT, "BIGSERIAL PRIMARY KEY"),
             TEXT,

@@ -37,6 +37,8 @@ from rules.manager_actions import LeaveRecord, ManagerAction
 from rules.notify_store import NotifyQueries, notify_tables
 from rules.patrol import PatrolFinding
 from rules.patrol_store import PatrolQueries, patrol_tables
+from rules.roster_store import RosterQueries, roster_tables
+from rules.rosters import DutyAssignment
 from rules.spans import union
 from rules.stamps import stamp, unstamp
 
@@ -248,6 +250,32 @@ class Store(Protocol):
         """Drop the photos of findings observed before `before`."""
         ...
 
+    def set_duties(
+        self,
+        entries: Sequence[DutyAssignment],
+        audit: Sequence[ManagerAction] = (),
+        pending: Iterable[PersonMonth] = (),
+    ) -> None:
+        """Keep duty roster entries with their audit rows and the person-months to re-judge,
+        all or none (rules/roster_store.py)."""
+
+    def remove_duty(
+        self, site: str, day: date, duty: str, staff: str, audit: Sequence[ManagerAction] = ()
+    ) -> bool:
+        """Take a person off a duty of a day; whether they were on it."""
+        ...
+
+    def rosters(
+        self,
+        first: date | None = None,
+        last: date | None = None,
+        *,
+        site: str | None = None,
+        staff: str | None = None,
+    ) -> list[DutyAssignment]:
+        """Roster entries of the days [first, last], by day."""
+        ...
+
     def directory(self) -> Directory:
         """The staff directory as it is now: windows, staff and their postings, devices."""
 
@@ -441,7 +469,9 @@ def tables(text: str, real: str, serial: str) -> list[str]:
     ]
 
 
-class SqlStore(DirectoryTables, GalleryQueries, AccountQueries, NotifyQueries, PatrolQueries):
+class SqlStore(
+    DirectoryTables, GalleryQueries, AccountQueries, NotifyQueries, PatrolQueries, RosterQueries
+):
     """Every query of the store, over one DB-API connection, in transactions.
 
     The SQL is written with `?` placeholders; a backend whose driver wants another style
@@ -900,6 +930,7 @@ class SqliteStore(SqlStore):
             tables("TEXT", "FLOAT", "INTEGER PRIMARY KEY")
             + gallery_tables("TEXT", "BLOB", "INTEGER PRIMARY KEY")
             + patrol_tables("TEXT", "BLOB")
+            + roster_tables("TEXT")
             + account_tables("TEXT", "INTEGER PRIMARY KEY")
             + notify_tables("TEXT", "INTEGER PRIMARY KEY"),
             "TEXT",

@@ -38,6 +38,7 @@ RULES: Words = {
     "attitude": {"zh": "服务态度", "en": "service attitude"},
     "complaint_upheld": {"zh": "投诉属实", "en": "complaint upheld"},
     "window_untidy": {"zh": "窗口不整洁", "en": "window untidy"},
+    "duty_absent": {"zh": "值班缺岗", "en": "absent from duty"},
     UNREGISTERED_OUTING: {"zh": "未登记外出", "en": "going out without registering"},
 }
 
@@ -84,6 +85,13 @@ ACTIONS: Words = {
     "device_retire": {"zh": "停用设备", "en": "device retired"},
     "enrol": {"zh": "采集生物特征", "en": "biometrics enrolled"},
     "finding_add": {"zh": "巡查记录", "en": "patrol finding recorded"},
+    "duty_set": {"zh": "排班", "en": "duty assigned"},
+    "duty_remove": {"zh": "取消排班", "en": "duty removed"},
+}
+
+DUTY_WORDS: Words = {  # rules/rosters.py Duty
+    "leader": {"zh": "领导带班", "en": "leader on duty"},
+    "front_desk": {"zh": "总服务台值班", "en": "front desk"},
 }
 
 LEAVE_KINDS: Words = {  # mqtt/schema.py LeaveKind
@@ -176,6 +184,7 @@ FAMILIES: dict[str, Words] = {
     "notice": NOTICES,
     "rating": RATINGS,
     "count": COUNTS,
+    "duty": DUTY_WORDS,
 }
 
 
@@ -237,6 +246,10 @@ def rating_word(code: object, language: Language = "zh") -> str:
     return word(RATINGS, code, language)
 
 
+def duty_word(code: object, language: Language = "zh") -> str:
+    return word(DUTY_WORDS, code, language)
+
+
 def count_word(code: object, language: Language = "zh") -> str:
     """A key of the inspection's counts: a state, a rule (said as a count of violations, so
     that the state 离岗 and the rule 离岗 stay apart), or what else it counts."""
@@ -279,6 +292,9 @@ LABELS: Words = {
     "devices": {"zh": "台设备", "en": "devices"},
     "leave records": {"zh": "条请假记录", "en": "leave records"},
     "patrol findings": {"zh": "条巡查记录", "en": "patrol findings"},
+    "duty entries": {"zh": "条排班", "en": "duty entries"},
+    "on duty": {"zh": "今日值班", "en": "On duty today"},
+    "all sessions": {"zh": "全天", "en": "all sessions"},
     "actions": {"zh": "条操作记录", "en": "actions"},
     "entered by": {"zh": "录入人", "en": "entered by"},
     "minutes": {"zh": "分钟", "en": "min"},
