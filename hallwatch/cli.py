@@ -101,6 +101,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "models.cli_staff:identify",
         "Who is in each photo: staff id, score, margin, liveness, or why not.",
     ),
+    "duty": Subcommand(
+        "rules.roster_cli:duty",
+        "Duty rosters (领导带班, 总服务台值班): who is on duty at a site on a date.",
+    ),
     "findings": Subcommand(
         "rules.patrol_cli:findings",
         "Patrol findings (巡查): what an inspector observed of a person or a window.",

@@ -28,6 +28,7 @@ from rules.directory import Directory, ServiceWindow
 from rules.manager_actions import LeaveRecord, ManagerAction, effective_leave, violation_marks
 from rules.patrol import PatrolFinding
 from rules.policy import UNREGISTERED_OUTING, Grace, Policy
+from rules.rosters import DUTY_ABSENT, DutyAssignment, on_duty
 from rules.spans import Span, clip, longest_overlap, merge, total
 
 PRESENT_AFTER = (Action.CLOCK_IN, Action.LEAVE_RETURN)
@@ -259,8 +260,10 @@ class PersonDay:
         leaves: Sequence[LeaveRecord],
         now: datetime | None,
         facts: Facts,
+        duties: Sequence[DutyAssignment] = (),
     ) -> None:
         self.policy, self.staff, self.day, self.now = policy, staff, day, now
+        self.duties = duties
         self.zone = policy.zone(site)
         self.grace = policy.grace
         self.day_sessions = policy.sessions(day)
@@ -308,6 +311,7 @@ class PersonDay:
             self.attendance()
             self.outings()
             self.computer_use()
+            self.duty()
         self.spoofs()
         return self.findings
 
@@ -523,6 +527,32 @@ class PersonDay:
         if since is not None:
             spans.append((since, self.day_span[1]))
         return [part for s in self.sessions for part in clip(spans, s)]
+
+    def duty(self) -> None:
+        """On duty (rules/rosters.py): missing from a duty session, once it has settled,
+        longer than `duty_absent_min` (not clocked in, clocked out or gone out; approved
+        leave excuses its part) is one violation per duty and session."""
+        presence = self.presence()
+        limit = timedelta(minutes=self.grace.duty_absent_min)
+        for duty in self.duties:
+            for index in duty.session_indices(len(self.sessions)):
+                start, end = self.sessions[index]
+                due = self.leave_adjusted(start, end)
+                if due is None or not self.settled(end):
+                    continue
+                present = total(clip(presence, due))
+                missing = (due[1] - due[0]) - present
+                if missing <= limit:
+                    continue
+                self.add(
+                    DUTY_ABSENT,
+                    f"duty-{duty.duty}-s{index}",
+                    due[0],
+                    [c.id for c in self.clocks if start <= c.ts < end],
+                    f"on duty ({duty.duty}) in the session {_hm(start, self.zone)}-"
+                    f"{_hm(end, self.zone)}: present {present.total_seconds() / 60:.0f} of "
+                    f"{(due[1] - due[0]).total_seconds() / 60:.0f} min",
+                )
 
     def idle(self) -> list[tuple[Span, str]]:
         """The idle part of each activity interval, with the interval's id."""
@@ -774,10 +804,13 @@ def evaluate_person_month(
     now: datetime | None = None,
     facts: Facts = NO_FACTS,
     patrol: Iterable[PatrolFinding] = (),
+    rosters: Sequence[DutyAssignment] = (),
 ) -> list[ViolationRecord]:
     """All violations of one person in one month (YYYY-MM), numbered and marked.
 
     `patrol`: inspectors' findings (those of other people and of windows are ignored).
+    `rosters`: duty entries (those of other people and days are ignored); a duty is judged
+    on a day the person is judged, under the timetable of their window's site.
 
     Each day is judged at the window the person works at that day (a move mid-month
     changes the window, and perhaps the site, from that day); days before the site's
@@ -796,7 +829,15 @@ def evaluate_person_month(
         finding
         for day, window in windows.items()
         for finding in PersonDay(
-            policy, staff, window.site, day, days_of_site[window.site][day], leaves, now, facts
+            policy,
+            staff,
+            window.site,
+            day,
+            days_of_site[window.site][day],
+            leaves,
+            now,
+            facts,
+            on_duty(rosters, staff, day),
         ).run()
     ]
     findings += observed(policy, staff, patrol, windows)
@@ -813,6 +854,7 @@ def evaluate_month(
     now: datetime | None = None,
     facts: Facts = NO_FACTS,
     patrol: Sequence[PatrolFinding] = (),
+    rosters: Sequence[DutyAssignment] = (),
 ) -> list[ViolationRecord]:
     """Every staff member's violations in a month, in a stable order."""
     grouped = group_by_person(events, directory)
@@ -820,6 +862,6 @@ def evaluate_month(
     for staff in directory.judged_staff:
         person = grouped.get(staff, PersonEvents())
         records += evaluate_person_month(
-            policy, directory, staff, month, person, actions, now, facts, patrol
+            policy, directory, staff, month, person, actions, now, facts, patrol, rosters
         )
     return records

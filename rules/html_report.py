@@ -17,7 +17,7 @@ from html import escape
 from rules.directory import Directory
 from rules.engine import ViolationRecord
 from rules.inspection import InspectionReport, acknowledgement
-from rules.render import moment
+from rules.render import duty_holder_line, moment
 from rules.scoring import PersonScore, WindowScore
 from rules.words import (
     Language,
@@ -253,10 +253,14 @@ def inspection_html(
                 )
     chart = count_bars(_t("by rule", language), sorted(by_rule.items())) if by_rule else ""
     header = [_t(k, language) for k in ("window", "name", "state", "punches", "violations")]
+    on_duty = "".join(
+        f"<li>{escape(duty_holder_line(d, language).strip())}</li>" for d in report.on_duty
+    )
     return (
         f"<h2>{escape(label('daily inspection', language))} {report.day}</h2>"
         f"<p><small>{escape(label('as of', language))} {moment(report.as_of)}</small></p>"
         f"<p>{counts}</p>"
+        + (f"<h3>{escape(label('on duty', language))}</h3><ul>{on_duty}</ul>" if on_duty else "")
         + chart
         + _table(header, rows)
         + f"<h3>{escape(label('offline', language))}</h3><ul>{offline or none}</ul>"

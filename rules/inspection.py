@@ -33,6 +33,7 @@ from rules.manager_actions import Language, LeaveRecord, effective_leave
 from rules.policy import Policy
 from rules.recompute import attested, stored_facts
 from rules.requests import ATTESTED_METHOD, is_attested
+from rules.rosters import DutyAssignment
 from rules.store import DeviceSeen, Store
 from rules.words import alert_state_word, alert_word, label, rule_word
 
@@ -114,6 +115,18 @@ class OpenItem:
 
 
 @dataclass(frozen=True, slots=True)
+class DutyLine:
+    """A duty holder of the day (领导带班, 总服务台值班) and where they are now."""
+
+    site: str
+    duty: str
+    staff_id: str
+    name: str
+    status: str  # a state of `_status`, as the person's window line shows it
+    sessions: tuple[int, ...] | None  # None: all sessions
+
+
+@dataclass(frozen=True, slots=True)
 class InspectionReport:
     day: date
     site: str | None
@@ -125,6 +138,7 @@ class InspectionReport:
     devices: tuple[DeviceLine, ...] = ()  # every device seen: online or offline, version
     # the day's device faults that cleared by themselves (a later healthy status)
     healed: tuple[OpenItem, ...] = ()
+    on_duty: tuple[DutyLine, ...] = ()  # today's duty holders (rules/rosters.py)
 
     def counts(self, sites: set[str] | None = None) -> dict[str, int]:
         """Staff per status and violations per rule (of `sites`, or all), devices, items."""
@@ -201,6 +215,7 @@ def inspect_day(
     language: Language = "zh",
     alert_states: Mapping[str, AlertState] | None = None,
     corrections: dict[str, list[schema.Punch]] | None = None,
+    rosters: list[DutyAssignment] | None = None,
 ) -> InspectionReport:
     """The day's inspection; `alert_states`: what people did with alerts (none: all open);
     `corrections`: per person, the approved punch corrections (补卡) of the day, shown among
@@ -247,6 +262,20 @@ def inspect_day(
         for e in events
         if isinstance(e, schema.Alert) and is_item(e, directory)
     ]
+    # A duty holder is where their window's line says; someone posted nowhere is not judged.
+    status_of = {line.staff_id: line.status for w in windows for line in w.staff}
+    on_duty = tuple(
+        DutyLine(
+            e.site,
+            e.duty,
+            e.staff_id,
+            directory.name(e.staff_id, language),
+            status_of.get(e.staff_id, "not employed"),
+            e.sessions,
+        )
+        for e in sorted(rosters or (), key=lambda e: (e.site, e.duty, e.staff_id))
+        if e.day == day and (site is None or e.site == site)
+    )
     return InspectionReport(
         day,
         site,
@@ -259,6 +288,7 @@ def inspect_day(
         clocks,
         _devices(policy, site, statuses),
         tuple(_healed(policy, a, language) for a in alerts if a.cleared_by_itself),
+        on_duty,
     )
 
 
@@ -495,6 +525,7 @@ def load_inspection(
         staff: [p for p in punches if site is None or p.site == site]
         for staff, punches in attested(store, start, end).items()
     }
+    rosters = store.rosters(day, day, site=site)
     return inspect_day(
         policy,
         directory,
@@ -509,4 +540,5 @@ def load_inspection(
         language,
         store.alert_states(),
         corrections,
+        rosters,
     )

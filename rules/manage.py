@@ -4,7 +4,8 @@
 (`Actor`), is recorded as an audited `ManagerAction`, recomputes the person-months it
 touches and is announced on MQTT. Results are dataclasses; a refusal is a
 `rules.acting.ManagementError` (`NotFound`, `Refused`, `InvalidInput`) whose message says
-what to do. The directory's part is `rules.manage_directory.DirectoryManagement`.
+what to do. The directory's part is `rules.manage_directory.DirectoryManagement`, the duty
+rosters' `rules.manage_rosters.RosterManagement`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from rules.html_report import daily_page, monthly_page
 from rules.inspection import InspectionReport, load_inspection
 from rules.manage_directory import DirectoryManagement
 from rules.manage_requests import RequestManagement
+from rules.manage_rosters import RosterManagement
 from rules.manager_actions import (
     ActionKind,
     Language,
@@ -85,7 +87,7 @@ def checked_month(month: str) -> str:
     return month
 
 
-class Management(DirectoryManagement, RequestManagement):
+class Management(DirectoryManagement, RequestManagement, RosterManagement):
     """A hall manager's actions and queries on one store and policy.
 
     `announcer` publishes each action and the violations it changed (None: no broker,

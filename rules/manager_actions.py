@@ -45,6 +45,9 @@ ActionKind = Literal[
     "request_raise",
     "request_approve",
     "request_reject",
+    # duty rosters (rules/rosters.py): their target is the roster entry
+    "duty_set",
+    "duty_remove",
 ]
 
 

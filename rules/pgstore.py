@@ -16,6 +16,7 @@ from rules.gallery_store import gallery_tables
 from rules.notify_store import notify_tables
 from rules.patrol_store import patrol_tables
 from rules.request_store import request_tables
+from rules.roster_store import roster_tables
 from rules.store import SqlStore, tables
 
 # Text compared byte by byte, as SQLite does: timestamps and ids sort the same everywhere.
@@ -39,6 +40,7 @@ class PostgresStore(SqlStore):
             + gallery_tables(TEXT, "BYTEA", "BIGSERIAL PRIMARY KEY")
             + patrol_tables(TEXT, "BYTEA")
             + request_tables(TEXT)
+            + roster_tables(TEXT)
             + account_tables(TEXT, "BIGSERIAL PRIMARY KEY")
             + notify_tables(TEXT, "BIGSERIAL PRIMARY KEY")
             + alert_tables(TEXT),

@@ -157,6 +157,13 @@ class Grace(Section):
             "session ones."
         ),
     )
+    duty_absent_min: Minutes = pydantic.Field(
+        15,
+        description=(
+            "A person on duty (领导带班, 总服务台值班) missing longer than this many minutes "
+            "of a duty session (not clocked in, or out) is absent from duty (once per session)."
+        ),
+    )
     settle_min: Minutes = pydantic.Field(
         30,
         description=(
@@ -317,6 +324,8 @@ RuleId = Literal[
     "attitude",
     "complaint_upheld",
     "window_untidy",
+    # judged from duty rosters (rules/rosters.py)
+    "duty_absent",
 ]
 # The rules an inspector records as findings; the others are judged from devices' events.
 OBSERVED_RULES = (
@@ -348,6 +357,7 @@ def _default_catalogue() -> dict[RuleId, Penalty]:
         "phone_use": ("minor", 2),
         "attitude": ("minor", 2),
         "complaint_upheld": ("serious", 5),
+        "duty_absent": ("minor", 2),
     }
     catalogue = {rule: Penalty(severity=s, deduction=d) for rule, (s, d) in table.items()}
     catalogue["window_untidy"] = Penalty(severity="minor", deduction=1, applies_to="window")
@@ -500,9 +510,10 @@ class Policy(Section):
     @pydantic.field_validator("catalogue", mode="after")
     @classmethod
     def _observed_defaults(cls, catalogue: dict[str, Penalty]) -> dict[str, Penalty]:
-        """Observed rules came after halls wrote their catalogues: unlisted, they default."""
+        """Observed rules and the duty rule came after halls wrote their catalogues:
+        unlisted, they default."""
         defaults = _default_catalogue()
-        return {**{r: defaults[r] for r in OBSERVED_RULES}, **catalogue}
+        return {**{r: defaults[r] for r in (*OBSERVED_RULES, "duty_absent")}, **catalogue}
 
     @pydantic.model_validator(mode="after")
     def _consistent(self) -> Policy:

@@ -1,7 +1,8 @@
 """Bring stored violations in line with stored events, per person-month or per month.
 
 Each cycle reads, besides the events, the facts the engine needs from the store (first
-punches, numbers announced, heartbeats near the punches) and keeps the numbers it gives.
+punches, numbers announced, heartbeats near the punches), the inspectors' findings and the
+duty rosters of the month, and keeps the numbers it gives.
 Who works where is the `Directory` snapshot the caller gives (the same for a whole cycle).
 """
 
@@ -118,8 +119,10 @@ def recompute_person_month(
         facts = stored_facts(store, policy, month, person.clocks)
         person.clocks += attested(store, start, end, staff).get(staff, [])
         patrol = store.findings(start, end, staff=staff)
+        days = month_days(month)
+        rosters = store.rosters(days[0], days[-1], staff=staff)
         records = evaluate_person_month(
-            policy, directory, staff, month, person, store.actions(), now, facts, patrol
+            policy, directory, staff, month, person, store.actions(), now, facts, patrol, rosters
         )
         return _replace(store, staff, month, records)
 
@@ -146,6 +149,8 @@ def recompute_month(
         grouped = group_by_person(store.events(start, end, kinds=PERSON_KINDS), directory)
         actions = store.actions()
         patrol = store.findings(start, end)
+        days = month_days(month)
+        rosters = store.rosters(days[0], days[-1])
         punches = [c for person in chosen if person in grouped for c in grouped[person].clocks]
         facts = stored_facts(store, policy, month, punches)
         for person, extra in attested(store, start, end).items():
@@ -161,6 +166,7 @@ def recompute_month(
                 now,
                 facts,
                 patrol,
+                rosters,
             )
             more, gone = _replace(store, person, month, records)
             changed += more

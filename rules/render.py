@@ -27,7 +27,7 @@ from rules.alerts import AlertRow
 from rules.directory import Directory
 from rules.engine import ViolationRecord
 from rules.gallery_status import GalleryStatus
-from rules.inspection import DeviceLine, InspectionReport, acknowledgement
+from rules.inspection import DeviceLine, DutyLine, InspectionReport, acknowledgement
 from rules.manager_actions import Language, LeaveRecord, ManagerAction
 from rules.requests import ATTESTED_METHOD
 from rules.scoring import PersonScore, WindowScore
@@ -37,6 +37,7 @@ from rules.words import (
     alert_word,
     count_word,
     device_state_word,
+    duty_word,
     label,
     leave_kind_word,
     method_word,
@@ -234,6 +235,18 @@ def device_state_line(d: DeviceLine, language: Language = "zh") -> str:
     return device_line(d, f" ({', '.join(parts)}; {last_seen} {{when}})", language)
 
 
+def duty_holder_line(d: DutyLine, language: Language) -> str:
+    """A duty holder as the inspection lists them: duty, name, where they are now."""
+    who = d.staff_id if d.name == d.staff_id else f"{d.name} {d.staff_id}"
+    sessions = (
+        ",".join(str(i + 1) for i in d.sessions) if d.sessions else label("all sessions", language)
+    )
+    return (
+        f"  {duty_word(d.duty, language)}  {who}  {state_word(d.status, language)}  "
+        f"({d.site}, {sessions})"
+    )
+
+
 def inspection_text(report: InspectionReport, language: Language = "zh") -> str:
     """The daily inspection as a person reads it: names, states and rules in words."""
 
@@ -248,6 +261,9 @@ def inspection_text(report: InspectionReport, language: Language = "zh") -> str:
         "  "
         + ", ".join(f"{count_word(k, language)}: {n}" for k, n in sorted(report.counts().items())),
     ]
+    if report.on_duty:
+        out.append(heading("on duty"))
+        out += [duty_holder_line(d, language) for d in report.on_duty]
     for window in report.windows:
         out.append(f"\n{label('window', language)} {window.label} ({window.site})")
         for line in window.staff:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -46,11 +46,9 @@ def _key(heading: Any) -> str:
     return str(heading or "").strip().lower().replace(" ", "").replace("-", "_")
 
 
-FIELD_OF = {_key(h): name for name, headings in HEADINGS.items() for h in headings}
-
-
-def read_rows(path: Path) -> list[FileRow]:
-    """The data rows of an XLSX or CSV staff file (empty rows skipped)."""
+def read_rows(path: Path, headings: Mapping[str, Sequence[str]] = HEADINGS) -> list[FileRow]:
+    """The data rows of an XLSX or CSV file (empty rows skipped): a staff file, or another
+    file of rows about staff (a duty roster) whose columns `headings` names."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         grid = _xlsx_rows(path)
@@ -58,15 +56,18 @@ def read_rows(path: Path) -> list[FileRow]:
         grid = _csv_rows(path)
     else:
         raise StaffFileError(f"{path}: give an .xlsx or .csv file (not {suffix or 'no suffix'})")
-    return _with_header(path, grid)
+    return _with_header(path, grid, headings)
 
 
-def _with_header(path: Path, grid: Iterator[Sequence[Any]]) -> list[FileRow]:
+def _with_header(
+    path: Path, grid: Iterator[Sequence[Any]], headings: Mapping[str, Sequence[str]]
+) -> list[FileRow]:
+    field_of = {_key(h): name for name, names in headings.items() for h in names}
     columns: dict[int, str] | None = None
     rows = []
     for number, cells in enumerate(grid, start=1):
         if columns is None:
-            columns = _header(cells)
+            columns = _header(cells, field_of)
             if columns is None and number >= HEADER_SEARCH_ROWS:
                 break
             continue
@@ -79,17 +80,17 @@ def _with_header(path: Path, grid: Iterator[Sequence[Any]]) -> list[FileRow]:
             )
         )
     if columns is None:
-        known = " / ".join(f"{h[0]}/{name}" for name, h in HEADINGS.items())
+        known = " / ".join(f"{h[0]}/{name}" for name, h in headings.items())
         raise StaffFileError(
             f"{path}: no header row in its first {HEADER_SEARCH_ROWS} rows; name the columns "
-            f"(at least 工号 and 姓名): {known}"
+            f"(at least 工号 and one more): {known}"
         )
     return rows
 
 
-def _header(cells: Sequence[Any]) -> dict[int, str] | None:
+def _header(cells: Sequence[Any], field_of: Mapping[str, str]) -> dict[int, str] | None:
     """Column index -> field, if these cells are the header row (they name the staff id)."""
-    found = {i: FIELD_OF[_key(c)] for i, c in enumerate(cells) if _key(c) in FIELD_OF}
+    found = {i: field_of[_key(c)] for i, c in enumerate(cells) if _key(c) in field_of}
     return found if "staff_id" in found.values() and len(found) >= 2 else None
 
 

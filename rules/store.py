@@ -40,6 +40,8 @@ from rules.patrol import PatrolFinding
 from rules.patrol_store import PatrolQueries, patrol_tables
 from rules.request_store import RequestQueries, request_tables
 from rules.requests import Request, RequestKind, RequestStatus
+from rules.roster_store import RosterQueries, roster_tables
+from rules.rosters import DutyAssignment
 from rules.spans import union
 from rules.stamps import stamp, unstamp
 
@@ -274,6 +276,32 @@ class Store(Protocol):
 
     def request(self, request_id: str) -> Request | None: ...
 
+    def set_duties(
+        self,
+        entries: Sequence[DutyAssignment],
+        audit: Sequence[ManagerAction] = (),
+        pending: Iterable[PersonMonth] = (),
+    ) -> None:
+        """Keep duty roster entries with their audit rows and the person-months to re-judge,
+        all or none (rules/roster_store.py)."""
+
+    def remove_duty(
+        self, site: str, day: date, duty: str, staff: str, audit: Sequence[ManagerAction] = ()
+    ) -> bool:
+        """Take a person off a duty of a day; whether they were on it."""
+        ...
+
+    def rosters(
+        self,
+        first: date | None = None,
+        last: date | None = None,
+        *,
+        site: str | None = None,
+        staff: str | None = None,
+    ) -> list[DutyAssignment]:
+        """Roster entries of the days [first, last], by day."""
+        ...
+
     def directory(self) -> Directory:
         """The staff directory as it is now: windows, staff and their postings, devices."""
 
@@ -481,6 +509,7 @@ class SqlStore(
     PatrolQueries,
     RequestQueries,
     AlertQueries,
+    RosterQueries,
 ):
     """Every query of the store, over one DB-API connection, in transactions.
 
@@ -941,6 +970,7 @@ class SqliteStore(SqlStore):
             + gallery_tables("TEXT", "BLOB", "INTEGER PRIMARY KEY")
             + patrol_tables("TEXT", "BLOB")
             + request_tables("TEXT")
+            + roster_tables("TEXT")
             + account_tables("TEXT", "INTEGER PRIMARY KEY")
             + notify_tables("TEXT", "INTEGER PRIMARY KEY")
             + alert_tables("TEXT"),

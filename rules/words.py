@@ -38,6 +38,7 @@ RULES: Words = {
     "attitude": {"zh": "服务态度", "en": "service attitude"},
     "complaint_upheld": {"zh": "投诉属实", "en": "complaint upheld"},
     "window_untidy": {"zh": "窗口不整洁", "en": "window untidy"},
+    "duty_absent": {"zh": "值班缺岗", "en": "absent from duty"},
     UNREGISTERED_OUTING: {"zh": "未登记外出", "en": "going out without registering"},
 }
 
@@ -89,6 +90,8 @@ ACTIONS: Words = {
     "request_raise": {"zh": "提交申请", "en": "request raised"},
     "request_approve": {"zh": "批准申请", "en": "request approved"},
     "request_reject": {"zh": "驳回申请", "en": "request rejected"},
+    "duty_set": {"zh": "排班", "en": "duty assigned"},
+    "duty_remove": {"zh": "取消排班", "en": "duty removed"},
 }
 
 REQUEST_KINDS: Words = {  # rules/requests.py RequestKind
@@ -100,6 +103,11 @@ REQUEST_STATUSES: Words = {  # rules/requests.py RequestStatus
     "pending": {"zh": "待审批", "en": "pending"},
     "approved": {"zh": "已批准", "en": "approved"},
     "rejected": {"zh": "已驳回", "en": "rejected"},
+}
+
+DUTY_WORDS: Words = {  # rules/rosters.py Duty
+    "leader": {"zh": "领导带班", "en": "leader on duty"},
+    "front_desk": {"zh": "总服务台值班", "en": "front desk"},
 }
 
 LEAVE_KINDS: Words = {  # mqtt/schema.py LeaveKind
@@ -203,6 +211,7 @@ FAMILIES: dict[str, Words] = {
     "count": COUNTS,
     "request_kind": REQUEST_KINDS,
     "request_status": REQUEST_STATUSES,
+    "duty": DUTY_WORDS,
 }
 
 
@@ -272,6 +281,10 @@ def request_status_word(code: object, language: Language = "zh") -> str:
     return word(REQUEST_STATUSES, code, language)
 
 
+def duty_word(code: object, language: Language = "zh") -> str:
+    return word(DUTY_WORDS, code, language)
+
+
 def count_word(code: object, language: Language = "zh") -> str:
     """A key of the inspection's counts: a state, a rule (said as a count of violations, so
     that the state 离岗 and the rule 离岗 stay apart), or what else it counts."""
@@ -315,6 +328,9 @@ LABELS: Words = {
     "leave records": {"zh": "条请假记录", "en": "leave records"},
     "patrol findings": {"zh": "条巡查记录", "en": "patrol findings"},
     "requests": {"zh": "条申请", "en": "requests"},
+    "duty entries": {"zh": "条排班", "en": "duty entries"},
+    "on duty": {"zh": "今日值班", "en": "On duty today"},
+    "all sessions": {"zh": "全天", "en": "all sessions"},
     "actions": {"zh": "条操作记录", "en": "actions"},
     "entered by": {"zh": "录入人", "en": "entered by"},
     "minutes": {"zh": "分钟", "en": "min"},

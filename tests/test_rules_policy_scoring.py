@@ -25,6 +25,7 @@ def test_defaults_mirror_the_brief():
     g = p.grace
     assert (g.late_min, g.early_min, g.absent_late_min, g.outing_overdue_min) == (5, 5, 60, 10)
     assert (g.away_idle_min, g.nonwork_session_min, g.nonwork_day_min) == (30, 5, 60)
+    assert g.duty_absent_min == 15
     table = {rule: (pen.severity, pen.deduction) for rule, pen in p.catalogue.items()}
     assert table == {
         "late": ("minor", 1),
@@ -43,6 +44,7 @@ def test_defaults_mirror_the_brief():
         "attitude": ("minor", 2),
         "complaint_upheld": ("serious", 5),
         "window_untidy": ("minor", 1),
+        "duty_absent": ("minor", 2),
     }
     assert {r for r, pen in p.catalogue.items() if pen.applies_to == "window"} == {"window_untidy"}
     assert p.corrections.allowance == 3
