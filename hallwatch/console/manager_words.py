@@ -1,5 +1,5 @@
-"""The words of the manager's pages (inspection, violations, leave, assessment), merged
-into `i18n.WORDS`; the regime's own words stay rules/words.py's."""
+"""The words of the manager's pages (inspection, violations, leave, assessment, patrol
+findings), merged into `i18n.WORDS`; the regime's own words stay rules/words.py's."""
 
 from __future__ import annotations
 
@@ -72,4 +72,18 @@ MANAGER_WORDS: dict[str, dict[Language, str]] = {
     "leave.submit": {"zh-CN": "登记", "en": "Grant"},
     "leave.cancel": {"zh-CN": "取消请假", "en": "Cancel"},
     "leave.cancel_reason": {"zh-CN": "取消原因", "en": "Why"},
+    # -- patrol findings (pages/findings.py)
+    "nav.findings": {"zh-CN": "巡查记录", "en": "Patrol findings"},
+    "finding.title": {"zh-CN": "巡查记录", "en": "Patrol findings"},
+    "finding.record": {"zh-CN": "记录巡查发现", "en": "Record what you observed"},
+    "finding.window": {"zh-CN": "窗口", "en": "Window"},
+    "finding.person": {"zh-CN": "人员", "en": "Person"},
+    "finding.whole_window": {"zh-CN": "整个窗口", "en": "The whole window"},
+    "finding.rule": {"zh-CN": "问题类型", "en": "Rule"},
+    "finding.note": {"zh-CN": "情况说明", "en": "Note"},
+    "finding.photo": {"zh-CN": "照片", "en": "Photo"},
+    "finding.submit": {"zh-CN": "提交", "en": "Record"},
+    "finding.today": {"zh-CN": "今日巡查记录", "en": "Findings today"},
+    "finding.of": {"zh-CN": "对象", "en": "Of"},
+    "finding.by": {"zh-CN": "记录人", "en": "Recorded by"},
 }

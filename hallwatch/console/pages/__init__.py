@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute
 
 from hallwatch.console.pages import (
     assessment,
+    findings,
     hall,
     home,
     inspection,
@@ -28,6 +29,7 @@ NAV = [
     NavItem("nav.violations", "/violations"),
     NavItem("nav.assessment", "/assessment"),
     NavItem("nav.leave", "/leave"),
+    NavItem("nav.findings", "/findings", "inspector"),
     NavItem("nav.directory", "/people"),
 ]
 
@@ -38,6 +40,7 @@ ROUTES: list[BaseRoute] = [
     *inspection.routes,
     *violations.routes,
     *leave.routes,
+    *findings.routes,
     *assessment.routes,
     *people.routes,
 ]
