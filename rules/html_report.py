@@ -194,8 +194,11 @@ def violation_html(v: ViolationRecord, language: Language) -> str:
     return (
         f'<span class="{escape(v.severity)}">{escape(rule_word(v.rule, language))} '
         f"({escape(severity_word(v.severity, language))}) −{v.deduction:g}{number}{escape(veto)}</span> "
-        f"[{escape(status_word(v.status, language))}] <small>{escape(v.detail)}; "
-        f"{escape(label('evidence', language))}: {escape(evidence)}; {escape(v.violation_id)}</small>"
+        f"[{escape(status_word(v.status, language))}] <small>{escape(v.detail)}</small> "
+        # Ids one click away, never the headline: the events by id, and the violation's own.
+        f'<details class="id"><summary>{escape(label("ids", language))}</summary><small>'
+        f"{escape(label('evidence', language))}: {escape(evidence)}; {escape(v.violation_id)}"
+        "</small></details>"
     )
 
 

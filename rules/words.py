@@ -317,6 +317,7 @@ LABELS: Words = {
     "clock not synced": {"zh": "时钟未同步", "en": "clock NOT synced"},
     "clock unknown": {"zh": "时钟状态未知", "en": "clock unknown"},
     "evidence": {"zh": "证据", "en": "evidence"},
+    "ids": {"zh": "编号", "en": "ids"},
     "no evidence": {"zh": "无（未打卡）", "en": "none (no punch)"},
     "escalated": {"zh": "已升级", "en": "ESCALATED"},
     "veto": {"zh": "一票否决", "en": "VETO"},
