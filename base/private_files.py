@@ -27,6 +27,12 @@ class PrivateFileError(HallwatchError, OSError):
     stands where it goes."""
 
 
+def _link_error(path: Path) -> PrivateFileError:
+    return PrivateFileError(
+        f"{path} is a symbolic link: a private file is never written through one"
+    )
+
+
 def _open_private(path: Path, access: int) -> int:
     """A descriptor on `path` (created 0600 if missing, made 0600 if not), never through
     a symbolic link, only ever on a regular file."""
@@ -39,9 +45,7 @@ def _open_private(path: Path, access: int) -> int:
             fd = os.open(path, flags | os.O_NONBLOCK)  # a FIFO must not hang us
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                raise PrivateFileError(
-                    f"{path} is a symbolic link: a private file is never written through one"
-                ) from None
+                raise _link_error(path) from None
             raise
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -54,9 +58,35 @@ def _open_private(path: Path, access: int) -> int:
 
 
 def create_private_file(path: str | Path) -> Path:
-    """Create `path` (and its parent directories) with mode 0600 if missing; enforce 0600."""
+    """Create `path` (and its parent directories) with mode 0600 if missing; enforce 0600.
+
+    An existing file is checked through an `O_PATH` descriptor, never opened for reading:
+    closing any other descriptor on a file releases every POSIX lock this process holds on
+    it, and SQLite's locks on a database another connection here has open are such locks.
+    """
     path = Path(path)
-    os.close(_open_private(path, os.O_RDONLY))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, PRIVATE_MODE))
+        return path
+    except FileExistsError:
+        pass
+    try:
+        fd = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _link_error(path) from None
+        raise
+    try:
+        found = os.fstat(fd)
+        if stat.S_ISLNK(found.st_mode):  # O_PATH | O_NOFOLLOW opens the link itself
+            raise _link_error(path)
+        if not stat.S_ISREG(found.st_mode):
+            raise PrivateFileError(f"{path} is not a regular file")
+        if stat.S_IMODE(found.st_mode) != PRIVATE_MODE:
+            os.chmod(f"/proc/self/fd/{fd}", PRIVATE_MODE)  # the file held, not the name
+    finally:
+        os.close(fd)
     return path
 
 
@@ -90,14 +120,24 @@ def connect_private(path: str | Path, *, synchronous: str = "FULL") -> sqlite3.C
     """Open a private SQLite database in WAL mode.
 
     `synchronous=FULL` makes every commit durable across power loss, which a journal of
-    punches needs; caches may pass "NORMAL".
+    punches needs; caches may pass "NORMAL". Every such connection is shared by its
+    owner's threads (each use under the owner's lock), so it keeps no statement cache: the
+    sqlite3 module resets a cached statement when a cursor that last ran it is freed, and a
+    cursor freed by the garbage collector in another thread would reset it under a query
+    running there.
     """
     path = create_private_file(path)
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(
+        path,
+        isolation_level=None,
+        check_same_thread=False,
+        cached_statements=0,
+    )
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA busy_timeout=5000")
-    # WAL and shared-memory side files inherit the umask: keep them private as well.
+    # SQLite gives the WAL and shared-memory files the database's mode; side files left
+    # by an earlier version may be wider.
     for suffix in ("-wal", "-shm"):
         side = Path(f"{path}{suffix}")
         if side.exists():

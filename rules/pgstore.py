@@ -75,4 +75,5 @@ class PostgresStore(SqlStore):
         return bool(self._execute(query, [staff, month]).fetchone()[0])
 
     def close(self) -> None:
-        self.conn.close()
+        with self._lock:  # never under a query another thread runs
+            self.conn.close()

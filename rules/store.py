@@ -546,7 +546,11 @@ class SqlStore(
 
     def _rows(self, text: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
-            return list(self._execute(text, params).fetchall())
+            cursor = self._execute(text, params)
+            try:
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
 
     def _execute_many(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
@@ -985,4 +989,5 @@ class SqliteStore(SqlStore):
         return True
 
     def close(self) -> None:
-        self.db.close()
+        with self._lock:  # never under a query another thread runs
+            self.db.close()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from base.private_files import connect_private
 from drivers.fingerprint.registry import FingerRegistry
 from edge.journal import Journal
 from models.gallery import Gallery, Template
@@ -110,3 +113,34 @@ def test_the_template_export_writes_through_no_planted_link(tmp_path, victim):
     assert _untouched(victim)
     assert [e.staff_id for e in read_backup(target)] == ["S001"]
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_opening_a_database_again_keeps_the_locks_another_connection_holds(tmp_path):
+    """Closing any descriptor on a file drops every POSIX lock the process holds on it:
+    opening the store a second time in a process (the console's pages, a test) must not
+    take away the write lock the first connection holds from another process's view."""
+    path = tmp_path / "rules.db"
+    writer = connect_private(path)
+    writer.execute("CREATE TABLE t (x)")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO t VALUES (1)")
+    second = connect_private(path)  # the same file again, while the write lock is held
+    try:
+        other_process = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=0, "
+                "isolation_level=None); c.execute('BEGIN IMMEDIATE')",
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert other_process.returncode != 0
+        assert "database is locked" in other_process.stderr
+    finally:
+        writer.execute("ROLLBACK")
+        second.close()
+        writer.close()
