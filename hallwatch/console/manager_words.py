@@ -45,7 +45,9 @@ MANAGER_WORDS: dict[str, dict[Language, str]] = {
     "v.evidence": {"zh-CN": "证据", "en": "Evidence"},
     "v.no_evidence": {"zh-CN": "无（未打卡）", "en": "None (no punch)"},
     "v.what": {"zh-CN": "内容", "en": "What"},
-    "v.device": {"zh-CN": "设备", "en": "Device"},
+    "v.device": {"zh-CN": "设备或记录人", "en": "Device or recorded by"},
+    "v.observed": {"zh-CN": "巡查发现", "en": "Patrol finding"},
+    "v.photo": {"zh-CN": "现场照片", "en": "Photo"},
     "v.snapshot": {
         "zh-CN": "该终端保存了抓拍照片，照片只留在终端上，中心不保存图像。",
         "en": "The station kept a snapshot: it stays on the station; no images centrally.",

@@ -149,6 +149,14 @@ def test_an_inspector_records_a_finding_with_a_photo_on_a_tablet(
     assert "玩手机" in rows.first.inner_text()
     assert score_of(page, hall, "S1") == before - PHONE_USE_DEDUCTION
 
+    # The violation's page rests on the finding: what was seen, by whom, and its photo.
+    page.goto(f"{hall.url}/violations/{finding.violation_id}")
+    [evidence] = page.locator("table.evidence tbody tr").all()
+    assert f"巡查发现：玩手机：窗口内玩手机 {SCRIPT}" in evidence.inner_text()
+    assert "zhao via console" in evidence.inner_text()
+    assert evidence.get_by_role("link", name="现场照片").get_attribute("href") == href
+    screenshot(page, "finding-violation")
+
 
 def test_a_bad_photo_is_refused_beside_the_form_with_what_was_entered(hall, tablet, signed_in):
     page = tablet

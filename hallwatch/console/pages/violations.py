@@ -52,6 +52,8 @@ class Evidence:
     device: str
     event_id: str
     snapshot_kept: bool  # a station kept a photo: it stays on the station
+    observed: bool = False  # an inspector's finding, not a device's event
+    photo: str | None = None  # where the finding's photo is served, to those who may see it
 
 
 def _evidence_line(event: schema.Event, zone, words: RulesLanguage) -> Evidence:
@@ -68,8 +70,11 @@ def _evidence_line(event: schema.Event, zone, words: RulesLanguage) -> Evidence:
     return Evidence(moment(event.ts, zone), what, event.device, event.id, snapshot)
 
 
-def evidence_of(request: Request, v: ViolationRecord, words: RulesLanguage) -> list[Evidence]:
-    """The events the violation names, fetched from the store around its day."""
+def evidence_of(
+    request: Request, who: Session, v: ViolationRecord, words: RulesLanguage
+) -> list[Evidence]:
+    """The events the violation names, fetched from the store around its day, and the
+    patrol finding it rests on when an inspector observed it."""
     if not v.evidence:
         return []
     console = console_of(request)
@@ -77,7 +82,24 @@ def evidence_of(request: Request, v: ViolationRecord, words: RulesLanguage) -> l
     start = datetime.combine(v.day, datetime.min.time(), zone) - timedelta(days=1)
     wanted = set(v.evidence)
     events = console.store.events(start, start + timedelta(days=3))
-    return [_evidence_line(e, zone, words) for e in events if e.id in wanted]
+    found = [_evidence_line(e, zone, words) for e in events if e.id in wanted]
+    for finding_id in sorted(wanted - {e.event_id for e in found}):
+        finding = console.store.finding(finding_id)
+        if finding is None:
+            continue
+        shown = finding.photo is not None and who.account.at_least("inspector")
+        found.append(
+            Evidence(
+                at=moment(finding.at, zone),
+                what=f"{rule_word(finding.rule, words)}：{finding.note}",
+                device=finding.by,
+                event_id=finding.finding_id,
+                snapshot_kept=False,
+                observed=True,
+                photo=f"/findings/{finding.finding_id}/photo" if shown else None,
+            )
+        )
+    return found
 
 
 def _visible(request: Request, who: Session, violation_id: str) -> ViolationRecord:
@@ -180,7 +202,7 @@ def _violation_page(
         rule=rule_word(v.rule, words),
         severity=severity_word(v.severity, words),
         status=status_word(v.status, words),
-        evidence=evidence_of(request, v, words),
+        evidence=evidence_of(request, who, v, words),
         history=history,
         may_correct=may_act and v.status == "open" and v.severity == "minor",
         may_void=may_act,
