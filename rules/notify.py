@@ -24,6 +24,7 @@ import pydantic
 from base.config import Section
 from mqtt import schema
 from mqtt.schema import AlertKind
+from rules.account_store import Role
 from rules.directory import Directory
 from rules.engine import ViolationRecord
 from rules.stamps import stamp
@@ -41,6 +42,14 @@ from rules.words import (
 NoticeEvent = Literal[
     "serious_violation", "device_offline", "clock_unsynced", "disk_full", "duplicate_device"
 ]
+# Who each notice is for, by the console's roles: what the channel's `roles` choose from.
+AUDIENCE: dict[NoticeEvent, tuple[Role, ...]] = {
+    "serious_violation": ("manager", "inspector"),
+    "device_offline": ("admin",),
+    "clock_unsynced": ("admin",),
+    "disk_full": ("admin",),
+    "duplicate_device": ("admin",),
+}
 ChannelKind = Literal["webhook-wecom", "webhook-dingtalk", "webhook-json", "smtp"]
 # Violations of days this far back are notified; older ones (a month recomputed at start,
 # a device catching up after weeks) are the monthly sheet's, not news.
@@ -221,6 +230,12 @@ class NotifyChannel(Section):
         description="What it is told of: serious_violation, device_offline, clock_unsynced, "
         "disk_full, duplicate_device. Empty: all.",
     )
+    roles: list[Role] = pydantic.Field(
+        [],
+        description="Whose channel it is, by the console's roles: manager and inspector are "
+        "told of serious violations, admin of device faults (offline, clock, disk, duplicate "
+        "ids). Empty: everyone's. Combined with `events` and `sites`.",
+    )
     per_minute: Annotated[int, pydantic.Field(ge=1, le=1000)] = pydantic.Field(
         10,
         description="Messages sent per minute, at most (group bots refuse more than 20). "
@@ -245,8 +260,10 @@ class NotifyChannel(Section):
         return self
 
     def wants(self, notice: Notice) -> bool:
-        return (not self.sites or notice.site in self.sites) and (
-            not self.events or notice.event in self.events
+        return (
+            (not self.sites or notice.site in self.sites)
+            and (not self.events or notice.event in self.events)
+            and (not self.roles or not set(self.roles).isdisjoint(AUDIENCE[notice.event]))
         )
 
 

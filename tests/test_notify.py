@@ -317,6 +317,20 @@ def test_channels_take_only_their_sites_and_events(store, receiver):
     assert store.notifications() == []
 
 
+def test_a_channel_is_told_what_its_roles_are_for(store, receiver):
+    managers = channel("webhook-wecom", receiver.url(), roles=["manager"])
+    admins = NotifyChannel(name="admins", kind="webhook-json", url=receiver.url(),
+                           roles=["admin"])  # fmt: skip
+    sender = notifier(store, managers, admins)
+    sender.results([violation(1)])
+    sender.queue(device_notices([seen("st-9", "offline", NOW - timedelta(hours=1))], NOW,
+                                timedelta(minutes=15)))  # fmt: skip
+    told = {(n.channel, n.notice["event"]) for n in store.notifications()}
+    assert told == {(managers.name, "serious_violation"), ("admins", "device_offline")}
+    with pytest.raises(ValueError, match="roles"):
+        NotifyChannel(name="x", kind="webhook-json", url=receiver.url(), roles=["boss"])
+
+
 def test_a_channel_missing_what_it_needs_is_refused():
     with pytest.raises(ValueError, match="smtp needs"):
         NotifyChannel(name="m", kind="smtp", smtp_host="mail")
