@@ -20,6 +20,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import pwd
 import secrets
 import sysconfig
 from dataclasses import dataclass
@@ -103,7 +105,12 @@ class Listeners(Section):
         1883, description="The plain listener's port, for services on the broker host (rules)."
     )
     tls_port: Port = pydantic.Field(
-        8883, description="The TLS listener's port, on every interface: devices over the network."
+        8883, description="The TLS listener's port: devices over the network."
+    )
+    tls_address: str | None = pydantic.Field(
+        None,
+        description="The address the TLS listener binds (the hall network's interface). "
+        "Unset: every interface.",
     )
     websockets_port: Port | None = pydantic.Field(
         9001,
@@ -188,8 +195,9 @@ class Deployment(Section):
         return [d.username for d in self.devices] + [s.name for s in self.services]
 
 
-def render_conf(dep: Deployment) -> str:
-    """mosquitto.conf for the deployment."""
+def render_conf(dep: Deployment, conf_dir: Path | None = None) -> str:
+    """mosquitto.conf for the deployment, naming its access file in `conf_dir` (the
+    deployment's by default)."""
     lst = dep.listeners
     tls = (
         f"cafile {lst.ca_file}\ncertfile {lst.cert_file}\nkeyfile {lst.key_file}\n"
@@ -211,7 +219,7 @@ per_listener_settings false
 allow_anonymous false
 # Accounts and access (deny by default): {DYNSEC_FILE}.
 plugin {dep.dynsec_plugin}
-plugin_opt_config_file {dep.conf_dir / DYNSEC_FILE}
+plugin_opt_config_file {(conf_dir or dep.conf_dir) / DYNSEC_FILE}
 
 persistence true
 persistence_location {dep.data_dir}/
@@ -228,7 +236,7 @@ set_tcp_nodelay true
 listener {lst.local_port} {lst.local_address}
 {bound}
 # Devices over the network: TLS only.
-listener {lst.tls_port}
+listener {lst.tls_port}{f" {lst.tls_address}" if lst.tls_address else ""}
 {bound}{tls}{ws}"""
 
 
@@ -372,9 +380,39 @@ def _inside(path: Path, directory: Path) -> bool:
     return path.resolve().is_relative_to(directory.resolve())
 
 
-def setup(dep: Deployment, out_dir: Path, credentials_dir: Path) -> dict[str, Path]:
+@dataclass(frozen=True, slots=True)
+class SetupResult:
+    """What `setup` wrote, and what the operator must know about it."""
+
+    written: dict[str, Path]
+    warnings: list[str]
+
+
+def _data_dir_for(dep: Deployment) -> list[str]:
+    """Make the broker's persistence directory, owned by the user it runs as: without it
+    Mosquitto keeps no sessions or queued messages and says so only in its log."""
+    data_dir = dep.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        owner = pwd.getpwnam(dep.run_as)
+    except KeyError:
+        return [f"{data_dir}: no system user {dep.run_as!r} (run_as) to own it on this host"]
+    found = data_dir.stat()
+    if found.st_uid == owner.pw_uid:
+        return []
+    if os.geteuid() != 0:
+        return [
+            f"{data_dir} is not owned by {dep.run_as} (run_as): as root, run "
+            f"`chown {dep.run_as}: {data_dir}`, or Mosquitto cannot save its persistence file"
+        ]
+    os.chown(data_dir, owner.pw_uid, owner.pw_gid)
+    return []
+
+
+def setup(dep: Deployment, out_dir: Path, credentials_dir: Path) -> SetupResult:
     """Write mosquitto.conf and dynamic-security.json into `out_dir`, and a credentials
-    file into `credentials_dir` for each account that has no password yet."""
+    file into `credentials_dir` for each account that has no password yet; make the
+    broker's data directory. mosquitto.conf names the files where they were written."""
     if _inside(credentials_dir, out_dir):
         raise ConfigError(
             f"{credentials_dir}: keep the credentials outside the broker's directory {out_dir} "
@@ -386,6 +424,13 @@ def setup(dep: Deployment, out_dir: Path, credentials_dir: Path) -> dict[str, Pa
             "Debian's mosquitto package (2.0 or later) or set `dynsec_plugin` in the deployment"
         )
     out_dir.mkdir(parents=True, exist_ok=True)
+    warnings = _data_dir_for(dep)
+    if out_dir.resolve() != dep.conf_dir.resolve():
+        warnings.append(
+            f"the deployment's conf_dir is {dep.conf_dir}, the files were written to "
+            f"{out_dir.resolve()}: mosquitto.conf names them there; move the directory whole "
+            "or set conf_dir to where they will live"
+        )
     hashes = existing_hashes(out_dir)
     written = {}
     for user in dep.usernames:
@@ -400,8 +445,8 @@ def setup(dep: Deployment, out_dir: Path, credentials_dir: Path) -> dict[str, Pa
     access = out_dir / DYNSEC_FILE
     write_private(access, render_access(dep, hashes).encode())
     conf = out_dir / "mosquitto.conf"
-    conf.write_text(render_conf(dep))
-    return {"conf": conf, "access": access} | written
+    conf.write_text(render_conf(dep, out_dir.resolve()))
+    return SetupResult({"conf": conf, "access": access} | written, warnings)
 
 
 def load_deployment(path: Path) -> Deployment:

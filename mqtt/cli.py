@@ -316,8 +316,10 @@ def setup(deployment_file: Path, out_dir: Path, credentials_dir: Path) -> None:
     """
     from mqtt import broker as broker_setup
 
-    written = broker_setup.setup(
+    done = broker_setup.setup(
         broker_setup.load_deployment(deployment_file), out_dir, credentials_dir
     )
-    for name, path in written.items():
+    for name, path in done.written.items():
         click.echo(f"{name:<12} {path}")
+    for warning in done.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)

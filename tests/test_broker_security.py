@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import time
 
 import pytest
@@ -257,9 +258,10 @@ def test_rerunning_setup_after_the_credentials_were_deleted_locks_no_one_out(tmp
     grown = b.deployment.model_copy(
         update={"devices": [station, DeviceAccount(site="hall-01", id="st-02")]}
     )
-    written = setup(grown, grown.conf_dir, b.credentials)
+    done = setup(grown, grown.conf_dir, b.credentials)
     assert sorted(p.name for p in b.credentials.iterdir()) == ["hall-01.st-02.toml"]
-    assert list(written) == ["conf", "access", "new hall-01.st-02"]
+    assert list(done.written) == ["conf", "access", "new hall-01.st-02"]
+    assert done.warnings == []
     with b:
         assert _connects(b, "hall-01.st-01", issued)
         assert _connects(b, "hall-01.st-02", b.password("hall-01.st-02"))
@@ -285,6 +287,83 @@ def test_setup_keeps_the_passwords_of_an_earlier_password_file(tmp_path, test_ca
     with Mosquitto(deployment, tmp_path / "broker") as b:
         assert _connects(b, "hall-01.st-01", "from-the-old-layout")
         assert not (b.credentials / "hall-01.st-01.toml").exists()
+
+
+def test_setup_makes_the_data_directory_and_names_its_files_where_it_wrote_them(tmp_path, test_ca):
+    """Persistence on from the first start, even when the files are rendered elsewhere
+    than the deployment's conf_dir (to be copied, or by mistake): the operator is told."""
+    import getpass
+    import os
+    import subprocess
+
+    from click.testing import CliRunner
+
+    from hallwatch.cli import main
+    from tests.support.mosquitto import free_port, wait_for_port
+
+    port, tls_port = free_port(), free_port()
+    lst = test_ca
+    deployment = tmp_path / "deployment.toml"
+    deployment.write_text(
+        f"""conf_dir = "/etc/mosquitto/hallwatch-elsewhere"
+data_dir = "{tmp_path / "var" / "mosquitto"}"
+run_as = "{getpass.getuser()}"
+[listeners]
+local_port = {port}
+tls_port = {tls_port}
+tls_address = "127.0.0.1"
+ca_file = "{lst.ca_file}"
+cert_file = "{lst.cert_file}"
+key_file = "{lst.key_file}"
+"""
+    )
+    out = tmp_path / "rendered"
+    answer = CliRunner().invoke(
+        main,
+        ["broker", "setup", str(deployment), "--out", str(out),
+         "--credentials", str(tmp_path / "credentials")],
+    )  # fmt: skip
+    assert answer.exit_code == 0, answer.output
+    assert "conf_dir is /etc/mosquitto/hallwatch-elsewhere" in answer.stderr
+    conf = (out / "mosquitto.conf").read_text()
+    assert f"plugin_opt_config_file {out.resolve() / 'dynamic-security.json'}" in conf
+    assert f"\nlistener {tls_port} 127.0.0.1\n" in conf
+    data_dir = tmp_path / "var" / "mosquitto"
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert data_dir.stat().st_uid == os.geteuid()
+
+    broker = subprocess.Popen(["mosquitto", "-c", str(out / "mosquitto.conf")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        wait_for_port(port)
+        wait_for_port(tls_port)
+    finally:
+        broker.terminate()
+        broker.wait(10)
+    assert (data_dir / "mosquitto.db").is_file()  # persistence was on, saved on the way out
+
+
+def test_setup_gives_the_data_directory_to_the_user_the_broker_runs_as(tmp_path):
+    import os
+    import pwd
+
+    from mqtt.broker import Deployment, setup
+
+    data_dir = tmp_path / "data"
+    deployment = Deployment(conf_dir=tmp_path / "conf", data_dir=data_dir, run_as="mosquitto")
+    done = setup(deployment, tmp_path / "conf", tmp_path / "credentials")
+    if os.geteuid() == 0:
+        assert done.warnings == []
+        assert data_dir.stat().st_uid == pwd.getpwnam("mosquitto").pw_uid
+    else:  # only root may give it away: the operator is told how
+        assert done.warnings == [
+            f"{data_dir} is not owned by mosquitto (run_as): as root, run `chown mosquitto: "
+            f"{data_dir}`, or Mosquitto cannot save its persistence file"
+        ]
+    nobody = deployment.model_copy(update={"run_as": "no-such-user"})
+    assert setup(nobody, tmp_path / "conf", tmp_path / "credentials").warnings == [
+        f"{data_dir}: no system user 'no-such-user' (run_as) to own it on this host"
+    ]
 
 
 def test_credentials_are_never_written_into_the_brokers_directory(tmp_path):

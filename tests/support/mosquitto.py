@@ -105,9 +105,8 @@ class Mosquitto:
                 "run_as": getpass.getuser(),
             }
         )
-        self.deployment.data_dir.mkdir(parents=True, exist_ok=True)
         self.credentials = workdir / "credentials"
-        self.files = setup(self.deployment, self.deployment.conf_dir, self.credentials)
+        self.files = setup(self.deployment, self.deployment.conf_dir, self.credentials).written
         self.process: subprocess.Popen | None = None
 
     @property
