@@ -206,3 +206,38 @@ def test_after_a_broker_restart_the_agent_is_online_at_once(tmp_path, site):
     finally:
         agent.stop(drain_s=0)
     assert schema.decode(payload, topic).state == "online"
+
+
+def test_an_agent_that_cannot_see_the_desktop_says_so_and_sends_no_guesses(
+    tmp_path, site, monkeypatch
+):
+    """No display and no idle source (a headless machine, like this one without Xvfb):
+    a fault alert and a status that says what is missing, and no "unknown, idle 0"
+    intervals that would read as someone at the window."""
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.setenv("XDG_SESSION_ID", "no-such-session")  # logind knows no idle hint
+    agent = Agent(make_config(tmp_path, site, display=None))
+    try:
+        sample(agent, 5)
+        stored = [schema.decode(row.payload) for row in agent.journal.pending(100)]
+    finally:
+        agent.stop(drain_s=0)
+    assert not [e for e in stored if isinstance(e, schema.Activity)]
+    [alert] = [e for e in stored if isinstance(e, schema.Alert)]
+    assert alert.kind == schema.AlertKind.SENSOR_FAULT
+    assert "no display" in alert.message and "no idle source" in alert.message
+    assert agent.probe_fault == alert.message
+
+
+def test_an_agent_on_a_display_reports_its_probes_ok(xsession, tmp_path, site):
+    agent = Agent(make_config(tmp_path, site, xsession.display))
+    try:
+        sample(agent, 3)
+        stored = [schema.decode(row.payload) for row in agent.journal.pending(100)]
+        assert agent.heartbeats.open is not None  # what it sees makes an interval
+    finally:
+        agent.stop(drain_s=0)
+    assert agent.probe_fault is None
+    assert not [e for e in stored if isinstance(e, schema.Alert)]
+    assert agent._status("online").health.sensor == "ok"
+    assert agent._status("offline").health is None  # the will says nothing of the probes

@@ -21,7 +21,7 @@ from datetime import datetime
 from base.printable import without_controls
 from edge.agent.classify import DEFAULT_RULES, CategoryError, Classification, Classifier
 from edge.agent.config import AgentConfig
-from edge.agent.desktop import Desktop, open_desktop
+from edge.agent.desktop import Desktop, UnknownDesktop, open_desktop
 from edge.agent.foreground import NO_WINDOW, UNKNOWN_APP
 from edge.agent.heartbeats import Heartbeats, Interval, Sample
 from edge.journal import Journal
@@ -68,6 +68,7 @@ class Agent:
             retention=config.retention,
         )
         self.desktop = desktop or open_desktop(config.display)
+        self.probe_fault: str | None = None  # what the desktop cannot tell, in words
         self.client = MqttClient(
             config.broker,
             f"hallwatch-{config.site}-{config.device}",
@@ -152,8 +153,12 @@ class Agent:
         recording = self.config.recording
         if recording is not None and not recording.contains(now):
             return [self._record(interval) for interval in self.heartbeats.flush()]
-        foreground = self.desktop.foreground()
         idle = self.desktop.idle_s()
+        self._note_probe_fault(idle)
+        if self.desktop.name == UnknownDesktop.name and idle is None:
+            # Nothing seen: no interval at all, rather than "unknown, idle 0" forever.
+            return [self._record(interval) for interval in self.heartbeats.flush()]
+        foreground = self.desktop.foreground()
         classification = self._classify(foreground.app)
         title = foreground.title if classification.titles_allowed else None
         # What the desktop reports may hold control characters (a title with a line
@@ -168,6 +173,34 @@ class Agent:
             title=without_controls(title)[:TITLE_MAX] if title else None,
         )
         return [self._record(interval) for interval in self.heartbeats.add(sample)]
+
+    def _note_probe_fault(self, idle: float | None) -> None:
+        """Say, once per change, what the desktop cannot tell: in the status (its health's
+        `sensor`) and, when it starts, as a fault alert."""
+        missing = []
+        if self.desktop.name == UnknownDesktop.name:
+            missing.append("no display: the foreground app cannot be seen")
+        if idle is None:
+            missing.append("no idle source: time away from the keyboard cannot be told")
+        fault = "; ".join(missing) or None
+        if fault == self.probe_fault:
+            return
+        self.probe_fault = fault
+        if fault is not None:
+            log.error("workstation probe fault: %s", fault)
+            self.journal.append(
+                schema.new_event(
+                    schema.Alert,
+                    self.config.site,
+                    self.config.device,
+                    self.now(),
+                    kind=schema.AlertKind.SENSOR_FAULT,
+                    severity=schema.Severity.MINOR,
+                    message=fault[:200],
+                )
+            )
+        if self.started:
+            self.journal.append(self._status("online"))
 
     def _classify(self, app: str) -> Classification:
         if app in SPECIAL_APPS:
@@ -239,6 +272,9 @@ class Agent:
         self.journal.append(alert)
 
     def _status(self, state: str) -> schema.Status:
-        """A status event; the journal gives it its seq."""
+        """A status event; the journal gives it its seq. Its health says what the desktop
+        probes see ("ok", or what they cannot)."""
         c = self.config
-        return schema.status_for(c.site, c.device, "agent", state, self.now())
+        seen = self.probe_fault or "ok"
+        health = schema.Health(sensor=seen[:200]) if state == "online" else None
+        return schema.status_for(c.site, c.device, "agent", state, self.now(), health)
