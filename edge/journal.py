@@ -31,6 +31,7 @@ PRIORITY: dict[Kind, int] = {
     Kind.ALERT: 0,
     Kind.ENROLMENT: 0,  # templates enrolled here: lost, the person enrols again
     Kind.ACK: 1,
+    Kind.RESENT: 1,  # the answer to a resend request: what it sent, what it lost
     Kind.STATUS: 1,
     Kind.ACTIVITY: 2,
 }
@@ -313,6 +314,29 @@ class Journal:
                 self._write("DELETE FROM events WHERE seq = ?", [(s,) for s in seqs])
                 self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 self._raise_full_alert(len(seqs), 0, disk_full=disk_full)
+
+    def resend(self, first: int, last: int) -> tuple[int, list[tuple[int, int]]]:
+        """Send `first`..`last` again: the entries held are marked unsent, so the publisher
+        publishes them once more. Returns how many, and the parts of the range this
+        journal no longer holds (pruned, or dropped when it was full)."""
+        with self._lock:
+            held = [
+                seq
+                for (seq,) in self._db.execute(
+                    "SELECT seq FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq", (first, last)
+                )
+            ]
+            self._write(
+                "UPDATE events SET sent = NULL WHERE seq BETWEEN ? AND ? AND sent IS NOT NULL",
+                [(first, last)],
+            )
+            self._appended.notify_all()  # the publisher: there is work again
+        missing, expected = [], first
+        for seq in [*held, last + 1]:
+            if seq > expected:
+                missing.append((expected, seq - 1))
+            expected = seq + 1
+        return len(held), missing
 
     def _write(self, sql: str, rows: list[tuple]) -> None:
         self._db.execute("BEGIN IMMEDIATE")

@@ -40,10 +40,22 @@ _ROWS: tuple[tuple[Kind, str, str, str], ...] = (
     (Kind.ACK, "{device}", "receive", "device acknowledgement of a config message"),
     (Kind.ENROLMENT, "{device}", "receive", "templates of a person enrolled at a station"),
     (
+        Kind.RESENT,
+        "{device}",
+        "receive",
+        "a device's answer to a resend: what it sent, what it lost",
+    ),
+    (
         Kind.CONFIG,
         "{device}",
         "send",
         "retained; gallery, category and timetable updates for one device",
+    ),
+    (
+        Kind.COMMAND,
+        "{device}",
+        "send",
+        "not retained; resend a range of the device's journal the centre has not got",
     ),
     (Kind.VIOLATION, CENTRAL, "send", "violations with evidence, corrections and vetoes"),
     (Kind.CORRECTION, CENTRAL, "send", "manager corrections, voids and leave (audited)"),

@@ -242,8 +242,8 @@ listener {lst.tls_port}{f" {lst.tls_address}" if lst.tls_address else ""}
 
 # What each kind of device may publish; everything else is denied.
 ROLE_PUBLISHES: dict[str, tuple[Kind, ...]] = {
-    "station": (Kind.STATUS, Kind.CLOCK, Kind.ALERT, Kind.ACK, Kind.ENROLMENT),
-    "agent": (Kind.STATUS, Kind.ACTIVITY, Kind.ALERT, Kind.ACK),
+    "station": (Kind.STATUS, Kind.CLOCK, Kind.ALERT, Kind.ACK, Kind.ENROLMENT, Kind.RESENT),
+    "agent": (Kind.STATUS, Kind.ACTIVITY, Kind.ALERT, Kind.ACK, Kind.RESENT),
 }
 # The results the manager commands announce.
 MANAGER_PUBLISHES = (Kind.VIOLATION, Kind.CORRECTION, Kind.INSPECTION)
@@ -265,16 +265,18 @@ def _any_source(kind: Kind) -> str:
 
 def _device_role(device: DeviceAccount) -> dict[str, Any]:
     config = device_topic(device.site, device.id, Kind.CONFIG)
+    command = device_topic(device.site, device.id, Kind.COMMAND)
     acls = [
         _acl("publishClientSend", device_topic(device.site, device.id, k))
         for k in ROLE_PUBLISHES[device.role]
     ]
-    # Its own config and status, literally: no wildcard, no `$share` group, nothing of
-    # anyone else's. The status it reads back shows another device configured with its id.
+    # Its own config, commands and status, literally: no wildcard, no `$share` group,
+    # nothing of anyone else's. The status it reads back shows another device configured
+    # with its id.
     status = device_topic(device.site, device.id, Kind.STATUS)
     acls += [
         acl
-        for topic in (config, status)
+        for topic in (config, command, status)
         for acl in (_acl("subscribeLiteral", topic), _acl("publishClientReceive", topic))
     ]
     return {"rolename": f"device-{device.username}", "acls": acls}
@@ -288,6 +290,7 @@ SERVICE_ROLES: dict[str, list[dict[str, Any]]] = {
         _acl("subscribePattern", f"$share/+/{ROOT}/#"),
         _acl("publishClientSend", f"{ROOT}/+/{CENTRAL}/#"),
         _acl("publishClientSend", f"{ROOT}/+/+/{Kind.CONFIG}"),
+        _acl("publishClientSend", f"{ROOT}/+/+/{Kind.COMMAND}"),
     ],
     "manager": [_acl("publishClientSend", _any_source(k)) for k in MANAGER_PUBLISHES],
     # A live view: punches, alerts, statuses and results; no face templates (config), no

@@ -25,7 +25,6 @@ from base.lifecycle import StartStop
 from base.printable import printable
 from mqtt import schema, topics
 from mqtt.ids import BOOT_ID, utc_now
-from mqtt.topics import Kind
 
 log = logging.getLogger(__name__)
 
@@ -202,13 +201,13 @@ class ConnectError(HallwatchError, ConnectionError):
 
 
 def topic_for(event: schema.Event, device: str | None = None) -> str:
-    """The topic an event belongs on; `device` is the target of a config message."""
+    """The topic an event belongs on; `device` is the target of a config or command."""
     kind = schema.kind_of(event)
     if kind in topics.CENTRAL_KINDS:
         return topics.central_topic(event.site, kind)
-    if kind is Kind.CONFIG:
+    if kind in topics.TO_DEVICE_KINDS:
         if device is None:
-            raise ValueError("a config message needs its target device")
+            raise ValueError(f"a {kind} message needs its target device")
         return topics.device_topic(event.site, device, kind)
     return topics.device_topic(event.site, event.device, kind)
 

@@ -26,7 +26,7 @@ from base.identifiers import NODE_ID, STAFF_ID, WINDOW_ID
 from base.printable import printable, without_controls
 from base.schedule import Timetable
 from mqtt.ids import BOOT_ID, new_event_id
-from mqtt.topics import CENTRAL, Kind, TopicError, parse
+from mqtt.topics import CENTRAL, TO_DEVICE_KINDS, Kind, TopicError, parse
 
 # Every payload, a config message's too: the broker refuses larger packets (a device
 # could otherwise take its memory), so a big gallery update goes out split (split_config).
@@ -501,6 +501,53 @@ class Violation(Event, tag="hallwatch.violation/1"):
         _check_time(self.day, "day")
 
 
+Seq = Annotated[int, Meta(ge=1)]
+SeqRange = tuple[Seq, Seq]  # first and last, both included
+MAX_RESEND = 10_000  # journal entries one resend request may name
+MAX_MISSING_RANGES = 500  # gaps one answer names; a device with more names the first ones
+
+
+class Resend(Event, tag="hallwatch.resend/1"):
+    """Central to one device (its `command` topic, not retained): publish again what your
+    journal holds of `first_seq`..`last_seq`. The centre has not got them although the
+    device had its broker's acknowledgement (a broker that lost them, a store restored
+    from a backup). Answered by `Resent`; the centre deduplicates by id as always."""
+
+    first_seq: Seq
+    last_seq: Seq
+
+    rules: ClassVar[tuple[CrossFieldRule, ...]] = (
+        CrossFieldRule(
+            "$.last_seq",
+            f"a range from `first_seq` to `last_seq`, at most {MAX_RESEND} entries",
+            lambda r: r.first_seq <= r.last_seq < r.first_seq + MAX_RESEND,
+        ),
+    )
+
+
+class Resent(Event, tag="hallwatch.resent/1"):
+    """A device's answer to a `Resend` (`request_id`): how many entries of the range it
+    published again, and the parts it no longer has (acknowledged ones pruned after its
+    retention period, activity dropped when its disk was full): lost for good."""
+
+    request_id: EventId
+    first_seq: Seq
+    last_seq: Seq
+    resent: Annotated[int, Meta(ge=0, le=MAX_RESEND)]
+    missing: Annotated[list[SeqRange], Meta(max_length=MAX_MISSING_RANGES)] = []
+
+    rules: ClassVar[tuple[CrossFieldRule, ...]] = (
+        CrossFieldRule(
+            "$.missing",
+            "each missing range lies inside `first_seq`..`last_seq`, in order, apart",
+            lambda r: (
+                all(r.first_seq <= a <= b <= r.last_seq for a, b in r.missing)
+                and all(b1 < a2 for (_, b1), (a2, _) in zip(r.missing, r.missing[1:], strict=False))
+            ),
+        ),
+    )
+
+
 class Correction(Event, tag="hallwatch.correction/1"):
     """A manager's action, announced with the violations it changed."""
 
@@ -537,6 +584,8 @@ AnyEvent = (
     | Config
     | Ack
     | Enrolment
+    | Resent
+    | Resend
     | Violation
     | Correction
     | Inspection
@@ -551,6 +600,8 @@ KIND_OF: dict[type[Event], Kind] = {
     Config: Kind.CONFIG,
     Ack: Kind.ACK,
     Enrolment: Kind.ENROLMENT,
+    Resent: Kind.RESENT,
+    Resend: Kind.COMMAND,
     Violation: Kind.VIOLATION,
     Correction: Kind.CORRECTION,
     Inspection: Kind.INSPECTION,
@@ -630,7 +681,7 @@ def check_topic(event: Event, topic: str) -> None:
         )
     if event.site != parsed.site:
         raise PayloadError(f"payload site {event.site!r} does not match topic site {parsed.site!r}")
-    publisher = CENTRAL if parsed.kind is Kind.CONFIG else parsed.source
+    publisher = CENTRAL if parsed.kind in TO_DEVICE_KINDS else parsed.source
     if event.device != publisher:
         raise PayloadError(
             f"payload device {event.device!r} does not match the topic's publisher {publisher!r}"

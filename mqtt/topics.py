@@ -6,7 +6,9 @@
     hallwatch/v1/{site}/{device}/alert      spoof, unknown face, faults      device -> central
     hallwatch/v1/{site}/{device}/ack        config acknowledgements          device -> central
     hallwatch/v1/{site}/{device}/enrolment  templates enrolled at a device   device -> central
+    hallwatch/v1/{site}/{device}/resent     its answer to a resend request   device -> central
     hallwatch/v1/{site}/{device}/config     retained gallery and timetable   central -> device
+    hallwatch/v1/{site}/{device}/command    resend a range of its journal    central -> device
     hallwatch/v1/{site}/central/violation   violations                       rules  -> all
     hallwatch/v1/{site}/central/correction  corrections, voids, leave        rules  -> all
     hallwatch/v1/{site}/central/inspection  daily inspection summaries       rules  -> all
@@ -34,14 +36,26 @@ class Kind(StrEnum):
     ALERT = "alert"
     ACK = "ack"
     ENROLMENT = "enrolment"
+    RESENT = "resent"
     CONFIG = "config"
+    COMMAND = "command"
     VIOLATION = "violation"
     CORRECTION = "correction"
     INSPECTION = "inspection"
     DEADLETTER = "deadletter"
 
 
-DEVICE_KINDS = (Kind.STATUS, Kind.CLOCK, Kind.ACTIVITY, Kind.ALERT, Kind.ACK, Kind.ENROLMENT)
+DEVICE_KINDS = (
+    Kind.STATUS,
+    Kind.CLOCK,
+    Kind.ACTIVITY,
+    Kind.ALERT,
+    Kind.ACK,
+    Kind.ENROLMENT,
+    Kind.RESENT,
+)
+# What the rules service sends one device, on that device's own topics.
+TO_DEVICE_KINDS = (Kind.CONFIG, Kind.COMMAND)
 CENTRAL_KINDS = (Kind.VIOLATION, Kind.CORRECTION, Kind.INSPECTION, Kind.DEADLETTER)
 RETAINED_KINDS = (Kind.STATUS, Kind.CONFIG)
 # What a live view shows (BRIEF.md: every punch, alert, device status and violation): the
@@ -125,7 +139,7 @@ def parse(topic: str) -> Topic:
         kind = Kind(kind_text)
     except ValueError:
         raise TopicError(f"unknown topic kind {kind_text!r} in {topic!r}") from None
-    expected = CENTRAL_KINDS if source == CENTRAL else (*DEVICE_KINDS, Kind.CONFIG)
+    expected = CENTRAL_KINDS if source == CENTRAL else (*DEVICE_KINDS, *TO_DEVICE_KINDS)
     if kind not in expected:
         raise TopicError(
             f"{kind} is not published by {'central' if source == CENTRAL else 'a device'}"

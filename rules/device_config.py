@@ -28,6 +28,7 @@ import msgspec
 from base.printable import printable
 from mqtt import schema, topics
 from mqtt.topics import CENTRAL, Kind
+from rules.delivery_store import seqs_of
 from rules.directory import Directory, DirectorySource, StaffMember
 from rules.gallery_store import (
     GalleryEntry,
@@ -35,6 +36,7 @@ from rules.gallery_store import (
     NewTemplate,
 )
 from rules.policy import Policy
+from rules.store import SqlStore
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,7 @@ class _Work:
 class DeviceConfigSender:
     def __init__(
         self,
-        store: GalleryQueries,
+        store: SqlStore,
         policy: Policy,
         send: SendConfig,
         next_seq: Callable[[], int],
@@ -144,6 +146,7 @@ class DeviceConfigSender:
         except schema.PayloadError as exc:
             self.dead_letter(topic, payload, exc.reason)
         else:
+            self.store.note_seqs(seqs_of([event]))
             if isinstance(event, schema.Ack) and self._ours(event.site):
                 self.take_ack(event)
             elif isinstance(event, schema.Enrolment) and self._ours(event.site):

@@ -36,7 +36,7 @@ from rules.store import Arrival, DeadLetterRow, PersonMonth, Store
 
 log = logging.getLogger(__name__)
 
-INGESTED_KINDS = (Kind.CLOCK, Kind.ACTIVITY, Kind.ALERT, Kind.STATUS)
+INGESTED_KINDS = (Kind.CLOCK, Kind.ACTIVITY, Kind.ALERT, Kind.STATUS, Kind.RESENT)
 MAX_BATCH = 1000
 # Dead letters announced on MQTT (and logged) per second, and at once: a flood of garbage
 # is stored (bounded) and counted, but does not flood the live feeds or the log.
@@ -173,6 +173,11 @@ class Ingest:
         self.duplicates += len(valid) - len(new)
         if punches:
             self.mark_new_go_live(before, self.store.first_punches(), directory)
+        for answer in (e for e in new if isinstance(e, schema.Resent) and e.missing):
+            lost = self.store.record_lost(
+                answer.site, answer.device, answer.missing, self.now(), "no longer on the device"
+            )
+            log.warning("%s/%s no longer has %d entries", answer.site, answer.device, lost)
         if self.on_status is not None:
             for event in valid:
                 if isinstance(event, schema.Status):

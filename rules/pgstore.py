@@ -12,6 +12,7 @@ import psycopg
 
 from rules.account_store import account_tables
 from rules.alert_store import alert_tables
+from rules.delivery_store import delivery_tables
 from rules.gallery_store import gallery_tables
 from rules.notify_store import notify_tables
 from rules.patrol_store import patrol_tables
@@ -43,7 +44,8 @@ class PostgresStore(SqlStore):
             + roster_tables(TEXT)
             + account_tables(TEXT, "BIGSERIAL PRIMARY KEY")
             + notify_tables(TEXT, "BIGSERIAL PRIMARY KEY")
-            + alert_tables(TEXT),
+            + alert_tables(TEXT)
+            + delivery_tables(TEXT, "BIGINT"),
             TEXT,
         )
 

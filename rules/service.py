@@ -17,6 +17,8 @@ from mqtt import topics
 from mqtt.client import BrokerConfig, MqttClient
 from mqtt.ids import utc_now
 from rules.backend import StoreLocation, open_store
+from rules.delivery import GRACE
+from rules.delivery_watch import DeliveryWatch
 from rules.device_config import RETRY_S, DeviceConfigSender, device_config_subscriptions
 from rules.directory import DirectorySource
 from rules.directory_store import cached_directory, seed_from_policy
@@ -113,6 +115,14 @@ class RulesSettings(Section):
     )
     device_burst: Annotated[int, pydantic.Field(ge=1)] = pydantic.Field(
         DEVICE_BURST, description="Events one device may store at once before its rate applies."
+    )
+    resend_after_s: Annotated[float, pydantic.Field(gt=0, le=86400)] = pydantic.Field(
+        GRACE.total_seconds(),
+        description=(
+            "Seconds a gap in what a device journaled may stay open (entries still on their "
+            "way) before the device is asked to send it again on its command topic; an "
+            "unanswered request is repeated, each time waiting twice as long (up to an hour)."
+        ),
     )
     gallery_retry_s: Annotated[float, pydantic.Field(gt=0, le=86400)] = pydantic.Field(
         RETRY_S,
@@ -215,6 +225,13 @@ class RulesService(StartStop):
             dead_letter=self.ingest.dead_letter,
         )
         self.ingest.on_status = self.devices.saw
+        self.delivery = DeliveryWatch(
+            self.store,
+            lambda request, device: self.client.publish_event(request, device=device),
+            self.ingest.publisher.next_seq,
+            now=now,
+            grace=timedelta(seconds=settings.resend_after_s),
+        )
         # Notifications: ingest queues them in the store, their own thread sends them.
         self.notifier = Notifier(
             self.store,  # type: ignore[arg-type]  # both stores are SqlStores
@@ -228,6 +245,7 @@ class RulesService(StartStop):
         self._worker: threading.Thread | None = None
         self._devices_worker: threading.Thread | None = None
         self._notify_worker: threading.Thread | None = None
+        self._delivery_worker: threading.Thread | None = None
 
     def _deliver(self, topic: str, payload: bytes, ack: Callable[[], None] | None) -> None:
         """Acks and enrolments go to the device config sender, the rest to ingest."""
@@ -266,6 +284,10 @@ class RulesService(StartStop):
             target=self.devices.run, args=(self.stop_event,), name="device-config", daemon=True
         )
         self._devices_worker.start()
+        self._delivery_worker = threading.Thread(
+            target=self.delivery.run, args=(self.stop_event,), name="delivery", daemon=True
+        )
+        self._delivery_worker.start()
         if self.config.notify:
             self._notify_worker = threading.Thread(
                 target=self.notifier.run, args=(self.stop_event,), name="notify", daemon=True
@@ -282,7 +304,8 @@ class RulesService(StartStop):
     def stop(self) -> None:
         """Finish what is queued and publish its results, then disconnect."""
         self.stop_event.set()
-        for worker in (self._worker, self._devices_worker, self._notify_worker):
+        workers = (self._worker, self._devices_worker, self._notify_worker, self._delivery_worker)
+        for worker in workers:
             if worker is not None:
                 worker.join()
         self.client.stop()

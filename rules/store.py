@@ -30,6 +30,7 @@ from mqtt import schema
 from mqtt.schema import LeaveKind
 from rules.account_store import AccountQueries, account_tables
 from rules.alert_store import AlertQueries, AlertState, alert_tables
+from rules.delivery_store import DeliveryQueries, delivery_tables, seqs_of
 from rules.directory import Directory
 from rules.directory_store import DirectoryEdit, DirectoryTables, directory_tables
 from rules.engine import ViolationRecord, event_time
@@ -510,6 +511,7 @@ class SqlStore(
     RequestQueries,
     AlertQueries,
     RosterQueries,
+    DeliveryQueries,
 ):
     """Every query of the store, over one DB-API connection, in transactions.
 
@@ -629,6 +631,8 @@ class SqlStore(
                 )
                 stored.update(i for (i,) in cursor.fetchall())
             new = [event for event in ordered if event.id in stored]
+            # Duplicates too: a number may have been stored before it was noted (an upgrade).
+            self._note_seqs(seqs_of(ordered))
             self._note_first_punches(new)
             if affected is not None:
                 self._mark_pending(sorted({key for key in map(affected, new) if key}))
@@ -977,7 +981,8 @@ class SqliteStore(SqlStore):
             + roster_tables("TEXT")
             + account_tables("TEXT", "INTEGER PRIMARY KEY")
             + notify_tables("TEXT", "INTEGER PRIMARY KEY")
-            + alert_tables("TEXT"),
+            + alert_tables("TEXT")
+            + delivery_tables("TEXT", "INTEGER"),
             "TEXT",
         )
 

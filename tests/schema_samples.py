@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from mqtt import schema
+from mqtt.topics import CENTRAL
 from mqtt.ids import new_event_id, utc_now
 from rules.policy import Policy
 from tests.mqtt_helpers import clock_event, leave_event
@@ -58,6 +59,16 @@ def schema_samples() -> list[schema.Event]:
             version=2,
             applied=True,
             gallery_version=7,
+        ),
+        schema.Resend(**base, device=CENTRAL, first_seq=40, last_seq=52),
+        schema.Resent(
+            **base,
+            device="st-01",
+            request_id=new_event_id(),
+            first_seq=40,
+            last_seq=52,
+            resent=10,
+            missing=[(41, 42), (50, 50)],
         ),
         schema.Enrolment(
             **base,

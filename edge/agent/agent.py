@@ -26,6 +26,7 @@ from edge.agent.foreground import NO_WINDOW, UNKNOWN_APP
 from edge.agent.heartbeats import Heartbeats, Interval, Sample
 from edge.journal import Journal
 from edge.publisher import JournalPublisher
+from edge.resend import resend_handler
 from mqtt import schema
 from mqtt.client import MqttClient, twin_message
 from mqtt.ids import utc_now
@@ -73,11 +74,13 @@ class Agent:
             config.broker,
             f"hallwatch-{config.site}-{config.device}",
             will=self._status("offline"),  # fixed at connect, so outside the seq order: 0
-            on_message=self._on_config,
+            on_message=self._on_message,
             on_connection=self._on_connection,
             on_twin=self._on_twin,
         )
         self.client.subscribe(device_topic(config.site, config.device, Kind.CONFIG))
+        self.client.subscribe(device_topic(config.site, config.device, Kind.COMMAND))
+        self._resend = resend_handler(self.journal, config.site, config.device, self.now)
         self.publisher = JournalPublisher(self.journal, self.client)
         self._login = getpass.getuser()
         self.started = False
@@ -229,6 +232,12 @@ class Agent:
         return stored
 
     # -- central policy --------------------------------------------------------------
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        if topic.endswith(f"/{Kind.COMMAND}"):
+            self._resend(topic, payload)
+        else:
+            self._on_config(topic, payload)
+
     def _on_config(self, topic: str, payload: bytes) -> None:
         """Apply a category policy from the retained config topic, and acknowledge it."""
         try:

@@ -36,6 +36,7 @@ from drivers.feedback import (
 from drivers.fingerprint.registry import FingerRegistry
 from edge.journal import Journal, JournalError
 from edge.publisher import JournalPublisher
+from edge.resend import resend_handler
 from edge.station.config import StationConfig
 from edge.station.control import StationControl
 from edge.station.finger_worker import FingerReading, FingerWorker
@@ -110,6 +111,8 @@ class Station:
             on_twin=self._on_twin,
         )
         self.client.subscribe(device_topic(config.site, config.device, Kind.CONFIG))
+        self.client.subscribe(device_topic(config.site, config.device, Kind.COMMAND))
+        self._resend = resend_handler(self.journal, config.site, config.device, self.now)
         self.publisher = JournalPublisher(self.journal, self.client)
         self.feedback = feedback or self._default_feedback()
         self.keys = keys
@@ -581,7 +584,9 @@ class Station:
 
     # -- central updates: gallery and timetable --------------------------------------
     def _on_message(self, topic: str, payload: bytes) -> None:
-        if payload:  # an empty one clears the retained message: nothing to apply
+        if topic.endswith(f"/{Kind.COMMAND}"):
+            self._resend(topic, payload)
+        elif payload:  # an empty one clears the retained message: nothing to apply
             self._configs.put((topic, payload))
 
     def _take_configs(self) -> None:

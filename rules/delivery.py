@@ -1,0 +1,97 @@
+"""Delivery that does not depend on the broker: what the centre has of each device's
+journal, what it misses, and when to ask for it again.
+
+A device numbers everything it journals (`seq`, 1, 2, 3 ...) and publishes it all; its
+status carries the latest number, so a tail that never arrived shows as well as a hole.
+The centre notes every number it receives (rules/delivery_store.py) and, every few
+seconds, folds them into "delivered up to" and the gaps above it. A gap still open after
+a grace period is asked for on the device's command topic (`Resend`); the device
+publishes again what its journal holds and names what it no longer has (`Resent`), which
+the centre records as lost: counted, shown to admins, never silent. Pure: the watch
+(rules/delivery_watch.py) does the I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from mqtt.schema import MAX_RESEND
+
+GRACE = timedelta(seconds=60)  # a gap younger than this is still on its way
+RETRY = timedelta(seconds=60)  # an unanswered request is asked again after this, doubling
+MAX_RETRY = timedelta(hours=1)
+GIVE_UP_AFTER = 6  # requests for one gap the device never answers: then it counts as lost
+GAPS_PER_TICK = 10  # requests one device is sent at once
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What the centre has of one device's journal."""
+
+    site: str
+    device: str
+    upto: int  # every entry up to this one is here (or recorded lost)
+    highest: int  # the highest entry number seen
+    lost: int  # entries the device no longer had when asked
+    gap_since: datetime | None  # since when the entry after `upto` has been missing
+    resend_at: datetime | None  # the last request
+    resend_first: int | None  # the range it asked for
+    resend_last: int | None
+    resends: int  # requests for the current first gap
+
+    @property
+    def missing(self) -> int:
+        """Entries above `upto` not here (an upper bound until the gaps are folded)."""
+        return max(0, self.highest - self.upto)
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """A device's row after folding in the numbers received since the last time."""
+
+    upto: int
+    highest: int
+    gaps: list[tuple[int, int]]  # above `upto`, in order, the first ones
+
+
+def fold(upto: int | None, highest: int, seqs: Iterable[int]) -> Folded:
+    """Advance `upto` over the numbers received (all > 0). A device seen for the first
+    time starts where its first number is: the centre cannot ask for what was before it
+    (a journal older than the store, a store made after the devices)."""
+    received = sorted(set(seqs))
+    if upto is None:
+        upto = received[0] - 1 if received else 0
+    above = [s for s in received if s > upto]
+    highest = max([highest, upto, *above])
+    for seq in above:
+        if seq != upto + 1:
+            break
+        upto = seq
+    gaps, expected = [], upto + 1
+    for seq in (s for s in above if s > upto):
+        if seq > expected:
+            gaps.append((expected, seq - 1))
+            if len(gaps) == GAPS_PER_TICK:
+                break
+        expected = seq + 1
+    return Folded(upto, highest, gaps)
+
+
+def retry_after(resends: int) -> timedelta:
+    return min(RETRY * 2 ** max(0, resends - 1), MAX_RETRY)
+
+
+def due(delivery: Delivery, now: datetime, grace: timedelta = GRACE) -> bool:
+    """Whether the device should be asked for its first gap now."""
+    if delivery.upto >= delivery.highest or delivery.gap_since is None:
+        return False
+    if now - delivery.gap_since < grace:
+        return False
+    return delivery.resend_at is None or now - delivery.resend_at >= retry_after(delivery.resends)
+
+
+def requests_for(gaps: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The ranges to ask for, each within what one request may name."""
+    return [(first, min(last, first + MAX_RESEND - 1)) for first, last in gaps]
