@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from mqtt import schema
-from mqtt.topics import CENTRAL
 from mqtt.ids import new_event_id, utc_now
+from mqtt.topics import CENTRAL
 from rules.policy import Policy
 from tests.mqtt_helpers import clock_event, leave_event
 

@@ -21,7 +21,9 @@ NAMES = [type(event).__name__ for event in SAMPLES]
 
 
 def topic_of(event: schema.Event) -> str:
-    return topic_for(event, device="st-01" if isinstance(event, schema.Config | schema.Resend) else None)
+    return topic_for(
+        event, device="st-01" if isinstance(event, schema.Config | schema.Resend) else None
+    )
 
 
 def accepted_or_explained(payload: bytes, topic: str | None) -> schema.Event | None:
