@@ -10,8 +10,8 @@ import csv
 import io
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePath
+from typing import Any, BinaryIO
 
 from base.errors import HallwatchError
 from rules.directory import Directory
@@ -49,18 +49,32 @@ def _key(heading: Any) -> str:
 def read_rows(path: Path, headings: Mapping[str, Sequence[str]] = HEADINGS) -> list[FileRow]:
     """The data rows of an XLSX or CSV file (empty rows skipped): a staff file, or another
     file of rows about staff (a duty roster) whose columns `headings` names."""
-    suffix = path.suffix.lower()
+    return _read(str(path), path, headings)
+
+
+def read_upload(
+    name: str, data: bytes, headings: Mapping[str, Sequence[str]] = HEADINGS
+) -> list[FileRow]:
+    """The data rows of an uploaded file's bytes, like `read_rows`; `name`, the file name it
+    came with, says its format (by its suffix) and names it in messages."""
+    return _read(name, io.BytesIO(data), headings)
+
+
+def _read(
+    name: str, source: Path | BinaryIO, headings: Mapping[str, Sequence[str]]
+) -> list[FileRow]:
+    suffix = PurePath(name).suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        grid = _xlsx_rows(path)
+        grid = _xlsx_rows(name, source)
     elif suffix in (".csv", ".txt"):
-        grid = _csv_rows(path)
+        grid = _csv_rows(name, source)
     else:
-        raise StaffFileError(f"{path}: give an .xlsx or .csv file (not {suffix or 'no suffix'})")
-    return _with_header(path, grid, headings)
+        raise StaffFileError(f"{name}: give an .xlsx or .csv file (not {suffix or 'no suffix'})")
+    return _with_header(name, grid, headings)
 
 
 def _with_header(
-    path: Path, grid: Iterator[Sequence[Any]], headings: Mapping[str, Sequence[str]]
+    name: str, grid: Iterator[Sequence[Any]], headings: Mapping[str, Sequence[str]]
 ) -> list[FileRow]:
     field_of = {_key(h): name for name, names in headings.items() for h in names}
     columns: dict[int, str] | None = None
@@ -82,7 +96,7 @@ def _with_header(
     if columns is None:
         known = " / ".join(f"{h[0]}/{name}" for name, h in headings.items())
         raise StaffFileError(
-            f"{path}: no header row in its first {HEADER_SEARCH_ROWS} rows; name the columns "
+            f"{name}: no header row in its first {HEADER_SEARCH_ROWS} rows; name the columns "
             f"(at least 工号 and one more): {known}"
         )
     return rows
@@ -94,21 +108,21 @@ def _header(cells: Sequence[Any], field_of: Mapping[str, str]) -> dict[int, str]
     return found if "staff_id" in found.values() and len(found) >= 2 else None
 
 
-def _xlsx_rows(path: Path) -> Iterator[Sequence[Any]]:
+def _xlsx_rows(name: str, source: Path | BinaryIO) -> Iterator[Sequence[Any]]:
     from openpyxl import load_workbook
 
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        book = load_workbook(source, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
-        raise StaffFileError(f"{path}: not a readable XLSX workbook ({exc})") from None
+        raise StaffFileError(f"{name}: not a readable XLSX workbook ({exc})") from None
     try:
         yield from book.worksheets[0].iter_rows(values_only=True)
     finally:
         book.close()
 
 
-def _csv_rows(path: Path) -> Iterator[Sequence[Any]]:
-    data = path.read_bytes()
+def _csv_rows(name: str, source: Path | BinaryIO) -> Iterator[Sequence[Any]]:
+    data = source.read_bytes() if isinstance(source, Path) else source.read()
     # HR systems in China often write GB18030 (GBK); Excel's "CSV UTF-8" starts with a BOM.
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -117,7 +131,7 @@ def _csv_rows(path: Path) -> Iterator[Sequence[Any]]:
         except UnicodeDecodeError:
             continue
     else:
-        raise StaffFileError(f"{path}: neither UTF-8 nor GB18030 text")
+        raise StaffFileError(f"{name}: neither UTF-8 nor GB18030 text")
     yield from csv.reader(io.StringIO(text, newline=""))
 
 

@@ -332,6 +332,7 @@ LABELS: Words = {
     "duty entries": {"zh": "条排班", "en": "duty entries"},
     "on duty": {"zh": "今日值班", "en": "On duty today"},
     "all sessions": {"zh": "全天", "en": "all sessions"},
+    "not posted": {"zh": "今日无岗位", "en": "not posted today"},  # a duty holder, no window
     "actions": {"zh": "条操作记录", "en": "actions"},
     "entered by": {"zh": "录入人", "en": "entered by"},
     "minutes": {"zh": "分钟", "en": "min"},

@@ -18,13 +18,16 @@ from rules.directory import Directory
 from rules.engine import ViolationRecord
 from rules.manage import Management
 from rules.manage_directory import DeviceRow
+from rules.policy import Policy
 from rules.presence import STATES, PersonNow, State
 from rules.presence_store import day_span, load_person, load_presence
+from rules.rosters import DUTIES, DutyAssignment
 from rules.words import (
     Language as WordsLanguage,
 )
 from rules.words import (
     device_state_word,
+    duty_word,
     label,
     leave_kind_word,
     method_word,
@@ -51,6 +54,15 @@ STATE_CODES: dict[State, str] = {
 
 def words_language(lang: Language) -> WordsLanguage:
     return "en" if lang == "en" else "zh"
+
+
+def duty_hours(policy: Policy, entry: DutyAssignment, words: WordsLanguage) -> str:
+    """A duty's sessions as hours of its day in the site's zone ("09:00–12:00"), or 全天."""
+    if entry.sessions is None:
+        return label("all sessions", words)
+    bounds = policy.session_bounds(entry.site, entry.day)
+    hours = (bounds[i] for i in entry.session_indices(len(bounds)))
+    return ("、" if words == "zh" else ", ").join(f"{s:%H:%M}–{e:%H:%M}" for s, e in hours)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +123,18 @@ class DeviceLine:
 
 
 @dataclass(frozen=True, slots=True)
+class DutyHolder:
+    """A duty holder of today (领导带班, 总服务台值班) and whether they are present now."""
+
+    staff_id: str
+    name: str
+    duty: str  # the duty in words
+    sessions: str  # the duty's sessions of today ("09:00–12:00"), or 全天
+    state: State | None  # None: posted at no window today (not judged, no state)
+    state_word: str
+
+
+@dataclass(frozen=True, slots=True)
 class Count:
     state: State
     word: str
@@ -127,6 +151,7 @@ class Board:
     punches: tuple[PunchLine, ...]
     violations: tuple[ViolationLine, ...]
     devices: tuple[DeviceLine, ...]
+    duties: tuple[DutyHolder, ...] = ()
 
 
 class HallReader:
@@ -171,6 +196,7 @@ class HallReader:
             self.punches(directory, now),
             self.violations(directory, now),
             self.devices(),
+            self.duties(directory, now, states),
         )
         return board, states
 
@@ -216,6 +242,49 @@ class HallReader:
             detail,
             flag,
         )
+
+    # -- today's duty holders --------------------------------------------------------------
+    def duty_staff(self, now: datetime) -> set[str]:
+        """Who is on a duty of this site today."""
+        day = now.astimezone(self.zone).date()
+        return {e.staff_id for e in self.store.rosters(day, day, site=self.site)}
+
+    def duties(
+        self,
+        directory: Directory,
+        now: datetime,
+        states: Mapping[str, State],
+        also: Iterable[schema.Event] = (),
+    ) -> tuple[DutyHolder, ...]:
+        """Today's duty holders of the site, by duty, each with their state now: the one
+        the board shows (`states`), else where they are posted today (another site)."""
+        day = now.astimezone(self.zone).date()
+        entries = sorted(
+            self.store.rosters(day, day, site=self.site),
+            key=lambda e: (DUTIES.index(e.duty) if e.duty in DUTIES else len(DUTIES), e.staff_id),
+        )
+        holders = []
+        for entry in entries:
+            state = states.get(entry.staff_id)
+            posted = directory.posting_on(entry.staff_id, day)
+            if state is None and posted is not None:
+                row = load_person(
+                    self.store, self.policy, directory, posted.site, entry.staff_id, now, also
+                )
+                state = row.state if row else None
+            holders.append(
+                DutyHolder(
+                    entry.staff_id,
+                    directory.name(entry.staff_id, self.words),
+                    duty_word(entry.duty, self.words),
+                    duty_hours(self.policy, entry, self.words),
+                    state,
+                    state_word(STATE_CODES[state], self.words)
+                    if state
+                    else label("not posted", self.words),
+                )
+            )
+        return tuple(holders)
 
     # -- what happened today -------------------------------------------------------------
     def punches(self, directory: Directory, now: datetime) -> tuple[PunchLine, ...]:

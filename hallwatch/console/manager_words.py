@@ -1,5 +1,6 @@
 """The words of the manager's pages (inspection, violations, leave, assessment, patrol
-findings), merged into `i18n.WORDS`; the regime's own words stay rules/words.py's."""
+findings, duty rosters), merged into `i18n.WORDS`; the regime's own words stay
+rules/words.py's."""
 
 from __future__ import annotations
 
@@ -88,4 +89,70 @@ MANAGER_WORDS: dict[str, dict[Language, str]] = {
     "finding.today": {"zh-CN": "今日巡查记录", "en": "Findings today"},
     "finding.of": {"zh-CN": "对象", "en": "Of"},
     "finding.by": {"zh-CN": "记录人", "en": "Recorded by"},
+    # -- duty rosters (pages/duty.py, and the live hall's duty holders)
+    "nav.duty": {"zh-CN": "值班安排", "en": "Duty rosters"},
+    "duty.title": {"zh-CN": "值班安排", "en": "Duty rosters"},
+    "duty.date": {"zh-CN": "日期", "en": "Date"},
+    "duty.duty": {"zh-CN": "值班类型", "en": "Duty"},
+    "duty.staff": {"zh-CN": "值班人员", "en": "Person"},
+    "duty.sessions": {"zh-CN": "时段", "en": "Sessions"},
+    "duty.sessions_hint": {
+        "zh-CN": "时段序号，如 1,2；留空为全天",
+        "en": "session numbers, e.g. 1,2; empty: all day",
+    },
+    "duty.set": {"zh-CN": "安排值班", "en": "Put a person on duty"},
+    "duty.submit": {"zh-CN": "排班", "en": "Assign"},
+    "duty.remove": {"zh-CN": "取消排班", "en": "Remove"},
+    "duty.earlier": {"zh-CN": "← 上一段", "en": "← Earlier"},
+    "duty.later": {"zh-CN": "下一段 →", "en": "Later →"},
+    "duty.import": {"zh-CN": "导入排班表", "en": "Import a roster file"},
+    "duty.import_hint": {
+        "zh-CN": "Excel（.xlsx）或 CSV 文件，表头：日期、值班类型（领导带班 或 总服务台值班）、"
+        "工号、时段（可空）。先检查，确认后整份导入；有任何一行有误则全部不导入。",
+        "en": "An Excel (.xlsx) or CSV file with the columns date, duty (leader or "
+        "front_desk), staff_id and, optionally, sessions. Checked first, then imported "
+        "whole once confirmed; any wrong row and nothing is imported.",
+    },
+    "duty.file": {"zh-CN": "排班文件", "en": "Roster file"},
+    "duty.check": {"zh-CN": "检查文件（试导入）", "en": "Check the file (dry run)"},
+    "duty.refused": {
+        "zh-CN": "{source} 未导入（没有写入任何排班）：",
+        "en": "{source} was not imported (nothing was written): ",
+    },
+    "duty.row": {"zh-CN": "行号", "en": "Row"},
+    "duty.row_n": {"zh-CN": "第 {n} 行", "en": "row {n}"},
+    "duty.reason": {"zh-CN": "原因", "en": "Reason"},
+    "duty.would_set": {
+        "zh-CN": "{source} 检查无误，将导入以下 {n} 条排班（尚未写入）：",
+        "en": "{source} is fine; it would set these {n} duties (nothing written yet):",
+    },
+    "duty.confirm": {"zh-CN": "确认导入 {n} 条排班", "en": "Import these {n} duties"},
+    "duty.empty_file": {"zh-CN": "{source} 中没有排班。", "en": "{source} has no duties."},
+    "duty.imported": {"zh-CN": "已导入 {n} 条排班。", "en": "{n} duties imported."},
+    "duty.bad_date": {
+        "zh-CN": "日期“{value}”无效，请按 年-月-日 填写",
+        "en": "{value!r} is not a date (YYYY-MM-DD)",
+    },
+    "duty.pick_duty": {"zh-CN": "请选择值班类型", "en": "choose a duty"},
+    "duty.pick_staff": {"zh-CN": "请选择值班人员", "en": "choose who is on duty"},
+    "duty.bad_sessions": {
+        "zh-CN": "时段“{value}”无法识别：请填时段序号，如 1,2；留空为全天",
+        "en": "sessions {value!r}: give session numbers like 1,2, or nothing for all day",
+    },
+    "duty.pick_file": {"zh-CN": "请选择要导入的排班文件", "en": "choose a roster file to import"},
+    "duty.file_too_large": {
+        "zh-CN": "文件超过 {mb} MB，请拆分后导入",
+        "en": "the file is larger than {mb} MB: split it",
+    },
+    "duty.weekday.0": {"zh-CN": "周一", "en": "Mon"},
+    "duty.weekday.1": {"zh-CN": "周二", "en": "Tue"},
+    "duty.weekday.2": {"zh-CN": "周三", "en": "Wed"},
+    "duty.weekday.3": {"zh-CN": "周四", "en": "Thu"},
+    "duty.weekday.4": {"zh-CN": "周五", "en": "Fri"},
+    "duty.weekday.5": {"zh-CN": "周六", "en": "Sat"},
+    "duty.weekday.6": {"zh-CN": "周日", "en": "Sun"},
+    "pick.from": {"zh-CN": "从", "en": "From"},
+    "pick.to": {"zh-CN": "至", "en": "To"},
+    "hall.on_duty": {"zh-CN": "今日值班", "en": "On duty today"},
+    "hall.no_duty": {"zh-CN": "今日无值班安排", "en": "nobody on duty today"},
 }

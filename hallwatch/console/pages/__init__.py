@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute
 
 from hallwatch.console.pages import (
     assessment,
+    duty,
     findings,
     hall,
     home,
@@ -29,6 +30,7 @@ NAV = [
     NavItem("nav.violations", "/violations"),
     NavItem("nav.assessment", "/assessment"),
     NavItem("nav.leave", "/leave"),
+    NavItem("nav.duty", "/duty"),
     NavItem("nav.findings", "/findings", "inspector"),
     NavItem("nav.directory", "/people"),
 ]
@@ -40,6 +42,7 @@ ROUTES: list[BaseRoute] = [
     *inspection.routes,
     *violations.routes,
     *leave.routes,
+    *duty.routes,
     *findings.routes,
     *assessment.routes,
     *people.routes,

@@ -4,7 +4,8 @@ state now, counts per state, today's punches and violations as they happen, the 
 `/hall?site=S` is the page, `/hall/wall?site=S` the same board full screen for the hall's
 wall, `/hall/events?site=S` the Server-Sent Events stream both listen to: on each event of
 the live hub (hallwatch/console/live.py) for the site it re-renders what the event changes
-(the person's row and the counts, the punch list, the violations, the devices) as
+(the person's row and the counts, today's duty holders when the person is one of them,
+the punch list, the violations, the devices) as
 fragments htmx swaps in by element id (out-of-band swaps), and every `TICK_S` the whole
 board, for the states that change with time alone (缺勤 once the absence threshold passes).
 """
@@ -111,6 +112,8 @@ class Stream:
             self.states[person.staff_id] = person.state
             parts["person"] = person
             parts["counts"] = self.reader.counts(self.states)
+        if change.staff_id in self.reader.duty_staff(now):
+            parts["duties"] = self.reader.duties(directory, now, self.states, also=[event])
         if isinstance(event, schema.Punch):
             parts["punch"] = self.reader.punch_line(directory, event)
         elif isinstance(event, schema.Violation):

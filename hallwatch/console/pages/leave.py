@@ -10,7 +10,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from hallwatch.console.accounts import Session
-from hallwatch.console.pages.scope import REFUSALS, chosen_site, rules_language, sites_of
+from hallwatch.console.pages.scope import (
+    REFUSALS,
+    chosen_site,
+    hall_staff,
+    rules_language,
+    sites_of,
+)
 from hallwatch.console.web import console_of, in_scope, language, render, requires
 from mqtt.schema import LeaveKind
 from rules.acting import InvalidInput
@@ -25,12 +31,8 @@ def _page(
     words = rules_language(language(request, who))
     directory = console.management.directory()
     zone = console.management.policy.zone(site)
-    hall_staff = [
-        m
-        for m in directory.staff
-        if m.active and (home := directory.home_window(m.staff_id)) and home.site == site
-    ]
-    ids = {m.staff_id for m in hall_staff}
+    people = hall_staff(directory, site)
+    ids = {m.staff_id for m in people}
     leave = sorted(
         (lv for lv in console.management.leave() if lv.staff_id in ids),
         key=lambda lv: lv.start,
@@ -43,7 +45,7 @@ def _page(
         status_code,
         site=site,
         sites=sites_of(request, who),
-        staff=[(m.staff_id, directory.name(m.staff_id, words)) for m in hall_staff],
+        staff=[(m.staff_id, directory.name(m.staff_id, words)) for m in people],
         kinds=[(k.value, leave_kind_word(k.value, words)) for k in LeaveKind],
         rows=[
             {

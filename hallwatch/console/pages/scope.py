@@ -1,6 +1,6 @@
 """What the manager's pages share: the halls a person may choose from, the one they chose,
-the day and month asked for (today and this month in the hall's zone when not asked), and
-the regime's language for the console's."""
+the day and month asked for (today and this month in the hall's zone when not asked), the
+hall's people, and the regime's language for the console's."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from hallwatch.console.accounts import Session
 from hallwatch.console.config import Language
 from hallwatch.console.web import console_of, in_scope
 from rules.acting import ManagementError
+from rules.directory import Directory, StaffMember
 from rules.manager_actions import ActionRefused
 from rules.words import Language as RulesLanguage
 
@@ -32,6 +33,15 @@ def sites_of(request: Request, who: Session) -> list[str]:
     known = set(console.management.directory().sites) | set(console.management.policy.sites)
     known |= {w.site for w in console.management.directory().windows}
     return sorted(s for s in known if who.account.sees(s))
+
+
+def hall_staff(directory: Directory, site: str) -> list[StaffMember]:
+    """The people of a hall: those still in the directory whose latest posting is there."""
+    return [
+        m
+        for m in directory.staff
+        if m.active and (home := directory.home_window(m.staff_id)) and home.site == site
+    ]
 
 
 def chosen_site(request: Request, who: Session) -> str:
