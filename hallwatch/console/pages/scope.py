@@ -13,6 +13,7 @@ from hallwatch.console.accounts import Session
 from hallwatch.console.config import Language
 from hallwatch.console.web import console_of, in_scope
 from rules.acting import ManagementError
+from rules.directory import Directory, StaffMember
 from rules.manager_actions import ActionRefused
 from rules.words import Language as RulesLanguage
 
@@ -32,6 +33,23 @@ def sites_of(request: Request, who: Session) -> list[str]:
     known = set(console.management.directory().sites) | set(console.management.policy.sites)
     known |= {w.site for w in console.management.directory().windows}
     return sorted(s for s in known if who.account.sees(s))
+
+
+def hall_staff(directory: Directory, site: str) -> list[StaffMember]:
+    """The active staff whose home window is at `site`."""
+    return [
+        m
+        for m in directory.staff
+        if m.active and (home := directory.home_window(m.staff_id)) and home.site == site
+    ]
+
+
+def staff_site(request: Request, who: Session, staff: str) -> str:
+    """The hall `staff` works at, if it is the person's (else 404)."""
+    window = console_of(request).management.directory().home_window(staff)
+    if window is None:
+        raise HTTPException(404)
+    return in_scope(who, window.site)
 
 
 def chosen_site(request: Request, who: Session) -> str:

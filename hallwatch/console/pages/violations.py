@@ -80,7 +80,7 @@ def evidence_of(request: Request, v: ViolationRecord, words: RulesLanguage) -> l
     return [_evidence_line(e, zone, words) for e in events if e.id in wanted]
 
 
-def _visible(request: Request, who: Session, violation_id: str) -> ViolationRecord:
+def visible(request: Request, who: Session, violation_id: str) -> ViolationRecord:
     """The violation, if it exists and its hall is the person's; else 404 (the same)."""
     found = console_of(request).store.violation(violation_id)
     if found is None:
@@ -190,7 +190,7 @@ def _violation_page(
 
 @requires("viewer")
 async def violation_page(request: Request, who: Session) -> Response:
-    return _violation_page(request, who, _visible(request, who, request.path_params["id"]))
+    return _violation_page(request, who, visible(request, who, request.path_params["id"]))
 
 
 def _local(target: str, fallback: str) -> str:
@@ -198,7 +198,7 @@ def _local(target: str, fallback: str) -> str:
 
 
 async def _act(request: Request, who: Session, kind: str) -> Response:
-    v = _visible(request, who, request.path_params["id"])
+    v = visible(request, who, request.path_params["id"])
     form = await request.form()
     text = str(form.get("reason", ""))
     management = console_of(request).management
