@@ -4,7 +4,8 @@
 Passwords arrive here already hashed (hallwatch/console/accounts.py hashes them); a session
 is kept by the sha256 of its cookie token, so the table cannot be replayed as cookies.
 `console_audit` is every sign-in, sign-out, refused sign-in and account edit, with who
-and from where: login throttling counts its refused sign-ins.
+and from where: login throttling counts its refused sign-ins (and request links' throttling
+the links refused, unknown or expired, when opened).
 """
 
 from __future__ import annotations
@@ -17,7 +18,16 @@ from typing import Any, Literal
 
 Role = Literal["viewer", "inspector", "manager", "admin"]
 AuditKind = Literal[
-    "sign_in", "sign_out", "sign_in_refused", "account_add", "account_edit", "account_disable"
+    "sign_in",
+    "sign_out",
+    "sign_in_refused",
+    "account_add",
+    "account_edit",
+    "account_disable",
+    # request links (rules/request_store.py RequestLink): made, revoked, refused when opened
+    "link_add",
+    "link_revoke",
+    "link_refused",
 ]
 ALL_SITES = "*"  # an account's sites: every site
 
@@ -229,8 +239,12 @@ class AccountQueries:
                 "console_audit WHERE \"what\" = 'sign_in' AND \"who\" = ?), '')"
             )
             return int(self._rows(sql, [user, since.isoformat(), user])[0][0])
-        sql = (
-            "SELECT COUNT(*) FROM console_audit WHERE \"what\" = 'sign_in_refused' "
-            'AND "address" = ? AND "at" >= ?'
-        )
-        return int(self._rows(sql, [address, since.isoformat()])[0][0])
+        return self._refused_from("sign_in_refused", since, address)
+
+    def refused_links(self, since: datetime, address: str) -> int:
+        """Request links refused (unknown, expired, revoked) since `since` from `address`."""
+        return self._refused_from("link_refused", since, address)
+
+    def _refused_from(self, what: AuditKind, since: datetime, address: str | None) -> int:
+        sql = 'SELECT COUNT(*) FROM console_audit WHERE "what" = ? AND "address" = ? AND "at" >= ?'
+        return int(self._rows(sql, [what, address, since.isoformat()])[0][0])

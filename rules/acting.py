@@ -31,11 +31,12 @@ class InvalidInput(ManagementError):
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who acts, and through what: the signed-in person (the OS user for the CLI) and,
-    when they enter someone else's decision, the person on whose behalf."""
+    """Who acts, and through what: the signed-in person (the OS user for the CLI; the
+    staff member themself through a request link of the console) and, when they enter
+    someone else's decision, the person on whose behalf."""
 
     user: str
-    through: Literal["cli", "console"]
+    through: Literal["cli", "console", "link"]
     on_behalf_of: str | None = None
 
     def __post_init__(self) -> None:

@@ -16,8 +16,9 @@ from html import escape
 
 from rules.directory import Directory
 from rules.engine import ViolationRecord
-from rules.inspection import InspectionReport, acknowledgement
+from rules.inspection import InspectionReport, Punch, acknowledgement
 from rules.render import duty_holder_line, moment
+from rules.requests import ATTESTED_METHOD
 from rules.scoring import PersonScore, WindowScore
 from rules.words import (
     Language,
@@ -202,6 +203,13 @@ def violation_html(v: ViolationRecord, language: Language) -> str:
     )
 
 
+def _punch_source(p: Punch, language: Language) -> str:
+    """Where a punch came from: its station and method, or 补卡 (an approved correction
+    names no station)."""
+    method = method_word(p.method, language)
+    return method if p.method == ATTESTED_METHOD else f"{p.device}, {method}"
+
+
 def inspection_html(
     report: InspectionReport, language: Language = "zh", *, open_items: bool = True
 ) -> str:
@@ -212,7 +220,7 @@ def inspection_html(
         for line in window.staff:
             punches = "<br>".join(
                 escape(f"{p.time} {punch_word(p.action, language)} ")
-                + f"<small>{escape(f'{p.device}, {method_word(p.method, language)}')}</small>"
+                + f"<small>{escape(_punch_source(p, language))}</small>"
                 + (
                     f" <b>{escape(label('time in doubt', language))}: {escape(p.clock)}</b>"
                     if p.clock

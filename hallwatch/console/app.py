@@ -17,7 +17,7 @@ from starlette.templating import Jinja2Templates
 
 from hallwatch.console.accounts import Accounts
 from hallwatch.console.config import ConsoleConfig, session_secret
-from hallwatch.console.pages import NAV, ROUTES, sign_in
+from hallwatch.console.pages import NAV, ROUTES, request_link, sign_in
 from hallwatch.console.services import Service, Services
 from hallwatch.console.web import SAFE_METHODS, Console, current_session, render, templates_env
 from rules.announce import Connecting
@@ -28,7 +28,7 @@ from rules.store import Store
 
 HERE = Path(__file__).parent
 # The only routes that change something without `web.requires` (they check their own token).
-UNGUARDED = {sign_in.sign_in}
+UNGUARDED = {sign_in.sign_in, request_link.own_raise}
 
 
 def _check_guarded(routes: Iterable[BaseRoute]) -> None:

@@ -76,6 +76,13 @@ class ConsoleSettings(Section):
     throttle_minutes: Annotated[float, pydantic.Field(gt=0, le=1440)] = pydantic.Field(
         15.0, description="The window in which refused sign-ins are counted."
     )
+    request_link_days: Annotated[float, pydantic.Field(gt=0, le=90)] = pydantic.Field(
+        7.0,
+        description=(
+            "Days a request link (补卡 and 申诉 raised by the person, docs/console.md) stays "
+            "usable after a manager made it; a manager can revoke it sooner."
+        ),
+    )
     tls_cert: Path | None = pydantic.Field(
         None,
         description=(

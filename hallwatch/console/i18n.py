@@ -11,6 +11,7 @@ from typing import get_args
 
 from hallwatch.console.config import Language
 from hallwatch.console.manager_words import MANAGER_WORDS
+from hallwatch.console.request_words import REQUEST_WORDS
 
 LANGUAGES: tuple[Language, ...] = get_args(Language)
 
@@ -86,6 +87,7 @@ WORDS: dict[str, dict[Language, str]] = {
     "error.back": {"zh-CN": "返回首页", "en": "Back to the home page"},
 }
 WORDS |= MANAGER_WORDS  # the manager's pages
+WORDS |= REQUEST_WORDS  # requests and appeals (补卡与申诉)
 
 
 def lang_of(value: str | None, default: Language) -> Language:

@@ -17,6 +17,8 @@ from hallwatch.console.pages import (
     inspection,
     leave,
     people,
+    request_link,
+    requests,
     sign_in,
     violations,
 )
@@ -31,6 +33,8 @@ NAV = [
     NavItem("nav.assessment", "/assessment"),
     NavItem("nav.leave", "/leave"),
     NavItem("nav.duty", "/duty"),
+    # -- requests and appeals (补卡与申诉)
+    NavItem("nav.requests", "/requests", "manager"),
     NavItem("nav.findings", "/findings", "inspector"),
     NavItem("nav.directory", "/people"),
 ]
@@ -46,4 +50,7 @@ ROUTES: list[BaseRoute] = [
     *findings.routes,
     *assessment.routes,
     *people.routes,
+    # -- requests and appeals (补卡与申诉); the person's own page needs no account
+    *requests.routes,
+    *request_link.routes,
 ]

@@ -16,8 +16,9 @@ from hallwatch.console.pages.scope import (
     hall_staff,
     rules_language,
     sites_of,
+    staff_site,
 )
-from hallwatch.console.web import console_of, in_scope, language, render, requires
+from hallwatch.console.web import console_of, language, render, requires
 from mqtt.schema import LeaveKind
 from rules.acting import InvalidInput
 from rules.render import moment
@@ -31,8 +32,8 @@ def _page(
     words = rules_language(language(request, who))
     directory = console.management.directory()
     zone = console.management.policy.zone(site)
-    people = hall_staff(directory, site)
-    ids = {m.staff_id for m in people}
+    staff = hall_staff(directory, site)
+    ids = {m.staff_id for m in staff}
     leave = sorted(
         (lv for lv in console.management.leave() if lv.staff_id in ids),
         key=lambda lv: lv.start,
@@ -45,7 +46,7 @@ def _page(
         status_code,
         site=site,
         sites=sites_of(request, who),
-        staff=[(m.staff_id, directory.name(m.staff_id, words)) for m in people],
+        staff=[(m.staff_id, directory.name(m.staff_id, words)) for m in staff],
         kinds=[(k.value, leave_kind_word(k.value, words)) for k in LeaveKind],
         rows=[
             {
@@ -67,19 +68,11 @@ async def leave_page(request: Request, who: Session) -> Response:
     return _page(request, who, chosen_site(request, who))
 
 
-def _site_of(request: Request, who: Session, staff: str) -> str:
-    """The hall `staff` works at, if it is the person's (else 404)."""
-    window = console_of(request).management.directory().home_window(staff)
-    if window is None:
-        raise HTTPException(404)
-    return in_scope(who, window.site)
-
-
 @requires("manager")
 async def grant(request: Request, who: Session) -> Response:
     form = await request.form()
     staff = str(form.get("staff", "")).strip()
-    site = _site_of(request, who, staff)
+    site = staff_site(request, who, staff)
     management = console_of(request).management
     try:
         kind = str(form.get("kind", ""))
@@ -103,7 +96,7 @@ async def cancel(request: Request, who: Session) -> Response:
     record = current.get(request.path_params["id"])
     if record is None:
         raise HTTPException(404)
-    site = _site_of(request, who, record.staff_id)
+    site = staff_site(request, who, record.staff_id)
     form = await request.form()
     try:
         management.cancel_leave(who.actor, record.leave_id, str(form.get("reason", "")))

@@ -44,6 +44,14 @@ def hall_staff(directory: Directory, site: str) -> list[StaffMember]:
     ]
 
 
+def staff_site(request: Request, who: Session, staff: str) -> str:
+    """The hall `staff` works at, if it is the person's (else 404)."""
+    window = console_of(request).management.directory().home_window(staff)
+    if window is None:
+        raise HTTPException(404)
+    return in_scope(who, window.site)
+
+
 def chosen_site(request: Request, who: Session) -> str:
     """The hall of `?site=` (404 unless it is theirs), else the first of theirs."""
     asked = request.query_params.get("site") or request.path_params.get("site")

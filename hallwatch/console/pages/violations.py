@@ -102,7 +102,7 @@ def evidence_of(
     return found
 
 
-def _visible(request: Request, who: Session, violation_id: str) -> ViolationRecord:
+def visible(request: Request, who: Session, violation_id: str) -> ViolationRecord:
     """The violation, if it exists and its hall is the person's; else 404 (the same)."""
     found = console_of(request).store.violation(violation_id)
     if found is None:
@@ -212,7 +212,7 @@ def _violation_page(
 
 @requires("viewer")
 async def violation_page(request: Request, who: Session) -> Response:
-    return _violation_page(request, who, _visible(request, who, request.path_params["id"]))
+    return _violation_page(request, who, visible(request, who, request.path_params["id"]))
 
 
 def _local(target: str, fallback: str) -> str:
@@ -220,7 +220,7 @@ def _local(target: str, fallback: str) -> str:
 
 
 async def _act(request: Request, who: Session, kind: str) -> Response:
-    v = _visible(request, who, request.path_params["id"])
+    v = visible(request, who, request.path_params["id"])
     form = await request.form()
     text = str(form.get("reason", ""))
     management = console_of(request).management
