@@ -2,8 +2,8 @@
 API: the monthly sheets read from the store (rules/scoring.py `load_sheet`), of one hall or
 all, turned into the year's rows and the month's lists (rules/annual.py).
 
-A month after the current one (in the halls' zones) is not scored: it has not happened;
-the current month counts as it stands, as the monthly sheet shows it.
+Only months that have ended (in the halls' zones) are scored: the month in progress is
+the monthly sheet's, and a month to come has no data (its sheet would read 100 for all).
 
 `AnnualManagement` is a part of `rules.manage.Management` (it uses its store, policy, clock
 and directory)."""
@@ -37,9 +37,10 @@ class YearReview:
 
     year: int
     site: str | None
-    months: tuple[str, ...]  # the months scored so far (YYYY-MM)
+    months: tuple[str, ...]  # the months that have ended (YYYY-MM), those scored
     staff: list[PersonYear]
     windows: list[WindowYear]
+    veto_caps_at: str | None  # the rating a vetoed month caps the year at (`[annual]`)
     directory: Directory  # the snapshot it was scored with (names for the reader)
 
 
@@ -68,16 +69,17 @@ class AnnualManagement:
 
     def annual_review(self, year: int, *, site: str | None = None) -> YearReview:
         """Per person and per window: the twelve months, their mean, the months vetoed and
-        the year's rating (`[annual]`), of the months scored so far."""
+        the year's rating (`[annual]`), of the months that have ended."""
         directory = self.directory()
         zones = {self.policy.zone(s) for s in ([site] if site else self._sites(directory))}
         zones = zones or {self.policy.default_site.zone}
-        current = max(month_of(self.now().astimezone(zone).date()) for zone in zones)
+        current = min(month_of(self.now().astimezone(zone).date()) for zone in zones)
         months = [f"{checked_year(year)}-{n:02d}" for n in MONTHS]
-        months = [m for m in months if m <= current]
+        months = [m for m in months if m < current]
         sheets = {m: self._sheet(directory, m, site) for m in months}
         staff, windows = annual_review(self.policy.annual, sheets)
-        return YearReview(year, site, tuple(months), staff, windows, directory)
+        caps = self.policy.annual.veto_caps_at
+        return YearReview(year, site, tuple(months), staff, windows, caps, directory)
 
     def month_lists(self, month: str, *, site: str | None = None) -> HallLists:
         """The month's red and black lists (`[lists]`) of people and of windows."""

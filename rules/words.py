@@ -350,9 +350,10 @@ LABELS: Words = {
     "annual review": {"zh": "年度考核", "en": "Annual review"},
     "not scored": {"zh": "未考核", "en": "not scored"},
     "annual rule": {
-        "zh": "年度得分为已考核月份的平均分；有否决月份的，等次最高为",
-        "en": "the year's score is the mean of its scored months; a vetoed month caps the rating at",
+        "zh": "年度得分为已考核月份的平均分",
+        "en": "the year's score is the mean of its scored months",
     },
+    "veto cap": {"zh": "有否决月份的，等次最高为", "en": "a vetoed month caps the rating at"},
     "lists": {"zh": "红黑榜", "en": "Red and black lists"},
     "red list": {"zh": "红榜", "en": "Red list"},
     "black list": {"zh": "黑榜", "en": "Black list"},
