@@ -76,7 +76,9 @@ def test_score_year_prints_names_and_writes_a_workbook(autumn, store_at, tmp_pat
     )  # fmt: skip
     # The CLI's clock is the real one: whatever month it is, October has ended.
     assert run.exit_code == 0, run.output
-    assert "年度考核 2026 hall-01" in run.output and "有否决月份的，等次最高为 基本合格" in run.output
+    assert (
+        "年度考核 2026 hall-01" in run.output and "有否决月份的，等次最高为 基本合格" in run.output
+    )
     [li_na] = [line for line in run.output.splitlines() if "李娜" in line]
     assert "90" in li_na and "基本合格" in li_na and "10月" in li_na and "S2" in li_na
     sheet = load_workbook(book).worksheets[0]
