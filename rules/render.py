@@ -570,7 +570,8 @@ def _heading(column: str, language: Language) -> str:
     return column
 
 
-def _month_text(n: int, language: Language) -> str:
+def month_text(n: int, language: Language) -> str:
+    """A month of the year (1-12) as a reader names it: 10月, Oct."""
     return f"{n}月" if language == "zh" else calendar.month_abbr[n]
 
 
@@ -591,7 +592,7 @@ def _year_table(
             *r.months,  # None: not scored
             r.mean,
             len(r.vetoed_months),
-            ", ".join(_month_text(n, language) for n in r.vetoed_months),
+            ", ".join(month_text(n, language) for n in r.vetoed_months),
             r.rating,
         ]
         for r in rows

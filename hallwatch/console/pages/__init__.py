@@ -9,6 +9,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from hallwatch.console.pages import (
+    annual,
     assessment,
     findings,
     hall,
@@ -28,6 +29,7 @@ NAV = [
     NavItem("nav.inspection", "/inspection"),
     NavItem("nav.violations", "/violations"),
     NavItem("nav.assessment", "/assessment"),
+    NavItem("nav.annual", "/annual", "manager"),  # the annual review
     NavItem("nav.leave", "/leave"),
     NavItem("nav.findings", "/findings", "inspector"),
     NavItem("nav.directory", "/people"),
@@ -42,5 +44,6 @@ ROUTES: list[BaseRoute] = [
     *leave.routes,
     *findings.routes,
     *assessment.routes,
+    *annual.routes,  # the annual review
     *people.routes,
 ]
