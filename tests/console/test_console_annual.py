@@ -45,9 +45,9 @@ def test_the_annual_review_rates_a_vetoed_year_and_downloads(
     assert li_na.locator("td.vetoed").inner_text() == "10月"
     assert li_na.locator("td.month").nth(9).get_attribute("class") == "month veto"
     assert li_na.locator("td.month").first.inner_text() == "-"  # before go-live: not scored
-    assert page.locator("table.annual-staff tr", has_text="王芳").locator("td.rating").inner_text() == (
-        "优秀"
-    )
+    assert page.locator("table.annual-staff tr", has_text="王芳").locator(
+        "td.rating"
+    ).inner_text() == ("优秀")
     assert "赵强" not in page.content()  # hall-02's
     assert "有否决月份的，等次最高为 基本合格" in page.locator("p.rule").inner_text()
     windows = page.locator("table.annual-windows tr", has_text="综合受理窗口")
