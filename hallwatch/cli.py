@@ -130,7 +130,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     ),
     "score": Subcommand(
         "rules.cli:score",
-        "The monthly 100-point sheet per person and per window, with vetoes and ranking.",
+        "The monthly 100-point sheet, its red and black lists, or the year's review.",
     ),
     "staff": Subcommand(
         "rules.directory_cli:staff",

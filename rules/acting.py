@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from base.errors import HallwatchError
@@ -57,6 +57,15 @@ class Actor:
     def entered_by(self) -> str:
         """Who entered it, and through what ("wang via cli")."""
         return f"{self.user} via {self.through}"
+
+
+def checked_month(month: str) -> str:
+    """`month` if it is YYYY-MM."""
+    try:
+        date.fromisoformat(f"{month}-01")
+    except ValueError:
+        raise InvalidInput(f"{month!r} is not YYYY-MM (for example 2026-11)") from None
+    return month
 
 
 def stated_reason(text: str) -> str:

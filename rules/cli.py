@@ -552,31 +552,64 @@ def inspect(
 
 
 @click.command()
-@click.option("--month", required=True, help="YYYY-MM.")
-@click.option("--xlsx", type=FILE, help="Also write the sheet as an Excel workbook.")
+@click.option("--month", help="YYYY-MM: that month's sheet, or with --lists its lists.")
+@click.option(
+    "--year",
+    type=int,
+    help="The annual review (年度考核) of this year instead: per person and window its "
+    "twelve months, their mean, the months vetoed and the year's rating.",
+)
+@click.option(
+    "--lists", is_flag=True, help="The month's red and black lists (红黑榜) instead of its sheet."
+)
+@click.option("--site", help="Only this hall, ranked within it (--year and --lists).")
+@click.option("--xlsx", type=FILE, help="Also write the tables as an Excel workbook.")
 @output_format()
 @with_management
-def score(manage: Management, month: str, xlsx: Path | None, fmt: render.Format) -> None:
-    """The monthly 100-point sheet per person and per window, with vetoes and ranking.
+def score(
+    manage: Management,
+    month: str | None,
+    year: int | None,
+    lists: bool,
+    site: str | None,
+    xlsx: Path | None,
+    fmt: render.Format,
+) -> None:
+    """The monthly 100-point sheet, its red and black lists, or the year's review.
 
     \b
     Examples:
         hallwatch score --month 2026-11 --config manager.toml
         hallwatch score --month 2026-11 --xlsx nov.xlsx --config manager.toml
+        hallwatch score --month 2026-11 --lists --site hall-01 --config manager.toml
+        hallwatch score --year 2026 --xlsx 2026.xlsx --config manager.toml
     """
-    sheet = manage.monthly_sheet(month)
-    names, language = sheet.directory, manage.language
-    tables = render.score_tables(
-        month, sheet.staff, sheet.windows, sheet.violations, names, language
-    )
+    if (month is None) == (year is None):
+        raise click.UsageError("give --month YYYY-MM or --year YYYY")
+    if lists and month is None:
+        raise click.UsageError("--lists are a month's: give --month YYYY-MM")
+    if site is not None and not (year or lists):
+        raise click.UsageError("--site is for --year and --lists; a month's sheet is every hall's")
+    language = manage.language
+    data: Any
+    if year is not None:
+        review = manage.annual_review(year, site=site)
+        data = {"year": year, "staff": review.staff, "windows": review.windows}
+        tables = render.annual_tables(review, language)
+        text = render.annual_text(review, language)
+    elif lists:
+        hall = manage.month_lists(str(month), site=site)
+        data, tables = hall.lists, render.lists_tables(hall, language)
+        text = render.lists_text(hall, language)
+    else:
+        sheet = manage.monthly_sheet(str(month))
+        data = {"month": month, "staff": sheet.staff, "windows": sheet.windows}
+        tables = render.score_tables(
+            str(month), sheet.staff, sheet.windows, sheet.violations, sheet.directory, language
+        )
+        text = render.score_text(str(month), sheet.staff, sheet.windows, sheet.directory, language)
     if xlsx is not None:
         render.score_xlsx(xlsx, tables)
-    written = f"\n\nwritten {xlsx}" if xlsx is not None else ""
-    render.emit(
-        {"month": month, "staff": sheet.staff, "windows": sheet.windows},
-        fmt,
-        text=lambda: (
-            render.score_text(month, sheet.staff, sheet.windows, names, language) + written
-        ),
-        table=lambda: render.score_csv(tables),
-    )
+        text += f"\n\nwritten {xlsx}"
+    as_csv = render.tables_csv if year or lists else render.score_csv
+    render.emit(data, fmt, text=lambda: text, table=lambda: as_csv(tables))

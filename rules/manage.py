@@ -5,7 +5,8 @@
 touches and is announced on MQTT. Results are dataclasses; a refusal is a
 `rules.acting.ManagementError` (`NotFound`, `Refused`, `InvalidInput`) whose message says
 what to do. The directory's part is `rules.manage_directory.DirectoryManagement`, the duty
-rosters' `rules.manage_rosters.RosterManagement`.
+rosters' `rules.manage_rosters.RosterManagement`, the annual review's and the red and black
+lists' `rules.manage_annual.AnnualManagement`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ from datetime import date, datetime, timedelta
 
 from mqtt.ids import new_event_id, utc_now
 from mqtt.schema import Alert, LeaveKind
-from rules.acting import Actor, InvalidInput, NotFound, Refused, audit_row, stated_reason
+from rules.acting import (
+    Actor,
+    InvalidInput,
+    NotFound,
+    Refused,
+    audit_row,
+    checked_month,
+    stated_reason,
+)
 from rules.alert_store import AlertState, AlertStateName
 from rules.alerts import AlertItem, is_item, lifecycle
 from rules.announce import Announcer
@@ -31,6 +40,7 @@ from rules.directory_store import seed_from_policy
 from rules.engine import ViolationRecord
 from rules.html_report import daily_page, monthly_page
 from rules.inspection import InspectionReport, load_inspection
+from rules.manage_annual import AnnualManagement
 from rules.manage_directory import DirectoryManagement
 from rules.manage_requests import RequestManagement
 from rules.manage_rosters import RosterManagement
@@ -78,16 +88,7 @@ class MonthlySheet:
     directory: Directory  # the snapshot it was scored with (names for the reader)
 
 
-def checked_month(month: str) -> str:
-    """`month` if it is YYYY-MM."""
-    try:
-        date.fromisoformat(f"{month}-01")
-    except ValueError:
-        raise InvalidInput(f"{month!r} is not YYYY-MM (for example 2026-11)") from None
-    return month
-
-
-class Management(DirectoryManagement, RequestManagement, RosterManagement):
+class Management(DirectoryManagement, RequestManagement, RosterManagement, AnnualManagement):
     """A hall manager's actions and queries on one store and policy.
 
     `announcer` publishes each action and the violations it changed (None: no broker,

@@ -4,7 +4,8 @@ Everything the engine decides comes from here: time zones and go-live dates, ses
 (with seasonal schedules), the calendar with holidays and make-up working days (调休),
 windows with their staff (and when each was employed) and workstations, grace periods,
 going-out allowances, leave, app categories, the violation catalogue, the correction
-allowance, the veto, the rating bands and how far a device clock may be off.
+allowance, the veto, the rating bands, the annual review and the red and black lists, and
+how far a device clock may be off.
 """
 
 from __future__ import annotations
@@ -421,7 +422,7 @@ class Veto(Section):
 
 
 class Band(Section):
-    """A rating band of the monthly score."""
+    """A rating band: the lowest score that earns a rating."""
 
     min: Annotated[float, pydantic.Field(ge=0, le=100)] = pydantic.Field(
         description="The lowest score that earns this rating."
@@ -435,6 +436,91 @@ def _default_bands() -> list[Band]:
         Band(min=85, rating="good"),
         Band(min=70, rating="pass"),
     ]
+
+
+def banded(bands: list[Band], fail_rating: str, score: float) -> str:
+    """The rating of the highest band `score` reaches; `fail_rating` below them all."""
+    for band in sorted(bands, key=lambda b: -b.min):
+        if score >= band.min:
+            return band.rating
+    return fail_rating
+
+
+# -- the annual review and the red and black lists (年度考核, 红黑榜) ------------------------
+def _default_annual_bands() -> list[Band]:
+    return [
+        Band(min=95, rating="excellent"),
+        Band(min=80, rating="pass"),
+        Band(min=70, rating="basic_pass"),
+    ]
+
+
+class Annual(Section):
+    """The annual review (年度考核): a year's rating from the mean of its months."""
+
+    bands: list[Band] = pydantic.Field(
+        default_factory=_default_annual_bands,
+        description=(
+            "Rating bands of the year's mean monthly score, by their lowest score (defaults: "
+            "优秀 excellent 95, 合格 pass 80, 基本合格 basic_pass 70)."
+        ),
+    )
+    fail_rating: str = pydantic.Field(
+        "fail", description="The year's rating below the lowest band (不合格)."
+    )
+    veto_caps_at: str | None = pydantic.Field(
+        "basic_pass",
+        description=(
+            "A year with a vetoed month (一票否决) is rated no higher than this rating, one of "
+            "`bands` or `fail_rating` (default 基本合格: a veto costs the year its standing "
+            "without failing it outright; give the fail rating to fail it). Unset: a vetoed "
+            "month weighs only through its score."
+        ),
+    )
+
+    @pydantic.model_validator(mode="after")
+    def _known_cap(self) -> Annual:
+        ratings = [b.rating for b in self.bands] + [self.fail_rating]
+        if self.veto_caps_at is not None and self.veto_caps_at not in ratings:
+            raise ValueError(f"veto_caps_at {self.veto_caps_at!r} is none of the ratings {ratings}")
+        return self
+
+    def rating(self, mean: float, vetoed_months: int) -> str:
+        """The year's rating: the band of `mean`, capped when a month was vetoed."""
+        rating = banded(self.bands, self.fail_rating, mean)
+        if not vetoed_months or self.veto_caps_at is None:
+            return rating
+        order = [b.rating for b in sorted(self.bands, key=lambda b: -b.min)] + [self.fail_rating]
+        return order[max(order.index(rating), order.index(self.veto_caps_at))]
+
+
+class Lists(Section):
+    """The red and black lists (红黑榜) of a month, of people and of windows."""
+
+    red_size: Annotated[int, pydantic.Field(ge=0, le=100)] = pydantic.Field(
+        3,
+        description=(
+            "How many of the best, none vetoed, are on the red list (红榜); all who tie with "
+            "the last of them are on it too. 0: no red list."
+        ),
+    )
+    red_min_score: Annotated[float, pydantic.Field(ge=0, le=100)] = pydantic.Field(
+        95, description="Nobody scoring below this is on the red list, whatever their place."
+    )
+    black_size: Annotated[int, pydantic.Field(ge=0, le=100)] = pydantic.Field(
+        3,
+        description=(
+            "Besides every vetoed one (一票否决), how many of the worst are on the black list "
+            "(黑榜), ties with the last of them included. 0: only the vetoed."
+        ),
+    )
+    black_below: Annotated[float, pydantic.Field(ge=0, le=100)] = pydantic.Field(
+        100,
+        description=(
+            "Only who scores below this is among the worst (100: whoever lost a point), so "
+            "that a month without fault puts nobody on the black list but the vetoed."
+        ),
+    )
 
 
 class Policy(Section):
@@ -505,6 +591,12 @@ class Policy(Section):
     )
     clocks: DeviceClocks = pydantic.Field(
         DeviceClocks(), description="When a device clock, and the punches it times, is in doubt."
+    )
+    annual: Annual = pydantic.Field(
+        Annual(), description="The annual review (年度考核): the year's rating bands and veto cap."
+    )
+    lists: Lists = pydantic.Field(
+        Lists(), description="Who is on a month's red and black lists (红黑榜)."
     )
 
     @pydantic.field_validator("catalogue", mode="after")
@@ -590,12 +682,7 @@ class Policy(Section):
         return self.catalogue[rule]  # type: ignore[index]
 
     def rating(self, score: float, vetoed: bool) -> str:
-        if vetoed:
-            return self.fail_rating
-        for band in sorted(self.bands, key=lambda b: -b.min):
-            if score >= band.min:
-                return band.rating
-        return self.fail_rating
+        return self.fail_rating if vetoed else banded(self.bands, self.fail_rating, score)
 
     def settle(self) -> timedelta:
         return timedelta(minutes=self.grace.settle_min)

@@ -10,6 +10,7 @@ language (Chinese unless `--lang en`).
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
 import json
@@ -24,10 +25,12 @@ import click
 
 from base.times import date_time
 from rules.alerts import AlertRow
+from rules.annual import MONTHS, PersonYear, WindowYear
 from rules.directory import Directory
 from rules.engine import ViolationRecord
 from rules.gallery_status import GalleryStatus
 from rules.inspection import DeviceLine, DutyLine, InspectionReport, acknowledgement
+from rules.manage_annual import HallLists, YearReview
 from rules.manager_actions import Language, LeaveRecord, ManagerAction
 from rules.requests import ATTESTED_METHOD
 from rules.scoring import PersonScore, WindowScore
@@ -402,6 +405,20 @@ def _named(
     return named_header, named_rows
 
 
+def _name_vetoed_staff(
+    header: list[str],
+    body: list[list[Any]],
+    windows: Sequence[WindowScore],
+    directory: Directory,
+    language: Language,
+) -> None:
+    """The vetoed staff of each window's row by name, not id."""
+    if body:
+        at = header.index("vetoed_staff")
+        for row, window in zip(body, windows, strict=True):
+            row[at] = ", ".join(directory.label(s, language) for s in window.vetoed_staff)
+
+
 def score_tables(
     month: str,
     people: list[PersonScore],
@@ -415,18 +432,21 @@ def score_tables(
     tables = []
     for title, rows in zip(SHEET_TITLES[language], (people, windows, violations), strict=True):
         header, body = _named(*table_rows(rows), directory, language) if rows else ([], [])
-        if rows is windows and body:
-            at = header.index("vetoed_staff")
-            for row, window in zip(body, windows, strict=True):
-                row[at] = ", ".join(directory.label(s, language) for s in window.vetoed_staff)
+        if rows is windows:
+            _name_vetoed_staff(header, body, windows, directory, language)
         shown = [HEADERS_ZH.get(c, c) for c in header] if language == "zh" else header
         tables.append((f"{title} {month}" if rows is not violations else title, shown, body))
     return tables
 
 
+def tables_csv(tables: list[Table]) -> str:
+    """The tables, one after the other."""
+    return "\n".join(csv_text(header, body) for _, header, body in tables)
+
+
 def score_csv(tables: list[Table]) -> str:
-    """The staff and window tables, one after the other."""
-    return "\n".join(csv_text(header, body) for _, header, body in tables[:2])
+    """The staff and window tables of a month's sheet (`score_tables`)."""
+    return tables_csv(tables[:2])
 
 
 def score_text(
@@ -525,3 +545,141 @@ def gallery_line(row: GalleryStatus, language: str) -> str:
     text += f"，待更新 {row.pending} 人" if row.pending else "，已是最新"
     text += f"，待删除：{erasures}" if erasures else ""
     return text + (f"，最近错误：{row.last_error}" if row.last_error else "")
+
+
+# -- the annual review and the red and black lists (rules/annual.py) -------------------
+ANNUAL_HEADERS_ZH = {
+    "mean": "年度平均分",
+    "vetoed_count": "否决月数",
+    "vetoed_months": "否决月份",
+    **{f"m{n:02d}": f"{n}月" for n in MONTHS},
+}
+# What the text tables leave to the spreadsheet: codes beside the words, where a window is.
+TEXT_HIDDEN = ("window", "site", "rating_code", "veto_reasons", "vetoed_staff")
+LIST_TITLES = {
+    "zh": ("红榜 人员", "黑榜 人员", "红榜 窗口", "黑榜 窗口"),
+    "en": ("Red list staff", "Black list staff", "Red list windows", "Black list windows"),
+}
+
+
+def _heading(column: str, language: Language) -> str:
+    if language == "zh":
+        return ANNUAL_HEADERS_ZH.get(column) or HEADERS_ZH.get(column, column)
+    if column in ANNUAL_HEADERS_ZH and column.startswith("m"):
+        return calendar.month_abbr[int(column[1:])]
+    return column
+
+
+def month_text(n: int, language: Language) -> str:
+    """A month of the year (1-12) as a reader names it: 10月, Oct."""
+    return f"{n}月" if language == "zh" else calendar.month_abbr[n]
+
+
+def _year_table(
+    title: str, rows: Sequence[PersonYear | WindowYear], directory: Directory, language: Language
+) -> tuple[str, list[str], list[list[Any]]]:
+    """A year's rows with names and words, under their column names (not yet headings)."""
+    if not rows:
+        return title, [], []
+    key = ["staff_id", "window"] if isinstance(rows[0], PersonYear) else ["window"]
+    header = ["rank", *key, "site", *(f"m{n:02d}" for n in MONTHS)]
+    header += ["mean", "vetoed_count", "vetoed_months", "rating"]
+    body = [
+        [
+            r.rank,
+            *(getattr(r, k) for k in key),
+            r.site,
+            *r.months,  # None: not scored
+            r.mean,
+            len(r.vetoed_months),
+            ", ".join(month_text(n, language) for n in r.vetoed_months),
+            r.rating,
+        ]
+        for r in rows
+    ]
+    return title, *_named(header, body, directory, language)
+
+
+def _shown(
+    tables: Iterable[tuple[str, list[str], list[list[Any]]]], language: Language
+) -> list[Table]:
+    """Tables for a spreadsheet: headings in `language`, a month not scored said so."""
+    none = label("not scored", language)
+    return [
+        (
+            title,
+            [_heading(c, language) for c in header],
+            [[none if cell is None else cell for cell in row] for row in body],
+        )
+        for title, header, body in tables
+    ]
+
+
+def _text(tables: Iterable[tuple[str, list[str], list[list[Any]]]], language: Language) -> str:
+    """Tables as aligned text, without the columns of codes and where a window is; a veto
+    said in words, a score without a needless ".0"."""
+    veto = label("veto", language)
+
+    def cell(value: Any) -> Any:
+        if isinstance(value, bool):
+            return veto if value else ""
+        return f"{value:g}" if isinstance(value, float) else value
+
+    out = [""]
+    for title, header, body in tables:
+        keep = [i for i, c in enumerate(header) if c not in TEXT_HIDDEN]
+        shown = [_heading(header[i], language) for i in keep]
+        rows = [[cell(row[i]) for i in keep] for row in body]
+        out += ["", f"{title}:", aligned(shown, rows) if body else f"  {label('none', language)}"]
+    return "\n".join(out)
+
+
+def _annual(review: YearReview, language: Language) -> list[tuple[str, list[str], list[list[Any]]]]:
+    staff_title, window_title = SHEET_TITLES[language][:2]
+    return [
+        _year_table(f"{staff_title} {review.year}", review.staff, review.directory, language),
+        _year_table(f"{window_title} {review.year}", review.windows, review.directory, language),
+    ]
+
+
+def annual_tables(review: YearReview, language: Language) -> list[Table]:
+    """The staff and window tables of the annual review: names beside ids, ratings in
+    words, headers in `language`."""
+    return _shown(_annual(review, language), language)
+
+
+def annual_text(review: YearReview, language: Language) -> str:
+    site = f" {review.site}" if review.site else ""
+    rule = label("annual rule", language)
+    if review.veto_caps_at is not None:
+        rule += "；" if language == "zh" else "; "
+        rule += f"{label('veto cap', language)} {rating_word(review.veto_caps_at, language)}"
+    head = f"{label('annual review', language)} {review.year}{site} ({rule})"
+    legend = f"\n(- {label('not scored', language)})"
+    return head + _text(_annual(review, language), language) + legend
+
+
+def _lists(hall: HallLists, language: Language) -> list[tuple[str, list[str], list[list[Any]]]]:
+    found = hall.lists
+    groups = (found.red_staff, found.black_staff, found.red_windows, found.black_windows)
+    tables = []
+    for title, rows in zip(LIST_TITLES[language], groups, strict=True):
+        header, body = (
+            _named(*table_rows(list(rows)), hall.directory, language) if rows else ([], [])
+        )
+        if rows is found.red_windows or rows is found.black_windows:
+            _name_vetoed_staff(header, body, rows, hall.directory, language)
+        tables.append((f"{title} {found.month}", header, body))
+    return tables
+
+
+def lists_tables(hall: HallLists, language: Language) -> list[Table]:
+    """The red and black lists of people and of windows, as the sheet's tables."""
+    return _shown(_lists(hall, language), language)
+
+
+def lists_text(hall: HallLists, language: Language) -> str:
+    site = f" {hall.site}" if hall.site else ""
+    return f"{label('lists', language)} {hall.lists.month}{site}" + _text(
+        _lists(hall, language), language
+    )

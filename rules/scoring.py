@@ -50,7 +50,7 @@ class WindowScore:
     vetoed_staff: tuple[str, ...]
 
 
-def _ranking(rows: list[dict], name: str) -> list[tuple[int, dict]]:
+def ranking(rows: list[dict], name: str) -> list[tuple[int, dict]]:
     """Not vetoed before vetoed, then by score; ties share a rank (1, 2, 2, 4)."""
 
     def merit(row: dict) -> tuple[bool, float]:
@@ -115,7 +115,7 @@ def score_month(
             }
         )
 
-    person_rows = [PersonScore(rank=r, **p) for r, p in _ranking(people, "staff_id")]
+    person_rows = [PersonScore(rank=r, **p) for r, p in ranking(people, "staff_id")]
     windows = []
     for window in directory.windows:
         members = [p for p in person_rows if weights[p.staff_id].get(window.id)]
@@ -151,7 +151,7 @@ def score_month(
             }
         )
 
-    window_rows = [WindowScore(rank=r, **w) for r, w in _ranking(windows, "window")]
+    window_rows = [WindowScore(rank=r, **w) for r, w in ranking(windows, "window")]
     return person_rows, window_rows
 
 

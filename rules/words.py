@@ -183,6 +183,7 @@ RATINGS: Words = {
     "excellent": {"zh": "优秀", "en": "excellent"},
     "good": {"zh": "良好", "en": "good"},
     "pass": {"zh": "合格", "en": "pass"},
+    "basic_pass": {"zh": "基本合格", "en": "basic pass"},  # the annual review's default bands
     "fail": {"zh": "不合格", "en": "fail"},
 }
 
@@ -346,6 +347,17 @@ LABELS: Words = {
     "attempts": {"zh": "次尝试", "en": "attempts"},
     "alerts": {"zh": "条告警", "en": "alerts"},
     "cleared by itself": {"zh": "已自行恢复", "en": "cleared by itself"},
+    # the annual review and the red and black lists (rules/annual.py)
+    "annual review": {"zh": "年度考核", "en": "Annual review"},
+    "not scored": {"zh": "未考核", "en": "not scored"},
+    "annual rule": {
+        "zh": "年度得分为已考核月份的平均分",
+        "en": "the year's score is the mean of its scored months",
+    },
+    "veto cap": {"zh": "有否决月份的，等次最高为", "en": "a vetoed month caps the rating at"},
+    "lists": {"zh": "红黑榜", "en": "Red and black lists"},
+    "red list": {"zh": "红榜", "en": "Red list"},
+    "black list": {"zh": "黑榜", "en": "Black list"},
     "sheet rule": {
         "zh": "满分 100 分；严重违规一票否决",
         "en": "100 points; a serious violation vetoes",

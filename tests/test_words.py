@@ -29,7 +29,12 @@ CODES = [
     ("ALERTS", words.ALERTS, [k.value for k in AlertKind]),
     ("NOTICES", words.NOTICES, get_args(NoticeEvent)),
     ("ALERT_STATES", words.ALERT_STATES, get_args(AlertStateName)),
-    ("RATINGS", words.RATINGS, [b.rating for b in Policy().bands] + [Policy().fail_rating]),
+    (
+        "RATINGS",
+        words.RATINGS,
+        [b.rating for b in (*Policy().bands, *Policy().annual.bands)]
+        + [Policy().fail_rating, Policy().annual.fail_rating],
+    ),
 ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from hallwatch.console.pages import (
+    annual,
     assessment,
     duty,
     findings,
@@ -31,6 +32,7 @@ NAV = [
     NavItem("nav.inspection", "/inspection"),
     NavItem("nav.violations", "/violations"),
     NavItem("nav.assessment", "/assessment"),
+    NavItem("nav.annual", "/annual", "manager"),  # the annual review
     NavItem("nav.leave", "/leave"),
     NavItem("nav.duty", "/duty"),
     # -- requests and appeals (补卡与申诉)
@@ -49,6 +51,7 @@ ROUTES: list[BaseRoute] = [
     *duty.routes,
     *findings.routes,
     *assessment.routes,
+    *annual.routes,  # the annual review
     *people.routes,
     # -- requests and appeals (补卡与申诉); the person's own page needs no account
     *requests.routes,

@@ -1,11 +1,13 @@
 """The monthly assessment (月度考核) of a hall: each person and each window ranked, scores,
 ratings, vetoes with their reason in words, the dot plot that shows differences between
-98 and 100 (rules/html_report.py's section), printable; downloads as XLSX and CSV
-(rules/render.py's tables: Chinese headers, names beside ids)."""
+98 and 100 (rules/html_report.py's section), the month's red and black lists (红黑榜),
+printable; downloads as XLSX and CSV (rules/render.py's tables: Chinese headers, names
+beside ids)."""
 
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.requests import Request
@@ -16,12 +18,41 @@ from hallwatch.console.accounts import Session
 from hallwatch.console.pages.inspection import print_style
 from hallwatch.console.pages.scope import chosen_month, chosen_site, rules_language, sites_of
 from hallwatch.console.web import console_of, language, render, requires
+from rules.directory import Directory
 from rules.html_report import assessment_html, signoff_html
 from rules.manage import MonthlySheet
 from rules.render import Table, score_csv, score_tables, score_xlsx
-from rules.words import label
+from rules.scoring import PersonScore, WindowScore
+from rules.words import Language, label
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True, slots=True)
+class ListLine:
+    """Someone or some window on a red or black list."""
+
+    rank: int
+    name: str
+    score: str
+    veto: str  # the veto in words, or ""
+
+
+def list_lines(
+    rows: list[PersonScore] | list[WindowScore], directory: Directory, words: Language
+) -> list[ListLine]:
+    veto = label("veto", words)
+    return [
+        ListLine(
+            r.rank,
+            directory.label(r.staff_id, words)
+            if isinstance(r, PersonScore)
+            else directory.window_label(r.window),
+            f"{r.score:g}",
+            veto if r.vetoed else "",
+        )
+        for r in rows
+    ]
 
 
 def _sheet(request: Request, site: str, month: str) -> MonthlySheet:
@@ -45,6 +76,11 @@ async def assessment(request: Request, who: Session) -> Response:
     sheet = _sheet(request, site, month)
     title = f"{label('monthly assessment', words)} {month}"
     hall = console_of(request).settings.site_name
+    found = console_of(request).management.month_lists(month, site=site)
+    lists = {
+        f"lists.{group}": list_lines(getattr(found.lists, group), found.directory, words)
+        for group in ("red_staff", "black_staff", "red_windows", "black_windows")
+    }
     return render(
         request,
         "assessment.html",
@@ -58,6 +94,7 @@ async def assessment(request: Request, who: Session) -> Response:
         ),
         print_style=print_style(f"{hall} {site} · {title}", lang),
         signoff=signoff_html(words),
+        lists=lists,
     )
 
 
@@ -72,7 +109,7 @@ def _tables(request: Request, who: Session) -> tuple[str, str, list[Table]]:
     return site, month, tables
 
 
-def _attachment(name: str) -> dict[str, str]:
+def attachment(name: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
 
@@ -83,7 +120,7 @@ async def assessment_xlsx(request: Request, who: Session) -> Response:
         path = Path(work) / "assessment.xlsx"
         score_xlsx(path, tables)
         content = path.read_bytes()
-    return Response(content, media_type=XLSX, headers=_attachment(f"{site}-{month}.xlsx"))
+    return Response(content, media_type=XLSX, headers=attachment(f"{site}-{month}.xlsx"))
 
 
 @requires("viewer")
@@ -93,7 +130,7 @@ async def assessment_csv(request: Request, who: Session) -> Response:
     return Response(
         "\ufeff" + score_csv(tables),
         media_type="text/csv; charset=utf-8",
-        headers=_attachment(f"{site}-{month}.csv"),
+        headers=attachment(f"{site}-{month}.csv"),
     )
 
 
