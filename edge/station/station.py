@@ -401,6 +401,7 @@ class Station:
         assert verdict.staff_id is not None and verdict.score is not None
         if self.confirming is not None and self.confirming.staff_id == verdict.staff_id:
             return  # already asked; the deadline stands
+        self._end_confirming()  # someone else now: their own factors, their own deadline
         assert self.pipeline is not None
         by_finger = (
             self.fingers is not None
