@@ -23,13 +23,21 @@ from models.settings import load_face_config
 
 if TYPE_CHECKING:
     from models.gallery import Gallery
-    from models.pipeline import FrameResult
+    from models.pipeline import FacePipeline, FrameResult
 
 
-def _describe(result: FrameResult) -> dict[str, Any]:
+def _describe(pipeline: FacePipeline, result: FrameResult) -> dict[str, Any]:
     found = result.search
+    scored = found is not None and found.staff_id is not None
     return {
         "accepted": result.accepted,
+        # By the score alone: accept / second factor / not recognised (None: no face scored).
+        "zone": pipeline.zone(found.score).value if found and scored else None,
+        "thresholds": {
+            "accept": pipeline.threshold,
+            "lower": pipeline.lower_threshold,
+            "verify": pipeline.verify_threshold,
+        },
         "staff_id": result.match.staff_id if result.match else None,
         "score": round(found.score, 4) if found and found.staff_id else None,
         "candidate": found.staff_id if found else None,
@@ -48,6 +56,8 @@ def _human_line(name: str, row: dict[str, Any]) -> str:
     parts = [f"{name}:"]
     if row["accepted"]:
         parts.append(f"{row['staff_id']}")
+    elif row["zone"] == "second factor" and not row["rejection"]:
+        parts.append(f"second factor needed (candidate {row['candidate']})")
     elif row["candidate"] and row["score"] is not None:
         parts.append(f"rejected (closest {row['candidate']})")
     else:
@@ -55,6 +65,12 @@ def _human_line(name: str, row: dict[str, Any]) -> str:
     for key in ("score", "margin", "liveness"):
         if row[key] is not None:
             parts.append(f"{key} {row[key]:.2f}")
+    if row["zone"] is not None:
+        limits = row["thresholds"]
+        parts.append(
+            f"zone: {row['zone']} (accept >= {limits['accept']:.3f}, "
+            f"second factor >= {limits['lower']:.3f})"
+        )
     if row["faces"] > 1:
         parts.append(f"{row['faces']} faces")
     if row["reason"]:
@@ -90,7 +106,7 @@ def identify(
     rows = {}
     for image in images:
         try:
-            rows[image] = _describe(pipeline.analyse(read_image(image), gallery))
+            rows[image] = _describe(pipeline, pipeline.analyse(read_image(image), gallery))
         except ImageError as exc:
             rows[image] = {"error": str(exc)}
     gallery.close()

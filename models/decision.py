@@ -3,6 +3,9 @@
 One frame can be lucky (a stranger who scores just over the threshold once) or
 unlucky (a blink). The station feeds every `FrameResult` to a `Decider`, which answers
 once `votes_needed` of the last `vote_window` frames agree on the same accepted person.
+Frames in the grey zone (between the lower and the accept threshold) vote too: when so
+many of them name one person that no accepting majority can form, the verdict is
+SECOND_FACTOR: the station asks that person for their finger or their staff number.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from enum import Enum
 
+import numpy as np
+
 from models.pipeline import FrameResult
 from models.reasons import Reason
 
@@ -18,6 +23,7 @@ from models.reasons import Reason
 class FaceOutcome(Enum):
     PENDING = "pending"  # keep looking; `reason` says what the person should do
     IDENTIFIED = "identified"
+    SECOND_FACTOR = "second factor"  # the grey zone: confirm `staff_id` by a second factor
     REJECTED = "rejected"  # the window is full of frames that cannot be accepted
 
 
@@ -29,6 +35,8 @@ class Verdict:
     reason: Reason | None = None
     # Whose face a rejected spoof or crowd looked like: evidence for a proxy-punch alert.
     suspected_staff_id: str | None = None
+    # SECOND_FACTOR: the best grey-zone frame's embedding, for a 1:1 check by staff number.
+    embedding: np.ndarray | None = None
 
 
 class Decider:
@@ -56,13 +64,14 @@ class Decider:
                 ]
                 self.reset()
                 return Verdict(FaceOutcome.IDENTIFIED, staff_id, sum(scores) / len(scores))
+        if (grey := self._grey_majority()) is not None:
+            return grey
         reasons = Counter(f.rejection for f in self._frames if f.rejection is not None)
         if not reasons:
             return Verdict(FaceOutcome.PENDING)
         reason, count = reasons.most_common(1)[0]
         # Once enough frames failed for the same reason that no majority can form, say so.
-        window = self._frames.maxlen or len(self._frames)
-        if count >= self.votes_needed and window - count < self.votes_needed:
+        if self._no_other_majority(count):
             suspects = Counter(
                 f.match.staff_id for f in self._frames if f.rejection is reason and f.match
             )
@@ -70,3 +79,25 @@ class Decider:
             self.reset()
             return Verdict(FaceOutcome.REJECTED, reason=reason, suspected_staff_id=suspect)
         return Verdict(FaceOutcome.PENDING, reason=reason)
+
+    def _no_other_majority(self, count: int) -> bool:
+        """`count` frames agree, and the rest of the window could not outvote them."""
+        window = self._frames.maxlen or len(self._frames)
+        return count >= self.votes_needed and window - count < self.votes_needed
+
+    def _grey_majority(self) -> Verdict | None:
+        grey = [
+            (f.candidate, f.embedding)
+            for f in self._frames
+            if f.second_factor and f.candidate is not None
+        ]
+        if not grey:
+            return None
+        staff_id, votes = Counter(c.staff_id for c, _ in grey).most_common(1)[0]
+        if not self._no_other_majority(votes):
+            return None
+        best, embedding = max(
+            ((c, e) for c, e in grey if c.staff_id == staff_id), key=lambda pair: pair[0].score
+        )
+        self.reset()
+        return Verdict(FaceOutcome.SECOND_FACTOR, staff_id, best.score, embedding=embedding)

@@ -33,6 +33,8 @@ def photos_in(folder: Path) -> list[Path]:
 @dataclass(frozen=True)
 class Evaluation:
     threshold: float
+    lower_threshold: float  # the grey zone is [lower_threshold, threshold)
+    verify_threshold: float | None  # the 1:1 check by staff number
     same: np.ndarray  # cosines of same-person pairs
     different: np.ndarray  # cosines of different-person pairs
     rank1_correct: int  # the right person was the best candidate
@@ -41,6 +43,19 @@ class Evaluation:
     unknown_accepted: int
     unknown_total: int
     unusable: dict[str, str]  # photo -> why it gave no embedding
+    second_factor: int  # rank-1 probes in the grey zone for the right person
+    unknown_second_factor: int  # unknown probes in the grey zone: a second factor stops them
+
+    def in_zone(self, scores: np.ndarray) -> int:
+        """How many scores fall in the grey zone."""
+        return int(((scores >= self.lower_threshold) & (scores < self.threshold)).sum())
+
+    @property
+    def impostors_at_verify(self) -> int:
+        """Different-person pairs that would pass the 1:1 staff-number check."""
+        if self.verify_threshold is None:
+            return 0
+        return int((self.different >= self.verify_threshold).sum())
 
     @property
     def false_accept_rate(self) -> float:
@@ -91,7 +106,7 @@ def evaluate(pipeline: FacePipeline, faces_dir: Path) -> Evaluation:
         for a in va
         for b in vb
     ]
-    correct = identified = total = accepted_unknown = 0
+    correct = identified = total = accepted_unknown = second = unknown_second = 0
     unknown_photos = photos_in(faces_dir / "unknown") if (faces_dir / "unknown").is_dir() else []
     with tempfile.TemporaryDirectory(prefix="hallwatch-eval-") as tmp:
         gallery = pipeline.open_gallery(Path(tmp) / "gallery.db")
@@ -107,12 +122,17 @@ def evaluate(pipeline: FacePipeline, faces_dir: Path) -> Evaluation:
                 result = pipeline.analyse(read_image(photo), gallery, check_liveness=False)
                 correct += result.search is not None and result.search.staff_id == name
                 identified += result.match is not None and result.match.staff_id == name
+                grey = result.candidate if result.second_factor else None
+                second += grey is not None and grey.staff_id == name
         for photo in unknown_photos:
             result = pipeline.analyse(read_image(photo), gallery, check_liveness=False)
             accepted_unknown += result.match is not None
+            unknown_second += result.second_factor
         gallery.close()
     return Evaluation(
         pipeline.threshold,
+        pipeline.lower_threshold,
+        pipeline.verify_threshold,
         np.array(same),
         np.array(different),
         correct,
@@ -121,4 +141,6 @@ def evaluate(pipeline: FacePipeline, faces_dir: Path) -> Evaluation:
         accepted_unknown,
         len(unknown_photos),
         unusable,
+        second,
+        unknown_second,
     )

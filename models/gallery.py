@@ -7,6 +7,7 @@ so the runner-up is the second *person*, not a second photo of the same one.
 
 from __future__ import annotations
 
+import bisect
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -170,6 +171,17 @@ class Gallery:
             index.people[runner],
             float(per_person[runner]),
         )
+
+    def score_for(self, staff_id: str, embedding: np.ndarray) -> float | None:
+        """1:1: the best cosine of `embedding` against `staff_id`'s own templates; None
+        if they have none here."""
+        index = self._index
+        row = bisect.bisect_left(index.people, staff_id)
+        if row == len(index.people) or index.people[row] != staff_id:
+            return None
+        per_person = index.scores(embedding)
+        assert per_person is not None
+        return float(per_person[row])
 
     def people(self) -> list[Person]:
         rows = self._db.execute(

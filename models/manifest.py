@@ -104,6 +104,43 @@ class RecognizerSpec(ModelFile):
             "with -0.99 accepted anyone), above 0.95 no one does."
         ),
     )
+    lower_threshold: float | None = pydantic.Field(
+        None,
+        ge=0.2,
+        le=0.95,
+        description=(
+            "The bottom of the grey zone: a best score from here up to `threshold` is not "
+            "accepted on the face alone; the station asks for a second factor (the person's "
+            "finger, or their staff number for a 1:1 check). Below it: not recognised. "
+            "Unset: no grey zone."
+        ),
+    )
+    verify_threshold: float | None = pydantic.Field(
+        None,
+        ge=0.2,
+        le=0.95,
+        description=(
+            "The cosine a face must reach against the templates of the person whose staff "
+            "number was typed (a 1:1 check in the grey zone); at least `lower_threshold`, "
+            "since a staff number is easily known. Unset: no staff-number check."
+        ),
+    )
+
+    @pydantic.model_validator(mode="after")
+    def _grey_zone_in_order(self) -> RecognizerSpec:
+        check_grey_zone(self.threshold, self.lower_threshold, self.verify_threshold)
+        return self
+
+
+def check_grey_zone(accept: float, lower: float | None, verify: float | None) -> None:
+    """The grey zone's thresholds in order: lower <= accept, lower <= verify; a 1:1
+    check needs a grey zone to happen in."""
+    if lower is not None and lower > accept:
+        raise ValueError(f"lower_threshold {lower} is above the accept threshold {accept}")
+    if verify is not None and lower is None:
+        raise ValueError("verify_threshold needs a lower_threshold (a grey zone)")
+    if verify is not None and lower is not None and verify < lower:
+        raise ValueError(f"verify_threshold {verify} is below lower_threshold {lower}")
 
 
 class AntiSpoofSpec(ModelFile):

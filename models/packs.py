@@ -36,6 +36,9 @@ MAX_MEMBER_BYTES = 512 << 20
 MAX_EXTRACTED_BYTES = 1 << 30
 MAX_DOWNLOAD_BYTES = 1 << 30
 MAX_MANIFEST_BYTES = 64 << 10
+# Manifest keys added after packs were installed in the field: a copy installed before
+# them lacks them, which only makes the station stricter (no grey zone), so it verifies.
+_ADDED_LATER = frozenset({"recognizer.lower_threshold", "recognizer.verify_threshold"})
 
 
 class PackError(HallwatchError, RuntimeError):
@@ -96,7 +99,11 @@ def _differences(shipped: PackManifest, installed: PackManifest) -> str:
         return found
 
     theirs, ours = flat(shipped.model_dump()), flat(installed.model_dump())
-    changed = sorted(k for k in theirs.keys() | ours.keys() if theirs.get(k) != ours.get(k))
+    changed = sorted(
+        k
+        for k in theirs.keys() | ours.keys()
+        if theirs.get(k) != ours.get(k) and not (k in _ADDED_LATER and ours.get(k) is None)
+    )
     return ", ".join(f"{k} {ours.get(k)!r} (shipped {theirs.get(k)!r})" for k in changed)
 
 

@@ -2,6 +2,10 @@
 
 detect -> pick the subject -> refine it -> align -> quality gates -> embed -> 1:N search
 -> liveness (for a face that could be accepted).
+
+A best score at or above the accept threshold is accepted; from the lower threshold up
+to it is the grey zone, where the station asks for a second factor; below it, not
+recognised (`Zone`).
 The station calls `FacePipeline.analyse` once per frame and feeds the results to a
 `Decider` (models/decision.py), which votes over several frames.
 """
@@ -12,23 +16,33 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from base.config import ConfigError
 from models.alignment import align_face
 from models.detection import DetectedFace, detect_faces, make_detector, needs_refinement, refine
 from models.gallery import Gallery, SearchResult
 from models.images import to_bgr
 from models.liveness import LivenessChecker
-from models.manifest import PackManifest
+from models.manifest import PackManifest, check_grey_zone
 from models.packs import verify_pack
 from models.quality import QualityReport, assess
 from models.reasons import Reason
 from models.recognition import Embedder
 from models.settings import FaceConfig
 from models.subject import pick_subject
+
+
+class Zone(Enum):
+    """Where a best score falls between the two thresholds."""
+
+    ACCEPT = "accept"
+    SECOND_FACTOR = "second factor"
+    NOT_RECOGNISED = "not recognised"
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,7 @@ class FrameResult:
     live: bool | None = None
     search: SearchResult | None = None  # the best candidates, even when rejected
     match: Match | None = None  # set only when above threshold with margin
+    candidate: Match | None = None  # set only in the grey zone: ask for a second factor
     rejection: Reason | None = None
     embedding: np.ndarray | None = None
     aligned: np.ndarray | None = None  # the 112x112 crop, for enrolment only
@@ -58,6 +73,11 @@ class FrameResult:
     @property
     def accepted(self) -> bool:
         return self.rejection is None and self.match is not None
+
+    @property
+    def second_factor(self) -> bool:
+        """In the grey zone and passing every other gate: a second factor can confirm it."""
+        return self.rejection is None and self.candidate is not None
 
     @property
     def reason(self) -> str | None:
@@ -81,6 +101,22 @@ class FacePipeline:
     def __init__(self, pack_dir: Path, manifest: PackManifest, config: FaceConfig) -> None:
         self.manifest = manifest
         self.config = config
+        recognizer = manifest.recognizer
+        self.threshold = config.threshold if config.threshold is not None else recognizer.threshold
+        # The pack's grey zone, never above an accept threshold the site lowered.
+        pack_lower = min(recognizer.lower_threshold or self.threshold, self.threshold)
+        self.lower_threshold = (
+            config.lower_threshold if config.lower_threshold is not None else pack_lower
+        )
+        self.verify_threshold = (
+            config.verify_threshold
+            if config.verify_threshold is not None
+            else recognizer.verify_threshold
+        )
+        try:
+            check_grey_zone(self.threshold, self.lower_threshold, self.verify_threshold)
+        except ValueError as exc:
+            raise ConfigError(f"[face] thresholds with pack '{manifest.name}': {exc}") from None
         threads = config.threads
         self.detector = make_detector(pack_dir / manifest.detector.file, manifest.detector, threads)
         self.embedder = Embedder(pack_dir / manifest.recognizer.file, manifest.recognizer, threads)
@@ -92,9 +128,6 @@ class FacePipeline:
         )
         self.full_size = manifest.detector.input_size
         self.coarse_size = min(config.detect_size or self.full_size, self.full_size)
-        self.threshold = (
-            config.threshold if config.threshold is not None else manifest.recognizer.threshold
-        )
         self.duplicate_threshold = (
             config.duplicate_threshold if config.duplicate_threshold is not None else self.threshold
         )
@@ -159,7 +192,7 @@ class FacePipeline:
             self._decide(result)
         # Liveness only matters for a face that could be accepted: a stranger is "not
         # recognised" either way, so the station saves the model run on such frames.
-        could_match = result.search is None or result.search.score >= self.threshold
+        could_match = result.search is None or result.search.score >= self.lower_threshold
         if check_liveness and self.liveness is not None and could_match:
             with clock.stage("liveness"):
                 result.liveness = self.liveness.real_probability(frame, face)
@@ -170,11 +203,30 @@ class FacePipeline:
             result.rejection = Reason.CROWD
         return result
 
+    def zone(self, score: float) -> Zone:
+        if score >= self.threshold:
+            return Zone.ACCEPT
+        if score >= self.lower_threshold:
+            return Zone.SECOND_FACTOR
+        return Zone.NOT_RECOGNISED
+
+    def verify(self, gallery: Gallery, staff_id: str, embedding: np.ndarray) -> float | None:
+        """1:1 in the grey zone: the face's best score against `staff_id`'s own templates,
+        if it reaches `verify_threshold`; None otherwise (or with no 1:1 check)."""
+        score = gallery.score_for(staff_id, embedding)
+        if score is None or self.verify_threshold is None or score < self.verify_threshold:
+            return None
+        return score
+
     def _decide(self, result: FrameResult) -> None:
         found = result.search
         assert found is not None
-        if found.staff_id is None or found.score < self.threshold:
+        zone = self.zone(found.score) if found.staff_id is not None else Zone.NOT_RECOGNISED
+        if zone is Zone.NOT_RECOGNISED:
             result.rejection = Reason.UNKNOWN
+        elif zone is Zone.SECOND_FACTOR:
+            assert found.staff_id is not None
+            result.candidate = Match(found.staff_id, found.score, found.margin)
         elif found.margin < self.config.margin:
             result.rejection = Reason.AMBIGUOUS
         else:

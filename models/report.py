@@ -42,6 +42,7 @@ def evaluation_report(pack: str, result: Evaluation) -> tuple[dict[str, Any], st
         "rank1": {"correct": result.rank1_correct, "probes": result.rank1_total},
         "identified_at_threshold": result.identified,
         "unknown_accepted": {"accepted": result.unknown_accepted, "probes": result.unknown_total},
+        "grey_zone": _grey_zone(result),
         "unusable": result.unusable,
     }
     lines = [f"pack {pack}, threshold {result.threshold:.3f}", "cosine      same  different"]
@@ -64,5 +65,43 @@ def evaluation_report(pack: str, result: Evaluation) -> tuple[dict[str, Any], st
         f"accepted at threshold {result.identified}/{result.rank1_total}",
         f"unknown people accepted: {result.unknown_accepted}/{result.unknown_total}",
     ]
+    lines += _grey_zone_lines(result)
     lines += [f"unusable: {photo}: {why}" for photo, why in result.unusable.items()]
     return data, "\n".join(lines)
+
+
+def _grey_zone(result: Evaluation) -> dict[str, Any]:
+    """What the grey zone costs (genuine attempts asked for a second factor) and saves
+    (impostors one threshold at its lower end would have accepted)."""
+    return {
+        "lower_threshold": result.lower_threshold,
+        "verify_threshold": result.verify_threshold,
+        "genuine_probes_second_factor": result.second_factor,
+        "genuine_pairs_in_zone": result.in_zone(result.same),
+        "unknown_probes_second_factor": result.unknown_second_factor,
+        "impostor_pairs_in_zone": result.in_zone(result.different),
+        "impostor_pairs_at_verify": result.impostors_at_verify,
+    }
+
+
+def _grey_zone_lines(result: Evaluation) -> list[str]:
+    if result.lower_threshold >= result.threshold:
+        return ["grey zone: none (lower threshold = accept threshold)"]
+    zone = _grey_zone(result)
+    low, high = result.lower_threshold, result.threshold
+    lines = [
+        f"grey zone {low:.3f}..{high:.3f} (a second factor confirms):",
+        f"  costs: {zone['genuine_probes_second_factor']}/{result.rank1_total} genuine probes "
+        f"asked for a finger or staff number ({zone['genuine_pairs_in_zone']}/"
+        f"{result.same.size} same-person pairs in the zone)",
+        f"  saves: {zone['impostor_pairs_in_zone']}/{result.different.size} impostor pairs and "
+        f"{zone['unknown_probes_second_factor']}/{result.unknown_total} unknown people stopped "
+        f"that one threshold at {low:.3f} would have accepted",
+    ]
+    if result.verify_threshold is not None:
+        lines.append(
+            f"  staff-number check (1:1 at {result.verify_threshold:.3f}): "
+            f"{zone['impostor_pairs_at_verify']}/{result.different.size} impostor pairs "
+            "would pass it with a known staff number"
+        )
+    return lines

@@ -77,6 +77,27 @@ class FaceConfig(Section):
             "a pack's: below 0.2 strangers match, above 0.95 no one does."
         ),
     )
+    lower_threshold: float | None = pydantic.Field(
+        None,
+        ge=0.2,
+        le=0.95,
+        description=(
+            "The bottom of the grey zone: a face scoring from here up to `threshold` is "
+            "confirmed by a second factor (the person's finger, or their staff number typed "
+            "on the keypad); below it, not recognised. Unset: the pack's (its manifest); "
+            "equal to `threshold`: no grey zone."
+        ),
+    )
+    verify_threshold: float | None = pydantic.Field(
+        None,
+        ge=0.2,
+        le=0.95,
+        description=(
+            "In the grey zone, the cosine the face must reach against the own templates of "
+            "the person whose staff number was typed (1:1). Stricter than `lower_threshold`: "
+            "a staff number is easily known. Unset: the pack's."
+        ),
+    )
     margin: float = pydantic.Field(
         0.08,
         ge=0,

@@ -90,6 +90,8 @@ def _clock_text(e: schema.Punch, zone: tzinfo, names: Mapping[str, str]) -> str:
     parts = [_who(e.staff_id, names), e.action.value, e.method.value, f"score {score}"]
     if e.inferred:
         parts.append("(inferred)")
+    if e.second_factor is not None:
+        parts.append(f"(confirmed by {e.second_factor.value.replace('_', ' ')})")
     if e.leave is not None:
         back = time_of_day(e.leave.expected_return, zone)
         parts.append(f"[{e.leave.kind.value}: {e.leave.reason}, back by {back}]")

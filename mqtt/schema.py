@@ -83,6 +83,13 @@ class Method(StrEnum):
     FACE_FINGER = "face+finger"
 
 
+class SecondFactor(StrEnum):
+    """What confirmed a face in the grey zone (between the lower and accept thresholds)."""
+
+    FINGER = "finger"  # the candidate's own finger, 1:1
+    STAFF_NUMBER = "staff_number"  # their staff number typed, and the face checked 1:1
+
+
 class LeaveKind(StrEnum):
     OUTING = "outing"
     PERSONAL = "personal"
@@ -185,6 +192,10 @@ class Punch(Event, tag="hallwatch.clock/1"):
 
     `score` is the matcher's own score: the cosine similarity for `face` and `face+finger`,
     the sensor's match score for `finger` (`finger_score` repeats it for `face+finger`).
+    `second_factor` is set when the face fell in the grey zone and something else confirmed
+    it: `finger` (method `face+finger`) or `staff_number` (method `face`; `score` is then
+    the 1:1 cosine against that person's own templates). Absent: the face alone, or the
+    site's policy, decided.
     """
 
     staff_id: StaffId
@@ -195,6 +206,7 @@ class Punch(Event, tag="hallwatch.clock/1"):
     liveness: Annotated[float, Meta(ge=0, le=1)] | None = None
     inferred: bool = False
     leave: Leave | None = None
+    second_factor: SecondFactor | None = None
 
     rules: ClassVar[tuple[CrossFieldRule, ...]] = (
         CrossFieldRule(
@@ -216,6 +228,29 @@ class Punch(Event, tag="hallwatch.clock/1"):
                     "required": ["finger_score"],
                     "properties": {"finger_score": {"type": "integer"}},
                 },
+            },
+        ),
+        CrossFieldRule(
+            "$.second_factor",
+            "a `second_factor` of finger needs method face+finger, of staff_number method face",
+            lambda p: (
+                p.second_factor is None
+                or (
+                    (p.second_factor is SecondFactor.FINGER) == (p.method is Method.FACE_FINGER)
+                    and p.method is not Method.FINGER
+                )
+            ),
+            {
+                "allOf": [
+                    {
+                        "if": _when("second_factor", [SecondFactor.FINGER]),
+                        "then": {"properties": {"method": {"const": Method.FACE_FINGER}}},
+                    },
+                    {
+                        "if": _when("second_factor", [SecondFactor.STAFF_NUMBER]),
+                        "then": {"properties": {"method": {"const": Method.FACE}}},
+                    },
+                ]
             },
         ),
         CrossFieldRule(

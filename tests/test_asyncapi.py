@@ -50,6 +50,9 @@ def _documented_payload(doc: dict, struct: type[schema.Event]) -> jsonschema.Val
         ({"score": 1.5}, True),
         ({"method": "face+finger"}, True),
         ({"method": "face+finger", "finger_score": None}, True),
+        ({"second_factor": "finger"}, True),  # a finger confirms only as face+finger
+        ({"method": "face+finger", "finger_score": 60, "second_factor": "staff_number"}, True),
+        ({"method": "finger", "score": 60, "second_factor": "staff_number"}, True),
         ({"action": "leave_out"}, True),
         (
             {

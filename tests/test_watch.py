@@ -247,3 +247,13 @@ def test_the_feed_takes_its_zone_from_the_stations_config_and_says_which(tmp_pat
     assert out.startswith(f"{kolkata}  {site}/st-01")
     bad = run_hallwatch("watch", "--tz", "Mars/Olympus", "--count", "1")
     assert bad.returncode == 2 and "unknown time zone 'Mars/Olympus'" in bad.stderr
+
+
+def test_a_punch_confirmed_in_the_grey_zone_says_by_what():
+    now = datetime.now(UTC)
+    topic = "hallwatch/v1/hall-01/st-01/clock"
+    confirmed = clock_event("hall-01", "st-01", 1, second_factor=schema.SecondFactor.STAFF_NUMBER)
+    line = feed.describe(topic, schema.encode(confirmed), now).render()
+    assert "S001  clock_in  face  score 0.80  (confirmed by staff number)" in line
+    plain = feed.describe(topic, schema.encode(clock_event("hall-01", "st-01", 2)), now)
+    assert "confirmed" not in plain.render()  # a punch from before the grey zone reads as ever

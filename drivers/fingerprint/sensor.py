@@ -229,6 +229,23 @@ class FingerprintSensor:
             raise self._unmapped(slot)
         return FingerMatch(record.staff_id, slot, score, datetime.now(UTC))
 
+    def verify(self, staff_id: str, timeout_s: float = 5.0) -> FingerMatch | None:
+        """1:1: wait for a finger and compare it with `staff_id`'s own fingers only (each
+        loaded beside it and compared on the sensor); None if none of them matches."""
+        slots = [record.slot for record in self.registry.slots_of(staff_id)]
+        self._capture(CHAR_BUFFER_1, timeout_s)
+        best: tuple[int, int] | None = None
+        for slot in slots:
+            self.link.call(
+                lambda d, s=slot: d.loadTemplate(s, CHAR_BUFFER_2), what=f"loading slot {slot}"
+            )
+            score = self.link.call(PyFingerprint.compareCharacteristics, what="comparing fingers")
+            if best is None or score > best[1]:
+                best = (slot, score)
+        if best is None or best[1] < self.min_score:
+            return None
+        return FingerMatch(staff_id, best[0], best[1], datetime.now(UTC))
+
     def enrol(
         self, staff_id: str, *, timeout_s: float = 10.0, prompt: Prompt = _no_prompt
     ) -> EnrolledFinger:

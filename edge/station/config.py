@@ -188,7 +188,10 @@ class StationConfig(Section):
     )
     second_factor_s: PositiveSeconds = pydantic.Field(
         10.0,
-        description="face_and_finger: seconds the person has to give the other factor.",
+        description=(
+            "Seconds the person has to give the other factor: at a face_and_finger station, "
+            "and for a face in the grey zone (their finger or staff number, docs/face.md)."
+        ),
     )
     key_timeout_s: PositiveSeconds = pydantic.Field(
         15.0,

@@ -47,6 +47,12 @@ class FingerWorker:
         self._jobs: queue.Queue[tuple[Callable[[FingerprintSensor], Any], Future[Any]]]
         self._jobs = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="fingerprint", daemon=True)
+        self._expected: str | None = None
+
+    def expect(self, staff_id: str | None) -> None:
+        """From the next touch on, compare fingers 1:1 with `staff_id`'s only (a face in
+        the grey zone awaits them); None: identify among everyone again."""
+        self._expected = staff_id
 
     def run(self, job: Callable[[FingerprintSensor], T], timeout_s: float) -> T:
         """Run `job` on the sensor in the worker's thread, between two identifications (the
@@ -122,8 +128,12 @@ class FingerWorker:
             if sensor is None:
                 return
             self._run_jobs(sensor)
+            expected = self._expected
             try:
-                match = sensor.identify(timeout_s=WAIT_S)
+                if expected is None:
+                    match = sensor.identify(timeout_s=WAIT_S)
+                else:
+                    match = sensor.verify(expected, timeout_s=WAIT_S)
             except NoFingerError:
                 self._healthy()  # the sensor answered: nobody touched it
                 continue

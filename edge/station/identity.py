@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from mqtt.schema import Method
+from mqtt.schema import Method, SecondFactor
 
 Mode = Literal["face", "finger", "face_or_finger", "face_and_finger"]
 
@@ -34,6 +34,7 @@ class Identified:
     score: float
     finger_score: int | None = None
     liveness: float | None = None
+    second_factor: SecondFactor | None = None  # what confirmed a face in the grey zone
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,8 @@ A keypad or keyboard sends one line per press; a line is one of
     b | back | 返回           back from going out
 
 so `g`, `g 2 3`, `g outing bank` and `g 事假 银行` all go out (without K: an outing; without
-R: the first reason). With no key, the station infers the action (edge/station/inference.py).
+R: the first reason). While the station asks for a second factor (a face in the grey
+zone), any other single word is the person's staff number. With no key, the station infers the action (edge/station/inference.py).
 The reader only collects lines; the station parses them against its own reasons and
 shows what was chosen, or what is wrong, in its own language.
 """
@@ -97,6 +98,14 @@ def _reason_index(text: str, reasons: Sequence[str]) -> int:
     raise InputError(
         "reason_unknown", reason=text, count=str(len(reasons)), reasons=reason_list(reasons)
     )
+
+
+def staff_number(press: KeyPress) -> str | None:
+    """The staff number a line types (one word that is no action key), else None."""
+    words = press.line.strip().split()
+    if len(words) != 1 or words[0].casefold() in ACTION_KEYS:
+        return None
+    return words[0][:32]
 
 
 def parse(press: KeyPress, reasons: Sequence[str]) -> ActionRequest:

@@ -41,6 +41,7 @@ from edge.station.config import StationConfig
 from edge.station.control import StationControl
 from edge.station.finger_worker import FingerReading, FingerWorker
 from edge.station.gallery_sync import StationGallery, UpdateRefused, open_station_gallery
+from edge.station.grey_zone import Confirming
 from edge.station.identity import (
     Combiner,
     FaceId,
@@ -51,7 +52,15 @@ from edge.station.identity import (
     NeedSecond,
 )
 from edge.station.inference import LastPunch
-from edge.station.keypad import ActionRequest, InputError, KeyPress, KeyReader, parse, reason_list
+from edge.station.keypad import (
+    ActionRequest,
+    InputError,
+    KeyPress,
+    KeyReader,
+    parse,
+    reason_list,
+    staff_number,
+)
 from edge.station.messages import say
 from edge.station.punches import Refusal, plan_punch
 from edge.station.timesync import ClockWatch, TimeSync, time_sync
@@ -119,6 +128,7 @@ class Station:
         self.combiner = Combiner(config.identify, config.second_factor_s)
         self.last_punch: dict[str, LastPunch] = self._punches_from_journal()
         self.pending_request: ActionRequest | RefusedKey | None = None
+        self.confirming: Confirming | None = None  # a grey-zone face awaiting its second factor
         self.turn = Turn(config.key_timeout_s, HINT_EVERY_S)
         self.camera_status = "off"
         self.pipeline: FacePipeline | None = None
@@ -146,10 +156,11 @@ class Station:
         self._config_thread = threading.Thread(
             target=self._take_configs, name="station-config", daemon=True
         )
-        # face_and_finger: who has a finger here, so a person without one is told at once.
+        # Who has a finger here: face_and_finger tells a person without one at once, and a
+        # face in the grey zone is offered the finger only if its candidate has one.
         self.finger_registry = (
             FingerRegistry(config.fingerprint.database)
-            if config.fingerprint is not None and config.identify == "face_and_finger"
+            if config.fingerprint is not None and config.uses_face
             else None
         )
         self.config_lock = threading.Lock()  # one gallery change at a time
@@ -215,7 +226,7 @@ class Station:
 
     def _warn_missing_second_factor(self) -> None:
         """face_and_finger: staff enrolled with one factor only cannot punch here."""
-        if self.finger_registry is None:
+        if self.finger_registry is None or self.config.identify != "face_and_finger":
             return
         fingered = {record.staff_id for record in self.finger_registry.all()}
         for staff_ids, factor, command in (
@@ -264,6 +275,10 @@ class Station:
         now = time.monotonic()
         if self.keys is not None:
             self._take_key(self.keys.poll(), now)
+        if self.confirming is not None and now > self.confirming.until:
+            self._second_factor_failed(
+                "confirm_timeout", seconds=f"{self.config.second_factor_s:g}"
+            )
         if self.fingers is not None:
             while (reading := self.fingers.poll()) is not None:
                 self._take_finger(reading, now)
@@ -283,6 +298,11 @@ class Station:
     def _take_key(self, press: KeyPress | None, now: float) -> None:
         """Show what the key chose (nobody is identified yet), or what is wrong with it."""
         if press is None:
+            return
+        confirming = self.confirming
+        number = staff_number(press)
+        if confirming is not None and confirming.by_number and number is not None:
+            self._confirm_by_number(confirming, number, now)
             return
         lang, reasons = self.config.language, self.config.leave.reasons
         try:
@@ -308,6 +328,10 @@ class Station:
 
     def _take_finger(self, reading: FingerReading, now: float) -> None:
         lang = self.config.language
+        confirming = self.confirming
+        if confirming is not None and confirming.by_finger and reading.kind in ("match", "unknown"):
+            self._confirm_by_finger(confirming, reading, now)
+            return
         match reading.kind:
             case "match":
                 assert reading.staff_id is not None
@@ -336,10 +360,13 @@ class Station:
         verdict = self.decider.add(result)
         if verdict.outcome is FaceOutcome.IDENTIFIED:
             assert verdict.staff_id is not None and verdict.score is not None
+            self._end_confirming()  # the face alone decided
             self._resolve(
                 self.combiner.face(FaceId(verdict.staff_id, verdict.score, result.liveness), now),
                 now,
             )
+        elif verdict.outcome is FaceOutcome.SECOND_FACTOR:
+            self._ask_second_factor(verdict, result.liveness, frame, now)
         elif verdict.outcome is FaceOutcome.REJECTED:
             self._face_rejected(verdict, frame, now)
         elif verdict.reason is not None and now - self._last_hint >= HINT_EVERY_S:
@@ -369,6 +396,97 @@ class Station:
                 "a face not in the gallery",
                 frame=frame,
             )
+
+    # -- the grey zone: a second factor confirms the face ------------------------------
+    def _ask_second_factor(
+        self, verdict: Verdict, liveness: float | None, frame: np.ndarray, now: float
+    ) -> None:
+        assert verdict.staff_id is not None and verdict.score is not None
+        if self.confirming is not None and self.confirming.staff_id == verdict.staff_id:
+            return  # already asked; the deadline stands
+        self._end_confirming()  # someone else now: their own factors, their own deadline
+        assert self.pipeline is not None
+        by_finger = (
+            self.fingers is not None
+            and self.finger_registry is not None
+            and bool(self.finger_registry.slots_of(verdict.staff_id))
+        )
+        by_number = (
+            self.keys is not None
+            and self.pipeline.verify_threshold is not None
+            and self.config.identify != "face_and_finger"  # the policy wants the finger
+        )
+        if not (by_finger or by_number):  # nothing can confirm it here
+            self._face_rejected(Verdict(FaceOutcome.REJECTED, reason=Reason.UNKNOWN), frame, now)
+            return
+        self.confirming = Confirming(
+            verdict.staff_id,
+            verdict.score,
+            liveness,
+            verdict.embedding,
+            now + self.config.second_factor_s,
+            by_finger,
+            by_number,
+        )
+        if by_finger and self.fingers is not None:
+            self.fingers.expect(verdict.staff_id)
+        lang = self.config.language
+        seconds = f"{self.config.second_factor_s:g}"
+        self.feedback.show(
+            Notice(
+                "info",
+                say(lang, self.confirming.prompt_key),
+                say(lang, "confirm_within", seconds=seconds),
+            )
+        )
+
+    def _confirm_by_finger(
+        self, confirming: Confirming, reading: FingerReading, now: float
+    ) -> None:
+        if reading.kind != "match" or reading.staff_id != confirming.staff_id:
+            self._second_factor_failed("confirm_finger_wrong")
+            return
+        self._end_confirming()
+        confirmed = Identified(
+            confirming.staff_id,
+            schema.Method.FACE_FINGER,
+            confirming.score,
+            reading.score,
+            confirming.liveness,
+            schema.SecondFactor.FINGER,
+        )
+        self._punch(confirmed, now)
+
+    def _confirm_by_number(self, confirming: Confirming, number: str, now: float) -> None:
+        """The typed staff number's own templates against the grey-zone face, 1:1."""
+        assert self.pipeline is not None
+        embedding = confirming.embedding
+        if embedding is None or self.gallery.score_for(number, embedding) is None:
+            self._second_factor_failed("confirm_number_unknown", number=number)
+            return
+        score = self.pipeline.verify(self.gallery, number, embedding)
+        if score is None:
+            self._second_factor_failed("confirm_number_wrong", number=number)
+            return
+        self._end_confirming()
+        confirmed = Identified(
+            number,
+            schema.Method.FACE,
+            score,
+            liveness=confirming.liveness,
+            second_factor=schema.SecondFactor.STAFF_NUMBER,
+        )
+        self._punch(confirmed, now)
+
+    def _second_factor_failed(self, message_key: str, **values: str) -> None:
+        """Nothing is recorded; the screen says why."""
+        self._end_confirming()
+        self.feedback.show(Notice("fail", say(self.config.language, message_key, **values)))
+
+    def _end_confirming(self) -> None:
+        if self.confirming is not None and self.confirming.by_finger and self.fingers is not None:
+            self.fingers.expect(None)
+        self.confirming = None
 
     def _resolve(self, outcome: Identification, now: float) -> None:
         lang = self.config.language
@@ -454,6 +572,7 @@ class Station:
             liveness=None if who.liveness is None else round(who.liveness, 4),
             inferred=plan.inferred,
             leave=plan.leave,
+            second_factor=who.second_factor,
         )
         try:
             self.journal.append(event)
@@ -469,6 +588,11 @@ class Station:
             )
         if plan.inferred:
             detail += "  " + say(lang, "inferred")
+        if who.second_factor is not None:
+            confirmed_by = (
+                "by_finger" if who.second_factor is schema.SecondFactor.FINGER else "by_number"
+            )
+            detail += "  " + say(lang, confirmed_by)
         self.feedback.show(Notice("ok", say(lang, plan.action.value), detail))
 
     def _refuse(

@@ -245,8 +245,33 @@ def _impostor(source: Path, name: str = "permissive", threshold: str = "0.2") ->
     text = (SHIPPED_PACKS / "permissive" / "manifest.toml").read_text()
     text = text.replace('name = "permissive"', f'name = "{name}"')
     text = text.replace("threshold = 0.455", f"threshold = {threshold}")
+    text = _without_grey_zone(text)
     (source / "manifest.toml").write_text(text[: text.index("[anti_spoof]")])
     return source
+
+
+def _without_grey_zone(manifest_text: str) -> str:
+    """A manifest as shipped before the grey zone: no lower or 1:1 threshold."""
+    return "".join(
+        line
+        for line in manifest_text.splitlines(keepends=True)
+        if not line.startswith(("lower_threshold", "verify_threshold"))
+    )
+
+
+def test_a_pack_installed_before_the_grey_zone_still_verifies_without_one(tmp_path, models_source):
+    store = PackStore(tmp_path / "models")
+    store.install(str(models_source))
+    manifest = store.path("permissive") / "manifest.toml"
+    manifest.write_text(_without_grey_zone(manifest.read_text()))
+    pack_dir, installed = store.open("permissive")  # verified: its absence is only stricter
+    assert installed.recognizer.lower_threshold is None
+    pipeline = FacePipeline.from_pack(pack_dir)
+    assert pipeline.lower_threshold == pipeline.threshold == 0.455
+    assert pipeline.verify_threshold is None
+    manifest.write_text(manifest.read_text().replace("threshold = 0.455", "threshold = 0.5"))
+    with pytest.raises(PackError, match=r"recognizer\.threshold 0.5 \(shipped 0.455\)"):
+        store.open("permissive")
 
 
 def test_a_sources_manifest_cannot_replace_the_shipped_pack(tmp_path, models_source):

@@ -179,10 +179,11 @@ class Screen:
     def text(self) -> str:
         return "\n".join(f"{n.kind} {n.title} | {n.detail}" for n in self.shown)
 
-    def wait_for(self, words: str, timeout_s: float = 15.0) -> Notice:
+    def wait_for(self, words: str, timeout_s: float = 15.0, *, after: int = 0) -> Notice:
+        """The first notice saying `words`, among those shown after the first `after`."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            for notice in list(self.shown):
+            for notice in list(self.shown)[after:]:
                 if words in notice.title or words in notice.detail:
                     return notice
             time.sleep(0.05)
