@@ -36,15 +36,16 @@ class Delivery:
     highest: int  # the highest entry number seen
     lost: int  # entries the device no longer had when asked
     gap_since: datetime | None  # since when the entry after `upto` has been missing
-    resend_at: datetime | None  # the last request
+    resend_at: datetime | None  # the last request (kept once its gap is filled)
     resend_first: int | None  # the range it asked for
     resend_last: int | None
-    resends: int  # requests for the current first gap
+    resends: int  # requests for the current first gap (0: not asked for it yet)
+    above: int = 0  # entries here above `upto` (past a gap)
 
     @property
     def missing(self) -> int:
-        """Entries above `upto` not here (an upper bound until the gaps are folded)."""
-        return max(0, self.highest - self.upto)
+        """Entries up to the highest seen that are not here."""
+        return max(0, self.highest - self.upto - self.above)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,9 @@ def due(delivery: Delivery, now: datetime, grace: timedelta = GRACE) -> bool:
         return False
     if now - delivery.gap_since < grace:
         return False
-    return delivery.resend_at is None or now - delivery.resend_at >= retry_after(delivery.resends)
+    if delivery.resends == 0 or delivery.resend_at is None:
+        return True  # not yet asked for this gap
+    return now - delivery.resend_at >= retry_after(delivery.resends)
 
 
 def requests_for(gaps: list[tuple[int, int]]) -> list[tuple[int, int]]:

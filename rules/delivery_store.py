@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -141,9 +142,9 @@ class DeliveryQueries:
             site, device, folded.upto, folded.highest,
             before.lost if before else 0,
             (now if moved else before.gap_since) if gap else None,  # type: ignore[union-attr]
-            None if moved else before.resend_at,  # type: ignore[union-attr]
-            None if moved else before.resend_first,  # type: ignore[union-attr]
-            None if moved else before.resend_last,  # type: ignore[union-attr]
+            before.resend_at if before else None,
+            before.resend_first if before else None,
+            before.resend_last if before else None,
             0 if moved else before.resends,  # type: ignore[union-attr]
         )  # fmt: skip
         asked: list[Request] = []
@@ -192,10 +193,17 @@ class DeliveryQueries:
 
     def deliveries(self, site: str | None = None) -> list[Delivery]:
         """Each device's delivery: up to where, how many missing and lost, the last request."""
-        names = ", ".join(f'"{c}"' for c in DELIVERY_COLUMNS)
-        where, params = ('WHERE "site" = ?', [site]) if site else ("", [])
-        rows = self._rows(f'SELECT {names} FROM delivery {where} ORDER BY "site", "device"', params)
-        return [_delivery(r) for r in rows]
+        names = ", ".join(f'd."{c}"' for c in DELIVERY_COLUMNS)
+        where, params = ('WHERE d."site" = ?', [site]) if site else ("", [])
+        above = (
+            'SELECT COUNT(*) FROM delivery_seqs s WHERE s."site" = d."site" '
+            'AND s."device" = d."device" AND s."seq" > d."upto"'
+        )
+        rows = self._rows(
+            f'SELECT {names}, ({above}) FROM delivery d {where} ORDER BY d."site", d."device"',
+            params,
+        )
+        return [replace(_delivery(r[:-1]), above=r[-1]) for r in rows]
 
     def lost_ranges(self, site: str, device: str) -> list[tuple[int, int, str]]:
         rows = self._rows(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -49,7 +50,7 @@ def test_a_gap_is_asked_for_after_the_grace_and_filled_by_the_resend(store):
     store.add_events([_with_seq(activity_event(site, "ws-01"), s) for s in (1, 2, 5, 6)])
     assert store.fold_deliveries(T0) == []  # a gap, but it may still be on its way
     [d] = store.deliveries(site)
-    assert (d.upto, d.highest, d.missing, d.gap_since) == (2, 6, 4, T0)
+    assert (d.upto, d.highest, d.missing, d.gap_since) == (2, 6, 2, T0)
     later = T0 + GRACE
     assert store.fold_deliveries(later) == [(site, "ws-01", 3, 4)]
     assert store.fold_deliveries(later + timedelta(seconds=5)) == []  # asked: wait for it
@@ -59,6 +60,7 @@ def test_a_gap_is_asked_for_after_the_grace_and_filled_by_the_resend(store):
     assert store.fold_deliveries(later + timedelta(seconds=10)) == []
     [d] = store.deliveries(site)
     assert (d.upto, d.missing, d.gap_since, d.resends) == (6, 0, None, 0)
+    assert (d.resend_first, d.resend_last, d.resend_at) == (3, 4, later)  # the last, kept
 
 
 def test_what_the_device_no_longer_has_is_counted_lost_once_and_delivery_moves_on(store):
@@ -135,3 +137,61 @@ def test_a_resend_request_out_of_bounds_is_refused_by_the_contract(first, last):
     bad = json.loads(schema.encode(request)) | {"first_seq": first, "last_seq": last}
     with pytest.raises(schema.PayloadError, match="at most"):
         schema.decode(json.dumps(bad), topic_for(request, "st-01"))
+
+
+# -- the whole loop: a real broker, the rules service and the workstation agent -----------
+def test_what_a_broker_lost_after_acknowledging_it_is_asked_for_and_sent_again(tmp_path):
+    """The agent's journal holds entries its broker acknowledged and then lost (a broker
+    restart takes a `$share` group's messages with it): the centre sees the numbers after
+    them, asks, and the agent publishes them again; one it no longer holds is lost, said."""
+    from edge.agent.agent import Agent
+    from edge.agent.config import AgentConfig
+    from hallwatch.demo.stage import ScriptedDesktop
+    from mqtt.client import BrokerConfig
+    from mqtt.ids import utc_now
+    from rules.service import RulesService, RulesSettings, ServiceConfig
+
+    site = unique_site()
+    journal_file = tmp_path / "activity.db"
+    with Journal(journal_file, site, "ws-01") as journal:
+        made = [journal.append(activity_event(site, "ws-01")) for _ in range(6)]
+        journal.mark_sent([2, 3, 4, 5])  # acknowledged by the broker, never delivered
+    with sqlite3.connect(journal_file) as db:
+        db.execute("DELETE FROM events WHERE seq = 3")  # and 3 pruned since
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f'[[windows]]\nid = "w1"\nsite = "{site}"\nstaff = ["S1"]\n')
+    config = ServiceConfig(
+        broker=BrokerConfig(persistent_session=False),
+        rules=RulesSettings(
+            db=tmp_path / "rules.db", policy=policy, client_id=f"rules-{site}", sites=[site],
+            recompute_every_s=0.2, resend_after_s=0.5,
+        ),
+    )  # fmt: skip
+    agent_config = AgentConfig(
+        site=site, device="ws-01", journal=journal_file, interval_s=0.1, display=":0"
+    )
+    with RulesService(config) as service:
+        service.delivery.every_s = 0.2
+        agent = Agent(agent_config, desktop=ScriptedDesktop(utc_now, "clerk", [], "soffice"))
+        agent.start()
+        try:
+            wanted = {made[i].id for i in (0, 1, 3, 4, 5)}
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not (
+                wanted <= stored_ids(service.store) and service.store.deliveries(site)[0].lost == 1
+            ):
+                time.sleep(0.1)
+        finally:
+            agent.stop(drain_s=1)
+        [delivered] = service.store.deliveries(site)
+        stored = stored_ids(service.store) & wanted
+        lost = service.store.lost_ranges(site, "ws-01")
+    assert stored == wanted
+    assert (delivered.lost, delivered.resend_first, delivered.resend_last) == (1, 2, 5)
+    assert lost == [(3, 3, "no longer on the device")]
+    assert delivered.upto >= 8  # 1-6, the agent's online status (7), its answer (8)
+
+
+def stored_ids(store) -> set[str]:
+    now = datetime.now(UTC)
+    return {e.id for e in store.events(now - timedelta(hours=1), now + timedelta(hours=1))}
