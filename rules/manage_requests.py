@@ -23,6 +23,7 @@ from rules.policy import Policy
 from rules.recompute import month_of, month_span
 from rules.requests import PUNCH_ACTIONS, Request, RequestKind, RequestStatus
 from rules.store import Store
+from rules.words import say
 
 DUPLICATE_WITHIN = timedelta(minutes=1)  # a punch this close to another is the same punch
 
@@ -69,7 +70,10 @@ class RequestManagement:
     def void(self, actor: Actor, violation_id: str, reason: str) -> object: ...
 
     def _say(self, zh: str, en: str) -> str:
-        return zh if self.language == "zh" else en
+        return say(self.language, zh, en)
+
+    def _name(self, staff: str) -> str:
+        return self.directory().name(staff, self.language)
 
     # -- queries -----------------------------------------------------------------------
     def requests(
@@ -186,7 +190,7 @@ class RequestManagement:
         if found.status == "voided":
             raise Refused(
                 self._say(
-                    f"{violation_id} 已撤销，无需申诉",
+                    "该违规已撤销，无需申诉",
                     f"{violation_id} is already voided; there is nothing to appeal",
                 )
             )
@@ -197,7 +201,7 @@ class RequestManagement:
         if any(r.violation_id == violation_id for r in self.store.requests(status="pending")):
             raise Refused(
                 self._say(
-                    f"{violation_id} 已有待审批的申诉",
+                    "该违规已有待审批的申诉",
                     f"{violation_id} already has an appeal pending",
                 )
             )
@@ -231,8 +235,8 @@ class RequestManagement:
         if window is None:
             raise Refused(
                 self._say(
-                    f"{staff} 在 {day} 没有在岗安排，无需补卡",
-                    f"{staff} works at no window on {day}: there is no punch to correct",
+                    f"{self._name(staff)} 在 {day} 没有在岗安排，无需补卡",
+                    f"{self._name(staff)} works at no window on {day}: there is no punch to correct",
                 )
             )
         self._not_a_duplicate(staff, moment, zone)
@@ -254,8 +258,9 @@ class RequestManagement:
             when = (punched[0].ts if punched else asked[0].at or moment).astimezone(zone)
             raise Refused(
                 self._say(
-                    f"{staff} 在 {when:%H:%M:%S} 已有打卡（或补卡申请），与所补时间相差不到一分钟",
-                    f"{staff} already has a punch (or a punch correction) at {when:%H:%M:%S}, "
+                    f"{self._name(staff)} 在 {when:%H:%M:%S} 已有打卡（或补卡申请），"
+                    "与所补时间相差不到一分钟",
+                    f"{self._name(staff)} already has a punch (or a punch correction) at {when:%H:%M:%S}, "
                     "within a minute of this one",
                 )
             )
@@ -272,9 +277,9 @@ class RequestManagement:
         if len(used) >= cap:
             raise Refused(
                 self._say(
-                    f"{staff} 在 {month} 已有 {len(used)} 次补卡（待审批或已批准），"
+                    f"{self._name(staff)} 在 {month} 已有 {len(used)} 次补卡（待审批或已批准），"
                     f"已达每月上限 {cap} 次，不能再补",
-                    f"{staff} already has {len(used)} punch corrections in {month} (pending "
+                    f"{self._name(staff)} already has {len(used)} punch corrections in {month} (pending "
                     f"or approved): the monthly cap is {cap}, so no more can be raised",
                 )
             )

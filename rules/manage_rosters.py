@@ -30,7 +30,7 @@ from rules.rosters import (
     staff_problem,
 )
 from rules.store import PersonMonth, Store
-from rules.words import duty_word
+from rules.words import Language, duty_word, say
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,7 @@ class RosterManagement:
     policy: Policy
     now: Callable[[], datetime]
     announcer: Announcer | None
+    language: Language
 
     def directory(self) -> Directory: ...  # Management's
     def _recompute(
@@ -73,7 +74,10 @@ class RosterManagement:
             try:
                 days = month_days(month)
             except ValueError:
-                raise InvalidInput(f"month {month!r} is not YYYY-MM") from None
+                raise InvalidInput(
+                    say(self.language, f"月份 {month!r} 应写作 YYYY-MM",
+                        f"month {month!r} is not YYYY-MM")
+                ) from None  # fmt: skip
             first, last = days[0], days[-1]
         return self.store.rosters(first, last, site=site)
 
@@ -99,10 +103,11 @@ class RosterManagement:
         entry = DutyAssignment(site, day, duty, staff.strip())
         action = self._duty_action(actor, "duty_remove", entry)
         if not self.store.remove_duty(site, day, duty, entry.staff_id, [action]):
+            name = self.directory().name(entry.staff_id, self.language)
             raise NotFound(
-                f"{entry.staff_id} is not on {duty} ({duty_word(duty)}) at {site} on {day}; "
-                "'hallwatch duty list' shows the roster"
-            )
+                say(self.language, f"{name} 在 {day} 没有{duty_word(duty)}排班",
+                    f"{name} is not on {duty_word(duty, 'en')} at {site} on {day}")
+            )  # fmt: skip
         return self._rejudge(action, entry)
 
     def import_duties(
@@ -112,7 +117,7 @@ class RosterManagement:
         whole file (`ImportRefused`, naming every wrong row). A dry run writes nothing."""
         self._known_site(site)
         entries, wrong = read_roster_rows(
-            rows, site, self.directory(), actor.entered_by, self._session_count
+            rows, site, self.directory(), actor.entered_by, self._session_count, self.language
         )
         if wrong:
             raise ImportRefused(source, wrong)
@@ -135,14 +140,14 @@ class RosterManagement:
         self._known_duty(duty)
         self._known_site(site)
         staff = staff.strip()
-        problem = staff_problem(self.directory(), staff, day)
+        problem = staff_problem(self.directory(), staff, day, self.language)
         if problem:
-            raise NotFound(f"{problem}: 'hallwatch staff list' shows who is")
+            raise NotFound(problem)
         entry = DutyAssignment(
             site, day, duty, staff, tuple(sorted(set(sessions))) if sessions else None,
             actor.entered_by,
         )  # fmt: skip
-        problem = session_problem(entry, self._session_count(day))
+        problem = session_problem(entry, self._session_count(day), self.language)
         if problem:
             raise InvalidInput(problem)
         return entry
@@ -150,16 +155,22 @@ class RosterManagement:
     def _session_count(self, day: date) -> int:
         return len(self.policy.sessions(day))
 
-    @staticmethod
-    def _known_duty(duty: str) -> None:
+    def _known_duty(self, duty: str) -> None:
         if duty not in DUTIES:
-            words = ", ".join(f"{d} ({duty_word(d)})" for d in DUTIES)
-            raise InvalidInput(f"no duty {duty!r}: give one of {words}")
+            words = ", ".join(f"{d} ({duty_word(d, self.language)})" for d in DUTIES)
+            raise InvalidInput(
+                say(self.language, f"没有值班类型 {duty!r}，可选：{words}",
+                    f"no duty {duty!r}: give one of {words}")
+            )  # fmt: skip
 
     def _known_site(self, site: str) -> None:
         known = set(self.policy.sites) | {w.site for w in self.directory().windows}
         if site not in known:
-            raise NotFound(f"no site {site!r}; the sites are {', '.join(sorted(known))}")
+            sites = ", ".join(sorted(known))
+            raise NotFound(
+                say(self.language, f"没有大厅 {site!r}，现有：{sites}",
+                    f"no site {site!r}; the sites are {sites}")
+            )  # fmt: skip
 
     def _duty_action(
         self, actor: Actor, kind: ActionKind, entry: DutyAssignment, note: str = ""

@@ -19,7 +19,7 @@ from typing import Any, Literal, get_args
 
 from rules.directory import Directory
 from rules.directory_edits import FileRow, RowProblem
-from rules.words import DUTY_WORDS
+from rules.words import DUTY_WORDS, Language, duty_word, say
 
 Duty = Literal["leader", "front_desk"]
 DUTIES: tuple[str, ...] = get_args(Duty)
@@ -102,9 +102,10 @@ def read_roster_rows(
     directory: Directory,
     by: str,
     session_count: Callable[[date], int],
+    language: Language = "zh",
 ) -> tuple[list[DutyAssignment], list[RowProblem]]:
-    """A roster file's rows as entries of `site`, and every wrong row with its reason
-    (`session_count`: how many sessions a day has)."""
+    """A roster file's rows as entries of `site`, and every wrong row with its reason in
+    `language` (`session_count`: how many sessions a day has)."""
     entries: list[DutyAssignment] = []
     wrong: list[RowProblem] = []
     seen: dict[tuple[str, date, str, str], int] = {}
@@ -113,56 +114,77 @@ def read_roster_rows(
         try:
             day = day_of(cells.get("date"))
         except ValueError:
-            wrong.append(RowProblem(row.row, f"日期/date {cells.get('date')!r} is not a date"))
+            date_cell = cells.get("date")
+            wrong.append(
+                RowProblem(row.row, say(language, f"日期 {date_cell!r} 不是日期",
+                                        f"date {date_cell!r} is not a date"))
+            )  # fmt: skip
             continue
         duty = duty_of(cells.get("duty"))
         if duty is None:
+            duties = "、".join(duty_word(d, language) for d in DUTIES)
             wrong.append(
-                RowProblem(row.row, f"值班类型/duty {cells.get('duty')!r} is not one of {DUTIES}")
-            )
+                RowProblem(row.row, say(language, f"值班类型 {cells.get('duty')!r} 应为{duties}",
+                                        f"duty {cells.get('duty')!r} is not one of {duties}"))
+            )  # fmt: skip
             continue
         staff = str(cells.get("staff_id") or "").strip()
-        problem = staff_problem(directory, staff, day)
+        problem = staff_problem(directory, staff, day, language)
         if problem:
             wrong.append(RowProblem(row.row, problem))
             continue
         try:
             sessions = sessions_of(cells.get("sessions"))
         except ValueError:
-            wrong.append(RowProblem(row.row, f"时段/sessions {cells.get('sessions')!r}: say 1,2"))
+            cell = cells.get("sessions")
+            wrong.append(
+                RowProblem(row.row, say(language, f"时段 {cell!r} 应写作 1,2 这样的序号",
+                                        f"sessions {cell!r}: write them as 1,2"))
+            )  # fmt: skip
             continue
         entry = DutyAssignment(site, day, duty, staff, sessions, by)
-        problem = session_problem(entry, session_count(day))
+        problem = session_problem(entry, session_count(day), language)
         if problem:
             wrong.append(RowProblem(row.row, problem))
             continue
         if entry.key in seen:
-            wrong.append(RowProblem(row.row, f"the same duty as row {seen[entry.key]}"))
+            first = seen[entry.key]
+            wrong.append(
+                RowProblem(row.row, say(language, f"与第 {first} 行的值班相同",
+                                        f"the same duty as row {first}"))
+            )  # fmt: skip
             continue
         seen[entry.key] = row.row
         entries.append(entry)
     return entries, wrong
 
 
-def session_problem(entry: DutyAssignment, count: int) -> str | None:
+def session_problem(entry: DutyAssignment, count: int, language: Language = "zh") -> str | None:
     """Why `entry` does not fit a day of `count` sessions (None: it does)."""
+    day = entry.day.isoformat()
     if count == 0:
-        return f"{entry.day.isoformat()} is not a working day: it has no sessions"
+        return say(language, f"{day} 不是工作日（没有时段）",
+                   f"{day} is not a working day: it has no sessions")  # fmt: skip
     if entry.sessions and max(entry.sessions) >= count:
         last = max(entry.sessions) + 1
-        return f"{entry.day.isoformat()} has {count} sessions; there is no session {last}"
+        return say(language, f"{day} 只有 {count} 个时段，没有第 {last} 时段",
+                   f"{day} has {count} sessions; there is no session {last}")  # fmt: skip
     return None
 
 
-def staff_problem(directory: Directory, staff: str, day: date) -> str | None:
+def staff_problem(
+    directory: Directory, staff: str, day: date, language: Language = "zh"
+) -> str | None:
     """Why `staff` cannot be on duty on `day` (None: they can)."""
     member = directory.member.get(staff)
     if not staff:
-        return "工号/staff_id is empty"
+        return say(language, "工号为空", "the staff id is empty")
     if member is None or not member.active:
-        return f"{staff} is not in the directory"
+        return say(language, f"人员名册中没有工号 {staff}", f"{staff} is not in the directory")
     if not member.employed(day):
-        return f"{staff} is not employed on {day.isoformat()}"
+        name = directory.name(staff, language)
+        return say(language, f"{name} 在 {day.isoformat()} 不在职",
+                   f"{name} is not employed on {day.isoformat()}")  # fmt: skip
     return None
 
 

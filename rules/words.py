@@ -282,6 +282,11 @@ def request_status_word(code: object, language: Language = "zh") -> str:
     return word(REQUEST_STATUSES, code, language)
 
 
+def say(language: Language, zh: str, en: str) -> str:
+    """A sentence in the reader's language (a refusal, a file's wrong row)."""
+    return zh if language == "zh" else en
+
+
 def duty_word(code: object, language: Language = "zh") -> str:
     return word(DUTY_WORDS, code, language)
 

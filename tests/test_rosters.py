@@ -122,18 +122,21 @@ def test_setting_and_removing_a_duty_rejudges_the_person_month(store):
     assert removed.withdrawn and duty_absences(manage, "S1") == []
     assert [a.action for a in manage.audit()] == ["duty_set", "duty_set", "duty_set", "duty_remove"]
     assert manage.audit()[0].target == f"{SITE}/{DAY}/leader/S1"
-    with pytest.raises(NotFound, match="not on leader"):
+    with pytest.raises(NotFound, match="没有领导带班排班"):
         manage.remove_duty(CLERK, SITE, DAY, "leader", "S1")
     for args, error, message in [
-        ((SITE, DAY, "janitor", "S1"), InvalidInput, "no duty 'janitor'"),
-        (("hall-99", DAY, "leader", "S1"), NotFound, "no site"),
-        ((SITE, DAY, "leader", "S9"), NotFound, "S9 is not in the directory"),
-        ((SITE, date(2026, 11, 28), "leader", "S1"), InvalidInput, "not a working day"),
+        ((SITE, DAY, "janitor", "S1"), InvalidInput, "没有值班类型 'janitor'"),
+        (("hall-99", DAY, "leader", "S1"), NotFound, "没有大厅 'hall-99'"),
+        ((SITE, DAY, "leader", "S9"), NotFound, "人员名册中没有工号 S9"),
+        ((SITE, date(2026, 11, 28), "leader", "S1"), InvalidInput, "不是工作日"),
     ]:
         with pytest.raises(error, match=message):
             manage.set_duty(CLERK, *args)
-    with pytest.raises(InvalidInput, match="no session 3"):
+    with pytest.raises(InvalidInput, match="没有第 3 时段"):
         manage.set_duty(CLERK, SITE, DAY, "leader", "S1", [2])
+    manage.language = "en"  # the command line's reader may ask for English
+    with pytest.raises(InvalidInput, match="not a working day"):
+        manage.set_duty(CLERK, SITE, date(2026, 11, 28), "leader", "S1")
     assert len(manage.audit()) == 4  # refusals record nothing
 
 

@@ -100,7 +100,7 @@ def test_a_manager_puts_people_on_duty_by_name_and_takes_them_off(
     # a day off: refused, with the API's reason, and everything typed is still there
     assign(page, "2026-11-28", "总服务台值班", "王芳", "1")
     alert = page.locator("form.duty-set [role=alert]").inner_text()
-    assert alert.startswith("未能完成：") and "not a working day" in alert
+    assert alert.startswith("未能完成：") and "不是工作日" in alert
     form = page.locator("form.duty-set")
     assert form.locator("input[name=day]").input_value() == "2026-11-28"
     assert form.locator("select[name=duty]").input_value() == "front_desk"
@@ -190,8 +190,8 @@ def test_a_roster_file_is_checked_first_and_imported_whole(
     assert checked.locator("[role=alert]").inner_text().startswith("十一月值班.xlsx 未导入")
     wrong = checked.locator("table.wrong-rows tbody tr").all_inner_texts()
     assert len(wrong) == 2
-    assert wrong[0].startswith("第 6 行") and "S9 is not in the directory" in wrong[0]
-    assert wrong[1].startswith("第 7 行") and "not a working day" in wrong[1]
+    assert wrong[0].startswith("第 6 行") and "人员名册中没有工号 S9" in wrong[0]
+    assert wrong[1].startswith("第 7 行") and "不是工作日" in wrong[1]
     assert checked.get_by_role("button", name="确认导入").count() == 0
     assert roster(hall) == [] and hall.store.actions() == []  # nothing half-imported
     screenshot(page, "duty-import-refused")
