@@ -16,7 +16,7 @@ import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader
@@ -147,6 +147,22 @@ def in_scope(who: Session, site: str) -> str:
     if not who.account.sees(site):
         raise HTTPException(404)
     return site
+
+
+class OfAHall(Protocol):
+    site: str
+
+
+Found = TypeVar("Found", bound=OfAHall)
+
+
+def theirs(who: Session, found: Found | None) -> Found:
+    """A record looked up by its id, if it exists and its hall is the person's; else 404,
+    the same answer either way."""
+    if found is None:
+        raise HTTPException(404)
+    in_scope(who, found.site)
+    return found
 
 
 def render(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -21,7 +20,7 @@ from hallwatch.console.pages.scope import (
     sites_of,
     today_at,
 )
-from hallwatch.console.web import console_of, in_scope, language, render, requires
+from hallwatch.console.web import console_of, language, render, requires, theirs
 from rules.html_report import NUMBERING, PAGE_STYLE, inspection_html, signoff_html
 from rules.inspection import acknowledgement
 from rules.words import label
@@ -83,10 +82,8 @@ async def _alert_step(request: Request, who: Session, step: str) -> Response:
     """Acknowledge or clear an alert of one of the person's halls, then back to the
     inspection; a refusal is shown there beside the items."""
     console = console_of(request)
-    alert = console.store.alert(request.path_params["id"])
-    if alert is None:
-        raise HTTPException(404)
-    site = in_scope(who, alert.site)
+    alert = theirs(who, console.store.alert(request.path_params["id"]))
+    site = alert.site
     form = await request.form()
     note = str(form.get("note", ""))
     day = alert.ts.astimezone(console.management.policy.zone(site)).date()

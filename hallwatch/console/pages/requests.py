@@ -30,7 +30,15 @@ from hallwatch.console.pages.scope import (
 )
 from hallwatch.console.pages.violations import visible
 from hallwatch.console.request_links import LINK_PATH, RequestLinks
-from hallwatch.console.web import client_address, console_of, in_scope, language, render, requires
+from hallwatch.console.web import (
+    client_address,
+    console_of,
+    in_scope,
+    language,
+    render,
+    requires,
+    theirs,
+)
 from rules.acting import Actor, InvalidInput, Refused
 from rules.engine import ViolationRecord
 from rules.render import moment
@@ -210,11 +218,7 @@ async def requests_page(request: Request, who: Session) -> Response:
 
 
 def _pending(request: Request, who: Session) -> Asked:
-    found = console_of(request).store.request(request.path_params["id"])
-    if found is None:
-        raise HTTPException(404)
-    in_scope(who, found.site)
-    return found
+    return theirs(who, console_of(request).store.request(request.path_params["id"]))
 
 
 @requires("manager")

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -23,7 +22,7 @@ from hallwatch.console.pages.scope import (
     rules_language,
     sites_of,
 )
-from hallwatch.console.web import console_of, in_scope, language, render, requires
+from hallwatch.console.web import console_of, language, render, requires, theirs
 from mqtt import schema
 from rules.engine import ViolationRecord
 from rules.render import moment
@@ -104,11 +103,7 @@ def evidence_of(
 
 def visible(request: Request, who: Session, violation_id: str) -> ViolationRecord:
     """The violation, if it exists and its hall is the person's; else 404 (the same)."""
-    found = console_of(request).store.violation(violation_id)
-    if found is None:
-        raise HTTPException(404)
-    in_scope(who, found.site)
-    return found
+    return theirs(who, console_of(request).store.violation(violation_id))
 
 
 @requires("viewer")
