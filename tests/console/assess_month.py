@@ -9,8 +9,10 @@ of the 21st.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -80,3 +82,40 @@ def judged_month(store, policy_file: Path, directory: Directory = DIRECTORY, sta
     store.seed_directory(directory)
     store.add_events(month_events(staff))
     recompute_month(store, policy, directory, MONTH, datetime(2026, 11, 2, tzinfo=TZ))
+
+
+# -- a console on such a store -------------------------------------------------------------
+Account = tuple[str, str, tuple[str, ...], str]  # user, role, halls, display name
+MANAGER: Account = ("wang", "manager", ("hall-01",), "王经理")
+
+
+def hall_console(
+    store_at,
+    tmp_path: Path,
+    prepare: Callable[[Any, Path], object],
+    accounts: Iterable[Account] = (MANAGER,),
+    **settings: Any,
+) -> Iterator[Any]:
+    """A console (tests/support/browser.py) on a fresh store that `prepare(store, policy
+    file)` filled, with `accounts`; the server knows its `policy_file`."""
+    from rules.backend import open_store
+    from tests.support.browser import console_config, free_port, serve
+
+    store = open_store(store_at())
+    policy_file = write_policy(tmp_path)
+    prepare(store, policy_file)
+    config = console_config(tmp_path, store_at(), free_port(), policy=policy_file, **settings)
+    try:
+        for server in serve(config, store):
+            for user, role, halls, name in accounts:
+                server.add_user(user, role, halls, display_name=name)
+            server.policy_file = policy_file
+            yield server
+    finally:
+        store.close()
+
+
+def violation_of(server, staff: str, rule: str):
+    """The one violation of `rule` of `staff` in the month."""
+    [found] = [v for v in server.store.violations(month=MONTH, staff=staff) if v.rule == rule]
+    return found

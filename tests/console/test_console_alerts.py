@@ -10,11 +10,13 @@ from datetime import datetime, time
 import pytest
 
 from mqtt import schema
-from rules.backend import open_store
-from tests.console.assess_month import LATE_DAY, judged_month, write_policy
+from tests.console.assess_month import (
+    LATE_DAY,
+    hall_console,
+    judged_month,
+)
 from tests.console.test_console_assess import csrf_of
 from tests.rules_helpers import TZ
-from tests.support.browser import console_config, free_port, serve
 
 FAULT = schema.new_event(
     schema.Alert,
@@ -31,17 +33,12 @@ FAULT = schema.new_event(
 @pytest.fixture
 def hall(store_at, tmp_path):
     """October judged, a camera fault at hall-01 on the 13th; a manager of hall-01 (wang)."""
-    store = open_store(store_at())
-    policy = write_policy(tmp_path)
-    judged_month(store, policy)
-    store.add_events([FAULT])
-    config = console_config(tmp_path, store_at(), free_port(), policy=policy)
-    try:
-        for server in serve(config, store):
-            server.add_user("wang", "manager", ("hall-01",), display_name="王经理")
-            yield server
-    finally:
-        store.close()
+
+    def prepare(store, policy_file) -> None:
+        judged_month(store, policy_file)
+        store.add_events([FAULT])
+
+    yield from hall_console(store_at, tmp_path, prepare)
 
 
 def test_a_manager_acknowledges_an_alert_then_clears_it(hall, browser_page, signed_in, screenshot):

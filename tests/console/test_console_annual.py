@@ -9,25 +9,14 @@ from __future__ import annotations
 import pytest
 from openpyxl import load_workbook
 
-from rules.backend import open_store
 from tests.annual_helpers import judged_autumn
-from tests.console.assess_month import MONTH, write_policy
-from tests.support.browser import console_config, free_port, serve
+from tests.console.assess_month import MONTH, hall_console
 
 
 @pytest.fixture
 def hall(store_at, tmp_path):
     """A console on a store with October and November judged; a manager of hall-01."""
-    store = open_store(store_at())
-    policy = write_policy(tmp_path)
-    judged_autumn(store, policy)
-    config = console_config(tmp_path, store_at(), free_port(), policy=policy)
-    try:
-        for server in serve(config, store):
-            server.add_user("wang", "manager", ("hall-01",), display_name="王经理")
-            yield server
-    finally:
-        store.close()
+    yield from hall_console(store_at, tmp_path, judged_autumn)
 
 
 def test_the_annual_review_rates_a_vetoed_year_and_downloads(

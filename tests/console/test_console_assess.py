@@ -19,7 +19,15 @@ from openpyxl import load_workbook
 from mqtt import schema
 from mqtt.client import BrokerConfig
 from rules.backend import open_store
-from tests.console.assess_month import ABSENT_DAY, LATE_DAY, MONTH, judged_month, write_policy
+from tests.console.assess_month import (
+    ABSENT_DAY,
+    LATE_DAY,
+    MONTH,
+    hall_console,
+    judged_month,
+    violation_of,
+    write_policy,
+)
 from tests.mqtt_helpers import client
 from tests.support.browser import ARTIFACTS, console_config, free_port, serve
 
@@ -29,21 +37,7 @@ SCRIPT = "<script>alert(1)</script>"
 @pytest.fixture
 def hall(store_at, tmp_path):
     """A console on a store with October judged; a manager of hall-01 (王芳 wang)."""
-    store = open_store(store_at())
-    policy = write_policy(tmp_path)
-    judged_month(store, policy)
-    config = console_config(tmp_path, store_at(), free_port(), policy=policy)
-    try:
-        for server in serve(config, store):
-            server.add_user("wang", "manager", ("hall-01",), display_name="王经理")
-            yield server
-    finally:
-        store.close()
-
-
-def violation_of(server, staff: str, rule: str):
-    [found] = [v for v in server.store.violations(month=MONTH, staff=staff) if v.rule == rule]
-    return found
+    yield from hall_console(store_at, tmp_path, judged_month)
 
 
 def csrf_of(page) -> str:

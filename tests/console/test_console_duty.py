@@ -15,10 +15,9 @@ import pytest
 from openpyxl import Workbook
 
 from rules.acting import Actor
-from rules.backend import open_store
 from rules.manage import Management
 from rules.policy import load_policy
-from tests.console.assess_month import DIRECTORY, write_policy
+from tests.console.assess_month import DIRECTORY, hall_console
 from tests.console.test_console_hall import (  # noqa: F401  (the live hall's fixture)
     HALL_A,
     live_console,
@@ -27,7 +26,6 @@ from tests.console.test_console_hall import (  # noqa: F401  (the live hall's fi
     wait_live,
 )
 from tests.mqtt_helpers import clock_event
-from tests.support.browser import console_config, free_port, serve
 
 WEEK = "from=2026-11-23&to=2026-11-29"  # Monday to Sunday; the 28th and 29th are days off
 HEADER = ("日期", "值班类型", "工号", "时段")
@@ -38,17 +36,7 @@ def hall(store_at, tmp_path):
     """A console on hall-01 and hall-02 (tests/console/assess_month.py: 张伟 S1, 李娜 S2,
     王芳 S3 at hall-01; 赵强 S4 at hall-02) with the default timetable (two sessions,
     09:00–12:00 and 13:30–17:00); a manager of hall-01 (wang)."""
-    store = open_store(store_at())
-    policy = write_policy(tmp_path)
-    store.seed_directory(DIRECTORY)
-    config = console_config(tmp_path, store_at(), free_port(), policy=policy)
-    try:
-        for server in serve(config, store):
-            server.add_user("wang", "manager", ("hall-01",), display_name="王经理")
-            server.policy = policy
-            yield server
-    finally:
-        store.close()
+    yield from hall_console(store_at, tmp_path, lambda store, _: store.seed_directory(DIRECTORY))
 
 
 def roster(server) -> list[tuple[str, str, str, tuple[int, ...] | None]]:
@@ -131,7 +119,7 @@ def test_a_manager_puts_people_on_duty_by_name_and_takes_them_off(
     assert page.request.post(f"{hall.url}/duty", form=no_token).status == 403
     page.get_by_role("button", name="退出").click()
     # an entry the CLI set, of a person of another hall: their name, never the id
-    management = Management(hall.store, load_policy(hall.policy))
+    management = Management(hall.store, load_policy(hall.policy_file))
     management.set_duty(Actor("li", "cli"), "hall-01", date(2026, 11, 27), "leader", "S4")
     hall.add_user("qian", "viewer", ("hall-01",))
     signed_in(page, hall, "qian")

@@ -15,13 +15,16 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from rules.acting import Actor
-from rules.backend import open_store
 from rules.manage import Management
 from rules.policy import load_policy
 from rules.recompute import recompute_month
-from tests.console.assess_month import DIRECTORY, HOME, month_events, write_policy
+from tests.console.assess_month import (
+    DIRECTORY,
+    HOME,
+    hall_console,
+    month_events,
+)
 from tests.rules_helpers import TZ
-from tests.support.browser import console_config, free_port, serve
 
 SCRIPT = "<script>alert(1)</script>"
 TABLET = {"width": 768, "height": 1024}
@@ -32,22 +35,18 @@ PHONE_USE_DEDUCTION = 2  # the default catalogue's 玩手机
 def hall(store_at, tmp_path):
     """A console on a store with this month judged up to now (blameless so far); an
     inspector of hall-01 (zhao)."""
-    store = open_store(store_at())
-    policy_file = write_policy(tmp_path)
     now = datetime.now(TZ)
     month = now.strftime("%Y-%m")
-    store.seed_directory(DIRECTORY)
-    store.add_events([e for e in month_events(HOME, month) if e.ts <= now])
-    recompute_month(store, load_policy(policy_file), DIRECTORY, month, now)
-    config = console_config(tmp_path, store_at(), free_port(), policy=policy_file)
-    try:
-        for server in serve(config, store):
-            server.add_user("zhao", "inspector", ("hall-01",), display_name="赵巡查")
-            server.policy_file = policy_file
-            server.month = month
-            yield server
-    finally:
-        store.close()
+
+    def prepare(store, policy_file) -> None:
+        store.seed_directory(DIRECTORY)
+        store.add_events([e for e in month_events(HOME, month) if e.ts <= now])
+        recompute_month(store, load_policy(policy_file), DIRECTORY, month, now)
+
+    inspector = ("zhao", "inspector", ("hall-01",), "赵巡查")
+    for server in hall_console(store_at, tmp_path, prepare, (inspector,)):
+        server.month = month
+        yield server
 
 
 @pytest.fixture

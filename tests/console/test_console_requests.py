@@ -16,9 +16,15 @@ import pytest
 from hallwatch.console.request_links import RequestLinks
 from mqtt.ids import utc_now
 from rules.acting import Actor
-from rules.backend import open_store
-from tests.console.assess_month import ABSENT_DAY, LATE_DAY, MONTH, judged_month, write_policy
-from tests.support.browser import console_config, free_port, serve
+from tests.console.assess_month import (
+    ABSENT_DAY,
+    LATE_DAY,
+    MANAGER,
+    MONTH,
+    hall_console,
+    judged_month,
+    violation_of,
+)
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -27,22 +33,8 @@ SCRIPT = "<script>alert(1)</script>"
 def hall(store_at, tmp_path):
     """A console on a store with October judged; 王经理 (wang) manages hall-01, 赵经理
     (zhao) hall-02; refused links throttle after 4 (throttle_failures 1)."""
-    store = open_store(store_at())
-    policy = write_policy(tmp_path)
-    judged_month(store, policy)
-    config = console_config(tmp_path, store_at(), free_port(), policy=policy, throttle_failures=1)
-    try:
-        for server in serve(config, store):
-            server.add_user("wang", "manager", ("hall-01",), display_name="王经理")
-            server.add_user("zhao", "manager", ("hall-02",), display_name="赵经理")
-            yield server
-    finally:
-        store.close()
-
-
-def violation_of(server, staff: str, rule: str):
-    [found] = [v for v in server.store.violations(month=MONTH, staff=staff) if v.rule == rule]
-    return found
+    zhao = ("zhao", "manager", ("hall-02",), "赵经理")
+    yield from hall_console(store_at, tmp_path, judged_month, (MANAGER, zhao), throttle_failures=1)
 
 
 def raise_punch(page, server, staff: str, at: str, action: str, reason: str) -> None:
