@@ -23,8 +23,10 @@ from rules.store import SqlStore, tables
 # Text compared byte by byte, as SQLite does: timestamps and ids sort the same everywhere.
 TEXT = 'TEXT COLLATE "C"'
 CREATE_LOCK = 0x68616C6C  # serialises schema creation by instances starting together
-MONTH_KEY = "hashtextextended('hallwatch-month/' || ?, 0)"
-PERSON_KEY = "hashtextextended(? || '/' || ?, 0)"
+# Advisory locks are the server's, not a schema's: the keys name the schema, so stores in
+# other schemas of the same server (another hall's, a test's) never hold each other up.
+MONTH_KEY = "hashtextextended(current_schema() || '/hallwatch-month/' || ?, 0)"
+PERSON_KEY = "hashtextextended(current_schema() || '/' || ? || '/' || ?, 0)"
 
 
 class PostgresStore(SqlStore):
