@@ -20,6 +20,7 @@ from pathlib import Path
 import msgspec
 
 from base.errors import HallwatchError
+from base.migrations import Migration, migrate, sqlite_database
 from base.private_files import PRIVATE_MODE, connect_private
 from mqtt import schema
 from mqtt.ids import utc_now
@@ -45,20 +46,28 @@ WAL_SIZE_LIMIT = 512 * 1024
 # At most one disk_full alert per this period, so a full disk does not flood the backlog.
 ALERT_PERIOD = timedelta(minutes=10)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL,
-    priority INTEGER NOT NULL,
-    payload BLOB NOT NULL,
-    created TEXT NOT NULL,
-    sent TEXT
-);
-CREATE INDEX IF NOT EXISTS events_unsent ON events (priority, seq) WHERE sent IS NULL;
-CREATE INDEX IF NOT EXISTS events_sent ON events (sent) WHERE sent IS NOT NULL;
-"""
+# Version 1: the journal as the first versioned release made it (and any before).
+MIGRATIONS = (
+    Migration(
+        1,
+        "events with their seq, priority and sent time; the next seq",
+        [
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+            """CREATE TABLE IF NOT EXISTS events (
+                seq INTEGER PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                kind TEXT NOT NULL,
+                priority INTEGER NOT NULL,
+                payload BLOB NOT NULL,
+                created TEXT NOT NULL,
+                sent TEXT
+            )""",
+            "CREATE INDEX IF NOT EXISTS events_unsent ON events (priority, seq) WHERE sent IS NULL",
+            "CREATE INDEX IF NOT EXISTS events_sent ON events (sent) WHERE sent IS NOT NULL",
+            "INSERT OR IGNORE INTO meta VALUES ('next_seq', 1)",
+        ],
+    ),
+)
 
 
 class JournalError(HallwatchError, RuntimeError):
@@ -106,8 +115,7 @@ class Journal:
         self.dropped = 0  # unsent activity intervals dropped to make room, this process
         try:
             self._db = connect_private(self.path, synchronous="FULL")
-            self._db.executescript(_SCHEMA)
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('next_seq', 1)")
+            migrate(sqlite_database(self._db, f"the event journal {self.path}"), MIGRATIONS)
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"cannot open the event journal {self.path}: {exc}") from None
         # A small WAL, checkpointed often: on a full disk a large WAL could not be

@@ -17,26 +17,34 @@ from pathlib import Path
 import numpy as np
 
 from base.errors import HallwatchError
+from base.migrations import Migration, migrate, sqlite_database
 from base.private_files import connect_private
 from models.manifest import RecognizerSpec
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS staff (
-    staff_id   TEXT PRIMARY KEY,
-    name       TEXT NOT NULL,
-    enrolled_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS templates (
-    id         INTEGER PRIMARY KEY,
-    staff_id   TEXT NOT NULL REFERENCES staff(staff_id) ON DELETE CASCADE,
-    model      TEXT NOT NULL,
-    embedding  BLOB NOT NULL,
-    source     TEXT NOT NULL,
-    face_image BLOB,
-    created_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS templates_staff ON templates(staff_id);
-"""
+# Version 1: the gallery as the first versioned release made it (and any before).
+MIGRATIONS = (
+    Migration(
+        1,
+        "staff and their face templates, one recogniser model",
+        [
+            """CREATE TABLE IF NOT EXISTS staff (
+                staff_id   TEXT PRIMARY KEY,
+                name       TEXT NOT NULL,
+                enrolled_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE IF NOT EXISTS templates (
+                id         INTEGER PRIMARY KEY,
+                staff_id   TEXT NOT NULL REFERENCES staff(staff_id) ON DELETE CASCADE,
+                model      TEXT NOT NULL,
+                embedding  BLOB NOT NULL,
+                source     TEXT NOT NULL,
+                face_image BLOB,
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX IF NOT EXISTS templates_staff ON templates(staff_id)",
+        ],
+    ),
+)
 
 
 class GalleryError(HallwatchError, ValueError):
@@ -108,7 +116,7 @@ class Gallery:
         try:
             self._db = connect_private(self.path)
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
+            migrate(sqlite_database(self._db, f"the face gallery {self.path}"), MIGRATIONS)
         except (sqlite3.Error, OSError) as exc:
             raise GalleryError(f"cannot open the gallery {self.path}: {exc}") from None
         foreign = self._db.execute(

@@ -24,6 +24,7 @@ from rules import render
 from rules.acting import Actor
 from rules.announce import Connecting
 from rules.backend import StoreParam, open_store
+from rules.backup_cli import backup_command, restore_command
 from rules.manage import ActionResult, Management
 from rules.manager_actions import Language, LeaveRecord, leave_kind
 from rules.policy import load_policy
@@ -154,6 +155,7 @@ def rules(click_ctx: click.Context, config_file: Path | None) -> None:
     Examples:
         hallwatch rules --config /etc/hallwatch/rules.toml
         hallwatch rules replay --events month.jsonl --policy policy.toml --db out.db
+        hallwatch rules backup rules-backup.db --config /etc/hallwatch/rules.toml
     """
     if click_ctx.invoked_subcommand is None:
         if config_file is None:
@@ -613,3 +615,7 @@ def score(
         text += f"\n\nwritten {xlsx}"
     as_csv = render.tables_csv if year or lists else render.score_csv
     render.emit(data, fmt, text=lambda: text, table=lambda: as_csv(tables))
+
+
+rules.add_command(backup_command)
+rules.add_command(restore_command)

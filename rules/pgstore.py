@@ -8,6 +8,9 @@ on its month), a whole-month recomputation the month exclusively.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import psycopg
 
 from rules.account_store import account_tables
@@ -36,10 +39,8 @@ class PostgresStore(SqlStore):
         super().__init__()
         self.url = url
         self.conn = self._connect()
-        lock = [f"SELECT pg_advisory_xact_lock({CREATE_LOCK})"]
         self._create(
-            lock
-            + tables(TEXT, "DOUBLE PRECISION", "BIGSERIAL PRIMARY KEY")
+            tables(TEXT, "DOUBLE PRECISION", "BIGSERIAL PRIMARY KEY")
             + gallery_tables(TEXT, "BYTEA", "BIGSERIAL PRIMARY KEY")
             + patrol_tables(TEXT, "BYTEA")
             + request_tables(TEXT)
@@ -50,6 +51,20 @@ class PostgresStore(SqlStore):
             + delivery_tables(TEXT, "BIGINT"),
             TEXT,
         )
+
+    def _schema_name(self) -> str:
+        info = self.conn.info  # never the password
+        where = f"{info.user}@{info.host}:{info.port}/{info.dbname}"
+        return f"the rules database (PostgreSQL {where}, search_path {self._search_path()})"
+
+    def _search_path(self) -> str:
+        return str(self._rows("SHOW search_path")[0][0])
+
+    @contextmanager
+    def _schema_transaction(self) -> Iterator[None]:
+        with self._transaction():
+            self._execute(f"SELECT pg_advisory_xact_lock({CREATE_LOCK})")
+            yield
 
     def _connect(self) -> psycopg.Connection:
         # Autocommit: `SqlStore` opens every transaction itself with BEGIN ... COMMIT.

@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from base.migrations import Database, Migration, Step, migrate
 from base.printable import printable
 from base.private_files import connect_private
 from mqtt import schema
@@ -425,7 +426,7 @@ VIOLATION_COLUMNS = (
     "deduction", "correction_no", "escalated", "veto", "evidence", "status", "detail",
 )  # fmt: skip
 ACTION_COLUMNS = ("action_id", "ts", "by", "action", "target", "reason", "leave", "entered_by")
-# Columns added since a table was first made: `_create` adds them to older files.
+# Columns added before versions were kept: schema version 1 adds them to older files.
 ADDED_COLUMNS = {
     "actions": ("entered_by",),
     "device_status": ("state", "boot", "version", "rival_boot", "rival_seen"),
@@ -452,6 +453,29 @@ def _names(columns: Iterable[str]) -> str:
 def _insert(table: str, columns: Sequence[str], rows: int = 1) -> str:
     values = ", ".join(["(" + ", ".join("?" * len(columns)) + ")"] * rows)
     return f"INSERT INTO {table} ({_names(columns)}) VALUES {values}"
+
+
+def _added_columns(text: str) -> Step:
+    """Add the columns a table made by an earlier release lacks."""
+
+    def step(db: Database) -> None:
+        for table, columns in ADDED_COLUMNS.items():
+            cursor = db.execute(f"SELECT * FROM {table} LIMIT 0")
+            present = {column[0] for column in cursor.description}
+            for column in columns:
+                if column not in present:
+                    db.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {text}')
+
+    return step
+
+
+def _learn_first_punches(db: Database) -> None:
+    """A store made before first punches were kept learns them from its events once."""
+    if not db.execute("SELECT 1 FROM first_punches LIMIT 1").fetchall():
+        db.execute(
+            'INSERT INTO first_punches ("site", "at") SELECT "site", MIN("at") '
+            'FROM events WHERE "kind" = \'clock\' GROUP BY "site"'
+        )
 
 
 def tables(text: str, real: str, serial: str) -> list[str]:
@@ -578,22 +602,26 @@ class SqlStore(
                 self._depth = 0
 
     def _create(self, statements: Iterable[str], text: str) -> None:
-        """Make the tables, and add the columns a table made by an earlier version lacks."""
-        with self._transaction():
-            for statement in statements:
-                self._execute(statement)
-            for table, columns in ADDED_COLUMNS.items():
-                cursor = self._execute(f"SELECT * FROM {table} LIMIT 0")
-                present = {column[0] for column in cursor.description}
-                for column in columns:
-                    if column not in present:
-                        self._execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {text}')
-            # A store made before first punches were kept learns them from its events once.
-            if not self._execute("SELECT 1 FROM first_punches LIMIT 1").fetchall():
-                self._execute(
-                    'INSERT INTO first_punches ("site", "at") SELECT "site", MIN("at") '
-                    'FROM events WHERE "kind" = \'clock\' GROUP BY "site"'
-                )
+        """Bring the store to the code's schema version (base/migrations.py)."""
+        db = Database(self._schema_name(), self._execute, self._schema_transaction)
+        migrate(db, self._migrations(list(statements), text))
+
+    def _migrations(self, first: list[str], text: str) -> list[Migration]:
+        """The store's schema versions; `first`: version 1's tables in the backend's types.
+        A later version is a Migration appended here, in the backend's `text` type."""
+        return [
+            Migration(
+                1,
+                "the rules store as first versioned",
+                [*first, _added_columns(text), _learn_first_punches],
+            )
+        ]
+
+    def _schema_name(self) -> str:
+        raise NotImplementedError
+
+    def _schema_transaction(self) -> AbstractContextManager[None]:
+        return self._transaction()
 
     # -- events ----------------------------------------------------------------------
     def add_events(
@@ -988,6 +1016,9 @@ class SqliteStore(SqlStore):
 
     def _connection(self) -> sqlite3.Connection:
         return self.db
+
+    def _schema_name(self) -> str:
+        return f"the rules database {self.path}"
 
     def _hold(self, month: str, staff: str | None, wait: bool = True) -> bool:
         """Nothing more to take: the transaction holds the database's write lock."""

@@ -8,17 +8,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from base.migrations import Migration, migrate, sqlite_database
 from base.private_files import connect_private
 from drivers.fingerprint.errors import RegistryError
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS finger_slots (
-    slot        INTEGER PRIMARY KEY,
-    staff_id    TEXT NOT NULL,
-    enrolled_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS finger_slots_staff ON finger_slots (staff_id);
-"""
+# Version 1: the file as the first versioned release made it (and any before).
+MIGRATIONS = (
+    Migration(
+        1,
+        "which staff member each sensor slot holds",
+        [
+            """CREATE TABLE IF NOT EXISTS finger_slots (
+                slot        INTEGER PRIMARY KEY,
+                staff_id    TEXT NOT NULL,
+                enrolled_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX IF NOT EXISTS finger_slots_staff ON finger_slots (staff_id)",
+        ],
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,7 @@ class FingerRegistry:
         self._lock = threading.Lock()  # one connection, shared by the station's threads
         try:
             self._conn = connect_private(self.path)
-            self._conn.executescript(_SCHEMA)
+            migrate(sqlite_database(self._conn, f"the finger database {self.path}"), MIGRATIONS)
         except (OSError, sqlite3.Error) as exc:
             raise RegistryError(
                 f"cannot open the finger database {self.path} ({exc}): check the data "

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from base.migrations import Migration, migrate, sqlite_database
 from base.private_files import connect_private
 from drivers.fingerprint.errors import FingerprintError
 from drivers.fingerprint.sensor import FingerprintSensor, check_template
@@ -35,10 +36,17 @@ log = logging.getLogger(__name__)
 
 FINGER_JOB_S = 120.0  # installing a whole hall's fingers over a serial line takes a while
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS staff (staff_id TEXT PRIMARY KEY, name TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sync (what TEXT PRIMARY KEY, version INTEGER NOT NULL);
-"""
+# Version 1: the file as the first versioned release made it (and any before).
+MIGRATIONS = (
+    Migration(
+        1,
+        "the names of staff enrolled here; the gallery version applied",
+        [
+            "CREATE TABLE IF NOT EXISTS staff (staff_id TEXT PRIMARY KEY, name TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS sync (what TEXT PRIMARY KEY, version INTEGER NOT NULL)",
+        ],
+    ),
+)
 
 
 class UpdateRefused(Exception):
@@ -61,7 +69,7 @@ class StationGallery:
         self.path, self.faces, self.fingers = path, faces, fingers
         self._lock = threading.Lock()
         self._db = connect_private(path)
-        self._db.executescript(_SCHEMA)
+        migrate(sqlite_database(self._db, f"the station's staff file {path}"), MIGRATIONS)
 
     def close(self) -> None:
         self._db.close()
