@@ -145,6 +145,46 @@ def _add_rows(path: Path) -> None:
         store.close()
 
 
+def _without_faces(folder: Path) -> None:
+    """Face templates made from the demo's photos (real people's, test-only) replaced by
+    random ones of the same size: a fixture keeps the rows, never anyone's face."""
+    import msgspec
+    import numpy as np
+
+    from mqtt import schema
+
+    rng = np.random.default_rng(7)
+
+    def fake(blob: bytes) -> bytes:
+        vector = rng.standard_normal(len(blob) // 4).astype(np.float32)
+        return (vector / np.linalg.norm(vector)).tobytes()
+
+    replacements = (
+        ("station/gallery.db", "SELECT id, embedding FROM templates", "templates", "embedding", "id"),
+        ("rules.db", "SELECT n, template FROM templates WHERE kind = 'face'", "templates",
+         "template", "n"),
+    )  # fmt: skip
+    for name, query, table, column, key in replacements:
+        with closing(sqlite3.connect(folder / name)) as db:
+            for row_key, blob in db.execute(query).fetchall():
+                db.execute(
+                    f"UPDATE {table} SET {column} = ? WHERE {key} = ?", (fake(blob), row_key)
+                )
+            db.commit()
+    with closing(sqlite3.connect(folder / "station" / "journal.db")) as db:
+        query = "SELECT seq, payload FROM events WHERE kind = 'enrolment'"
+        for seq, payload in db.execute(query).fetchall():
+            enrolment = schema.decode(payload)
+            faces = [fake(t) for t in enrolment.face_templates]
+            replaced = msgspec.structs.replace(enrolment, face_templates=faces)
+            db.execute(
+                "UPDATE events SET payload = ? WHERE seq = ?", (schema.encode(replaced), seq)
+            )
+        db.commit()
+    for name in (*(f"station/{n}" for n in STATION_FILES), "rules.db"):
+        _settle(folder / name)
+
+
 def _pg_dump(sqlite_file: Path, target: Path) -> None:
     """The rows of `sqlite_file` in a PostgreSQL store of this version, dumped."""
     from rules.pgstore import PostgresStore
@@ -184,7 +224,7 @@ def make(demo_out: Path) -> Path:
         _compact(demo_out / "st-01" / name, folder / "station" / name)
     _compact(demo_out / "rules.db", folder / "rules.db")
     _add_rows(folder / "rules.db")
-    _settle(folder / "rules.db")
+    _without_faces(folder)
     _pg_dump(folder / "rules.db", folder / "rules.pg.sql")
     return folder
 
