@@ -183,6 +183,21 @@ class Gallery:
         assert per_person is not None
         return float(per_person[row])
 
+    def pair_scores(self) -> tuple[list[tuple[str, str]], np.ndarray]:
+        """Every pair of different people (in staff id order) and the best cosine between
+        a template of one and a template of the other: how a search would score one of
+        them against the other (the gallery's impostor distribution)."""
+        index = self._index
+        if index.starts is None or len(index.people) < 2:
+            return [], np.zeros(0, np.float32)
+        scores = index.matrix @ index.matrix.T
+        best = np.maximum.reduceat(
+            np.maximum.reduceat(scores, index.starts, axis=0), index.starts, axis=1
+        )
+        rows, cols = np.triu_indices(len(index.people), k=1)
+        pairs = [(index.people[r], index.people[c]) for r, c in zip(rows, cols, strict=True)]
+        return pairs, best[rows, cols]
+
     def people(self) -> list[Person]:
         rows = self._db.execute(
             "SELECT s.staff_id, s.name, count(t.id), s.enrolled_at FROM staff s "
