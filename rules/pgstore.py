@@ -38,7 +38,7 @@ class PostgresStore(SqlStore):
         self._create(
             lock
             + tables(TEXT, "DOUBLE PRECISION", "BIGSERIAL PRIMARY KEY")
-            + gallery_tables(TEXT, "BYTEA", "BIGSERIAL PRIMARY KEY")
+            + gallery_tables(TEXT, "BYTEA", "BIGSERIAL PRIMARY KEY", "DOUBLE PRECISION")
             + patrol_tables(TEXT, "BYTEA")
             + request_tables(TEXT)
             + roster_tables(TEXT)

@@ -975,7 +975,7 @@ class SqliteStore(SqlStore):
         # Files made by earlier versions (sqlite-utils tables) have the same tables.
         self._create(
             tables("TEXT", "FLOAT", "INTEGER PRIMARY KEY")
-            + gallery_tables("TEXT", "BLOB", "INTEGER PRIMARY KEY")
+            + gallery_tables("TEXT", "BLOB", "INTEGER PRIMARY KEY", "FLOAT")
             + patrol_tables("TEXT", "BLOB")
             + request_tables("TEXT")
             + roster_tables("TEXT")
