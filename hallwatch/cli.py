@@ -95,7 +95,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "Fingerprint sensor: enrol and identify staff fingers, back templates up.",
     ),
     "gallery": Subcommand(
-        "models.cli_staff:gallery", "The staff gallery on this device: list and delete."
+        "hallwatch.gallery_cli:gallery",
+        "The staff gallery: this device's list and delete, the lookalike pairs.",
     ),
     "identify": Subcommand(
         "models.cli_staff:identify",

@@ -17,6 +17,7 @@ import click
 
 from base.errors import HallwatchError
 from models.cli_staff import enrol as local_enrol
+from rules.lookalikes import LOOKALIKE_THRESHOLD, face_scores, lookalikes_in
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,28 +34,6 @@ class DuplicateFace(HallwatchError):
     """A face that already belongs to someone else in the directory."""
 
 
-def best_other(
-    store: GalleryQueries, model: str, staff_id: str, embeddings: list[np.ndarray]
-) -> tuple[str, str, float] | None:
-    """(staff id, name, score) of the closest other person's face template of `model`
-    across every site, or None when there is none."""
-    import numpy as np
-
-    names = {e.staff_id: e.name for s in store.gallery_sites() for e in store.gallery_changes(s)}
-    others = [
-        t
-        for t in store.templates()
-        if t.kind == "face" and t.model == model and t.staff_id != staff_id
-    ]
-    if not others or not embeddings:
-        return None
-    matrix = np.frombuffer(b"".join(t.data for t in others), np.float32).reshape(len(others), -1)
-    scores = matrix @ np.stack(embeddings).astype(np.float32).T
-    row = int(np.argmax(scores.max(axis=1)))
-    who = others[row].staff_id
-    return who, names.get(who) or who, float(scores[row].max())
-
-
 def enrol_centrally(
     store: GalleryQueries,
     site: str,
@@ -67,22 +46,39 @@ def enrol_centrally(
     by: str,
     at: datetime,
     replace: bool = False,
-) -> int:
-    """Keep the face templates centrally (refusing a face that is someone else's); the
-    site's new gallery version."""
+    lookalike_threshold: float = LOOKALIKE_THRESHOLD,
+) -> tuple[int, dict[str, float]]:
+    """Keep the face templates centrally, refusing a face that is someone else's (its
+    best score against anyone of the directory reaches `threshold`) and pairing it with
+    everyone within `lookalike_threshold`; the site's new gallery version and the
+    lookalikes ({staff id: score})."""
     from rules.gallery_store import NewTemplate
 
-    clash = best_other(store, model, staff_id, embeddings)
-    if clash is not None and clash[2] >= threshold:
-        who, who_name, score = clash
+    data = [e.astype("float32").tobytes() for e in embeddings]
+    scores = face_scores(store, model, staff_id, data)
+    if scores and (clash := max(scores, key=scores.__getitem__)) and scores[clash] >= threshold:
         raise DuplicateFace(
-            f"refused: this face already matches {who} ({who_name}) at {score:.2f}; one person "
-            f"cannot hold two staff records. If {who} was enrolled by mistake, erase them first."
+            f"refused: this face already matches {clash} ({_names(store).get(clash) or clash}) "
+            f"at {scores[clash]:.2f}; one person cannot hold two staff records. If {clash} was "
+            "enrolled by mistake, erase them first."
         )
-    templates = [NewTemplate("face", model, e.astype("float32").tobytes()) for e in embeddings]
-    return store.add_templates(
-        site, staff_id, name, templates, source=f"central:{by}", at=at, replace=replace
-    )
+    close = lookalikes_in(scores, lookalike_threshold)
+    templates = [NewTemplate("face", model, d) for d in data]
+    version = store.add_templates(
+        site, staff_id, name, templates, source=f"central:{by}", at=at, replace=replace,
+        lookalikes=close,
+    )  # fmt: skip
+    return version, close
+
+
+def _known(names: dict[str, str | None], staff_id: str) -> str:
+    """ "王芳 (S011)", or the id alone when no name is known."""
+    name = names.get(staff_id)
+    return f"{name} ({staff_id})" if name and name != staff_id else staff_id
+
+
+def _names(store: GalleryQueries) -> dict[str, str | None]:
+    return {e.staff_id: e.name for s in store.gallery_sites() for e in store.gallery_changes(s)}
 
 
 def _central(
@@ -126,18 +122,27 @@ def _central(
     at = utc_now()
     store = open_store(config.rules.db)
     try:
-        version = enrol_centrally(
+        version, close = enrol_centrally(
             store, site, staff_id, name, pipeline.manifest.recognizer.sha256,
             [t.embedding for t in templates], pipeline.duplicate_threshold,
             by=actor.user, at=at, replace=replace,
+            lookalike_threshold=config.rules.lookalike_threshold,
         )  # fmt: skip
-        what = f"{len(templates)} face templates at {site}"
+        alike = "".join(f"; lookalike of {other} ({score:.2f})" for other, score in close.items())
+        what = f"{len(templates)} face templates at {site}{alike}"
         store.add_action(audit_row(actor, "enrol", staff_id, what, at))
+        names = _names(store)
     finally:
         store.close()
+    flagged = "".join(
+        f"\n  lookalike: {_known(names, other)} scores {score:.2f} against this "
+        "face; both confirm with a finger or staff number until you decide "
+        f"(hallwatch gallery lookalikes decide {staff_id} {other} --note ...)"
+        for other, score in sorted(close.items(), key=lambda item: -item[1])
+    )
     return (
         f"enrolled {staff_id} centrally at {site}: {len(templates)} templates (gallery "
-        f"version {version}; the rules service sends it to every station){skipped}"
+        f"version {version}; the rules service sends it to every station){flagged}{skipped}"
     )
 
 

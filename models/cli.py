@@ -1,4 +1,4 @@
-"""`hallwatch models list | verify | install | eval`: the face model packs."""
+"""`hallwatch models list | verify | install | eval | calibrate`: the face model packs."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import click
 
 from models.cli_options import (
     emit,
+    gallery_option,
     json_option,
     load_pipeline,
     models_dir_option,
     pipeline_options,
 )
+from models.locations import default_gallery_path
 from models.packs import SHIPPED_PACKS, PackStore, shipped_manifest
 
 
@@ -152,4 +154,53 @@ def eval_pack(
     pipeline = load_pipeline(models_dir, pack, config_path)
     result = evaluate(pipeline, faces)
     data, human = evaluation_report(pipeline.manifest.name, result)
+    emit(as_json, data, human)
+
+
+@models.command()
+@click.option(
+    "--target-far",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.001,
+    show_default=True,
+    help="The false-accept rate wanted per attempt (a stranger accepted as someone).",
+)
+@pipeline_options
+@gallery_option
+@json_option
+def calibrate(
+    target_far: float,
+    models_dir: Path | None,
+    pack: str | None,
+    config_path: Path | None,
+    gallery_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Propose thresholds from this hall's gallery: how alike its different people score,
+    and how the chance of a false accept grows with their number (1-(1-p)^N).
+
+    Prints the arithmetic: N, the pairs, the impostor quantiles, the per-comparison rate
+    and the proposed accept, lower (grey zone) and verify (1:1) thresholds.
+
+    \b
+    Example:
+        hallwatch models calibrate --target-far 0.001
+        hallwatch models calibrate --gallery /var/lib/hallwatch/gallery.db --json
+    """
+    from models.calibration import calibrate as measure
+    from models.calibration import calibration_report
+
+    pipeline = load_pipeline(models_dir, pack, config_path)
+    gallery = pipeline.open_gallery(gallery_path or default_gallery_path())
+    try:
+        result = measure(gallery, target_far)
+        names = {p.staff_id: p.name for p in gallery.people()}
+    finally:
+        gallery.close()
+    current = {
+        "accept": pipeline.threshold,
+        "lower": pipeline.lower_threshold,
+        "verify": pipeline.verify_threshold,
+    }
+    data, human = calibration_report(result, current, names)
     emit(as_json, data, human)

@@ -31,8 +31,15 @@ def _describe(pipeline: FacePipeline, result: FrameResult) -> dict[str, Any]:
     scored = found is not None and found.staff_id is not None
     return {
         "accepted": result.accepted,
-        # By the score alone: accept / second factor / not recognised (None: no face scored).
-        "zone": pipeline.zone(found.score).value if found and scored else None,
+        # accept / second factor / not recognised (None: no face scored); a person with an
+        # undecided lookalike is asked for a second factor above the accept threshold too.
+        "zone": (
+            "second factor"
+            if result.candidate
+            else pipeline.zone(found.score).value
+            if found and scored
+            else None
+        ),
         "thresholds": {
             "accept": pipeline.threshold,
             "lower": pipeline.lower_threshold,

@@ -44,6 +44,15 @@ MIGRATIONS = (
             "CREATE INDEX IF NOT EXISTS templates_staff ON templates(staff_id)",
         ],
     ),
+    Migration(
+        2,
+        "people who need a second factor (a lookalike pair the centre flagged)",
+        [
+            """CREATE TABLE IF NOT EXISTS second_factor (
+                staff_id   TEXT PRIMARY KEY REFERENCES staff(staff_id) ON DELETE CASCADE
+            )""",
+        ],
+    ),
 )
 
 
@@ -78,6 +87,7 @@ class GalleryChange:
     staff_id: str
     name: str | None = None
     embeddings: tuple[np.ndarray, ...] = ()
+    second_factor: bool = False  # a lookalike not yet decided: confirm every face match
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,7 @@ class _Index:
     matrix: np.ndarray  # (templates, dimensions) float32, unit rows
     people: list[str]  # sorted staff ids
     starts: np.ndarray | None  # first row of each person; None when empty
+    second_factor: frozenset[str] = frozenset()  # people whose face match needs a factor
 
     def scores(self, embedding: np.ndarray) -> np.ndarray | None:
         """Each person's best template cosine, in `people` order."""
@@ -153,12 +164,18 @@ class Gallery:
         # Templates are sorted by owner: each person is one contiguous run of rows.
         people = sorted(set(owners.tolist()))
         starts = np.searchsorted(owners, people) if rows else None
+        flagged = frozenset(r[0] for r in self._db.execute("SELECT staff_id FROM second_factor"))
         # One assignment: a search running in another thread sees the old or the new
         # gallery, never half of each.
-        self._index = _Index(matrix, people, starts)
+        self._index = _Index(matrix, people, starts, flagged)
 
     def __len__(self) -> int:
         return len(self._index.people)
+
+    def needs_second_factor(self, staff_id: str) -> bool:
+        """A lookalike pair of theirs is open centrally: a face match to them, however
+        high, is confirmed by a second factor."""
+        return staff_id in self._index.second_factor
 
     @property
     def template_count(self) -> int:
@@ -190,6 +207,21 @@ class Gallery:
         per_person = index.scores(embedding)
         assert per_person is not None
         return float(per_person[row])
+
+    def pair_scores(self) -> tuple[list[tuple[str, str]], np.ndarray]:
+        """Every pair of different people (in staff id order) and the best cosine between
+        a template of one and a template of the other: how a search would score one of
+        them against the other (the gallery's impostor distribution)."""
+        index = self._index
+        if index.starts is None or len(index.people) < 2:
+            return [], np.zeros(0, np.float32)
+        scores = index.matrix @ index.matrix.T
+        best = np.maximum.reduceat(
+            np.maximum.reduceat(scores, index.starts, axis=0), index.starts, axis=1
+        )
+        rows, cols = np.triu_indices(len(index.people), k=1)
+        pairs = [(index.people[r], index.people[c]) for r, c in zip(rows, cols, strict=True)]
+        return pairs, best[rows, cols]
 
     def people(self) -> list[Person]:
         rows = self._db.execute(
@@ -309,6 +341,15 @@ class Gallery:
                 )
                 if change.op == "reenrol":
                     self._db.execute("DELETE FROM templates WHERE staff_id = ?", (change.staff_id,))
+                if change.second_factor:
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO second_factor(staff_id) VALUES (?)",
+                        (change.staff_id,),
+                    )
+                elif change.op == "reenrol":
+                    self._db.execute(
+                        "DELETE FROM second_factor WHERE staff_id = ?", (change.staff_id,)
+                    )
                 self._db.executemany(
                     "INSERT INTO templates(staff_id, model, embedding, source, created_at) "
                     "VALUES (?, ?, ?, ?, ?)",

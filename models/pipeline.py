@@ -5,7 +5,8 @@ detect -> pick the subject -> refine it -> align -> quality gates -> embed -> 1:
 
 A best score at or above the accept threshold is accepted; from the lower threshold up
 to it is the grey zone, where the station asks for a second factor; below it, not
-recognised (`Zone`).
+recognised (`Zone`). A person with an undecided lookalike (`Gallery.needs_second_factor`)
+is in the grey zone from the lower threshold up, however high the score.
 The station calls `FacePipeline.analyse` once per frame and feeds the results to a
 `Decider` (models/decision.py), which votes over several frames.
 """
@@ -189,7 +190,7 @@ class FacePipeline:
         if gallery is not None:
             with clock.stage("search"):
                 result.search = gallery.search(result.embedding)
-            self._decide(result)
+            self._decide(result, gallery)
         # Liveness only matters for a face that could be accepted: a stranger is "not
         # recognised" either way, so the station saves the model run on such frames.
         could_match = result.search is None or result.search.score >= self.lower_threshold
@@ -218,10 +219,12 @@ class FacePipeline:
             return None
         return score
 
-    def _decide(self, result: FrameResult) -> None:
+    def _decide(self, result: FrameResult, gallery: Gallery) -> None:
         found = result.search
         assert found is not None
         zone = self.zone(found.score) if found.staff_id is not None else Zone.NOT_RECOGNISED
+        if zone is Zone.ACCEPT and gallery.needs_second_factor(found.staff_id or ""):
+            zone = Zone.SECOND_FACTOR  # an undecided lookalike: the face alone never decides
         if zone is Zone.NOT_RECOGNISED:
             result.rejection = Reason.UNKNOWN
         elif zone is Zone.SECOND_FACTOR:

@@ -350,12 +350,15 @@ def is_will(status: Status) -> bool:
     return status.state == "offline" and status.seq == 0
 
 
-class GalleryOp(Struct, frozen=True, forbid_unknown_fields=True):
+class GalleryOp(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     """One person's entry: `enrol` adds templates, `reenrol` replaces theirs (face and
     finger alike), `delete` erases the person from the gallery and the sensor.
 
     `face_model` names the embedding space of `face_templates` (the recogniser's sha256):
-    a device refuses templates of another model, which it cannot compare."""
+    a device refuses templates of another model, which it cannot compare.
+    `second_factor`: the person has a lookalike not yet decided by an administrator; a
+    face match to them is confirmed by a second factor however high it scores (sent only
+    when true: a station that predates it reads every other entry as before)."""
 
     op: Literal["enrol", "reenrol", "delete"]
     staff_id: StaffId
@@ -363,6 +366,7 @@ class GalleryOp(Struct, frozen=True, forbid_unknown_fields=True):
     face_templates: list[bytes] = []  # float32 embeddings
     finger_templates: list[bytes] = []  # sensor characteristics
     face_model: ShortText | None = None
+    second_factor: bool = False
 
 
 class CategoryRule(Struct, frozen=True, forbid_unknown_fields=True):

@@ -35,6 +35,7 @@ from rules.gallery_store import (
     GalleryQueries,
     NewTemplate,
 )
+from rules.lookalikes import LOOKALIKE_THRESHOLD, face_scores, lookalikes_in
 from rules.policy import Policy
 from rules.store import SqlStore
 
@@ -83,7 +84,9 @@ class DeviceConfigSender:
         now: Callable[[], datetime],
         retry_s: float = RETRY_S,
         dead_letter: Callable[[str, bytes, str], None] | None = None,
+        lookalike_threshold: float = LOOKALIKE_THRESHOLD,
     ) -> None:
+        self.lookalike_threshold = lookalike_threshold
         self.store, self.policy, self.send, self.next_seq = store, policy, send, next_seq
         self.stations, self.now, self.retry_s = stations, now, retry_s
         self.directory = directory
@@ -179,10 +182,15 @@ class DeviceConfigSender:
     def take_enrolment(self, enrolment: schema.Enrolment) -> None:
         """Templates enrolled at a station: kept, and sent to every station of the site."""
         templates = [NewTemplate("finger", "r30x", t) for t in enrolment.finger_templates]
+        close: dict[str, float] = {}
         if enrolment.face_model is not None:
             templates += [
                 NewTemplate("face", enrolment.face_model, t) for t in enrolment.face_templates
             ]
+            scores = face_scores(
+                self.store, enrolment.face_model, enrolment.staff_id, enrolment.face_templates
+            )
+            close = lookalikes_in(scores, self.lookalike_threshold)
         version = self.store.add_templates(
             enrolment.site,
             enrolment.staff_id,
@@ -191,13 +199,15 @@ class DeviceConfigSender:
             source=enrolment.device,
             at=enrolment.ts,
             replace=enrolment.replace,
+            lookalikes=close,
         )
         log.info(
-            "%s enrolled at %s/%s: site gallery version %d",
+            "%s enrolled at %s/%s: site gallery version %d%s",
             enrolment.staff_id,
             enrolment.site,
             enrolment.device,
             version,
+            "".join(f"; lookalike of {other} ({score:.2f})" for other, score in close.items()),
         )
         for device in self.stations(enrolment.site):
             self.sync(enrolment.site, device)
@@ -274,7 +284,8 @@ class DeviceConfigSender:
         """What a device at `base` lacks, as messages within the payload limit."""
         entries = self.store.gallery_changes(site, base)
         names = self.directory().member
-        ops = [self._op(entry, names) for entry in entries]
+        flagged = self.store.second_factor_required()
+        ops = [self._op(entry, names, entry.staff_id in flagged) for entry in entries]
         envelope = len(schema.encode(self._config(site, spec, gallery_base=base,
                                                   gallery_version=base)))  # fmt: skip
         room = schema.MAX_PAYLOAD_BYTES - envelope - MARGIN_BYTES
@@ -306,7 +317,9 @@ class DeviceConfigSender:
             site, spec, gallery=ops[start:end], gallery_base=base, gallery_version=version
         )
 
-    def _op(self, entry: GalleryEntry, names: Mapping[str, StaffMember]) -> schema.GalleryOp:
+    def _op(
+        self, entry: GalleryEntry, names: Mapping[str, StaffMember], second_factor: bool
+    ) -> schema.GalleryOp:
         if entry.deleted:
             return schema.GalleryOp(op="delete", staff_id=entry.staff_id)
         templates = self.store.templates(entry.staff_id)
@@ -322,6 +335,7 @@ class DeviceConfigSender:
             face_templates=[t.data for t in faces],
             finger_templates=[t.data for t in templates if t.kind == "finger"],
             face_model=model,
+            second_factor=second_factor,  # a lookalike pair open (rules/lookalikes.py)
         )
 
 

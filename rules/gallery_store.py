@@ -11,7 +11,7 @@ device once it has applied the version of their deletion.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +21,7 @@ TemplateKind = Literal["face", "finger"]
 
 
 def gallery_tables(text: str, blob: str, serial: str) -> list[str]:
-    """The gallery's tables, in a backend's types."""
+    """The gallery's tables, in a backend's types (schema version 1)."""
     return [
         # `model`: the recogniser's sha256 for a face, the sensor family for a finger.
         f"""CREATE TABLE IF NOT EXISTS templates ("n" {serial}, "staff_id" {text} NOT NULL,
@@ -38,6 +38,17 @@ def gallery_tables(text: str, blob: str, serial: str) -> list[str]:
             "applied_version" INTEGER NOT NULL, "sent_version" INTEGER NOT NULL,
             "sent_at" {text}, "attempts" INTEGER NOT NULL, "last_error" {text},
             "acked_at" {text}, PRIMARY KEY ("site", "device"))""",
+    ]
+
+
+def lookalike_tables(text: str, real: str) -> list[str]:
+    """Two people whose face templates came within `lookalike_threshold` at an enrolment
+    (staff_a < staff_b): open until an administrator decides (schema version 2)."""
+    return [
+        f"""CREATE TABLE IF NOT EXISTS lookalikes ("staff_a" {text}, "staff_b" {text},
+            "score" {real} NOT NULL, "found_at" {text} NOT NULL, "state" {text} NOT NULL,
+            "decided_by" {text}, "decided_at" {text}, "note" {text},
+            PRIMARY KEY ("staff_a", "staff_b"))""",
     ]
 
 
@@ -67,6 +78,36 @@ class GalleryEntry:
     name: str | None
     version: int
     deleted: bool
+
+
+LookalikeState = Literal["open", "decided"]
+
+
+@dataclass(frozen=True, slots=True)
+class LookalikePair:
+    """Two people whose faces a search could confuse; both need a second factor while
+    the pair is open."""
+
+    staff_a: str  # the lower staff id
+    staff_b: str
+    score: float  # the best cosine between a template of each
+    found_at: datetime
+    state: LookalikeState
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    note: str | None = None
+
+
+_PAIR_COLUMNS = (
+    "staff_a", "staff_b", "score", "found_at", "state", "decided_by", "decided_at", "note",
+)  # fmt: skip
+
+
+def _pair(row: tuple) -> LookalikePair:
+    a, b, score, found, state, by, decided, note = row
+    return LookalikePair(
+        a, b, float(score), datetime.fromisoformat(found), state, by, _time(decided), note
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +152,13 @@ class GalleryQueries:
         source: str,
         at: datetime,
         replace: bool = False,
+        lookalikes: Mapping[str, float] | None = None,
     ) -> int:
         """Keep `templates` of `staff_id` (with `replace`, instead of theirs of the same
-        kinds) and change their entry in `site`'s gallery; returns the new version."""
+        kinds) and change their entry in `site`'s gallery; returns the new version.
+
+        `lookalikes` ({staff id: score}): other people whose faces came within the
+        lookalike threshold of these templates (`rules.lookalikes.close_faces`)."""
         with self._transaction():
             if replace:
                 for kind in sorted({t.kind for t in templates}):
@@ -127,19 +172,102 @@ class GalleryQueries:
                     '"enrolled_at", "source") VALUES (?, ?, ?, ?, ?, ?)',
                     [staff_id, t.kind, t.model, t.data, at.isoformat(), source],
                 )
-            return self._change(site, staff_id, name, deleted=False)
+            version = self._change(site, staff_id, name, deleted=False)
+            if lookalikes:
+                self._flag(staff_id, lookalikes, at)
+                version = self.gallery_version(site)
+            return version
 
     def erase_person(self, staff_id: str) -> dict[str, int]:
         """Delete every template of `staff_id` and their entry in every site's gallery;
-        returns {site: the version that deletes them there} (empty: nothing to erase)."""
+        returns {site: the version that deletes them there} (empty: nothing to erase).
+        Their lookalike pairs go too: a partner no longer needs a second factor for them."""
         with self._transaction():
             self._execute('DELETE FROM templates WHERE "staff_id" = ?', [staff_id])
+            partners = self._partners(staff_id)
+            self._execute(
+                'DELETE FROM lookalikes WHERE "staff_a" = ? OR "staff_b" = ?', [staff_id, staff_id]
+            )
+            for partner in partners:
+                self._touch(partner)
             sites = self._execute(
                 'SELECT "site" FROM gallery_changes WHERE "staff_id" = ? AND "deleted" = 0 '
                 'ORDER BY "site"',
                 [staff_id],
             ).fetchall()
             return {site: self._change(site, staff_id, None, deleted=True) for (site,) in sites}
+
+    # -- lookalike pairs ---------------------------------------------------------------
+    def _flag(self, staff_id: str, close: Mapping[str, float], at: datetime) -> None:
+        """Pair `staff_id` with each person of `close` ({staff id: score}): a new pair is
+        open; an open one takes the new score; a decided one stays decided (an
+        administrator judged these two people). Everyone in an open pair of theirs gets a
+        new gallery entry: their stations must ask them for a second factor."""
+        for other, score in close.items():
+            a, b = sorted((staff_id, other))
+            self._execute(
+                'INSERT INTO lookalikes ("staff_a", "staff_b", "score", "found_at", "state") '
+                'VALUES (?, ?, ?, ?, ?) ON CONFLICT ("staff_a", "staff_b") DO UPDATE SET '
+                '"score" = excluded."score", "found_at" = excluded."found_at" '
+                'WHERE lookalikes."state" = ?',
+                [a, b, float(score), at.isoformat(), "open", "open"],
+            )
+        for person in {staff_id, *self._partners(staff_id)}:
+            self._touch(person)
+
+    def lookalikes(self, state: LookalikeState | None = None) -> list[LookalikePair]:
+        """Lookalike pairs, closest first."""
+        where, params = ('WHERE "state" = ?', [state]) if state else ("", [])
+        rows = self._rows(
+            f"SELECT {', '.join(_PAIR_COLUMNS)} FROM lookalikes {where} "
+            'ORDER BY "score" DESC, "staff_a", "staff_b"',
+            params,
+        )
+        return [_pair(row) for row in rows]
+
+    def second_factor_required(self) -> set[str]:
+        """Everyone in an open lookalike pair."""
+        return {who for p in self.lookalikes("open") for who in (p.staff_a, p.staff_b)}
+
+    def decide_lookalike(
+        self, staff_a: str, staff_b: str, by: str, note: str, at: datetime
+    ) -> LookalikePair | None:
+        """Close the open pair of these two (in either order); None if there is none. Both
+        get a new gallery entry: their stations stop asking for a second factor, unless
+        another open pair still needs it."""
+        a, b = sorted((staff_a, staff_b))
+        with self._transaction():
+            decided = self._execute(
+                'UPDATE lookalikes SET "state" = ?, "decided_by" = ?, "decided_at" = ?, '
+                '"note" = ? WHERE "staff_a" = ? AND "staff_b" = ? AND "state" = ?',
+                ["decided", by, at.isoformat(), note, a, b, "open"],
+            ).rowcount
+            if not decided:
+                return None
+            self._touch(a)
+            self._touch(b)
+        rows = self._rows(
+            f"SELECT {', '.join(_PAIR_COLUMNS)} FROM lookalikes "
+            'WHERE "staff_a" = ? AND "staff_b" = ?',
+            [a, b],
+        )
+        return _pair(rows[0])
+
+    def _partners(self, staff_id: str) -> list[str]:
+        return sorted(
+            {p.staff_a if p.staff_b == staff_id else p.staff_b for p in self.lookalikes("open")
+             if staff_id in (p.staff_a, p.staff_b)}
+        )  # fmt: skip
+
+    def _touch(self, staff_id: str) -> None:
+        """A new version of `staff_id`'s entry in every site's gallery that has them."""
+        sites = self._execute(
+            'SELECT "site" FROM gallery_changes WHERE "staff_id" = ? AND "deleted" = 0 '
+            'ORDER BY "site"',
+            [staff_id],
+        ).fetchall()
+        for (site,) in sites:
+            self._change(site, staff_id, None, deleted=False)
 
     def _change(self, site: str, staff_id: str, name: str | None, *, deleted: bool) -> int:
         self._execute(

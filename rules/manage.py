@@ -6,7 +6,8 @@ touches and is announced on MQTT. Results are dataclasses; a refusal is a
 `rules.acting.ManagementError` (`NotFound`, `Refused`, `InvalidInput`) whose message says
 what to do. The directory's part is `rules.manage_directory.DirectoryManagement`, the duty
 rosters' `rules.manage_rosters.RosterManagement`, the annual review's and the red and black
-lists' `rules.manage_annual.AnnualManagement`.
+lists' `rules.manage_annual.AnnualManagement`, the lookalike pairs'
+`rules.manage_lookalikes.LookalikeManagement`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from rules.html_report import daily_page, monthly_page
 from rules.inspection import InspectionReport, load_inspection
 from rules.manage_annual import AnnualManagement
 from rules.manage_directory import DirectoryManagement
+from rules.manage_lookalikes import LookalikeManagement
 from rules.manage_requests import RequestManagement
 from rules.manage_rosters import RosterManagement
 from rules.manager_actions import (
@@ -88,7 +90,13 @@ class MonthlySheet:
     directory: Directory  # the snapshot it was scored with (names for the reader)
 
 
-class Management(DirectoryManagement, RequestManagement, RosterManagement, AnnualManagement):
+class Management(
+    DirectoryManagement,
+    RequestManagement,
+    RosterManagement,
+    AnnualManagement,
+    LookalikeManagement,
+):
     """A hall manager's actions and queries on one store and policy.
 
     `announcer` publishes each action and the violations it changed (None: no broker,

@@ -36,6 +36,8 @@ ActionKind = Literal[
     "device_retire",
     # biometric templates kept centrally (hallwatch enrol --central): their target is the person
     "enrol",
+    # a lookalike pair decided (rules/manage_lookalikes.py): its target is "A+B"
+    "lookalike_decide",
     # a patrol finding recorded (rules/patrol.py): its target is the finding's id
     "finding_add",
     # alerts (rules/alerts.py): their target is the alert

@@ -21,7 +21,7 @@ from rules.notify_store import notify_tables
 from rules.patrol_store import patrol_tables
 from rules.request_store import request_tables
 from rules.roster_store import roster_tables
-from rules.store import SqlStore, tables
+from rules.store import SqlStore, later_versions, tables
 
 # Text compared byte by byte, as SQLite does: timestamps and ids sort the same everywhere.
 TEXT = 'TEXT COLLATE "C"'
@@ -49,6 +49,7 @@ class PostgresStore(SqlStore):
             + notify_tables(TEXT, "BIGSERIAL PRIMARY KEY")
             + alert_tables(TEXT)
             + delivery_tables(TEXT, "BIGINT"),
+            later_versions(TEXT, "DOUBLE PRECISION"),
             TEXT,
         )
 

@@ -31,6 +31,7 @@ from rules.ingest import (
     Ingest,
     subscriptions,
 )
+from rules.lookalikes import LOOKALIKE_THRESHOLD
 from rules.notify import OFFLINE_AFTER_MIN, NotifyChannel
 from rules.notify_send import Notifier
 from rules.policy import Policy, load_policy
@@ -131,6 +132,16 @@ class RulesSettings(Section):
             "each further attempt waits twice as long (up to an hour) until it answers."
         ),
     )
+    lookalike_threshold: Annotated[float, pydantic.Field(ge=0.1, le=0.95)] = pydantic.Field(
+        LOOKALIKE_THRESHOLD,
+        description=(
+            "When a face is enrolled (hallwatch enrol --central, or at a station), everyone "
+            "whose face template comes within this cosine of it is paired with the person as "
+            "a lookalike: both are asked for a second factor (finger or staff number) until "
+            "an administrator decides (hallwatch gallery lookalikes). 0.30: 0.05 under the "
+            "default pack's lower threshold (0.35); set it 0.05 under your pack's."
+        ),
+    )
     keep_months: Annotated[int, pydantic.Field(ge=1, le=1200)] = pydantic.Field(
         KEEP_MONTHS,
         description=(
@@ -223,6 +234,7 @@ class RulesService(StartStop):
             now=now,
             retry_s=settings.gallery_retry_s,
             dead_letter=self.ingest.dead_letter,
+            lookalike_threshold=settings.lookalike_threshold,
         )
         self.ingest.on_status = self.devices.saw
         self.delivery = DeliveryWatch(

@@ -35,7 +35,7 @@ from rules.delivery_store import DeliveryQueries, delivery_tables, seqs_of
 from rules.directory import Directory
 from rules.directory_store import DirectoryEdit, DirectoryTables, directory_tables
 from rules.engine import ViolationRecord, event_time
-from rules.gallery_store import GalleryQueries, gallery_tables
+from rules.gallery_store import GalleryQueries, gallery_tables, lookalike_tables
 from rules.manager_actions import LeaveRecord, ManagerAction
 from rules.notify_store import NotifyQueries, notify_tables
 from rules.patrol import PatrolFinding
@@ -526,6 +526,16 @@ def tables(text: str, real: str, serial: str) -> list[str]:
     ]
 
 
+def later_versions(text: str, real: str) -> list[Migration]:
+    """The rules store's schema versions after the first, in a backend's types. A schema
+    change is a version appended here: version 1 is what the first release made."""
+    return [
+        Migration(
+            2, "lookalike pairs of people (face templates close)", lookalike_tables(text, real)
+        ),
+    ]
+
+
 class SqlStore(
     DirectoryTables,
     GalleryQueries,
@@ -601,20 +611,23 @@ class SqlStore(
             finally:
                 self._depth = 0
 
-    def _create(self, statements: Iterable[str], text: str) -> None:
+    def _create(self, first: Iterable[str], later: Sequence[Migration], text: str) -> None:
         """Bring the store to the code's schema version (base/migrations.py)."""
         db = Database(self._schema_name(), self._execute, self._schema_transaction)
-        migrate(db, self._migrations(list(statements), text))
+        migrate(db, self._migrations(list(first), later, text))
 
-    def _migrations(self, first: list[str], text: str) -> list[Migration]:
-        """The store's schema versions; `first`: version 1's tables in the backend's types.
-        A later version is a Migration appended here, in the backend's `text` type."""
+    def _migrations(
+        self, first: list[str], later: Sequence[Migration], text: str
+    ) -> list[Migration]:
+        """The store's schema versions: `first`, version 1's tables in the backend's types,
+        then `later` (`later_versions`, in the same types)."""
         return [
             Migration(
                 1,
                 "the rules store as first versioned",
                 [*first, _added_columns(text), _learn_first_punches],
-            )
+            ),
+            *later,
         ]
 
     def _schema_name(self) -> str:
@@ -1011,6 +1024,7 @@ class SqliteStore(SqlStore):
             + notify_tables("TEXT", "INTEGER PRIMARY KEY")
             + alert_tables("TEXT")
             + delivery_tables("TEXT", "INTEGER"),
+            later_versions("TEXT", "FLOAT"),
             "TEXT",
         )
 

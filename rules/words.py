@@ -84,6 +84,7 @@ ACTIONS: Words = {
     "device_register": {"zh": "登记设备", "en": "device registered"},
     "device_retire": {"zh": "停用设备", "en": "device retired"},
     "enrol": {"zh": "采集生物特征", "en": "biometrics enrolled"},
+    "lookalike_decide": {"zh": "裁定相似人脸", "en": "lookalike pair decided"},
     "finding_add": {"zh": "巡查记录", "en": "patrol finding recorded"},
     "alert_ack": {"zh": "确认告警", "en": "alert acknowledged"},
     "alert_clear": {"zh": "关闭告警", "en": "alert cleared"},
@@ -178,6 +179,12 @@ ALERT_STATES: Words = {
     "cleared": {"zh": "已关闭", "en": "cleared"},
 }
 
+# Where a lookalike pair is (rules/gallery_store.py LookalikeState).
+LOOKALIKE_STATES: Words = {
+    "open": {"zh": "待裁定", "en": "open"},
+    "decided": {"zh": "已裁定", "en": "decided"},
+}
+
 # The default rating bands (rules/policy.py); a hall's own band names pass through.
 RATINGS: Words = {
     "excellent": {"zh": "优秀", "en": "excellent"},
@@ -208,6 +215,7 @@ FAMILIES: dict[str, Words] = {
     "alert": ALERTS,
     "notice": NOTICES,
     "alert_state": ALERT_STATES,
+    "lookalike_state": LOOKALIKE_STATES,
     "rating": RATINGS,
     "count": COUNTS,
     "request_kind": REQUEST_KINDS,
@@ -332,6 +340,7 @@ LABELS: Words = {
     # what a listing counts ("3 violations")
     "violations": {"zh": "条违规", "en": "violations"},
     "devices": {"zh": "台设备", "en": "devices"},
+    "lookalike pairs": {"zh": "对相似人脸", "en": "lookalike pairs"},
     "leave records": {"zh": "条请假记录", "en": "leave records"},
     "patrol findings": {"zh": "条巡查记录", "en": "patrol findings"},
     "requests": {"zh": "条申请", "en": "requests"},
@@ -377,3 +386,7 @@ def alert_state_word(code: object, language: Language = "zh") -> str:
 def label(key: str, language: Language = "zh") -> str:
     """A fixed label of the reports ("Open items") in `language`."""
     return word(LABELS, key, language)
+
+
+def lookalike_state_word(code: object, language: Language = "zh") -> str:
+    return word(LOOKALIKE_STATES, code, language)

@@ -31,12 +31,12 @@ from models.gallery import Gallery
 from mqtt import schema
 from rules.backend import open_store
 from rules.pgstore import PostgresStore
-from rules.store import SqliteStore
+from rules.store import SqliteStore, later_versions
 from tests.conftest import REPO
 from tests.store_fixtures import FIXTURES, Rows, load_pg_dump, pg_rows, sqlite_rows
 
 V1 = FIXTURES / "v1"
-CODE_VERSION = 1  # the version this code makes: the last migration of every store
+RULES_VERSION = 1 + len(later_versions("TEXT", "FLOAT"))  # what the code makes of a store
 
 
 # -- opening a station's files ----------------------------------------------------------
@@ -86,11 +86,11 @@ def test_the_fixtures_hold_rows_in_every_station_file():
 
 
 def test_a_stations_data_directory_survives_an_upgrade_of_the_package(station_dir):
-    for name, (opener, _) in STATION.items():
+    for name, (opener, migrations) in STATION.items():
         before = sqlite_rows(station_dir / name)
         opener(station_dir / name).close()
         kept(before, sqlite_rows(station_dir / name))
-        assert version(station_dir / name) == CODE_VERSION
+        assert version(station_dir / name) == migrations[-1].version
     journal = open_journal(station_dir / "journal.db")
     with journal:
         events = journal.events()
@@ -118,15 +118,15 @@ def test_a_stations_data_directory_survives_an_upgrade_of_the_package(station_di
     registry.close()
 
 
-def test_files_made_before_versions_were_kept_are_brought_to_version_1(station_dir):
-    for name, (opener, _) in STATION.items():
+def test_files_made_before_versions_were_kept_are_brought_to_the_codes_version(station_dir):
+    for name, (opener, migrations) in STATION.items():
         path = station_dir / name
         with closing(sqlite3.connect(path)) as db:
             db.execute("DROP TABLE schema_version")
         before = sqlite_rows(path)
         opener(path).close()
-        assert sqlite_rows(path) == before, name
-        assert version(path) == CODE_VERSION
+        kept(before, sqlite_rows(path))
+        assert version(path) == migrations[-1].version
 
 
 def test_a_new_file_is_made_at_the_codes_version(tmp_path):
@@ -134,8 +134,8 @@ def test_a_new_file_is_made_at_the_codes_version(tmp_path):
         path = tmp_path / name
         with closing(sqlite3.connect(path, isolation_level=None)) as db:
             assert migrate(sqlite_database(db, name), migrations) == 0
-            assert migrate(sqlite_database(db, name), migrations) == CODE_VERSION
-        assert version(path) == CODE_VERSION
+            assert migrate(sqlite_database(db, name), migrations) == migrations[-1].version
+        assert version(path) == migrations[-1].version
 
 
 def test_the_schema_of_version_1_is_the_fixtures(tmp_path):
@@ -165,12 +165,13 @@ def test_a_file_newer_than_the_code_is_refused_and_left_alone(station_dir, name)
     with closing(sqlite3.connect(path)) as db, db:
         db.execute("INSERT INTO schema_version VALUES (7, 'from the future', '2030-01-01')")
     before = dump(path)
-    opener, _ = STATION[name]
+    opener, migrations = STATION[name]
     with pytest.raises(SchemaError) as refused:
         opener(path)
     message = str(refused.value)
     assert str(path) in message
-    assert "schema version 7" in message and f"makes version {CODE_VERSION}" in message
+    made = migrations[-1].version
+    assert "schema version 7" in message and f"makes version {made}" in message
     assert "install that release" in message and "restore the backup" in message
     assert dump(path) == before
 
@@ -295,7 +296,7 @@ def test_the_rules_store_of_the_release_opens_with_every_row(store_at):
     finally:
         store.close()
     kept(before, rows_of(location))
-    assert stored_version(location) == CODE_VERSION
+    assert stored_version(location) == RULES_VERSION
 
 
 def test_a_rules_store_from_before_versions_gains_the_columns_and_keeps_every_row(store_at):
@@ -318,18 +319,18 @@ def test_a_rules_store_from_before_versions_gains_the_columns_and_keeps_every_ro
     kept(before, after)
     assert after["first_punches"] == first_punches  # learnt from the events
     assert [row[7] for row in after["actions"]] == [None] * len(before["actions"])
-    assert stored_version(location) == CODE_VERSION
+    assert stored_version(location) == RULES_VERSION
 
 
 def test_a_rules_store_newer_than_the_code_is_refused(store_at):
     location = store_at()
     released_store(location)
-    run(location, "INSERT INTO schema_version VALUES (3, 'from the future', '2030-01-01')")
+    run(location, "INSERT INTO schema_version VALUES (9, 'from the future', '2030-01-01')")
     before = rows_of(location)
     with pytest.raises(SchemaError) as refused:
         open_store(location)
     message = str(refused.value)
-    assert "schema version 3" in message and f"makes version {CODE_VERSION}" in message
+    assert "schema version 9" in message and f"makes version {RULES_VERSION}" in message
     assert (str(location) if isinstance(location, Path) else "PostgreSQL") in message
     assert "password" not in message
     assert rows_of(location) == before
@@ -339,11 +340,12 @@ def failing_store(backend: type[SqliteStore] | type[PostgresStore]) -> type:
     """The store with one more migration, that fails after changing things."""
 
     class Failing(backend):  # type: ignore[misc, valid-type]
-        def _migrations(self, first, text):
+        def _migrations(self, first, later, text):
+            known = super()._migrations(first, later, text)
             return [
-                *super()._migrations(first, text),
+                *known,
                 Migration(
-                    2,
+                    len(known) + 1,
                     "a column, a row, then a mistake",
                     [
                         f'ALTER TABLE events ADD COLUMN "note" {text}',

@@ -9,6 +9,7 @@ import pytest
 from mqtt.schema import Action, AlertKind, LeaveKind, Method, Severity, Violation
 from rules import words
 from rules.alert_store import AlertStateName
+from rules.gallery_store import LookalikeState
 from rules.manager_actions import ActionKind
 from rules.notify import NoticeEvent
 from rules.policy import UNREGISTERED_OUTING, Policy, RuleId
@@ -29,6 +30,7 @@ CODES = [
     ("ALERTS", words.ALERTS, [k.value for k in AlertKind]),
     ("NOTICES", words.NOTICES, get_args(NoticeEvent)),
     ("ALERT_STATES", words.ALERT_STATES, get_args(AlertStateName)),
+    ("LOOKALIKE_STATES", words.LOOKALIKE_STATES, get_args(LookalikeState)),
     (
         "RATINGS",
         words.RATINGS,

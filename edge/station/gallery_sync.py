@@ -171,7 +171,9 @@ class StationGallery:
                 # No face here any more (a finger-only entry keeps no empty face record).
                 changes.append(GalleryChange("delete", op.staff_id))
             elif embeddings:
-                changes.append(GalleryChange(op.op, op.staff_id, op.name, tuple(embeddings)))
+                changes.append(
+                    GalleryChange(op.op, op.staff_id, op.name, tuple(embeddings), op.second_factor)
+                )
         return changes
 
     def _finger_changes(self, ops: list[schema.GalleryOp]) -> list[schema.GalleryOp]:
