@@ -209,7 +209,7 @@ class Agent:
         status; a failed publisher is in the log."""
         if worker is not self.sampling:
             return
-        self._alert(f"sampling failed, retrying: {error}")
+        self._alert(f"sampling failed, retrying: {worker.down}")
         if self.started:
             self.journal.append(self._status("online"))
 

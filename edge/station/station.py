@@ -693,7 +693,9 @@ class Station:
         }.get(worker.name)
         if kind is not None:
             self._alert(
-                kind, schema.Severity.MINOR, f"{worker.name} failed, restarting: {error}"[:200]
+                kind,
+                schema.Severity.MINOR,
+                f"{worker.name} failed, restarting: {worker.down}"[:200],
             )
         self._last_heartbeat = float("-inf")
 
