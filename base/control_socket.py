@@ -14,12 +14,12 @@ import logging
 import os
 import socket
 import socketserver
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from base.errors import HallwatchError
+from base.supervise import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +76,10 @@ def ask(path: Path, request: Reply, timeout_s: float = 120.0) -> Iterator[Reply]
 
 
 class ControlServer:
-    """Serves `handler` on a 0600 socket at `path`, one thread per connection."""
+    """Serves `handler` on a 0600 socket at `path`, one thread per connection; the
+    listening thread is one of `supervisor`'s."""
 
-    def __init__(self, path: Path, handler: Handler) -> None:
+    def __init__(self, path: Path, handler: Handler, supervisor: Supervisor) -> None:
         self.path = path
         handle = handler
 
@@ -115,15 +116,14 @@ class ControlServer:
         self._server = socketserver.ThreadingUnixStreamServer(str(path), _Connection)
         os.chmod(path, 0o600)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="control", daemon=True
-        )
+        self._thread = supervisor.thread("control", lambda _stop: self._server.serve_forever())
 
     def start(self) -> ControlServer:
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        self._thread.stopping.set()  # serve_forever returns on shutdown: not run again
         self._server.shutdown()
         self._server.server_close()
         self.path.unlink(missing_ok=True)

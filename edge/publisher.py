@@ -3,7 +3,8 @@
 A bounded window of events is in flight at once; each is marked sent when paho reports
 the broker's acknowledgement. Anything not acknowledged stays unsent in the journal and is
 published again (with the same id and seq) after a reconnect or a restart, so consumers
-dedupe by id and nothing is lost.
+dedupe by id and nothing is lost. The publishing thread is supervised (base/supervise.py):
+a failure is logged and publishing resumes after a backoff.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import timedelta
 import paho.mqtt.client as paho
 
 from base.lifecycle import StartStop
+from base.supervise import SupervisedThread, Supervisor
 from edge.journal import Journal
 from mqtt.client import MqttClient
 from mqtt.topics import RETAINED_KINDS, device_topic
@@ -36,24 +38,30 @@ class JournalPublisher(StartStop):
     """A background thread publishing `journal`'s unsent events through `client`.
 
     The client must be started by the caller (it also carries subscriptions and the
-    last will); the publisher only publishes.
+    last will); the publisher only publishes. Its thread is one of `supervisor`'s (the
+    device's), or of its own.
     """
 
-    def __init__(self, journal: Journal, client: MqttClient, *, window: int | None = None) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        client: MqttClient,
+        *,
+        window: int | None = None,
+        supervisor: Supervisor | None = None,
+    ) -> None:
         self.journal = journal
         self.client = client
         self.window = window or client.config.max_inflight
         self._inflight: dict[int, tuple[paho.MQTTMessageInfo, float]] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._supervisor = supervisor or Supervisor()
+        self._thread: SupervisedThread | None = None
         self._last_prune = 0.0
         self._connected_since: float | None = None
         self.sent = 0  # acknowledged by the broker, this process
 
     def start(self) -> JournalPublisher:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="journal-publisher", daemon=True)
-        self._thread.start()
+        self._thread = self._supervisor.thread("journal-publisher", self._run).start()
         return self
 
     def stop(self, drain_s: float = 0.0) -> None:
@@ -61,20 +69,15 @@ class JournalPublisher(StartStop):
         deadline = time.monotonic() + drain_s
         while drain_s and time.monotonic() < deadline and self.journal.backlog():
             time.sleep(ACK_POLL_S)
-        self._stop.set()
         if self._thread is not None:
-            self._thread.join()
+            self._thread.stop()
             self._thread = None
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._step()
-            except Exception:  # a transient failure must not end publishing for good
-                log.exception("journal publisher step failed; retrying")
-                self._stop.wait(IDLE_WAIT_S)
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self._step(stop)
 
-    def _step(self) -> None:
+    def _step(self, stop: threading.Event) -> None:
         self._collect_acks()
         if self.client.connected.is_set():
             self._fill_window()
@@ -84,7 +87,7 @@ class JournalPublisher(StartStop):
             if pruned:
                 log.info("pruned %d acknowledged events past retention", pruned)
         if self._inflight:
-            self._stop.wait(ACK_POLL_S)
+            stop.wait(ACK_POLL_S)
         else:
             self.journal.wait_for_append(IDLE_WAIT_S)
 

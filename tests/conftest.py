@@ -152,3 +152,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=14,
         help="seed of the differential test's person-months (fixed, so CI is reproducible)",
     )
+    group.addoption(
+        "--replug-seconds",
+        type=float,
+        default=12.0,
+        help="how long the fingerprint sensor is unplugged and replugged in a loop under a "
+        "running station (default 12; the acceptance run: 60)",
+    )

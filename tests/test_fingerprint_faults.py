@@ -148,3 +148,17 @@ def test_unplugging_is_reported_and_replugging_recovers(enrolled):
     emu.plug_in()
     assert identifies_alice(emu, sensor)  # same port path, reopened, password re-verified
     assert emu.template_slots == [0]  # the store survives a power cycle
+
+
+def test_a_sensor_that_went_silent_then_was_replugged_is_reopened(enrolled):
+    """The resynchronisation after silence flushes a port that hung up meanwhile (the cable
+    re-seated): that is a disconnection like any other (termios's error is no OSError),
+    and the port is opened again."""
+    emu, sensor = enrolled
+    emu.inject(Fault.SILENCE)
+    with pytest.raises(SensorNotResponding):
+        identifies_alice(emu, sensor)
+    emu.clear_faults()
+    emu.unplug()
+    emu.plug_in()
+    assert identifies_alice(emu, sensor)

@@ -102,3 +102,19 @@ def test_a_failing_turn_still_says_stopping_and_keeps_its_traceback(tmp_path):
     status, out, err = child.finish()
     assert status == 1
     assert "RuntimeError: the third turn failed" in err and "stopped after" not in out
+
+
+def test_a_worker_that_keeps_failing_stops_the_watchdog(tmp_path):
+    """Restarted at 0.05, 0.1 and 0.2 s, it fails a fourth time: systemd must take over."""
+    child = Child(tmp_path, "dying")
+    child.wait_for("WATCHDOG=1")  # fed while the supervisor still brings the worker back
+    child.listen(0.6)  # the four failures are over within 0.35 s
+    child.messages.clear()
+    child.listen(0.5)  # some 25 pet periods
+    assert "WATCHDOG=1" not in child.messages
+    child.process.send_signal(signal.SIGTERM)
+    child.wait_for("STOPPING=1")
+    status, _, err = child.finish()
+    assert status == 0, err
+    assert "dies failed (4 in a row); restarting it in 0.4 s" in err
+    assert "RuntimeError: the worker failed again" in err  # the traceback, in the log

@@ -43,6 +43,10 @@ from drivers.fingerprint.port_holders import port_holders
 
 T = TypeVar("T")
 
+# What the port raises once the device behind it is gone: pyserial's errors, the operating
+# system's, and termios's own (flushing a hung-up tty), which is no OSError.
+_PORT_GONE = (serial.SerialException, OSError, termios.error)
+
 # pyfingerprint raises bare Exceptions; these are its messages for damaged replies.
 _DAMAGED_REPLY = (
     "The received packet is corrupted (the checksum is wrong)!",
@@ -168,7 +172,7 @@ class SensorLink:
                         f"while {what} (no reply within {self.settings.reply_timeout_s:g} s): "
                         "check its power and cable; the next attempt reconnects"
                     ) from None
-                except serial.SerialException:
+                except _PORT_GONE:
                     self.close()
                     raise self._disconnected(what) from None
                 except Exception as exc:
@@ -210,7 +214,7 @@ class SensorLink:
                 f"{self.settings.reply_timeout_s:g} s: check its power, that TX and RX are "
                 f"crossed, and the baud rate ({self.settings.baud})"
             ) from None
-        except serial.SerialException:
+        except _PORT_GONE:
             raise self._disconnected("connecting") from None
         except Exception as exc:
             if str(exc) in _DAMAGED_REPLY:
@@ -230,7 +234,7 @@ class SensorLink:
             # works again with a handshake before trusting the next reply.
             try:
                 self._drain(self._device.port_handle)
-            except (serial.SerialException, OSError):
+            except _PORT_GONE:  # unplugged meanwhile: reopen (or say it is not there)
                 self.connect()
             else:
                 self._handshake(self._device)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from base.printable import without_controls
+from base.supervise import Restarts, Supervisor, Worker
 from edge.agent.classify import DEFAULT_RULES, CategoryError, Classification, Classifier
 from edge.agent.config import AgentConfig
 from edge.agent.desktop import Desktop, UnknownDesktop, open_desktop
@@ -49,8 +50,13 @@ class Agent:
         desktop: Desktop | None = None,
         on_interval: Callable[[schema.Activity], None] | None = None,
         now: Callable[[], datetime] = utc_now,
+        restarts: Restarts | None = None,
     ) -> None:
         self.config = config
+        # The publisher's thread and the sampling (the desktop's probes) come back after
+        # a failure; `alive` says whether they all could.
+        self.supervisor = Supervisor(self._worker_failed, restarts)
+        self.sampling = self.supervisor.turn("sampling")
         self.now = now  # sample times; the demo runs a day on an accelerated clock
         self.on_interval = on_interval
         local_rules = [CategoryRule(**rule.model_dump()) for rule in config.categories]
@@ -81,7 +87,7 @@ class Agent:
         self.client.subscribe(device_topic(config.site, config.device, Kind.CONFIG))
         self.client.subscribe(device_topic(config.site, config.device, Kind.COMMAND))
         self._resend = resend_handler(self.journal, config.site, config.device, self.now)
-        self.publisher = JournalPublisher(self.journal, self.client)
+        self.publisher = JournalPublisher(self.journal, self.client, supervisor=self.supervisor)
         self._login = getpass.getuser()
         self.started = False
 
@@ -107,7 +113,10 @@ class Agent:
 
         def turn(stop: threading.Event) -> None:
             nonlocal ticks
-            self.sample()
+            was_down = self.sampling.down
+            self.sampling.call(self.sample)
+            if was_down is not None and self.sampling.down is None and self.started:
+                self.journal.append(self._status("online"))  # back: its fault alert closes
             ticks += 1
             next_tick = began + ticks * self.config.interval_s
             if seconds is not None and next_tick - began > seconds:
@@ -191,19 +200,31 @@ class Agent:
         self.probe_fault = fault
         if fault is not None:
             log.error("workstation probe fault: %s", fault)
-            self.journal.append(
-                schema.new_event(
-                    schema.Alert,
-                    self.config.site,
-                    self.config.device,
-                    self.now(),
-                    kind=schema.AlertKind.SENSOR_FAULT,
-                    severity=schema.Severity.MINOR,
-                    message=fault[:200],
-                )
-            )
+            self._alert(fault)
         if self.started:
             self.journal.append(self._status("online"))
+
+    def _worker_failed(self, worker: Worker, error: Exception) -> None:
+        """Sampling failed (it is retried): a fault of the probes, in an alert and the
+        status; a failed publisher is in the log."""
+        if worker is not self.sampling:
+            return
+        self._alert(f"sampling failed, retrying: {worker.down}")
+        if self.started:
+            self.journal.append(self._status("online"))
+
+    def _alert(self, message: str) -> None:
+        self.journal.append(
+            schema.new_event(
+                schema.Alert,
+                self.config.site,
+                self.config.device,
+                self.now(),
+                kind=schema.AlertKind.SENSOR_FAULT,
+                severity=schema.Severity.MINOR,
+                message=message[:200],
+            )
+        )
 
     def _classify(self, app: str) -> Classification:
         if app in SPECIAL_APPS:
@@ -282,8 +303,10 @@ class Agent:
 
     def _status(self, state: str) -> schema.Status:
         """A status event; the journal gives it its seq. Its health says what the desktop
-        probes see ("ok", or what they cannot)."""
+        probes see ("ok", what they cannot, or that sampling failed)."""
         c = self.config
         seen = self.probe_fault or "ok"
+        if self.sampling.down is not None:
+            seen = f"fault: sampling failed ({self.sampling.down})"
         health = schema.Health(sensor=seen[:200]) if state == "online" else None
         return schema.status_for(c.site, c.device, "agent", state, self.now(), health)

@@ -58,7 +58,7 @@ def agent(config_file: Path, seconds: float | None, as_json: bool, quiet: bool) 
     agent = Agent(config, on_interval=emit)
     agent.start()
     try:
-        run_until_signalled(agent.sampler(seconds), status="sampling")
+        run_until_signalled(agent.sampler(seconds), status="sampling", alive=agent.supervisor.alive)
     finally:
         waiting = agent.stop()
     print(

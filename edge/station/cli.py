@@ -43,7 +43,9 @@ def station(config_file: Path, keys: bool | None, verbose: bool) -> None:
     runner.start()
     try:
         run_until_signalled(
-            lambda _stop: runner.step(), status=f"{len(runner.names)} staff enrolled"
+            lambda _stop: runner.step(),
+            status=f"{len(runner.names)} staff enrolled",
+            alive=runner.alive,
         )
     finally:
         runner.stop()

@@ -2,7 +2,9 @@
 
 The driver blocks while it waits for a finger; this worker turns its calls into a queue
 of readings the station loop takes at its own pace, and keeps a sensor that disappeared
-under reconnection with backoff.
+under reconnection with backoff. The thread is supervised (base/supervise.py): should it
+fail with anything else, it is reported, restarted with a fresh connection, and its
+`status` says it is down meanwhile.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+from base.supervise import Supervisor
 from drivers.fingerprint.errors import (
     FingerprintError,
     NoFingerError,
@@ -38,16 +41,24 @@ class FingerReading:
 
 
 class FingerWorker:
-    def __init__(self, open_sensor: Callable[[], FingerprintSensor]) -> None:
+    def __init__(
+        self, open_sensor: Callable[[], FingerprintSensor], supervisor: Supervisor
+    ) -> None:
         self._open = open_sensor
         self.readings: queue.Queue[FingerReading] = queue.Queue()
-        self.status = "starting"
+        self._status = "starting"
         self._sensor: FingerprintSensor | None = None
-        self._stop = threading.Event()
         self._jobs: queue.Queue[tuple[Callable[[FingerprintSensor], Any], Future[Any]]]
         self._jobs = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="fingerprint", daemon=True)
+        self._thread = supervisor.thread("fingerprint", self._run)
         self._expected: str | None = None
+
+    @property
+    def status(self) -> str:
+        """ "ok", or what is wrong: the sensor's fault, or the worker's own failure."""
+        if self._thread.down is not None:
+            return f"fault: the fingerprint worker failed ({self._thread.down}); restarting"
+        return self._status
 
     def expect(self, staff_id: str | None) -> None:
         """From the next touch on, compare fingers 1:1 with `staff_id`'s only (a face in
@@ -87,10 +98,13 @@ class FingerWorker:
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(WAIT_S * 5)
+        self._thread.stop(WAIT_S * 5)
+        self._close()
+
+    def _close(self) -> None:
         if self._sensor is not None:
             self._sensor.close()
+            self._sensor = None
 
     def poll(self) -> FingerReading | None:
         try:
@@ -98,32 +112,33 @@ class FingerWorker:
         except queue.Empty:
             return None
 
-    def _connect(self) -> None:
+    def _connect(self, stop: threading.Event) -> None:
         backoff = 0.5
-        while self._sensor is None and not self._stop.is_set():
+        while self._sensor is None and not stop.is_set():
             try:
                 self._sensor = self._open()
-                self.status = "ok"
+                self._status = "ok"
                 self.readings.put(FingerReading("online"))
             except FingerprintError as exc:
                 self._fault(str(exc))
-                self._stop.wait(backoff)
+                stop.wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
 
     def _fault(self, detail: str) -> None:
-        if self.status != f"fault: {detail}":
+        if self._status != f"fault: {detail}":
             log.warning("fingerprint sensor: %s", detail)
-            self.status = f"fault: {detail}"
+            self._status = f"fault: {detail}"
             self.readings.put(FingerReading("fault", detail=detail))
 
     def _healthy(self) -> None:
-        if self.status != "ok":
-            self.status = "ok"
+        if self._status != "ok":
+            self._status = "ok"
             self.readings.put(FingerReading("online"))
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._connect()
+    def _run(self, stop: threading.Event) -> None:
+        self._close()  # after a failure, nothing of the old connection is trusted
+        while not stop.is_set():
+            self._connect(stop)
             sensor = self._sensor
             if sensor is None:
                 return
@@ -144,7 +159,7 @@ class FingerWorker:
             except FingerprintError as exc:
                 # Unplugged, silent or garbled: the driver recovers on a later call.
                 self._fault(str(exc))
-                self._stop.wait(1.0)
+                stop.wait(1.0)
                 continue
             self._healthy()
             if match is None:

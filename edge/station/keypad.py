@@ -130,18 +130,15 @@ def parse(press: KeyPress, reasons: Sequence[str]) -> ActionRequest:
 
 
 class KeyReader:
-    """Reads key lines from a stream (stdin: a keypad is a keyboard) in a thread."""
+    """Reads key lines from a stream (stdin: a keypad is a keyboard); the station runs
+    `run` in a thread of its own."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdin
         self.presses: queue.Queue[KeyPress] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="keys", daemon=True)
 
-    def start(self) -> KeyReader:
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
+    def run(self, stop: threading.Event) -> None:
+        """Collect presses until the stream ends (a blocked read does not see `stop`)."""
         for line in self.stream:
             if line.strip():
                 self.presses.put(KeyPress(line, time.monotonic()))

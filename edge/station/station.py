@@ -23,6 +23,7 @@ from base.config import ConfigError
 from base.control_socket import ControlServer, control_socket
 from base.private_files import write_private
 from base.schedule import Timetable
+from base.supervise import Restarts, Supervisor, Worker
 from base.times import time_of_day
 from drivers.camera import Camera, CameraStatus, FrameSource, source_for
 from drivers.feedback import (
@@ -94,8 +95,11 @@ class Station:
         now: Callable[[], datetime] = utc_now,
         camera: FrameSource | None = None,
         sync_probe: Callable[[], TimeSync | None] = time_sync,
+        restarts: Restarts | None = None,
     ) -> None:
         self.config = config
+        # Every thread of the station, and its camera, come back after a failure.
+        self.supervisor = Supervisor(self._worker_failed, restarts)
         self.now = now  # event times; the demo runs a day on an accelerated clock
         self.sync_probe = sync_probe  # the kernel's view of this clock (a platform probe)
         self.clock_watch = ClockWatch(config.clock_max_offset_s, config.clock_grace_s)
@@ -122,7 +126,7 @@ class Station:
         self.client.subscribe(device_topic(config.site, config.device, Kind.CONFIG))
         self.client.subscribe(device_topic(config.site, config.device, Kind.COMMAND))
         self._resend = resend_handler(self.journal, config.site, config.device, self.now)
-        self.publisher = JournalPublisher(self.journal, self.client)
+        self.publisher = JournalPublisher(self.journal, self.client, supervisor=self.supervisor)
         self.feedback = feedback or self._default_feedback()
         self.keys = keys
         self.combiner = Combiner(config.identify, config.second_factor_s)
@@ -133,6 +137,7 @@ class Station:
         self.camera_status = "off"
         self.pipeline: FacePipeline | None = None
         self.camera: Camera | None = None
+        self.camera_turn = self.supervisor.turn("camera")  # reading and judging a frame
         self.face_unavailable: str | None = None  # why a face_or_finger station runs on fingers
         self.decider = Decider(config.face.votes_needed, config.face.vote_window)
         if config.uses_face:
@@ -145,7 +150,11 @@ class Station:
                 self.face_unavailable = str(exc)
                 self.camera_status = f"off: {exc}"[:200]
                 log.error("face recognition unavailable, identifying by finger only: %s", exc)
-        self.fingers = FingerWorker(config.fingerprint.open_sensor) if config.fingerprint else None
+        self.fingers = (
+            FingerWorker(config.fingerprint.open_sensor, self.supervisor)
+            if config.fingerprint
+            else None
+        )
         self.staff: StationGallery = open_station_gallery(
             config.data_dir, self.gallery if self.pipeline is not None else None, self.fingers
         )
@@ -153,8 +162,8 @@ class Station:
         # Config messages are applied in their own thread: installing fingers takes time
         # the network thread must not spend.
         self._configs: queue.Queue[tuple[str, bytes] | None] = queue.Queue()
-        self._config_thread = threading.Thread(
-            target=self._take_configs, name="station-config", daemon=True
+        self._config_thread = self.supervisor.thread(
+            "station-config", lambda _stop: self._take_configs()
         )
         # Who has a finger here: face_and_finger tells a person without one at once, and a
         # face in the grey zone is offered the finger only if its candidate has one.
@@ -198,10 +207,10 @@ class Station:
             self.fingers.start()
         self._config_thread.start()
         self.control = ControlServer(
-            control_socket(self.config.data_dir), StationControl(self)
+            control_socket(self.config.data_dir), StationControl(self), self.supervisor
         ).start()
         if self.keys is not None:
-            self.keys.start()
+            self.supervisor.thread("keys", self.keys.run).start()
         self._evidence_dir.mkdir(mode=0o700, exist_ok=True)
         self._prune_evidence()
         if self.face_unavailable is not None:
@@ -258,8 +267,7 @@ class Station:
         self.publisher.stop(drain_s=drain_s)
         self.client.stop()
         self._configs.put(None)
-        if self._config_thread.is_alive():
-            self._config_thread.join(10)
+        self._config_thread.stop(10)
         if self.fingers is not None:
             self.fingers.stop()
         if self.camera is not None:
@@ -282,18 +290,25 @@ class Station:
         if self.fingers is not None:
             while (reading := self.fingers.poll()) is not None:
                 self._take_finger(reading, now)
-        if self.camera is not None:
-            frame = self.camera.read()
-            if frame is not None:
-                self._take_frame(frame, now)
-            else:
-                time.sleep(0.05)
-        else:
+        if self.camera is None or not self.camera_turn.call(lambda: self._look(now)):
             time.sleep(0.05)
         if now - self._last_heartbeat >= self.config.heartbeat_s:
             self._last_heartbeat = now
             self.journal.append(self._status("online", self._health()))
             self._prune_evidence()
+
+    def alive(self) -> bool:
+        """Every worker runs or is coming back (the systemd watchdog is fed only then)."""
+        return self.supervisor.alive()
+
+    def _look(self, now: float) -> bool:
+        """Read one camera frame and take it; whether there was one."""
+        assert self.camera is not None
+        frame = self.camera.read()
+        if frame is None:
+            return False
+        self._take_frame(frame, now)
+        return True
 
     def _take_key(self, press: KeyPress | None, now: float) -> None:
         """Show what the key chose (nobody is identified yet), or what is wrong with it."""
@@ -346,6 +361,9 @@ class Station:
                 self._alert(
                     schema.AlertKind.SENSOR_FAULT, schema.Severity.MINOR, reading.detail[:200]
                 )
+                self._last_heartbeat = float("-inf")  # the centre hears of it at once
+            case "online":
+                self._last_heartbeat = float("-inf")  # and that it is back: the alert closes
 
     def _take_frame(self, frame: np.ndarray, now: float) -> None:
         assert self.pipeline is not None
@@ -666,6 +684,21 @@ class Station:
             if snapshot.stat().st_mtime < horizon:
                 snapshot.unlink(missing_ok=True)
 
+    def _worker_failed(self, worker: Worker, error: Exception) -> None:
+        """A worker failed (it is being restarted): the sensor's or the camera's is a fault
+        of that part, and the next status says so; the others are in the log."""
+        kind = {
+            "fingerprint": schema.AlertKind.SENSOR_FAULT,
+            "camera": schema.AlertKind.CAMERA_FAULT,
+        }.get(worker.name)
+        if kind is not None:
+            self._alert(
+                kind,
+                schema.Severity.MINOR,
+                f"{worker.name} failed, restarting: {worker.down}"[:200],
+            )
+        self._last_heartbeat = float("-inf")
+
     def _on_camera(self, status: CameraStatus) -> None:
         self.camera_status = "ok" if status.online else f"offline: {status.detail}"[:200]
         if not status.online:
@@ -694,8 +727,11 @@ class Station:
         uptime_s = time.monotonic() - self.started
         if (fault := self.clock_watch.news(sync, uptime_s)) is not None:
             self._alert(schema.AlertKind.CLOCK_FAULT, schema.Severity.MINOR, fault)
+        camera = self.camera_status
+        if self.camera_turn.down is not None:
+            camera = f"fault: reading the camera failed ({self.camera_turn.down})"
         return schema.Health(
-            camera=self.camera_status if self.config.uses_face else None,
+            camera=camera[:200] if self.config.uses_face else None,
             sensor=self.fingers.status[:200] if self.fingers is not None else None,
             model_pack=self.config.face.pack if self.pipeline is not None else None,
             gallery_size=len(self.names),
