@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from models.cli_options import (
+    F,
     emit,
     gallery_option,
     json_option,
@@ -16,6 +18,9 @@ from models.cli_options import (
 )
 from models.locations import default_gallery_path
 from models.packs import SHIPPED_PACKS, PackStore, shipped_manifest
+
+if TYPE_CHECKING:
+    from models.pipeline import FacePipeline
 
 
 @click.group()
@@ -130,6 +135,45 @@ def install(
     )
 
 
+# -- eval --degrade: degraded photos (blur, light, JPEG, rotation, size, mask, mirror) --
+def degrade_options(func: F) -> F:
+    func = click.option(
+        "--seed", default=0, show_default=True, help="Draws the probes and the masks' colours."
+    )(func)
+    func = click.option(
+        "--all-photos", is_flag=True, help="With --degrade: every probe photo, not one a person."
+    )(func)
+    func = click.option(
+        "--kind",
+        "kinds",
+        multiple=True,
+        help="With --degrade: only this kind (repeatable): blur, dark, bright, jpeg, "
+        "rotation, small, mask, mirror [all].",
+    )(func)
+    func = click.option(
+        "--degrade",
+        is_flag=True,
+        help="Degrade the probes at run time and count, per kind, accept / second factor / "
+        "reject, the rejections that say what to do, and false accepts.",
+    )(func)
+    return func
+
+
+def eval_degraded(
+    pipeline: FacePipeline, faces: Path, kinds: tuple[str, ...], all_photos: bool, seed: int
+) -> tuple[dict[str, Any], str]:
+    from models.degradations import KINDS
+    from models.degraded_eval import degraded_report, evaluate_degraded
+
+    if unknown := set(kinds) - {k.name for k in KINDS}:
+        known = ", ".join(k.name for k in KINDS)
+        raise click.BadParameter(f"no kind {', '.join(sorted(unknown))}: choose from {known}")
+    chosen = tuple(k for k in KINDS if not kinds or k.name in kinds)
+    result = evaluate_degraded(pipeline, faces, kinds=chosen, all_photos=all_photos, seed=seed)
+    return degraded_report(pipeline.manifest.name, result)
+
+
+# -- eval ---------------------------------------------------------------------------------
 @models.command("eval")
 @click.option(
     "--faces",
@@ -138,20 +182,36 @@ def install(
     help="Folder with identities/<person>/ and unknown/ photos.",
 )
 @pipeline_options
+@degrade_options
 @json_option
 def eval_pack(
-    faces: Path, models_dir: Path | None, pack: str | None, config_path: Path | None, as_json: bool
+    faces: Path,
+    models_dir: Path | None,
+    pack: str | None,
+    config_path: Path | None,
+    degrade: bool,
+    kinds: tuple[str, ...],
+    all_photos: bool,
+    seed: int,
+    as_json: bool,
 ) -> None:
     """Score distributions, false-accept/false-reject rates and the threshold's margin.
+
+    With --degrade: the same photos blurred, darkened, overexposed, JPEG-compressed,
+    turned, shrunk, masked and mirrored at run time, and what the station would say.
 
     \b
     Example:
         hallwatch models eval --faces ./faces --pack scrfd_mobilefacenet
+        hallwatch models eval --faces ./faces --degrade --kind mask --kind dark
     """
     from models.evaluation import evaluate
     from models.report import evaluation_report
 
     pipeline = load_pipeline(models_dir, pack, config_path)
+    if degrade:
+        emit(as_json, *eval_degraded(pipeline, faces, kinds, all_photos, seed))
+        return
     result = evaluate(pipeline, faces)
     data, human = evaluation_report(pipeline.manifest.name, result)
     emit(as_json, data, human)

@@ -53,7 +53,7 @@ def _describe(pipeline: FacePipeline, result: FrameResult) -> dict[str, Any]:
         "liveness": round(result.liveness, 4) if result.liveness is not None else None,
         "faces": result.face_count,
         "rejection": result.rejection.code if result.rejection else None,
-        "reason": result.reason,
+        "reason": result.photo_reason,
     }
 
 

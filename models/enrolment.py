@@ -26,7 +26,8 @@ def _template(pipeline: FacePipeline, frame: np.ndarray, source: str, live: bool
     """One template from one frame, or ValueError with what the person should do."""
     result = pipeline.analyse(frame, check_liveness=live)
     if result.rejection is not None or result.embedding is None:
-        raise ValueError(result.reason or "no usable face")
+        # A live capture says what the person should do; a photo, what is wrong with it.
+        raise ValueError((result.reason if live else result.photo_reason) or "no usable face")
     image = None
     if pipeline.config.keep_face_images and result.aligned is not None:
         image = pipeline.encode_face(result.aligned)

@@ -30,6 +30,19 @@ def photos_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in _PHOTO_SUFFIXES)
 
 
+def people_in(faces_dir: Path) -> dict[str, list[Path]]:
+    """Each person's photos, from `<faces_dir>/identities/<person>/`."""
+    identities = faces_dir / "identities"
+    if not identities.is_dir():
+        raise FacesFolderError(f"{faces_dir}: expected an identities/<person>/ folder of photos")
+    return {p.name: photos_in(p) for p in sorted(identities.iterdir()) if p.is_dir()}
+
+
+def unknown_in(faces_dir: Path) -> list[Path]:
+    """Photos of people not enrolled, from `<faces_dir>/unknown/` (none without it)."""
+    return photos_in(faces_dir / "unknown") if (faces_dir / "unknown").is_dir() else []
+
+
 @dataclass(frozen=True)
 class Evaluation:
     threshold: float
@@ -83,18 +96,13 @@ def _embed(pipeline: FacePipeline, photo: Path, unusable: dict[str, str]) -> np.
         unusable[str(photo)] = str(exc)
         return None
     if result.embedding is None:
-        unusable[str(photo)] = result.reason or "no embedding"
+        unusable[str(photo)] = result.photo_reason or "no embedding"
     return result.embedding
 
 
 def evaluate(pipeline: FacePipeline, faces_dir: Path) -> Evaluation:
-    identities = faces_dir / "identities"
-    if not identities.is_dir():
-        raise FacesFolderError(f"{faces_dir}: expected an identities/<person>/ folder of photos")
+    people = people_in(faces_dir)
     unusable: dict[str, str] = {}
-    people = {
-        person.name: photos_in(person) for person in sorted(identities.iterdir()) if person.is_dir()
-    }
     vectors = {
         name: [v for p in photos if (v := _embed(pipeline, p, unusable)) is not None]
         for name, photos in people.items()
@@ -107,7 +115,7 @@ def evaluate(pipeline: FacePipeline, faces_dir: Path) -> Evaluation:
         for b in vb
     ]
     correct = identified = total = accepted_unknown = second = unknown_second = 0
-    unknown_photos = photos_in(faces_dir / "unknown") if (faces_dir / "unknown").is_dir() else []
+    unknown_photos = unknown_in(faces_dir)
     with tempfile.TemporaryDirectory(prefix="hallwatch-eval-") as tmp:
         gallery = pipeline.open_gallery(Path(tmp) / "gallery.db")
         # Rank-1: each person enrolled from their first photo, probed with the others.

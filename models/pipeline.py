@@ -82,7 +82,13 @@ class FrameResult:
 
     @property
     def reason(self) -> str | None:
+        """Why not, for the person at the camera."""
         return self.rejection.message if self.rejection else None
+
+    @property
+    def photo_reason(self) -> str | None:
+        """Why not, for whoever gave this frame as a photo file."""
+        return self.rejection.photo_message if self.rejection else None
 
 
 class _Stopwatch:
@@ -226,7 +232,10 @@ class FacePipeline:
         if zone is Zone.ACCEPT and gallery.needs_second_factor(found.staff_id or ""):
             zone = Zone.SECOND_FACTOR  # an undecided lookalike: the face alone never decides
         if zone is Zone.NOT_RECOGNISED:
-            result.rejection = Reason.UNKNOWN
+            # A covered lower face is no stranger's: it says what to do, and raises no
+            # unknown-face alert. A masked face that still scores high enough is accepted.
+            masked = result.quality is not None and result.quality.masked
+            result.rejection = Reason.MASKED if masked else Reason.UNKNOWN
         elif zone is Zone.SECOND_FACTOR:
             assert found.staff_id is not None
             result.candidate = Match(found.staff_id, found.score, found.margin)

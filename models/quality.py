@@ -23,11 +23,41 @@ class QualityReport:
     yaw: float  # nose offset from the eye midline, in inter-ocular distances
     pitch: float  # nose height between the eye line (0) and the mouth line (1)
     brightness: float  # mean grey level of the aligned crop, 0..255
+    lower_skin: float  # share of the mouth-and-chin area coloured like the skin between the eyes
+    lower_uniform: float  # share of that area of one colour (its own median)
     problems: tuple[Reason, ...]
+    masked: bool = False  # the lower face looks covered: a reason, should it not be recognised
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+# In the aligned 112x112 ArcFace crop (eyes at y 52, mouth corners at y 92): the skin
+# between and just below the eyes, above any mask, and the mouth and chin, under one.
+_NOSE_BRIDGE = (slice(42, 60), slice(48, 64))
+_LOWER_FACE = (slice(80, 104), slice(38, 74))
+_SAME_COLOUR = 12.0  # CIELAB distance (lightness at half weight) within which colours match
+_LIGHTNESS_WEIGHT = np.array([0.5, 1.0, 1.0])
+
+
+def _lower_face_colours(aligned_bgr: np.ndarray) -> tuple[float, float]:
+    """(share of the lower face within `_SAME_COLOUR` of the nose bridge's median colour,
+    share within it of the lower face's own median colour).
+
+    A mask is one material unlike the wearer's skin: little skin, much uniformity. Beside
+    the person's own skin, so it holds for every skin tone and most light.
+    """
+    lab = cv2.cvtColor(aligned_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
+    skin = np.median(lab[_NOSE_BRIDGE].reshape(-1, 3), axis=0)
+    lower = lab[_LOWER_FACE].reshape(-1, 3)
+    own = np.median(lower, axis=0)
+
+    def near(colour: np.ndarray) -> float:
+        distance = np.linalg.norm((lower - colour) * _LIGHTNESS_WEIGHT, axis=1)
+        return float((distance < _SAME_COLOUR).mean())
+
+    return near(skin), near(own)
 
 
 def assess(face: DetectedFace, aligned_bgr: np.ndarray, config: QualityConfig) -> QualityReport:
@@ -58,4 +88,16 @@ def assess(face: DetectedFace, aligned_bgr: np.ndarray, config: QualityConfig) -
         problems.append(Reason.POSE)
     if sharpness < config.min_sharpness:
         problems.append(Reason.BLURRY)
-    return QualityReport(inter_ocular, sharpness, yaw, pitch, brightness, tuple(problems))
+    lower_skin, lower_uniform = _lower_face_colours(aligned_bgr)
+    masked = lower_skin <= config.mask_max_skin and lower_uniform >= config.mask_min_uniform
+    return QualityReport(
+        inter_ocular,
+        sharpness,
+        yaw,
+        pitch,
+        brightness,
+        lower_skin,
+        lower_uniform,
+        tuple(problems),
+        masked,
+    )

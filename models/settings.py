@@ -55,6 +55,24 @@ class QualityConfig(Section):
     max_brightness: float = pydantic.Field(
         225.0, ge=0, le=255, description="Brightest mean grey level of the face (0-255)."
     )
+    mask_max_skin: float = pydantic.Field(
+        0.02,
+        ge=0,
+        le=1,
+        description=(
+            "A face not recognised is taken as masked when at most this share of its mouth "
+            "and chin is the colour of the skin between its eyes ... "
+        ),
+    )
+    mask_min_uniform: float = pydantic.Field(
+        0.6,
+        ge=0,
+        le=1,
+        description=(
+            "... and at least this share of it is one colour. Measured (docs/face.md): no "
+            "bare face of 112 flagged, 333 of 336 synthetic masks found."
+        ),
+    )
 
 
 class FaceConfig(Section):

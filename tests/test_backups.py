@@ -89,6 +89,7 @@ def test_a_backup_taken_while_the_service_writes_is_whole_and_consistent(tmp_pat
 def test_a_restore_brings_back_every_row_of_the_backup(tmp_path):
     db, copy = tmp_path / "rules.db", tmp_path / "rules-backup.db"
     shutil.copyfile(V1_RULES, db)
+    SqliteStore(db).close()  # brought to this version's schema, then backed up
     assert run_hallwatch("rules", "backup", str(copy), "--db", str(db)).returncode == 0
     backed_up = sqlite_rows(copy)
     store = SqliteStore(db)  # the day goes on after the backup, then the file is lost
@@ -105,6 +106,7 @@ def test_a_restore_brings_back_every_row_of_the_backup(tmp_path):
 def test_a_restore_over_a_store_in_use_is_refused_unless_forced(tmp_path):
     db, copy = tmp_path / "rules.db", tmp_path / "rules-backup.db"
     shutil.copyfile(V1_RULES, db)
+    SqliteStore(db).close()  # brought to this version's schema, then backed up
     assert run_hallwatch("rules", "backup", str(copy), "--db", str(db)).returncode == 0
     service = SqliteStore(db)
     try:

@@ -389,11 +389,19 @@ class Station:
             self._face_rejected(verdict, frame, now)
         elif verdict.reason is not None and now - self._last_hint >= HINT_EVERY_S:
             self._last_hint = now
-            self.feedback.show(Notice("info", say(self.config.language, verdict.reason.code)))
+            self.feedback.show(Notice("info", self._face_words(verdict.reason)))
+
+    def _face_words(self, reason: Reason) -> str:
+        """What to do about a face not (yet) accepted; a mask offers the finger only
+        where there is a sensor."""
+        key = reason.code
+        if reason is Reason.MASKED and self.fingers is None:
+            key = "masked_no_finger"
+        return say(self.config.language, key)
 
     def _face_rejected(self, verdict: Verdict, frame: np.ndarray, now: float) -> None:
         assert verdict.reason is not None
-        self.feedback.show(Notice("fail", say(self.config.language, verdict.reason.code)))
+        self.feedback.show(Notice("fail", self._face_words(verdict.reason)))
         if verdict.reason is Reason.SPOOF:
             who = verdict.suspected_staff_id
             self._alert(
