@@ -301,7 +301,7 @@ def test_setup_makes_the_data_directory_and_names_its_files_where_it_wrote_them(
     from hallwatch.cli import main
     from tests.support.mosquitto import free_port, wait_for_port
 
-    port, tls_port = free_port(), free_port()
+    port, tls_port, ws_port = free_port(), free_port(), free_port()
     lst = test_ca
     deployment = tmp_path / "deployment.toml"
     deployment.write_text(
@@ -312,6 +312,8 @@ run_as = "{getpass.getuser()}"
 local_port = {port}
 tls_port = {tls_port}
 tls_address = "127.0.0.1"
+websockets_port = {ws_port}
+websockets_address = "127.0.0.1"
 ca_file = "{lst.ca_file}"
 cert_file = "{lst.cert_file}"
 key_file = "{lst.key_file}"
@@ -328,6 +330,10 @@ key_file = "{lst.key_file}"
     conf = (out / "mosquitto.conf").read_text()
     assert f"plugin_opt_config_file {out.resolve() / 'dynamic-security.json'}" in conf
     assert f"\nlistener {tls_port} 127.0.0.1\n" in conf
+    assert f"\nlistener {ws_port} 127.0.0.1\nprotocol websockets\n" in conf
+    version = subprocess.run(["mosquitto", "-h"], capture_output=True, text=True).stdout
+    if "version 2.0.11" in version:  # Debian 12's: it would listen everywhere, and says so
+        assert f"firewall port {ws_port}" in answer.stderr
     data_dir = tmp_path / "var" / "mosquitto"
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     assert data_dir.stat().st_uid == os.geteuid()
