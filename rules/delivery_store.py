@@ -192,18 +192,27 @@ class DeliveryQueries:
         )
 
     def deliveries(self, site: str | None = None) -> list[Delivery]:
-        """Each device's delivery: up to where, how many missing and lost, the last request."""
+        """Each device's delivery: up to where, how many missing and lost (and when last),
+        the last request."""
         names = ", ".join(f'd."{c}"' for c in DELIVERY_COLUMNS)
         where, params = ('WHERE d."site" = ?', [site]) if site else ("", [])
         above = (
             'SELECT COUNT(*) FROM delivery_seqs s WHERE s."site" = d."site" '
             'AND s."device" = d."device" AND s."seq" > d."upto"'
         )
+        lost_at = (
+            'SELECT MAX(l."noted") FROM delivery_lost l WHERE l."site" = d."site" '
+            'AND l."device" = d."device"'
+        )
         rows = self._rows(
-            f'SELECT {names}, ({above}) FROM delivery d {where} ORDER BY d."site", d."device"',
+            f"SELECT {names}, ({above}), ({lost_at}) FROM delivery d {where} "
+            'ORDER BY d."site", d."device"',
             params,
         )
-        return [replace(_delivery(r[:-1]), above=r[-1]) for r in rows]
+        return [
+            replace(_delivery(r[:-2]), above=r[-2], lost_at=unstamp(r[-1]) if r[-1] else None)
+            for r in rows
+        ]
 
     def lost_ranges(self, site: str, device: str) -> list[tuple[int, int, str]]:
         rows = self._rows(
