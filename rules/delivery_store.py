@@ -138,10 +138,12 @@ class DeliveryQueries:
         folded = fold(before.upto if before else None, before.highest if before else 0, seqs)
         moved = before is None or folded.upto != before.upto
         gap = folded.upto < folded.highest
+        # A gap opens when `upto` moves, or above an `upto` that stays (no gap before).
+        opened = moved or before.gap_since is None  # type: ignore[union-attr]
         row = Delivery(
             site, device, folded.upto, folded.highest,
             before.lost if before else 0,
-            (now if moved else before.gap_since) if gap else None,  # type: ignore[union-attr]
+            (now if opened else before.gap_since) if gap else None,  # type: ignore[union-attr]
             before.resend_at if before else None,
             before.resend_first if before else None,
             before.resend_last if before else None,
