@@ -41,6 +41,7 @@ class Delivery:
     resend_last: int | None
     resends: int  # requests for the current first gap (0: not asked for it yet)
     above: int = 0  # entries here above `upto` (past a gap)
+    lost_at: datetime | None = None  # when entries were last recorded lost
 
     @property
     def missing(self) -> int:

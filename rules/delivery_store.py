@@ -138,10 +138,12 @@ class DeliveryQueries:
         folded = fold(before.upto if before else None, before.highest if before else 0, seqs)
         moved = before is None or folded.upto != before.upto
         gap = folded.upto < folded.highest
+        # A gap opens when `upto` moves, or above an `upto` that stays (no gap before).
+        opened = moved or before.gap_since is None  # type: ignore[union-attr]
         row = Delivery(
             site, device, folded.upto, folded.highest,
             before.lost if before else 0,
-            (now if moved else before.gap_since) if gap else None,  # type: ignore[union-attr]
+            (now if opened else before.gap_since) if gap else None,  # type: ignore[union-attr]
             before.resend_at if before else None,
             before.resend_first if before else None,
             before.resend_last if before else None,
@@ -192,18 +194,27 @@ class DeliveryQueries:
         )
 
     def deliveries(self, site: str | None = None) -> list[Delivery]:
-        """Each device's delivery: up to where, how many missing and lost, the last request."""
+        """Each device's delivery: up to where, how many missing and lost (and when last),
+        the last request."""
         names = ", ".join(f'd."{c}"' for c in DELIVERY_COLUMNS)
         where, params = ('WHERE d."site" = ?', [site]) if site else ("", [])
         above = (
             'SELECT COUNT(*) FROM delivery_seqs s WHERE s."site" = d."site" '
             'AND s."device" = d."device" AND s."seq" > d."upto"'
         )
+        lost_at = (
+            'SELECT MAX(l."noted") FROM delivery_lost l WHERE l."site" = d."site" '
+            'AND l."device" = d."device"'
+        )
         rows = self._rows(
-            f'SELECT {names}, ({above}) FROM delivery d {where} ORDER BY d."site", d."device"',
+            f"SELECT {names}, ({above}), ({lost_at}) FROM delivery d {where} "
+            'ORDER BY d."site", d."device"',
             params,
         )
-        return [replace(_delivery(r[:-1]), above=r[-1]) for r in rows]
+        return [
+            replace(_delivery(r[:-2]), above=r[-2], lost_at=unstamp(r[-1]) if r[-1] else None)
+            for r in rows
+        ]
 
     def lost_ranges(self, site: str, device: str) -> list[tuple[int, int, str]]:
         rows = self._rows(

@@ -17,7 +17,7 @@ from html import escape
 from rules.directory import Directory
 from rules.engine import ViolationRecord
 from rules.inspection import InspectionReport, Punch, acknowledgement
-from rules.render import duty_holder_line, moment
+from rules.render import device_state_line, duty_holder_line, moment
 from rules.requests import ATTESTED_METHOD
 from rules.scoring import PersonScore, WindowScore
 from rules.words import (
@@ -42,7 +42,7 @@ table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
 th, td { border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; }
 .serious { color: #cf222e; font-weight: bold; } .minor { color: #9a6700; }
-.veto { color: #cf222e; font-weight: bold; } small, .id { color: #59636e; } .punches { white-space: nowrap; }
+.veto, .lost { color: #cf222e; font-weight: bold; } small, .id { color: #59636e; } .punches { white-space: nowrap; }
 h2, h3 { break-after: avoid; }
 .signoff { display: flex; gap: 3em; margin-top: 3em; break-inside: avoid; }
 .signoff div { flex: 1; border-bottom: 1px solid #1f2328; padding-bottom: 2em; }
@@ -214,7 +214,7 @@ def inspection_html(
     report: InspectionReport, language: Language = "zh", *, open_items: bool = True
 ) -> str:
     """The daily inspection: counts, each window's staff with state, punches, violations,
-    offline devices and (unless the page lists them with their actions) open items."""
+    offline devices, every device with what was delivered of its journal, and (unless the page lists them with their actions) open items."""
     rows = []
     for window in report.windows:
         for line in window.staff:
@@ -245,6 +245,12 @@ def inspection_html(
         for d in report.offline
     )
     offline += "".join(f"<li>{escape(i.text)}</li>" for i in report.healed)
+    # each device as it last reported, and what the centre has of its journal
+    devices = "".join(
+        ('<li class="lost">' if d.delivery and d.delivery.lost else "<li>")
+        + f"{escape(device_state_line(d, language).strip())}</li>"
+        for d in report.devices
+    )
     items = "".join(
         f"<li>{escape(i.text)}"
         + (f" <small>[{escape(acknowledgement(i, language))}]</small>" if i.alert_state else "")
@@ -275,6 +281,7 @@ def inspection_html(
         + chart
         + _table(header, rows)
         + f"<h3>{escape(label('offline', language))}</h3><ul>{offline or none}</ul>"
+        + f"<h3>{escape(label('device list', language))}</h3><ul>{devices or none}</ul>"
         + (
             f"<h3>{escape(label('open items', language))}</h3><ul>{items or none}</ul>"
             if open_items

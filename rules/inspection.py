@@ -8,7 +8,7 @@ window they work at that day, by name (in the language asked for) beside their i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from base.times import date_time, time_of_day
@@ -16,6 +16,7 @@ from mqtt import schema
 from mqtt.schema import Action
 from rules.alert_store import AlertState, AlertStateName
 from rules.alerts import DEVICE_FAULTS, AlertItem, is_item, lifecycle
+from rules.delivery import Delivery
 from rules.directory import Directory, ServiceWindow
 from rules.engine import (
     NO_FACTS,
@@ -99,6 +100,8 @@ class DeviceLine:
     version: str | None = None
     backlog: int | None = None
     clock_synced: bool | None = None
+    # what the centre has of its journal (times in the site's zone); None: nothing yet
+    delivery: Delivery | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,10 +219,12 @@ def inspect_day(
     alert_states: Mapping[str, AlertState] | None = None,
     corrections: dict[str, list[schema.Punch]] | None = None,
     rosters: list[DutyAssignment] | None = None,
+    deliveries: list[Delivery] | None = None,
 ) -> InspectionReport:
     """The day's inspection; `alert_states`: what people did with alerts (none: all open);
     `corrections`: per person, the approved punch corrections (补卡) of the day, shown among
-    the punches as attested."""
+    the punches as attested; `deliveries`: what the centre has of each device's journal
+    (rules/delivery.py), shown beside each device, and entries lost that day an open item."""
     grouped = group_by_person(events, directory)
     for staff, extra in (corrections or {}).items():
         grouped.setdefault(staff, PersonEvents()).clocks.extend(extra)
@@ -284,9 +289,10 @@ def inspect_day(
         _offline(policy, directory, site, statuses),
         _open_items(policy, directory, violations, events, clocks, language)
         + _alert_items(policy, alerts, language)
-        + _twins(policy, day, site, statuses),
+        + _twins(policy, day, site, statuses)
+        + _losses(policy, day, site, deliveries or [], language),
         clocks,
-        _devices(policy, site, statuses),
+        _devices(policy, site, statuses, deliveries or []),
         tuple(_healed(policy, a, language) for a in alerts if a.cleared_by_itself),
         on_duty,
     )
@@ -334,10 +340,12 @@ def _offline(
 
 # -- devices: each device's own view, and two devices under one id ----------------------
 def _devices(
-    policy: Policy, site: str | None, statuses: list[DeviceSeen]
+    policy: Policy, site: str | None, statuses: list[DeviceSeen], deliveries: list[Delivery]
 ) -> tuple[DeviceLine, ...]:
     """Every device the centre heard from: online or offline since it was last seen, with
-    the version, backlog and clock sync it last reported."""
+    the version, backlog and clock sync it last reported, and what the centre has of its
+    journal."""
+    delivered = {(d.site, d.device): d for d in deliveries}
     return tuple(
         DeviceLine(
             d.status.site,
@@ -349,10 +357,51 @@ def _devices(
             d.version,
             d.backlog,
             d.clock_synced,
+            local_delivery(delivered.get((d.status.site, d.status.device)), policy),
         )
         for d in statuses
         if site is None or d.status.site == site
     )
+
+
+def local_delivery(delivery: Delivery | None, policy: Policy) -> Delivery | None:
+    """A device's delivery with its times in the site's zone."""
+    if delivery is None:
+        return None
+    zone = policy.zone(delivery.site)
+    return replace(
+        delivery,
+        gap_since=delivery.gap_since.astimezone(zone) if delivery.gap_since else None,
+        resend_at=delivery.resend_at.astimezone(zone) if delivery.resend_at else None,
+        lost_at=delivery.lost_at.astimezone(zone) if delivery.lost_at else None,
+    )
+
+
+def _losses(
+    policy: Policy, day: date, site: str | None, deliveries: list[Delivery], language: Language
+) -> tuple[OpenItem, ...]:
+    """Devices whose entries were recorded lost on `day` (the device no longer had them
+    when asked, or never answered): never silent, an admin finds out why."""
+    items = []
+    for d in deliveries:
+        if (site is not None and d.site != site) or d.lost_at is None:
+            continue
+        lost_at = d.lost_at.astimezone(policy.zone(d.site))
+        if lost_at.date() != day:
+            continue
+        when = date_time(lost_at)
+        items.append(
+            OpenItem(
+                d.site,
+                f"{d.site}/{d.device}：已丢失 {d.lost} 条记录（补发时设备上已没有，或多次请求"
+                f"未收到；最近 {when}），请核对该设备的记录"
+                if language == "zh"
+                else f"{d.site}/{d.device}: {d.lost} entries lost (no longer on the device when "
+                f"asked for, or never received after repeated requests; last {when}): check "
+                "the device's records",
+            )
+        )
+    return tuple(items)
 
 
 def _twins(
@@ -541,4 +590,5 @@ def load_inspection(
         store.alert_states(),
         corrections,
         rosters,
+        store.deliveries(site),
     )

@@ -21,6 +21,7 @@ from rules.acting import (
     audit_row,
     stated_reason,
 )
+from rules.delivery import Delivery
 from rules.directory import (
     Department,
     Device,
@@ -115,6 +116,7 @@ class DeviceRow:
     erasures_pending: int  # people deleted centrally it has not confirmed erasing
     registered: datetime | None
     retired: datetime | None
+    delivery: Delivery | None = None  # what the centre has of its journal
 
 
 class ImportRefused(ManagementError):
@@ -330,6 +332,7 @@ class DirectoryManagement:
         directory = self.store.directory()
         heard = {(s.status.site, s.status.device): s for s in self.store.device_statuses()}
         galleries = {(g.site, g.device): g for g in gallery_status(self.store)}
+        delivered = {(d.site, d.device): d for d in self.store.deliveries()}
         registered = {(d.site, d.device): d for d in directory.devices}
         rows = []
         for key in sorted(
@@ -363,6 +366,7 @@ class DirectoryManagement:
                     len(gallery.erasures_pending) if gallery else 0,
                     device.registered,
                     device.retired,
+                    delivered.get(key),
                 )
             )
         return rows

@@ -26,6 +26,7 @@ import click
 from base.times import date_time
 from rules.alerts import AlertRow
 from rules.annual import MONTHS, PersonYear, WindowYear
+from rules.delivery import Delivery
 from rules.directory import Directory
 from rules.engine import ViolationRecord
 from rules.gallery_status import GalleryStatus
@@ -226,7 +227,8 @@ def device_line(d: DeviceLine, since: str, language: Language = "zh") -> str:
 
 
 def device_state_line(d: DeviceLine, language: Language = "zh") -> str:
-    """A device as it last reported: state, version, backlog, clock, when last seen."""
+    """A device as it last reported: state, version, backlog, clock, what the centre has of
+    its journal, when last seen."""
     clock = {True: "clock synced", False: "clock not synced", None: "clock unknown"}
     unknown = label("unknown", language)
     parts = [
@@ -234,8 +236,26 @@ def device_state_line(d: DeviceLine, language: Language = "zh") -> str:
         f"{label('backlog', language)} {d.backlog if d.backlog is not None else unknown}",
         label(clock[d.clock_synced], language),
     ]
+    delivered = f"{delivery_text(d.delivery, language)}; " if d.delivery else ""
     last_seen = device_state_word("last seen", language)
-    return device_line(d, f" ({', '.join(parts)}; {last_seen} {{when}})", language)
+    return device_line(d, f" ({', '.join(parts)}; {delivered}{last_seen} {{when}})", language)
+
+
+def delivery_text(d: Delivery, language: Language = "zh") -> str:
+    """What the centre has of a device's journal: "已送达至 #120, 缺 3 条, 已丢失 2 条, 最近补发
+    2026-11-24 10:02 +08:00 (#4–#6)" (lost and the last request only when there are)."""
+    parts = [
+        f"{label('delivered up to', language)} #{d.upto}",
+        label("missing entries", language).format(n=d.missing),
+    ]
+    if d.lost:
+        parts.append(label("lost entries", language).format(n=d.lost))
+    if d.resend_at is not None:
+        parts.append(
+            f"{label('last resend', language)} {moment(d.resend_at)} "
+            f"(#{d.resend_first}–#{d.resend_last})"
+        )
+    return ", ".join(parts)
 
 
 def duty_holder_line(d: DutyLine, language: Language) -> str:

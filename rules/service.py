@@ -59,7 +59,8 @@ class RulesSettings(Section):
             "Instances in one group share the messages (`$share/<group>/...`), each with its "
             "own broker account (docs/security.md). Empty or unset (the default): plain "
             "subscriptions, right for a single instance because the broker keeps them across "
-            "its restarts (Mosquitto 2.0 does not keep $share ones)."
+            "its restarts (Mosquitto 2.0 does not keep $share ones: what a group misses "
+            "then, the centre asks the devices for again after `resend_after_s`)."
         ),
     )
     client_id: Annotated[str, pydantic.Field(min_length=1, max_length=64)] = pydantic.Field(

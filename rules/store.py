@@ -31,6 +31,7 @@ from mqtt import schema
 from mqtt.schema import LeaveKind
 from rules.account_store import AccountQueries, account_tables
 from rules.alert_store import AlertQueries, AlertState, alert_tables
+from rules.delivery import Delivery
 from rules.delivery_store import DeliveryQueries, delivery_tables, seqs_of
 from rules.directory import Directory
 from rules.directory_store import DirectoryEdit, DirectoryTables, directory_tables
@@ -199,6 +200,9 @@ class Store(Protocol):
     def device_statuses(self) -> list[DeviceSeen]:
         """Each device's latest status: the last to arrive, or (for statuses stored without
         an arrival, as by a replay) the latest by the device's own time."""
+
+    def deliveries(self, site: str | None = None) -> list[Delivery]:
+        """What the centre has of each device's journal (rules/delivery_store.py)."""
 
     def broker_went_away(self, lost: datetime, since: datetime) -> None:
         """The centre's connection to the broker was lost at `lost`: the wills that arrived

@@ -330,6 +330,11 @@ LABELS: Words = {
     "clock synced": {"zh": "时钟已同步", "en": "clock synced"},
     "clock not synced": {"zh": "时钟未同步", "en": "clock NOT synced"},
     "clock unknown": {"zh": "时钟状态未知", "en": "clock unknown"},
+    # what the centre has of a device's journal (rules/render.py delivery_text)
+    "delivered up to": {"zh": "已送达至", "en": "delivered up to"},
+    "missing entries": {"zh": "缺 {n} 条", "en": "{n} missing"},
+    "lost entries": {"zh": "已丢失 {n} 条", "en": "{n} lost"},
+    "last resend": {"zh": "最近补发", "en": "last resend"},
     "evidence": {"zh": "证据", "en": "evidence"},
     "ids": {"zh": "编号", "en": "ids"},
     "no evidence": {"zh": "无（未打卡）", "en": "none (no punch)"},

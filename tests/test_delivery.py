@@ -63,6 +63,19 @@ def test_a_gap_is_asked_for_after_the_grace_and_filled_by_the_resend(store):
     assert (d.resend_first, d.resend_last, d.resend_at) == (3, 4, later)  # the last, kept
 
 
+def test_a_gap_opening_above_an_unmoved_delivery_is_asked_for_too(store):
+    """Everything delivered, then only later numbers arrive (the entries between lost by a
+    broker, or a store restored from a backup): the gap opens without `upto` moving."""
+    site = unique_site()
+    store.add_events([_with_seq(activity_event(site, "ws-01"), s) for s in (1, 2)])
+    store.fold_deliveries(T0)
+    store.add_events([_with_seq(activity_event(site, "ws-01"), 9)])
+    assert store.fold_deliveries(T0 + timedelta(seconds=1)) == []
+    [d] = store.deliveries(site)
+    assert (d.upto, d.highest, d.gap_since) == (2, 9, T0 + timedelta(seconds=1))
+    assert store.fold_deliveries(T0 + timedelta(seconds=1) + GRACE) == [(site, "ws-01", 3, 8)]
+
+
 def test_what_the_device_no_longer_has_is_counted_lost_once_and_delivery_moves_on(store):
     site = unique_site()
     store.add_events([_with_seq(activity_event(site, "st-01"), s) for s in (1, 9)])

@@ -16,11 +16,13 @@ from hallwatch.console.i18n import t
 from mqtt import schema
 from rules.directory import Directory
 from rules.engine import ViolationRecord
+from rules.inspection import local_delivery
 from rules.manage import Management
 from rules.manage_directory import DeviceRow
 from rules.policy import Policy
 from rules.presence import STATES, PersonNow, State
 from rules.presence_store import day_span, load_person, load_presence
+from rules.render import delivery_text
 from rules.rosters import DUTIES, DutyAssignment
 from rules.words import (
     Language as WordsLanguage,
@@ -120,6 +122,8 @@ class DeviceLine:
     version: str
     gallery: str  # applied / the site's (stations)
     erasures_pending: int
+    delivery: str = ""  # what the centre has of its journal: 已送达至 #N, 缺 N 条 ...
+    lost: int = 0  # entries it no longer had when asked for (shown marked)
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,6 +360,7 @@ class HallReader:
         clock_ok = {"synchronised": True, "unknown": None}.get(d.clock, False)
         clock = {True: "clock synced", None: "clock unknown", False: "clock not synced"}[clock_ok]
         gallery = ""
+        delivered = local_delivery(d.delivery, self.policy)
         if d.gallery_version is not None:
             gallery = f"{d.gallery_version} / {d.site_gallery_version}"
         return DeviceLine(
@@ -371,6 +376,8 @@ class HallReader:
             d.version or "",
             gallery,
             d.erasures_pending,
+            delivery_text(delivered, self.words) if delivered else "",
+            delivered.lost if delivered else 0,
         )
 
     @staticmethod

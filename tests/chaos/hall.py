@@ -2,8 +2,9 @@
 behind TCP proxies the test controls, the real rules service process, and the checks.
 
 Devices are `tests.support.chaos_device` processes (journal + publisher, the station's own
-modules) replaying a generated hall-month; the rules service is `hallwatch rules run`.
-`verify()` proves every journaled event is in the central store exactly once and that the
+modules) replaying a generated hall-month; the rules service is `hallwatch rules run`, or
+(`service()`) instances in the test's process sharing a store, SQLite or PostgreSQL, as a
+`$share` group. `verify()` proves every journaled event is in the central store exactly once and that the
 central results equal a clean offline replay of exactly the journaled events.
 """
 
@@ -19,14 +20,18 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import psycopg
+
 from hallwatch.demo.relay import TcpProxy
 from mqtt import schema
-from mqtt.broker import Deployment, DeviceAccount, Listeners
+from mqtt.broker import Deployment, DeviceAccount, Listeners, ServiceAccount
 from mqtt.client import BrokerConfig, MqttClient
 from mqtt.ids import utc_now
+from rules.backend import open_store
 from rules.directory import Directory
 from rules.policy import load_policy
 from rules.replay import replay, results_digest
+from rules.service import RulesService, RulesSettings, ServiceConfig
 from rules.simulate import generate_month
 from rules.store import SqliteStore
 from tests.conftest import REPO
@@ -54,6 +59,8 @@ class Device:
         self.runs = 0
         self.skew_s = 0.0
         self.pace_s = 0.0
+        self.linger_until: Path | None = None  # answer resends and beat until it exists
+        self.count = len(events)
 
     def start(self) -> None:
         self.runs += 1
@@ -62,6 +69,8 @@ class Device:
         command = [sys.executable, "-m", "tests.support.chaos_device", str(self.journal)]
         command += [str(self.events_file), str(self.broker_file)]
         command += ["--pace-s", str(self.pace_s), "--skew-s", str(self.skew_s)]
+        if self.linger_until is not None:
+            command += ["--linger-until", str(self.linger_until), "--heartbeat-s", "0.5"]
         self.process = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=err)
 
     def kill(self) -> None:
@@ -99,7 +108,18 @@ class Device:
 
 
 class Hall:
-    def __init__(self, root: Path, ca: Listeners, *, events: int = 300, seed: int = 9) -> None:
+    def __init__(
+        self,
+        root: Path,
+        ca: Listeners,
+        *,
+        events: int = 300,
+        seed: int = 9,
+        instances: int = 1,
+        store: str | None = None,
+    ) -> None:
+        """`instances`: rules accounts (rules, rules-2, ...); `store`: a PostgreSQL URL for
+        the central store (default the SQLite file `db`)."""
         self.root = root
         sim = generate_month(MONTH, 3, seed=seed, site=SITE)
         chosen = sim.events[:events]
@@ -113,11 +133,17 @@ class Hall:
             DeviceAccount(site=SITE, id=name, role="station" if name.startswith("st-") else "agent")
             for name in by_device
         ]
-        self.broker = Mosquitto(Deployment(listeners=listeners, devices=accounts), root / "broker")
+        services = [*Deployment().services]
+        services += [
+            ServiceAccount(name=f"rules-{n}", role="rules") for n in range(2, instances + 1)
+        ]
+        deployment = Deployment(listeners=listeners, devices=accounts, services=services)
+        self.broker = Mosquitto(deployment, root / "broker")
         self.broker.start()
         self.policy_file, _ = sim.write(root / "sim")
         self.devices = {name: Device(self, name, evs) for name, evs in by_device.items()}
         self.db = root / "central" / "rules.db"
+        self.store_at: Path | str = store or self.db
         self.rules_log = root / "central" / "rules.log"
         self.rules_config = self._write_rules_config()
         self.rules: subprocess.Popen | None = None
@@ -151,8 +177,31 @@ class Hall:
         return path
 
     def passwords(self) -> list[str]:
-        users = [f"{SITE}.{name}" for name in self.devices] + ["rules", "viewer"]
+        users = [f"{SITE}.{name}" for name in self.devices]
+        users += [s.name for s in self.broker.deployment.services]
         return [self.broker.password(user) for user in users]
+
+    def service(
+        self, account: str = "rules", *, group: str | None = None, resend_after_s: float = 0.5
+    ) -> RulesService:
+        """A rules service instance in this process on the hall's store (started by the
+        caller), folding what came in every 0.2 s. It comes back to a restarted broker
+        after the devices do, as a busy central host may: a `$share` group's messages meet
+        no subscriber in between."""
+        broker = BrokerConfig(
+            port=self.broker.port,
+            username=account,
+            password=self.broker.password(account),
+            reconnect_min_s=4,
+            reconnect_max_s=4,
+        )
+        settings = RulesSettings(
+            db=self.store_at, policy=self.policy_file, group=group, client_id=f"chaos-{account}",
+            recompute_every_s=0.3, resend_after_s=resend_after_s,
+        )  # fmt: skip
+        service = RulesService(ServiceConfig(broker=broker, rules=settings))
+        service.delivery.every_s = 0.2
+        return service
 
     # -- the rules service -----------------------------------------------------------
     def start_rules(self, *, wait: bool = False) -> None:
@@ -186,10 +235,24 @@ class Hall:
         return MqttClient(config, f"{SITE}-{name}-direct")
 
     # -- running ---------------------------------------------------------------------
-    def start_devices(self, pace_s: float = 0.0) -> None:
+    def start_devices(self, pace_s: float = 0.0, linger_until: Path | None = None) -> None:
         for device in self.devices.values():
-            device.pace_s = pace_s
+            device.pace_s, device.linger_until = pace_s, linger_until
             device.start()
+
+    def wait_journaled_all(self, timeout_s: float = 30) -> None:
+        """Until every device has journaled all its events (a lingering one beats on)."""
+        for device in self.devices.values():
+            device.wait_journaled(device.count, timeout_s)
+
+    def wait_central(self, timeout_s: float = 30) -> set[str]:
+        """Until the centre holds every event journaled so far; what it still misses."""
+        deadline = time.monotonic() + timeout_s
+        while (missing := set(self.journaled()) - set(self.central())) and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.2)
+        return missing
 
     def chaos(self, seconds: float, rng: random.Random, action) -> int:
         """Call `action(rng)` at random moments for `seconds`; return how many times."""
@@ -219,9 +282,18 @@ class Hall:
 
     def central(self) -> dict[str, list[bytes]]:
         """The central store's events by id (a list, so a duplicate would show)."""
+        rows: dict[str, list[bytes]] = defaultdict(list)
+        if isinstance(self.store_at, str):
+            with psycopg.connect(self.store_at) as conn:
+                try:
+                    found = conn.execute('SELECT "id", "payload" FROM events').fetchall()
+                except psycopg.errors.UndefinedTable:
+                    return {}
+            for event_id, payload in found:
+                rows[event_id].append(payload.encode())
+            return rows
         if not self.db.exists():
             return {}
-        rows: dict[str, list[bytes]] = defaultdict(list)
         try:
             with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True) as conn:
                 for event_id, payload in conn.execute("SELECT id, payload FROM events"):
@@ -232,11 +304,18 @@ class Hall:
 
     def settle(self, timeout_s: float = 60) -> None:
         """Wait for the centre to hold every journaled event, then stop it (it flushes)."""
-        wanted = set(self.journaled())
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and not wanted <= set(self.central()):
-            time.sleep(0.2)
+        self.wait_central(timeout_s)
         self.stop_rules()
+
+    def backup(self) -> Path:
+        """A copy of the SQLite store, as a nightly backup takes it (SQLite's backup API)."""
+        copy = self.root / "central" / "backup.db"
+        _copy_database(self.db, copy)
+        return copy
+
+    def restore(self, copy: Path) -> None:
+        """Put a backup back in place of the store (with the service stopped)."""
+        _copy_database(copy, self.db)
 
     # -- the checks ------------------------------------------------------------------
     def verify(self) -> dict[str, int]:
@@ -253,7 +332,7 @@ class Hall:
         random.Random(1).shuffle(lines)
         policy = load_policy(self.policy_file)
         clean = SqliteStore(self.root / "replay.db", synchronous="OFF")
-        live = SqliteStore(self.db)
+        live = open_store(self.store_at)
         # The correction numbers the service announced are an input of the replay as well:
         # they keep the order in which violations became known (docs/rules.md, rule 23).
         for staff, numbers in live.numbers(MONTH).items():
@@ -289,3 +368,12 @@ class Hall:
         if self.rules is not None and self.rules.poll() is None:
             self.kill_rules()
         self.broker.stop()
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()

@@ -98,8 +98,10 @@ def test_device_clocks_skewed_both_ways(hall):
 def test_the_broker_keeps_plain_subscriptions_across_a_restart_but_not_shared_ones(
     hardened_broker,
 ):
-    """Why a single rules instance uses `group = ""` (docs/rules.md): if this starts to
-    fail, Mosquitto restores `$share` too and the caveat can go."""
+    """Why a single rules instance uses `group = ""` (docs/rules.md): a `$share` group's
+    subscription is not kept, so what devices publish before its instances are back is
+    dropped; the centre asks the devices for it again (tests/chaos/test_resend.py). If this
+    starts to fail, Mosquitto restores `$share` too."""
     from tests.mqtt_helpers import Collector, client, clock_event
 
     b = hardened_broker

@@ -1,6 +1,7 @@
 """A device process for the chaos suite: journal a file of events, publish them, drain.
 
     python -m tests.support.chaos_device JOURNAL EVENTS BROKER_JSON [--pace-s S] [--skew-s S]
+        [--linger-until FILE]
 
 EVENTS holds one device's contract payloads (one per line). Each is journaled (an event
 already in the journal keeps its first seq, so a restarted process simply starts over) and
@@ -8,6 +9,11 @@ printed as `J <payload as journaled>` once the journal has it durably (alerts th
 raises itself too), or `FULL <id>` when the journal refused it. `--skew-s` runs the device with its clock that far off: event times
 and the journal's own clock. At the end the process waits for its backlog to drain, prints
 what is still in the journal (alerts it raised itself, too) and `BACKLOG n`.
+
+`--linger-until FILE`: as a station or agent does, the device answers the centre's resend
+requests on its command topic (edge/resend.py) and, once it has journaled its events, sends
+a heartbeat status every `--heartbeat-s` (its latest journal number: a tail the centre
+never got shows) until FILE exists; then it drains and reports as above.
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ import msgspec
 
 from edge.journal import Journal, JournalFull
 from edge.publisher import JournalPublisher
+from edge.resend import resend_handler
 from mqtt import schema
 from mqtt.client import BrokerConfig, MqttClient
 from mqtt.ids import utc_now
+from mqtt.topics import Kind, device_topic
 
 
 def skewed(event: schema.Event, skew: timedelta) -> schema.Event:
@@ -62,6 +70,8 @@ def main() -> None:
     parser.add_argument("broker", type=Path)
     parser.add_argument("--pace-s", type=float, default=0.0)
     parser.add_argument("--skew-s", type=float, default=0.0)
+    parser.add_argument("--linger-until", type=Path)
+    parser.add_argument("--heartbeat-s", type=float, default=1.0)
     args = parser.parse_args()
     skew = timedelta(seconds=args.skew_s)
     events = [
@@ -69,8 +79,17 @@ def main() -> None:
     ]
     broker = BrokerConfig.model_validate(json.loads(args.broker.read_text()))
     site, device = events[0].site, events[0].device
-    journal = Journal(args.journal, site, device, now=lambda: utc_now() + skew)
-    client = MqttClient(broker, f"{site}-{device}").start(wait_s=None)
+    now = lambda: utc_now() + skew  # noqa: E731
+    journal = Journal(args.journal, site, device, now=now)
+    lingers = args.linger_until is not None
+    client = MqttClient(
+        broker,
+        f"{site}-{device}",
+        on_message=resend_handler(journal, site, device, now) if lingers else None,
+    )
+    if lingers:
+        client.subscribe(device_topic(site, device, Kind.COMMAND))
+    client.start(wait_s=None)
     publisher = JournalPublisher(journal, client).start()
     reported: set[str] = set()
     for event in events:
@@ -82,6 +101,11 @@ def main() -> None:
         emit("J", schema.encode(stored))
         report_own_alerts(journal, reported)
         time.sleep(args.pace_s)
+    role = "station" if device.startswith("st-") else "agent"
+    while lingers and not args.linger_until.exists():
+        heartbeat = schema.status_for(site, device, role, "online", now(), None)
+        emit("J", schema.encode(journal.append(heartbeat)))
+        time.sleep(args.heartbeat_s)
     publisher.stop(drain_s=120)
     for event in journal.events():
         emit("J", schema.encode(event))
