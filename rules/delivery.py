@@ -58,26 +58,45 @@ class Folded:
     gaps: list[tuple[int, int]]  # above `upto`, in order, the first ones
 
 
-def fold(upto: int | None, highest: int, seqs: Iterable[int]) -> Folded:
-    """Advance `upto` over the numbers received (all > 0). A device seen for the first
-    time starts where its first number is: the centre cannot ask for what was before it
-    (a journal older than the store, a store made after the devices)."""
-    received = sorted(set(seqs))
+def ranges_of(seqs: Iterable[int]) -> list[tuple[int, int]]:
+    """Numbers as the runs they make: [1, 2, 3, 7, 8] -> [(1, 3), (7, 8)]."""
+    runs: list[tuple[int, int]] = []
+    for seq in sorted(set(seqs)):
+        if runs and seq == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], seq)
+        else:
+            runs.append((seq, seq))
+    return runs
+
+
+def merged(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Ranges (first, last), overlapping or touching ones joined, in order."""
+    joined: list[tuple[int, int]] = []
+    for first, last in sorted(ranges):
+        if joined and first <= joined[-1][1] + 1:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], last))
+        else:
+            joined.append((first, last))
+    return joined
+
+
+def fold(upto: int | None, highest: int, received: Iterable[tuple[int, int]]) -> Folded:
+    """Advance `upto` over the ranges of numbers received (all > 0). A device seen for the
+    first time starts where its first number is: the centre cannot ask for what was before
+    it (a journal older than the store, a store made after the devices)."""
+    runs = merged(received)
     if upto is None:
-        upto = received[0] - 1 if received else 0
-    above = [s for s in received if s > upto]
-    highest = max([highest, upto, *above])
-    for seq in above:
-        if seq != upto + 1:
-            break
-        upto = seq
+        upto = runs[0][0] - 1 if runs else 0
+    above = [(max(first, upto + 1), last) for first, last in runs if last > upto]
+    highest = max([highest, upto, *(last for _, last in above)])
+    if above and above[0][0] == upto + 1:
+        upto = above.pop(0)[1]
     gaps, expected = [], upto + 1
-    for seq in (s for s in above if s > upto):
-        if seq > expected:
-            gaps.append((expected, seq - 1))
-            if len(gaps) == GAPS_PER_TICK:
-                break
-        expected = seq + 1
+    for first, last in above:
+        gaps.append((expected, first - 1))
+        expected = last + 1
+        if len(gaps) == GAPS_PER_TICK:
+            break
     return Folded(upto, highest, gaps)
 
 

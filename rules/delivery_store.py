@@ -1,8 +1,9 @@
 """What the centre has of each device's journal, in the rules store (SQLite and PostgreSQL
 share this SQL; `SqlStore` mixes it in). rules/delivery.py says what the numbers mean.
 
-Ingest only adds the numbers it receives to `delivery_seqs` (in the transaction that
-stores the events: one more insert per batch); `fold_deliveries` folds them into each
+Ingest only adds the numbers it receives to `delivery_ranges`, as the runs they make (in
+the transaction that stores the events: one more row per device and batch, as a burst
+from one device is one run); `fold_deliveries` folds them into each
 device's `delivery` row every few seconds, under a try-lock, so one instance of several
 does it at a time, and decides the resend requests in the same transaction.
 """
@@ -17,7 +18,16 @@ from typing import Any
 
 from mqtt import schema
 from mqtt.topics import CENTRAL
-from rules.delivery import GIVE_UP_AFTER, GRACE, Delivery, due, fold, requests_for
+from rules.delivery import (
+    GIVE_UP_AFTER,
+    GRACE,
+    Delivery,
+    due,
+    fold,
+    merged,
+    ranges_of,
+    requests_for,
+)
 from rules.stamps import stamp, unstamp
 
 DELIVERY_COLUMNS = (
@@ -46,6 +56,21 @@ def delivery_tables(text: str, integer: str) -> list[str]:
     ]
 
 
+def delivery_range_tables(text: str, integer: str) -> list[str]:
+    """Version 3: the numbers received kept as runs, not one row each (schema version 1's
+    `delivery_seqs` cost ingest a row per event)."""
+    return [
+        f"""CREATE TABLE IF NOT EXISTS delivery_ranges ("site" {text} NOT NULL,
+            "device" {text} NOT NULL, "first_seq" {integer} NOT NULL,
+            "last_seq" {integer} NOT NULL,
+            PRIMARY KEY ("site", "device", "first_seq", "last_seq"))""",
+        # `WHERE TRUE`: SQLite reads ON after a bare FROM as a join's.
+        'INSERT INTO delivery_ranges SELECT "site", "device", "seq", "seq" FROM delivery_seqs '
+        "WHERE TRUE ON CONFLICT DO NOTHING",
+        "DROP TABLE delivery_seqs",
+    ]
+
+
 def _delivery(row: Sequence[Any]) -> Delivery:
     site, device, upto, highest, lost, gap_since, resend_at, first, last, resends = row
     return Delivery(
@@ -71,10 +96,18 @@ class DeliveryQueries:
     def _hold(self, month: str, staff: str | None, wait: bool = True) -> bool: ...
 
     def _note_seqs(self, keys: Sequence[SeqKey]) -> None:
+        by_device: dict[tuple[str, str], list[int]] = {}
+        for site, device, seq in keys:
+            by_device.setdefault((site, device), []).append(seq)
+        self._note_ranges(
+            [(*key, *run) for key, seqs in by_device.items() for run in ranges_of(seqs)]
+        )
+
+    def _note_ranges(self, rows: Sequence[tuple[str, str, int, int]]) -> None:
         self._execute_many(
-            'INSERT INTO delivery_seqs ("site", "device", "seq") VALUES (?, ?, ?) '
-            "ON CONFLICT DO NOTHING",
-            sorted(set(keys)),
+            'INSERT INTO delivery_ranges ("site", "device", "first_seq", "last_seq") '
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            sorted(set(rows)),
         )
 
     def note_seqs(self, keys: Sequence[SeqKey]) -> None:
@@ -98,7 +131,7 @@ class DeliveryQueries:
                 ).fetchall()
                 if new:
                     counted += last - first + 1
-                    self._note_seqs([(site, device, seq) for seq in range(first, last + 1)])
+                    self._note_ranges([(site, device, first, last)])
             if counted:
                 self._execute(
                     'UPDATE delivery SET "lost" = "lost" + ? WHERE "site" = ? AND "device" = ?',
@@ -116,11 +149,7 @@ class DeliveryQueries:
             known = {
                 (r[0], r[1]): _delivery(r) for r in self._rows(f"SELECT {names} FROM delivery")
             }
-            received: dict[tuple[str, str], list[int]] = {}
-            for site, device, seq in self._rows(
-                'SELECT "site", "device", "seq" FROM delivery_seqs'
-            ):
-                received.setdefault((site, device), []).append(seq)
+            received = self._received()
             requests: list[Request] = []
             for key in sorted(set(known) | set(received)):
                 requests += self._fold_one(known.get(key), key, received.get(key, []), now, grace)
@@ -130,12 +159,12 @@ class DeliveryQueries:
         self,
         before: Delivery | None,
         key: tuple[str, str],
-        seqs: list[int],
+        runs: list[tuple[int, int]],
         now: datetime,
         grace: timedelta,
     ) -> list[Request]:
         site, device = key
-        folded = fold(before.upto if before else None, before.highest if before else 0, seqs)
+        folded = fold(before.upto if before else None, before.highest if before else 0, runs)
         moved = before is None or folded.upto != before.upto
         gap = folded.upto < folded.highest
         # A gap opens when `upto` moves, or above an `upto` that stays (no gap before).
@@ -166,12 +195,20 @@ class DeliveryQueries:
                                now, first, last, row.resends + 1)  # fmt: skip
         if before is None or row != before:
             self._save_delivery(row, before is None)
-        if seqs and min(seqs) <= folded.upto:
+        if runs and min(last for _, last in runs) <= folded.upto:
             self._execute(
-                'DELETE FROM delivery_seqs WHERE "site" = ? AND "device" = ? AND "seq" <= ?',
+                'DELETE FROM delivery_ranges WHERE "site" = ? AND "device" = ? AND "last_seq" <= ?',
                 [site, device, folded.upto],
             )
         return asked
+
+    def _received(self, site: str | None = None) -> dict[tuple[str, str], list[tuple[int, int]]]:
+        where, params = ('WHERE "site" = ?', [site]) if site else ("", [])
+        received: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        query = f'SELECT "site", "device", "first_seq", "last_seq" FROM delivery_ranges {where}'
+        for where_, device, first, last in self._rows(query, params):
+            received.setdefault((where_, device), []).append((first, last))
+        return received
 
     def _save_delivery(self, row: Delivery, new: bool) -> None:
         values = [
@@ -198,23 +235,24 @@ class DeliveryQueries:
         the last request."""
         names = ", ".join(f'd."{c}"' for c in DELIVERY_COLUMNS)
         where, params = ('WHERE d."site" = ?', [site]) if site else ("", [])
-        above = (
-            'SELECT COUNT(*) FROM delivery_seqs s WHERE s."site" = d."site" '
-            'AND s."device" = d."device" AND s."seq" > d."upto"'
-        )
         lost_at = (
             'SELECT MAX(l."noted") FROM delivery_lost l WHERE l."site" = d."site" '
             'AND l."device" = d."device"'
         )
         rows = self._rows(
-            f"SELECT {names}, ({above}), ({lost_at}) FROM delivery d {where} "
-            'ORDER BY d."site", d."device"',
+            f'SELECT {names}, ({lost_at}) FROM delivery d {where} ORDER BY d."site", d."device"',
             params,
         )
-        return [
-            replace(_delivery(r[:-2]), above=r[-2], lost_at=unstamp(r[-1]) if r[-1] else None)
-            for r in rows
-        ]
+        received = self._received(site)
+        found = []
+        for r in rows:
+            row = _delivery(r[:-1])
+            runs = merged(received.get((row.site, row.device), []))
+            above = sum(
+                last - max(first, row.upto + 1) + 1 for first, last in runs if last > row.upto
+            )
+            found.append(replace(row, above=above, lost_at=unstamp(r[-1]) if r[-1] else None))
+        return found
 
     def lost_ranges(self, site: str, device: str) -> list[tuple[int, int, str]]:
         rows = self._rows(

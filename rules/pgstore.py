@@ -49,7 +49,7 @@ class PostgresStore(SqlStore):
             + notify_tables(TEXT, "BIGSERIAL PRIMARY KEY")
             + alert_tables(TEXT)
             + delivery_tables(TEXT, "BIGINT"),
-            later_versions(TEXT, "DOUBLE PRECISION"),
+            later_versions(TEXT, "DOUBLE PRECISION", "BIGINT"),
             TEXT,
         )
 

@@ -32,7 +32,12 @@ from mqtt.schema import LeaveKind
 from rules.account_store import AccountQueries, account_tables
 from rules.alert_store import AlertQueries, AlertState, alert_tables
 from rules.delivery import Delivery
-from rules.delivery_store import DeliveryQueries, delivery_tables, seqs_of
+from rules.delivery_store import (
+    DeliveryQueries,
+    delivery_range_tables,
+    delivery_tables,
+    seqs_of,
+)
 from rules.directory import Directory
 from rules.directory_store import DirectoryEdit, DirectoryTables, directory_tables
 from rules.engine import ViolationRecord, event_time
@@ -530,13 +535,14 @@ def tables(text: str, real: str, serial: str) -> list[str]:
     ]
 
 
-def later_versions(text: str, real: str) -> list[Migration]:
+def later_versions(text: str, real: str, integer: str) -> list[Migration]:
     """The rules store's schema versions after the first, in a backend's types. A schema
     change is a version appended here: version 1 is what the first release made."""
     return [
         Migration(
             2, "lookalike pairs of people (face templates close)", lookalike_tables(text, real)
         ),
+        Migration(3, "journal numbers received kept as runs", delivery_range_tables(text, integer)),
     ]
 
 
@@ -1028,7 +1034,7 @@ class SqliteStore(SqlStore):
             + notify_tables("TEXT", "INTEGER PRIMARY KEY")
             + alert_tables("TEXT")
             + delivery_tables("TEXT", "INTEGER"),
-            later_versions("TEXT", "FLOAT"),
+            later_versions("TEXT", "FLOAT", "INTEGER"),
             "TEXT",
         )
 

@@ -16,7 +16,7 @@ from edge.resend import answer_resend
 from mqtt import schema
 from mqtt.client import topic_for
 from mqtt.topics import CENTRAL
-from rules.delivery import GIVE_UP_AFTER, GRACE, fold, retry_after
+from rules.delivery import GIVE_UP_AFTER, GRACE, fold, ranges_of, retry_after
 from tests.journal_helpers import activity_event, unique_site
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -24,14 +24,22 @@ T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 # -- folding (pure) ----------------------------------------------------------------------
 def test_fold_advances_over_what_is_contiguous_and_names_the_gaps():
-    folded = fold(0, 0, [1, 2, 3, 5, 6, 9])
+    folded = fold(0, 0, ranges_of([1, 2, 3, 5, 6, 9]))
     assert (folded.upto, folded.highest, folded.gaps) == (3, 9, [(4, 4), (7, 8)])
-    later = fold(folded.upto, folded.highest, [4, 5, 6, 7, 8, 9])
+    later = fold(folded.upto, folded.highest, ranges_of([4, 5, 6, 7, 8, 9]))
     assert (later.upto, later.highest, later.gaps) == (9, 9, [])
+    # Runs received twice, overlapping, or below `upto` change nothing.
+    again = fold(3, 9, [(1, 3), (5, 6), (5, 6), (6, 6), (9, 9)])
+    assert (again.upto, again.gaps) == (3, [(4, 4), (7, 8)])
+
+
+def test_numbers_are_noted_as_the_runs_they_make():
+    assert ranges_of([7, 1, 2, 3, 8, 2]) == [(1, 3), (7, 8)]
+    assert ranges_of([]) == []
 
 
 def test_a_device_seen_first_starts_where_its_first_number_is():
-    assert fold(None, 0, [40, 41, 43]).upto == 41  # nothing before 40 is asked for
+    assert fold(None, 0, [(40, 41), (43, 43)]).upto == 41  # nothing before 40 is asked for
     assert fold(None, 0, []).upto == 0
 
 
