@@ -1,31 +1,29 @@
 """What the centre has of each device's journal, in the rules store (SQLite and PostgreSQL
 share this SQL; `SqlStore` mixes it in). rules/delivery.py says what the numbers mean.
 
-Ingest only adds the numbers it receives to `delivery_ranges`, as the runs they make (in
-the transaction that stores the events: one more row per device and batch, as a burst
-from one device is one run); `fold_deliveries` folds them into each
+Ingest notes the numbers it stored in `delivery_ranges`, as the runs they make, with each
+of its flushes (a row per device and flush, never per event: rules/ingest.py), the device
+config sender those of acks and enrolments; `fold_deliveries` folds them into each
 device's `delivery` row every few seconds, under a try-lock, so one instance of several
 does it at a time, and decides the resend requests in the same transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from mqtt import schema
-from mqtt.topics import CENTRAL
 from rules.delivery import (
     GIVE_UP_AFTER,
     GRACE,
     Delivery,
+    Run,
     due,
     fold,
     merged,
-    ranges_of,
     requests_for,
 )
 from rules.stamps import stamp, unstamp
@@ -34,7 +32,6 @@ DELIVERY_COLUMNS = (
     "site", "device", "upto", "highest", "lost", "gap_since", "resend_at", "resend_first",
     "resend_last", "resends",
 )  # fmt: skip
-SeqKey = tuple[str, str, int]  # site, device, seq
 Request = tuple[str, str, int, int]  # site, device, first, last
 
 
@@ -81,11 +78,6 @@ def _delivery(row: Sequence[Any]) -> Delivery:
     )  # fmt: skip
 
 
-def seqs_of(events: Iterable[schema.Event]) -> list[SeqKey]:
-    """The journal numbers of devices' events (a will's 0 is none)."""
-    return [(e.site, e.device, e.seq) for e in events if e.seq > 0 and e.device != CENTRAL]
-
-
 class DeliveryQueries:
     """Delivery's queries over `SqlStore`'s connection and transactions."""
 
@@ -95,25 +87,17 @@ class DeliveryQueries:
     def _transaction(self) -> AbstractContextManager[None]: ...
     def _hold(self, month: str, staff: str | None, wait: bool = True) -> bool: ...
 
-    def _note_seqs(self, keys: Sequence[SeqKey]) -> None:
-        by_device: dict[tuple[str, str], list[int]] = {}
-        for site, device, seq in keys:
-            by_device.setdefault((site, device), []).append(seq)
-        self._note_ranges(
-            [(*key, *run) for key, seqs in by_device.items() for run in ranges_of(seqs)]
-        )
-
-    def _note_ranges(self, rows: Sequence[tuple[str, str, int, int]]) -> None:
+    def _note_runs(self, runs: Sequence[Run]) -> None:
         self._execute_many(
             'INSERT INTO delivery_ranges ("site", "device", "first_seq", "last_seq") '
             "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            sorted(set(rows)),
+            runs,
         )
 
-    def note_seqs(self, keys: Sequence[SeqKey]) -> None:
-        """Numbers received outside ingest (a device's acks and enrolments)."""
+    def note_runs(self, runs: Sequence[Run]) -> None:
+        """Journal numbers received, as runs (rules.delivery.Received)."""
         with self._transaction():
-            self._note_seqs(keys)
+            self._note_runs(runs)
 
     def record_lost(
         self, site: str, device: str, ranges: Sequence[tuple[int, int]], at: datetime, why: str
@@ -131,7 +115,7 @@ class DeliveryQueries:
                 ).fetchall()
                 if new:
                     counted += last - first + 1
-                    self._note_ranges([(site, device, first, last)])
+                    self._note_runs([(site, device, first, last)])
             if counted:
                 self._execute(
                     'UPDATE delivery SET "lost" = "lost" + ? WHERE "site" = ? AND "device" = ?',

@@ -28,7 +28,7 @@ import msgspec
 from base.printable import printable
 from mqtt import schema, topics
 from mqtt.topics import CENTRAL, Kind
-from rules.delivery_store import seqs_of
+from rules.delivery import Received
 from rules.directory import Directory, DirectorySource, StaffMember
 from rules.gallery_store import (
     GalleryEntry,
@@ -149,7 +149,7 @@ class DeviceConfigSender:
         except schema.PayloadError as exc:
             self.dead_letter(topic, payload, exc.reason)
         else:
-            self.store.note_seqs(seqs_of([event]))
+            self.store.note_runs(Received.of([event]))
             if isinstance(event, schema.Ack) and self._ours(event.site):
                 self.take_ack(event)
             elif isinstance(event, schema.Enrolment) and self._ours(event.site):

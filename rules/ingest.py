@@ -26,6 +26,7 @@ from mqtt import schema, topics
 from mqtt.ids import utc_now
 from mqtt.topics import Kind
 from rules.attribution import refusal
+from rules.delivery import Received
 from rules.directory import Directory, DirectorySource
 from rules.engine import ViolationRecord, event_time
 from rules.policy import Policy
@@ -112,6 +113,10 @@ class Ingest:
         self._last_prune: datetime | None = None
         self.inbox: queue.Queue[Message | BrokerLost] = queue.Queue()
         self.dirty: set[tuple[str, str]] = set()
+        # Journal numbers stored since they were last noted (rules/delivery_store.py): noted
+        # with each flush, not in every batch's transaction, which would cost ingest a row
+        # per event. Lost with the process, they are only asked for again: no harm.
+        self.received = Received()
         self.stored = self.duplicates = self.rejected = self.failures = 0
         self.unannounced = 0  # dead letters stored but not announced (rate limit)
         self._unlogged = 0
@@ -169,6 +174,8 @@ class Ingest:
         punches = any(isinstance(event, schema.Punch) for event in valid)
         before = self.store.first_punches() if punches else {}
         new = self.store.add_events(valid, lambda event: marks[event.id], arrivals=arrivals)
+        # Duplicates too: a number stored before it was noted (an upgrade, a restart).
+        self.received.add(valid)
         self.stored += len(new)
         self.duplicates += len(valid) - len(new)
         if punches:
@@ -292,6 +299,7 @@ class Ingest:
         if self._unlogged:
             log.warning("%d more dead letters stored, not announced (rate limit)", self._unlogged)
             self._unlogged = 0
+        self.note_received()
         now = self.now()
         if self._last_prune is None or now - self._last_prune >= PRUNE_EVERY:
             self._last_prune = now
@@ -328,6 +336,18 @@ class Ingest:
                 return n
             self.announce(*change)
         return len(work)
+
+    def note_received(self) -> None:
+        """Note the journal numbers stored since the last time; kept for a retry if the
+        store fails."""
+        runs = self.received.take()
+        if not runs:
+            return
+        try:
+            self.store.note_runs(runs)
+        except Exception:
+            log.exception("could not note %d runs of journal numbers; will retry", len(runs))
+            self.received.put_back(runs)
 
     def recompute_all(self, month: str) -> None:
         """Start-up: bring a whole month up to date (events may have come in while down)."""

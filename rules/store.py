@@ -32,12 +32,7 @@ from mqtt.schema import LeaveKind
 from rules.account_store import AccountQueries, account_tables
 from rules.alert_store import AlertQueries, AlertState, alert_tables
 from rules.delivery import Delivery
-from rules.delivery_store import (
-    DeliveryQueries,
-    delivery_range_tables,
-    delivery_tables,
-    seqs_of,
-)
+from rules.delivery_store import DeliveryQueries, delivery_range_tables, delivery_tables
 from rules.directory import Directory
 from rules.directory_store import DirectoryEdit, DirectoryTables, directory_tables
 from rules.engine import ViolationRecord, event_time
@@ -141,6 +136,11 @@ class Store(Protocol):
     (the central gallery's queries are rules.gallery_store's, the console's accounts
     rules.account_store's, the notifications' outbox rules.notify_store's, which both
     stores have)."""
+
+    def note_runs(self, runs: Sequence[tuple[str, str, int, int]]) -> None: ...
+    def record_lost(
+        self, site: str, device: str, ranges: Sequence[tuple[int, int]], at: datetime, why: str
+    ) -> int: ...
 
     def add_events(
         self,
@@ -682,8 +682,6 @@ class SqlStore(
                 )
                 stored.update(i for (i,) in cursor.fetchall())
             new = [event for event in ordered if event.id in stored]
-            # Duplicates too: a number may have been stored before it was noted (an upgrade).
-            self._note_seqs(seqs_of(ordered))
             self._note_first_punches(new)
             if affected is not None:
                 self._mark_pending(sorted({key for key in map(affected, new) if key}))

@@ -16,7 +16,7 @@ from edge.resend import answer_resend
 from mqtt import schema
 from mqtt.client import topic_for
 from mqtt.topics import CENTRAL
-from rules.delivery import GIVE_UP_AFTER, GRACE, fold, ranges_of, retry_after
+from rules.delivery import GIVE_UP_AFTER, GRACE, Received, fold, retry_after
 from tests.journal_helpers import activity_event, unique_site
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -24,9 +24,9 @@ T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 # -- folding (pure) ----------------------------------------------------------------------
 def test_fold_advances_over_what_is_contiguous_and_names_the_gaps():
-    folded = fold(0, 0, ranges_of([1, 2, 3, 5, 6, 9]))
+    folded = fold(0, 0, [(1, 3), (5, 6), (9, 9)])
     assert (folded.upto, folded.highest, folded.gaps) == (3, 9, [(4, 4), (7, 8)])
-    later = fold(folded.upto, folded.highest, ranges_of([4, 5, 6, 7, 8, 9]))
+    later = fold(folded.upto, folded.highest, [(4, 9)])
     assert (later.upto, later.highest, later.gaps) == (9, 9, [])
     # Runs received twice, overlapping, or below `upto` change nothing.
     again = fold(3, 9, [(1, 3), (5, 6), (5, 6), (6, 6), (9, 9)])
@@ -34,8 +34,18 @@ def test_fold_advances_over_what_is_contiguous_and_names_the_gaps():
 
 
 def test_numbers_are_noted_as_the_runs_they_make():
-    assert ranges_of([7, 1, 2, 3, 8, 2]) == [(1, 3), (7, 8)]
-    assert ranges_of([]) == []
+    site = unique_site()
+    numbers = [("ws-02", 7), ("ws-01", 1), ("ws-01", 2), ("ws-01", 3), ("ws-02", 8),
+               ("ws-01", 2), ("ws-02", 4), ("ws-01", 0)]  # fmt: skip
+    events = [_with_seq(activity_event(site, device), seq) for device, seq in numbers]
+    received = Received()
+    received.add(events[:4])
+    received.add(events[4:])
+    assert sorted(received.take()) == [
+        (site, "ws-01", 1, 3), (site, "ws-01", 2, 2), (site, "ws-02", 4, 4),
+        (site, "ws-02", 7, 8),
+    ]  # fmt: skip
+    assert received.take() == []
 
 
 def test_a_device_seen_first_starts_where_its_first_number_is():
@@ -49,13 +59,19 @@ def test_requests_back_off_up_to_an_hour():
 
 
 # -- the store, on both backends ---------------------------------------------------------
+def arrived(store, events: list[schema.Event]) -> None:
+    """Stored and their numbers noted, as ingest does (rules/ingest.py)."""
+    store.add_events(events)
+    store.note_runs(Received.of(events))
+
+
 def _with_seq(e: schema.Activity, seq: int) -> schema.Activity:
     return msgspec.structs.replace(e, seq=seq)
 
 
 def test_a_gap_is_asked_for_after_the_grace_and_filled_by_the_resend(store):
     site = unique_site()
-    store.add_events([_with_seq(activity_event(site, "ws-01"), s) for s in (1, 2, 5, 6)])
+    arrived(store, [_with_seq(activity_event(site, "ws-01"), s) for s in (1, 2, 5, 6)])
     assert store.fold_deliveries(T0) == []  # a gap, but it may still be on its way
     [d] = store.deliveries(site)
     assert (d.upto, d.highest, d.missing, d.gap_since) == (2, 6, 2, T0)
@@ -64,7 +80,7 @@ def test_a_gap_is_asked_for_after_the_grace_and_filled_by_the_resend(store):
     assert store.fold_deliveries(later + timedelta(seconds=5)) == []  # asked: wait for it
     [d] = store.deliveries(site)
     assert (d.resend_first, d.resend_last, d.resends, d.resend_at) == (3, 4, 1, later)
-    store.add_events([_with_seq(activity_event(site, "ws-01"), s) for s in (3, 4)])
+    arrived(store, [_with_seq(activity_event(site, "ws-01"), s) for s in (3, 4)])
     assert store.fold_deliveries(later + timedelta(seconds=10)) == []
     [d] = store.deliveries(site)
     assert (d.upto, d.missing, d.gap_since, d.resends) == (6, 0, None, 0)
@@ -75,9 +91,9 @@ def test_a_gap_opening_above_an_unmoved_delivery_is_asked_for_too(store):
     """Everything delivered, then only later numbers arrive (the entries between lost by a
     broker, or a store restored from a backup): the gap opens without `upto` moving."""
     site = unique_site()
-    store.add_events([_with_seq(activity_event(site, "ws-01"), s) for s in (1, 2)])
+    arrived(store, [_with_seq(activity_event(site, "ws-01"), s) for s in (1, 2)])
     store.fold_deliveries(T0)
-    store.add_events([_with_seq(activity_event(site, "ws-01"), 9)])
+    arrived(store, [_with_seq(activity_event(site, "ws-01"), 9)])
     assert store.fold_deliveries(T0 + timedelta(seconds=1)) == []
     [d] = store.deliveries(site)
     assert (d.upto, d.highest, d.gap_since) == (2, 9, T0 + timedelta(seconds=1))
@@ -86,11 +102,11 @@ def test_a_gap_opening_above_an_unmoved_delivery_is_asked_for_too(store):
 
 def test_what_the_device_no_longer_has_is_counted_lost_once_and_delivery_moves_on(store):
     site = unique_site()
-    store.add_events([_with_seq(activity_event(site, "st-01"), s) for s in (1, 9)])
+    arrived(store, [_with_seq(activity_event(site, "st-01"), s) for s in (1, 9)])
     store.fold_deliveries(T0)
     assert store.record_lost(site, "st-01", [(2, 5), (7, 8)], T0, "no longer on the device") == 6
     assert store.record_lost(site, "st-01", [(2, 5)], T0, "no longer on the device") == 0
-    store.add_events([_with_seq(activity_event(site, "st-01"), 6)])
+    arrived(store, [_with_seq(activity_event(site, "st-01"), 6)])
     store.fold_deliveries(T0 + timedelta(seconds=1))
     [d] = store.deliveries(site)
     assert (d.upto, d.lost, d.missing) == (9, 6, 0)
@@ -101,7 +117,7 @@ def test_what_the_device_no_longer_has_is_counted_lost_once_and_delivery_moves_o
 
 def test_a_gap_never_filled_is_recorded_lost_after_the_last_request(store):
     site = unique_site()
-    store.add_events([_with_seq(activity_event(site, "ws-01"), s) for s in (1, 3)])
+    arrived(store, [_with_seq(activity_event(site, "ws-01"), s) for s in (1, 3)])
     now = T0
     store.fold_deliveries(now)
     for _ in range(GIVE_UP_AFTER):
@@ -120,8 +136,8 @@ def test_a_gap_never_filled_is_recorded_lost_after_the_last_request(store):
 def test_duplicates_and_wills_do_not_count_and_acks_are_noted_beside_ingest(store):
     site = unique_site()
     first = _with_seq(activity_event(site, "ws-01"), 1)
-    store.add_events([first, first, _with_seq(activity_event(site, "ws-01"), 0)])
-    store.note_seqs([(site, "ws-01", 2)])  # an ack, taken by the device config sender
+    arrived(store, [first, first, _with_seq(activity_event(site, "ws-01"), 0)])
+    store.note_runs([(site, "ws-01", 2, 2)])  # an ack, taken by the device config sender
     store.fold_deliveries(T0)
     [d] = store.deliveries(site)
     assert (d.upto, d.highest) == (2, 2)

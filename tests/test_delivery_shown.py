@@ -10,7 +10,7 @@ import msgspec
 
 from mqtt import schema
 from rules import render
-from rules.delivery import GRACE, Delivery
+from rules.delivery import GRACE, Delivery, Received
 from rules.html_report import inspection_html
 from rules.inspection import inspect_day, load_inspection
 from rules.store import DeviceSeen
@@ -76,6 +76,7 @@ def test_the_inspection_reads_deliveries_from_the_store(store):
         for seq in (1, 2, 3, 7)
     ]  # fmt: skip
     store.add_events([*punches, status])
+    store.note_runs(Received.of([*punches, status]))  # as ingest does with each flush
     noted = at("10:00").astimezone(UTC)
     store.fold_deliveries(noted)
     assert store.record_lost(SITE, "st-01", [(4, 5)], noted, "no longer on the device") == 2
