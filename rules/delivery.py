@@ -25,7 +25,7 @@ GRACE = timedelta(seconds=60)  # a gap younger than this is still on its way
 RETRY = timedelta(seconds=60)  # an unanswered request is asked again after this, doubling
 MAX_RETRY = timedelta(hours=1)
 GIVE_UP_AFTER = 6  # requests for one gap the device never answers: then it counts as lost
-GAPS_PER_TICK = 10  # requests one device is sent at once
+GAPS_PER_TICK = 10  # gaps a fold names, the first of which is asked for
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +149,9 @@ def due(delivery: Delivery, now: datetime, grace: timedelta = GRACE) -> bool:
     return now - delivery.resend_at >= retry_after(delivery.resends)
 
 
-def requests_for(gaps: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The ranges to ask for, each within what one request may name."""
-    return [(first, min(last, first + MAX_RESEND - 1)) for first, last in gaps]
+def request_for(gaps: list[tuple[int, int]]) -> tuple[int, int]:
+    """The range to ask for: the first gap, as much of it as one request may name. One
+    request a device at a time, so the centre knows what it has asked for (and lets its
+    answer past the device's quota: rules/ingest.py)."""
+    first, last = gaps[0]
+    return first, min(last, first + MAX_RESEND - 1)

@@ -24,7 +24,7 @@ from rules.delivery import (
     due,
     fold,
     merged,
-    requests_for,
+    request_for,
 )
 from rules.stamps import stamp, unstamp
 
@@ -173,8 +173,8 @@ class DeliveryQueries:
                     f"not received after {GIVE_UP_AFTER} requests",
                 )
             else:
-                asked = [(site, device, a, b) for a, b in requests_for(folded.gaps)]
-                first, last = asked[0][2], asked[0][3]
+                first, last = request_for(folded.gaps)
+                asked = [(site, device, first, last)]
                 row = Delivery(site, device, row.upto, row.highest, row.lost, row.gap_since,
                                now, first, last, row.resends + 1)  # fmt: skip
         if before is None or row != before:
@@ -237,6 +237,14 @@ class DeliveryQueries:
             )
             found.append(replace(row, above=above, lost_at=unstamp(r[-1]) if r[-1] else None))
         return found
+
+    def outstanding_requests(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """Per device, the range last asked for while it is not yet delivered."""
+        rows = self._rows(
+            'SELECT "site", "device", "resend_first", "resend_last" FROM delivery '
+            'WHERE "resend_last" IS NOT NULL AND "upto" < "resend_last"'
+        )
+        return {(site, device): (first, last) for site, device, first, last in rows}
 
     def lost_ranges(self, site: str, device: str) -> list[tuple[int, int, str]]:
         rows = self._rows(

@@ -117,6 +117,9 @@ class Ingest:
         # with each flush, not in every batch's transaction, which would cost ingest a row
         # per event. Lost with the process, they are only asked for again: no harm.
         self.received = Received()
+        # Per device, the range the centre last asked it to send again (refreshed with each
+        # flush): its answer does not count against the device's quota.
+        self._asked: dict[tuple[str, str], tuple[int, int]] = {}
         self.stored = self.duplicates = self.rejected = self.failures = 0
         self.unannounced = 0  # dead letters stored but not announced (rate limit)
         self._unlogged = 0
@@ -238,6 +241,9 @@ class Ingest:
         source = (event.site, event.device)
         if source not in self._quotas:
             self._quotas[source] = TokenBucket(rate, burst)
+        asked = self._asked.get(source)
+        if asked is not None and asked[0] <= event.seq <= asked[1]:
+            return mark  # an answer to the centre's own request: it has asked for this much
         if not self._quotas[source].allow():
             raise schema.PayloadError(
                 f"{event.site}/{event.device} is over its quota ({burst} events at once, "
@@ -338,13 +344,13 @@ class Ingest:
         return len(work)
 
     def note_received(self) -> None:
-        """Note the journal numbers stored since the last time; kept for a retry if the
-        store fails."""
+        """Note the journal numbers stored since the last time (kept for a retry if the
+        store fails), and learn what the centre has asked devices for since."""
         runs = self.received.take()
-        if not runs:
-            return
         try:
-            self.store.note_runs(runs)
+            if runs:
+                self.store.note_runs(runs)
+            self._asked = self.store.outstanding_requests()
         except Exception:
             log.exception("could not note %d runs of journal numbers; will retry", len(runs))
             self.received.put_back(runs)

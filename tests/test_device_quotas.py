@@ -16,6 +16,7 @@ import msgspec
 
 from mqtt import schema
 from mqtt.client import BrokerConfig, topic_for
+from rules.delivery import GRACE
 from rules.ingest import Ingest
 from rules.recompute import recompute_person_month
 from rules.service import RulesService, RulesSettings, ServiceConfig
@@ -121,3 +122,28 @@ def test_events_past_the_retention_period_are_pruned_and_their_month_stands(stor
 
 def _order(record):
     return (record.staff_id, record.at, record.rule)
+
+
+def test_the_answer_to_the_centres_own_request_is_not_held_to_the_quota(store):
+    """A device that caught up on its burst is asked to send a gap again: what it sends of
+    the range asked for is stored whole; anything else it sends is held to its quota."""
+    ingest = Ingest(store, policy(), source_of(), device_quota=(1e-9, 3))
+    numbered = [
+        msgspec.structs.replace(activity("10:00", 1, device="ws-1"), seq=n) for n in range(1, 15)
+    ]
+    first = [numbered[0], numbered[1], numbered[12]]  # 1, 2 and 13: 3-12 missing
+    for event in first:
+        ingest.handle(topic_for(event), schema.encode(event))
+    ingest.drain(timeout_s=0)
+    ingest.note_received()
+    now = datetime.now(UTC)
+    store.fold_deliveries(now)
+    asked = store.fold_deliveries(now + GRACE)
+    assert asked == [("hall-01", "ws-1", 3, 12)]
+    ingest.note_received()  # learns what was asked
+    for event in [*numbered[2:12], numbered[13]]:  # 3-12 asked for, 14 not
+        ingest.handle(topic_for(event), schema.encode(event))
+    while ingest.drain(timeout_s=0):
+        pass
+    assert ingest.stored == 13  # the burst of 3, and the 10 asked for
+    assert "hall-01/ws-1 is over its quota" in store.dead_letters(limit=1)[0].reason
