@@ -183,7 +183,13 @@ def start_devices(
                 if event.device in mine:
                     out.write(event.device.encode() + b"\t" + schema.encode(event) + b"\n")
         processes.append(Devices(path))
-    wait_for(lambda: all("READY" in p.said for p in processes), 600, "devices ready")
+
+    def ready() -> bool:
+        if failed := [p for p in processes if p.process.poll() is not None]:
+            raise RuntimeError(f"a device process exited with {failed[0].process.returncode}")
+        return all("READY" in p.said for p in processes)
+
+    wait_for(ready, 600, "devices ready")
     return processes
 
 
@@ -468,7 +474,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=5.0, help="the office day in minutes")
     parser.add_argument("--instances", type=int, default=3, help="rules instances")
     parser.add_argument("--offline", type=float, default=0.2, help="share offline first half")
-    parser.add_argument("--per-process", type=int, default=250, help="devices per process")
+    parser.add_argument("--per-process", type=int, default=100, help="devices per process")
     parser.add_argument("--every", type=float, default=0.0, help="seconds between rows")
     parser.add_argument(
         "--drain-timeout", type=float, default=900.0, help="seconds at most after the day"

@@ -14,6 +14,7 @@ ends the process.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -32,6 +33,10 @@ from mqtt.topics import Kind, device_topic
 # A journal's size bound; the journal sets an eighth of it aside on disk (its reserve).
 JOURNAL_BYTES = 2 * 1024 * 1024
 REPORT_EVERY_S = 0.5
+# paho waits on its sockets with select(): a socket numbered from 1024 on is never served
+# (it reconnects for ever without a word), so every device's must stay below.
+FD_SETSIZE = 1024
+FDS_PER_CONNECTION = 3  # the socket, and paho's socket pair to wake its loop
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,12 @@ def main() -> None:
         device.journal.append(schema.status_for(header.site, name, role, "online", first))
         device.publisher.start()  # publishes once its client is connected
     journaled = len(devices)
+    highest = max(int(fd) for fd in os.listdir("/proc/self/fd"))
+    if highest + FDS_PER_CONNECTION * len(devices) >= FD_SETSIZE:
+        sys.exit(
+            f"{len(devices)} devices in one process need file descriptors from {FD_SETSIZE} "
+            "on, which paho's select() never serves: fewer devices a process (--per-process)"
+        )
     say("READY")
     t0 = float(sys.stdin.readline().split()[1])
     offline = set(header.offline)
