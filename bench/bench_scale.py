@@ -55,15 +55,22 @@ RECOMPUTE_EVERY_S = 2.0  # rules service default (held back to 3600 s during a b
 
 
 def start_instances(
-    count: int, db: str, policy_file: Path, port: int, workdir: Path
+    count: int,
+    db: str,
+    policy_file: Path,
+    port: int,
+    workdir: Path,
+    settings: str = "recompute_every_s = 3600\n",
 ) -> list[subprocess.Popen]:
+    """`count` instances in one group; `settings` are more [rules] lines (by default,
+    recomputation held back)."""
     processes, logs = [], []
     for n in range(count):
         config = workdir / f"rules-{count}-{n}.toml"
         config.write_text(
             f'[broker]\nport = {port}\npersistent_session = false\n[rules]\ndb = "{db}"\n'
             f'policy = "{policy_file}"\ngroup = "bench"\nclient_id = "bench-{count}-{n}"\n'
-            "recompute_every_s = 3600\n"
+            + settings
         )
         log = workdir / f"rules-{count}-{n}.log"
         with log.open("wb") as out:

@@ -171,28 +171,52 @@ class _Month:
                 )
 
 
-def generate_month(
-    month: str, staff_count: int, *, seed: int = 1, site: str = "hall-01"
-) -> Simulation:
-    """A month (YYYY-MM) of a hall with `staff_count` staff, windows of five."""
+def _hall(month: str, staff_count: int, site: str) -> Simulation:
+    """A hall of `staff_count` staff in windows of five (no events yet)."""
     staff = [f"S{n:05d}" for n in range(1, staff_count + 1)]
     windows = {
         f"w{n // PER_WINDOW + 1:04d}": staff[n : n + PER_WINDOW]
         for n in range(0, staff_count, PER_WINDOW)
     }
-    sim = Simulation(site, month, windows)
+    return Simulation(site, month, windows)
+
+
+def station_of(index: int) -> str:
+    """The clock station of the `index`th staff member (one per PER_STATION staff)."""
+    return f"st-{index // PER_STATION + 1:02d}"
+
+
+def generate_month(
+    month: str, staff_count: int, *, seed: int = 1, site: str = "hall-01"
+) -> Simulation:
+    """A month (YYYY-MM) of a hall with `staff_count` staff, windows of five."""
+    sim = _hall(month, staff_count, site)
+    staff = [s for members in sim.windows.values() for s in members]
     run = _Month(sim, sim.policy(), seed)
     first = datetime.combine(month_days(month)[0], time(7), run.zone)
-    devices = {f"st-{n // PER_STATION + 1:02d}": "station" for n in range(staff_count)}
+    devices = {station_of(n): "station" for n in range(staff_count)}
     devices |= {f"ws-{s.lower()}": "agent" for s in staff}
     for device, role in devices.items():
         run.emit(device, schema.Status, first, state="online", role=role)
     for day in month_days(month):
         for index, person in enumerate(staff):
-            run.person_day(person, f"st-{index // PER_STATION + 1:02d}", day)
+            run.person_day(person, station_of(index), day)
     sim.events.sort(key=lambda e: (e.ts, e.id))
     seq: dict[str, int] = {}
     for n, event in enumerate(sim.events):
         seq[event.device] = seq.get(event.device, 0) + 1
         sim.events[n] = msgspec.structs.replace(event, seq=seq[event.device])
+    return sim
+
+
+def generate_day(
+    day: date, staff_count: int, *, seed: int = 1, site: str = "hall-01"
+) -> Simulation:
+    """One office day of the same hall, in time order, unnumbered (a device's journal
+    numbers what it records): punches and the workstations' activity as in a month."""
+    sim = _hall(day.strftime("%Y-%m"), staff_count, site)
+    run = _Month(sim, sim.policy(), seed)
+    for index, person in enumerate(s for members in sim.windows.values() for s in members):
+        run.person_day(person, station_of(index), day)
+    sim.events.sort(key=lambda e: (e.ts, e.id))
     return sim
