@@ -1,10 +1,11 @@
 """Ingest: MQTT messages -> validate -> store once -> recompute person-months -> publish.
 
 The network thread only queues; one worker thread validates and stores in batches (one
-transaction per batch, which also marks the changed person-months pending in the store),
+transaction per batch, which also marks the changed person-days pending in the store),
 acknowledges the batch's messages to the broker only then, and recomputes pending
 person-months at a bounded rate so a burst of late events from a device that was offline
-costs one recomputation per person-month, not one per event. Marks live in the store, so
+costs one recomputation per person-month, not one per event, and each re-judges only the
+marked days (rules/recompute.py). Marks live in the store, so
 instances sharing it judge what a killed one stored; a message it took but did not store
 is redelivered by the broker, as it was never acknowledged. Who works where is asked of
 the directory source once per batch and once per recomputation cycle, so edits managers make
@@ -19,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from base.printable import printable
 from mqtt import schema, topics
@@ -32,7 +33,7 @@ from rules.policy import Policy
 from rules.publish import ResultPublisher
 from rules.ratelimit import TokenBucket
 from rules.recompute import affected, month_of, recompute_month, recompute_person_month
-from rules.store import Arrival, DeadLetterRow, PersonMonth, Store
+from rules.store import Arrival, DeadLetterRow, PersonDayKey, PersonMonth, Store
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,9 @@ class Ingest:
         self._quotas: dict[tuple[str, str], TokenBucket] = {}
         self._last_prune: datetime | None = None
         self.inbox: queue.Queue[Message | BrokerLost] = queue.Queue()
-        self.dirty: set[tuple[str, str]] = set()
+        # To recompute at the next flush: whole person-months, and person-days.
+        self.dirty: set[PersonMonth] = set()
+        self.dirty_days: set[PersonDayKey] = set()
         self.stored = self.duplicates = self.rejected = self.failures = 0
         self.unannounced = 0  # dead letters stored but not announced (rate limit)
         self._unlogged = 0
@@ -149,7 +152,7 @@ class Ingest:
     def process(self, batch: list[tuple[str, bytes, Arrival]]) -> None:
         """Validate, judge and store a batch. A message that cannot be taken is a dead
         letter on its own; only the store failing raises (and the batch is retried)."""
-        marks: dict[str, PersonMonth | None] = {}
+        marks: dict[str, list[PersonDayKey]] = {}
         valid: list[schema.Event] = []
         arrivals: dict[str, Arrival] = {}
         horizon = self.store.horizon()
@@ -215,13 +218,16 @@ class Ingest:
 
     def admit(
         self, event: schema.Event, horizon: str | None, directory: Directory
-    ) -> PersonMonth | None:
-        """The person-month `event` changes; a PayloadError saying why if it may not be
+    ) -> list[PersonDayKey]:
+        """The person-days `event` changes; a PayloadError saying why if it may not be
         stored: a claim its device may not make, a pruned month, its device over quota."""
         if reason := refusal(event, directory):
             raise schema.PayloadError(reason)
         mark = affected(event, self.policy, directory)
-        month = mark[1] if mark else event_time(event).astimezone(UTC).strftime("%Y-%m")
+        month = max(
+            (month_of(day) for _, day in mark),
+            default=event_time(event).astimezone(UTC).strftime("%Y-%m"),
+        )
         if horizon is not None and month < horizon:
             raise schema.PayloadError(
                 f"an event of {month}, past the retention period (months before {horizon} "
@@ -276,8 +282,8 @@ class Ingest:
             for day in {last.astimezone(zone).date(), now.astimezone(zone).date()}:
                 ends = [end + settle for _, end in self.policy.session_bounds(site, day)]
                 if any(last < moment <= now for moment in ends):
-                    self.dirty.update(
-                        (staff, month_of(day))
+                    self.dirty_days.update(
+                        (staff, day)
                         for staff in directory.staff_at(site)
                         if (window := directory.posting_on(staff, day)) and window.site == site
                     )
@@ -306,28 +312,53 @@ class Ingest:
             self.failures += 1
             return 0
         self.mark_settled_sessions(now, directory)
-        dirty, self.dirty = sorted(self.dirty), set()
+        dirty = self._take_dirty()
         try:
             pending = set(self.store.pending()) - set(dirty)
         except Exception:
             log.exception("could not read the pending person-months; will retry")
-            self.dirty.update(dirty)
+            self._put_back(dirty.items())
             self.failures += 1
             return 0
         known = [key for key in sorted(pending) if directory.sites_of(key[0])]
-        work = [(key, False) for key in dirty] + [(key, True) for key in known]
-        for n, ((staff, month), if_pending) in enumerate(work):
+        work = [(key, False, dirty[key]) for key in sorted(dirty)]
+        work += [(key, True, set()) for key in known]
+        for n, ((staff, month), if_pending, days) in enumerate(work):
             try:
                 change = recompute_person_month(
-                    self.store, self.policy, directory, staff, month, now, if_pending=if_pending
+                    self.store,
+                    self.policy,
+                    directory,
+                    staff,
+                    month,
+                    now,
+                    if_pending=if_pending,
+                    days=days,
                 )
             except Exception:
                 log.exception("could not recompute %s %s; will retry", staff, month)
-                self.dirty.update(key for key, marked in work[n:] if not marked)
+                self._put_back((key, days) for key, marked, days in work[n:] if not marked)
                 self.failures += 1
                 return n
             self.announce(*change)
         return len(work)
+
+    def _take_dirty(self) -> dict[PersonMonth, set[date] | None]:
+        """What is dirty, per person-month: the days to judge again (None: every day)."""
+        work: dict[PersonMonth, set[date] | None] = dict.fromkeys(self.dirty)
+        for staff, day in self.dirty_days:
+            days = work.setdefault((staff, month_of(day)), set())
+            if days is not None:
+                days.add(day)
+        self.dirty, self.dirty_days = set(), set()
+        return work
+
+    def _put_back(self, work: Iterable[tuple[PersonMonth, set[date] | None]]) -> None:
+        for (staff, month), days in work:
+            if days is None:
+                self.dirty.add((staff, month))
+            else:
+                self.dirty_days.update((staff, day) for day in days)
 
     def recompute_all(self, month: str) -> None:
         """Start-up: bring a whole month up to date (events may have come in while down)."""

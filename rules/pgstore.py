@@ -12,6 +12,7 @@ import psycopg
 
 from rules.account_store import account_tables
 from rules.alert_store import alert_tables
+from rules.day_store import day_tables
 from rules.delivery_store import delivery_tables
 from rules.gallery_store import gallery_tables
 from rules.notify_store import notify_tables
@@ -45,7 +46,8 @@ class PostgresStore(SqlStore):
             + account_tables(TEXT, "BIGSERIAL PRIMARY KEY")
             + notify_tables(TEXT, "BIGSERIAL PRIMARY KEY")
             + alert_tables(TEXT)
-            + delivery_tables(TEXT, "BIGINT"),
+            + delivery_tables(TEXT, "BIGINT")
+            + day_tables(TEXT),
             TEXT,
         )
 

@@ -30,10 +30,11 @@ from mqtt import schema
 from mqtt.schema import LeaveKind
 from rules.account_store import AccountQueries, account_tables
 from rules.alert_store import AlertQueries, AlertState, alert_tables
+from rules.day_store import NO_MARKS, DayQueries, Marks, PersonDayKey, day_tables
 from rules.delivery_store import DeliveryQueries, delivery_tables, seqs_of
 from rules.directory import Directory
 from rules.directory_store import DirectoryEdit, DirectoryTables, directory_tables
-from rules.engine import ViolationRecord, event_time
+from rules.engine import DayJudgement, ViolationRecord, event_time
 from rules.gallery_store import GalleryQueries, gallery_tables
 from rules.manager_actions import LeaveRecord, ManagerAction
 from rules.notify_store import NotifyQueries, notify_tables
@@ -54,7 +55,7 @@ DEAD_LETTER_CAP = 10_000
 DEAD_LETTER_PAYLOAD_CHARS = 4096  # what is kept of a rejected payload
 
 PersonMonth = tuple[str, str]  # (staff id, YYYY-MM)
-Affected = Callable[[schema.Event], PersonMonth | None]
+Affected = Callable[[schema.Event], Iterable[PersonDayKey]]
 NearPunch = tuple[str, str, datetime]  # (site, device, moment)
 
 
@@ -144,7 +145,7 @@ class Store(Protocol):
         """Store events not seen before (by id), in their canonical encoding (a device's
         padding and key order are not kept); return those that were new.
 
-        With `affected`, the person-months of the new events are marked pending in the
+        With `affected`, the person-days of the new events are marked pending in the
         same transaction, so a process killed right after storing loses no recomputation:
         any instance sharing the store finds them in `pending`. With `arrivals` (by event
         id), a new status that arrived last becomes its device's state (`device_statuses`).
@@ -158,18 +159,18 @@ class Store(Protocol):
         """The first month whose events are all kept (None: nothing was ever pruned)."""
 
     def pending(self, limit: int = 1000) -> list[PersonMonth]:
-        """Person-months marked by `add_events` and not recomputed since."""
+        """Person-months with marks (of days or of the whole month) not recomputed since."""
 
     def recomputing(
         self, staff: str, month: str, *, wait: bool = True
-    ) -> AbstractContextManager[bool]:
+    ) -> AbstractContextManager[Marks]:
         """Hold a person-month for one read-evaluate-replace cycle, in one transaction.
 
         Concurrent cycles on it (other instances, manager commands) wait, so the last one
-        to write has read every event stored before it began. Yields whether it was
-        pending; on success its mark is cleared, unless new events marked it meanwhile.
-        `wait=False`: if another cycle holds it, yield False at once (its mark stays if
-        that cycle misses anything, so it is picked up again).
+        to write has read every event stored before it began. Yields its pending marks
+        (false if none); on success the marks seen are cleared, unless new events marked
+        them again meanwhile. `wait=False`: if another cycle holds it, yield no marks at
+        once (its marks stay if that cycle misses anything, so they are picked up again).
         """
 
     def recomputing_month(self, month: str) -> AbstractContextManager[None]:
@@ -223,6 +224,31 @@ class Store(Protocol):
         self, staff: str, month: str, records: Sequence[ViolationRecord]
     ) -> tuple[list[ViolationRecord], list[ViolationRecord]]:
         """Make the person-month's violations `records`; return (changed, withdrawn)."""
+
+    # -- person-days (rules/day_store.py) ------------------------------------------------
+    def day_judgements(self, staff: str, month: str) -> tuple[str | None, dict[date, DayJudgement]]:
+        """The basis a person-month's days were judged on and each judged day's judgement."""
+        ...
+
+    def keep_days(
+        self,
+        staff: str,
+        month: str,
+        basis: str,
+        judged: Mapping[date, DayJudgement],
+        gone: Iterable[date] = (),
+        *,
+        whole: bool = False,
+    ) -> None:
+        """Keep days' judgements and the month's basis; forget the days `gone`."""
+
+    def numbers_of(self, staff: str, month: str) -> dict[str, int]:
+        """The correction numbers announced to `staff` in `month`."""
+        ...
+
+    def judging_actions(self) -> list[ManagerAction]:
+        """The manager actions the engine reads (leave, corrections, voids)."""
+        ...
 
     def violations(
         self,
@@ -281,9 +307,9 @@ class Store(Protocol):
         self,
         entries: Sequence[DutyAssignment],
         audit: Sequence[ManagerAction] = (),
-        pending: Iterable[PersonMonth] = (),
+        pending: Iterable[PersonDayKey] = (),
     ) -> None:
-        """Keep duty roster entries with their audit rows and the person-months to re-judge,
+        """Keep duty roster entries with their audit rows and the person-days to re-judge,
         all or none (rules/roster_store.py)."""
 
     def remove_duty(
@@ -503,6 +529,7 @@ def tables(text: str, real: str, serial: str) -> list[str]:
 
 
 class SqlStore(
+    DayQueries,  # first: other mixins name its `_mark_days` as a stub
     DirectoryTables,
     GalleryQueries,
     AccountQueries,
@@ -635,7 +662,7 @@ class SqlStore(
             self._note_seqs(seqs_of(ordered))
             self._note_first_punches(new)
             if affected is not None:
-                self._mark_pending(sorted({key for key in map(affected, new) if key}))
+                self._mark_days(key for event in new for key in affected(event))
             if arrivals:
                 self._saw_statuses(new, arrivals)
         return new
@@ -819,24 +846,21 @@ class SqlStore(
         )
 
     def pending(self, limit: int = 1000) -> list[PersonMonth]:
-        sql = 'SELECT "staff_id", "month" FROM pending ORDER BY "month", "staff_id" LIMIT ?'
+        sql = (
+            'SELECT "staff_id", "month" FROM pending UNION '
+            'SELECT "staff_id", "month" FROM pending_days ORDER BY 2, 1 LIMIT ?'
+        )
         return [(staff, month) for staff, month in self._rows(sql, [limit])]
 
     @contextmanager
-    def recomputing(self, staff: str, month: str, *, wait: bool = True) -> Iterator[bool]:
+    def recomputing(self, staff: str, month: str, *, wait: bool = True) -> Iterator[Marks]:
         with self._transaction():
             if not self._hold(month, staff, wait):
-                yield False
+                yield NO_MARKS
                 return
-            seen = self._execute(
-                'SELECT "n" FROM pending WHERE "staff_id" = ? AND "month" = ?', [staff, month]
-            ).fetchall()
-            yield bool(seen)
-            if seen:
-                self._execute(
-                    'DELETE FROM pending WHERE "staff_id" = ? AND "month" = ? AND "n" = ?',
-                    [staff, month, seen[0][0]],
-                )
+            marks = self._marks(staff, month)
+            yield marks
+            self._clear_marks(staff, month, marks)
 
     @contextmanager
     def recomputing_month(self, month: str) -> Iterator[None]:
@@ -885,8 +909,14 @@ class SqlStore(
         )
 
     def actions(self) -> list[ManagerAction]:
-        sql = f'SELECT {_names(ACTION_COLUMNS)} FROM actions ORDER BY "ts", "action_id"'
-        return [_action_of(dict(zip(ACTION_COLUMNS, r, strict=True))) for r in self._rows(sql)]
+        return self._actions("1 = 1", ())
+
+    def _actions(self, where: str, params: Sequence[Any]) -> list[ManagerAction]:
+        sql = (
+            f'SELECT {_names(ACTION_COLUMNS)} FROM actions WHERE {where} ORDER BY "ts", "action_id"'
+        )
+        rows = self._rows(sql, params)
+        return [_action_of(dict(zip(ACTION_COLUMNS, r, strict=True))) for r in rows]
 
     # -- correction numbers ----------------------------------------------------------------
     def numbers(self, month: str) -> dict[str, dict[str, int]]:
@@ -982,7 +1012,8 @@ class SqliteStore(SqlStore):
             + account_tables("TEXT", "INTEGER PRIMARY KEY")
             + notify_tables("TEXT", "INTEGER PRIMARY KEY")
             + alert_tables("TEXT")
-            + delivery_tables("TEXT", "INTEGER"),
+            + delivery_tables("TEXT", "INTEGER")
+            + day_tables("TEXT"),
             "TEXT",
         )
 

@@ -262,7 +262,7 @@ def test_a_pending_person_month_another_instance_is_judging_is_left_to_it(postgr
     first, second = PostgresStore(postgres_url), PostgresStore(postgres_url)
     late = clock("09:20", day=date(2026, 10, 13))
     try:
-        first.add_events([late], lambda event: ("S1", MONTH))
+        first.add_events([late], lambda event: [("S1", late.ts.date())])
         with first.recomputing("S1", MONTH) as pending:
             assert pending
             with second.recomputing("S1", MONTH, wait=False) as other:
