@@ -40,6 +40,7 @@ def day_tables(text: str) -> list[str]:
             "day" {text} NOT NULL, "month" {text} NOT NULL, "n" INTEGER NOT NULL,
             PRIMARY KEY ("staff_id", "day"))""",
         'CREATE INDEX IF NOT EXISTS idx_pending_days_month ON pending_days ("month", "staff_id")',
+        'CREATE INDEX IF NOT EXISTS idx_day_results_until ON day_results ("until")',
     ]
 
 
@@ -182,6 +183,16 @@ class DayQueries:
                 'ON CONFLICT ("staff_id", "month") DO UPDATE SET "basis" = excluded."basis"',
                 [staff, month, basis],
             )
+
+    def expiring_days(self, after: datetime, until: datetime) -> list[PersonDayKey]:
+        """The person-days whose kept judgement stopped holding in (after, until]: a moment
+        it was judged before (a session's end, a return's deadline, plus the settling time)
+        has passed."""
+        rows = self._rows(
+            'SELECT "staff_id", "day" FROM day_results WHERE "until" > ? AND "until" <= ?',
+            [stamp(after), stamp(until)],
+        )
+        return [(staff, date.fromisoformat(day)) for staff, day in rows]
 
     # -- what numbering reads of one person ----------------------------------------------
     def numbers_of(self, staff: str, month: str) -> dict[str, int]:

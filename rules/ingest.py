@@ -160,7 +160,8 @@ class Ingest:
         for topic, payload, arrival in batch:
             try:
                 event = schema.decode(payload, topic)
-                marks[event.id] = self.admit(event, horizon, directory)
+                mark = self.admit(event, horizon, directory)
+                marks.setdefault(event.id, mark)  # the store keeps the first of one id too
             except schema.PayloadError as exc:
                 self.dead_letter(topic, payload, exc.reason)
             except Exception as exc:  # the event's own fault (its times, its person-month)
@@ -199,13 +200,12 @@ class Ingest:
     def mark_new_go_live(
         self, before: dict[str, datetime], after: dict[str, datetime], directory: Directory
     ) -> None:
-        """A punch earlier than a site's first one came in (from a device that was offline):
-        its go-live day moved back, so every person there is judged again from that day's
-        month to this one. (A site's very first punch needs nothing more: the sessions that
-        settle from then on re-judge everyone there.)"""
+        """A site's first punch came in, or one earlier than its first (from a device that
+        was offline): its go-live day moved back, so every person there is judged again
+        from that day's month to this one."""
         for site in sorted({w.site for w in directory.windows}):
             first, known = after.get(site), before.get(site)
-            if first is None or known is None or first == known or self.policy.site(site).go_live:
+            if first is None or first == known or self.policy.site(site).go_live:
                 continue
             zone = self.policy.zone(site)
             today = self.now().astimezone(zone).date()
@@ -272,14 +272,19 @@ class Ingest:
     # -- recomputation ---------------------------------------------------------------
     def mark_settled_sessions(self, now: datetime, directory: Directory) -> None:
         """Sessions that settled since the last tick can now show absences: recompute them
-        (of the people posted at the site that day)."""
+        (of the people posted at the site that day). Every day since the last tick is looked
+        at, and the one before it (a session late in a day settles in the next); and the
+        days whose kept judgement stopped holding meanwhile (a going-out's deadline passed)."""
         last, self._last_tick = self._last_tick, now
         if last is None:
             return
+        self.dirty_days.update(self.store.expiring_days(last, now))
         settle = self.policy.settle()
         for site in sorted({w.site for w in directory.windows}):
             zone = self.policy.zone(site)
-            for day in {last.astimezone(zone).date(), now.astimezone(zone).date()}:
+            first = last.astimezone(zone).date() - timedelta(days=1)
+            span = (now.astimezone(zone).date() - first).days
+            for day in (first + timedelta(days=n) for n in range(span + 1)):
                 ends = [end + settle for _, end in self.policy.session_bounds(site, day)]
                 if any(last < moment <= now for moment in ends):
                     self.dirty_days.update(
@@ -311,7 +316,14 @@ class Ingest:
             log.exception("could not read the directory; will retry")
             self.failures += 1
             return 0
-        self.mark_settled_sessions(now, directory)
+        tick = self._last_tick
+        try:
+            self.mark_settled_sessions(now, directory)
+        except Exception:
+            log.exception("could not read the judgements that stopped holding; will retry")
+            self._last_tick = tick
+            self.failures += 1
+            return 0
         dirty = self._take_dirty()
         try:
             pending = set(self.store.pending()) - set(dirty)

@@ -22,6 +22,7 @@ from rules.engine import (
     Facts,
     PersonEvents,
     ViolationRecord,
+    clock_fault,
     event_time,
     group_by_person,
     judge_days,
@@ -53,13 +54,36 @@ def month_span(policy: Policy, sites: Iterable[str], month: str) -> tuple[dateti
 
 def affected(event: schema.Event, policy: Policy, directory: Directory) -> list[PersonDayKey]:
     """The person-days whose judgement an event can change: its local day at each site the
-    person works at (a day is judged under the zone of that day's site)."""
+    person works at (a day is judged under the zone of that day's site). A heartbeat that
+    reports a bad clock puts the punches of its device around it in doubt: the days around
+    it of everyone working at its site."""
+    if isinstance(event, schema.Status):
+        if clock_fault(event, policy) is None:
+            return []
+        reach = timedelta(minutes=policy.clocks.reach_min)
+        span = (event.ts - reach, event.ts + reach)
+        return sorted(
+            {
+                key
+                for staff in directory.staff_at(event.site)
+                for key in _days(policy, directory, staff, span)
+            }
+        )
     staff = staff_of(event, directory)
     if staff is None:
         return []
-    moment = event_time(event)
-    zones = {policy.zone(site) for site in directory.sites_of(staff)}
-    return sorted({(staff, moment.astimezone(zone).date()) for zone in zones})
+    return _days(policy, directory, staff, (event_time(event), event_time(event)))
+
+
+def _days(
+    policy: Policy, directory: Directory, staff: str, span: tuple[datetime, datetime]
+) -> list[PersonDayKey]:
+    """The person's local days from `span`'s start to its end, in the zone of each site."""
+    keys = set()
+    for zone in {policy.zone(site) for site in directory.sites_of(staff)}:
+        first, last = (moment.astimezone(zone).date() for moment in span)
+        keys.update((staff, first + timedelta(days=n)) for n in range((last - first).days + 1))
+    return sorted(keys)
 
 
 _POLICY_DIGEST: dict[int, tuple[Policy, str]] = {}

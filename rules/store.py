@@ -246,6 +246,10 @@ class Store(Protocol):
         """The correction numbers announced to `staff` in `month`."""
         ...
 
+    def expiring_days(self, after: datetime, until: datetime) -> list[PersonDayKey]:
+        """The person-days whose kept judgement stopped holding in (after, until]."""
+        ...
+
     def judging_actions(self) -> list[ManagerAction]:
         """The manager actions the engine reads (leave, corrections, voids)."""
         ...
