@@ -764,21 +764,32 @@ class SqlStore(
         workstations: Iterable[tuple[str, str]] = (),
         kinds: Iterable[str] = (),
     ) -> list[schema.Event]:
-        where = ['"at" >= ?', '"at" < ?']
+        span = ['"at" >= ?', '"at" < ?']
         params: list[str] = [stamp(start), stamp(end)]
-        if staff is not None:
-            who = ['"staff_id" = ?']
-            params.append(staff)
-            for site, device in workstations:
-                who.append('("staff_id" IS NULL AND "site" = ? AND "device" = ?)')
-                params += [site, device]
-            where.append(f"({' OR '.join(who)})")
         kinds = list(kinds)
         if kinds:
-            where.append(f'"kind" IN ({",".join("?" * len(kinds))})')
+            span.append(f'"kind" IN ({",".join("?" * len(kinds))})')
             params += kinds
-        sql = f'SELECT "payload" FROM events WHERE {" AND ".join(where)} ORDER BY "at", "id"'
-        return [schema.decode(p) for (p,) in self._rows(sql, params)]
+        if staff is None:
+            parts = [(span, params)]
+        else:
+            # One part per index: the person's own events, then each workstation's (those
+            # naming nobody: told apart here, as a condition on that column would pick the
+            # index of everyone's events of the span).
+            parts = [(['"staff_id" = ?', *span], [staff, *params])]
+            parts += [
+                (['"site" = ?', '"device" = ?', *span], [site, device, *params])
+                for site, device in workstations
+            ]
+        union = " UNION ALL ".join(
+            f'SELECT "at", "id", "payload", "staff_id", {n} AS "part" FROM events '
+            f"WHERE {' AND '.join(where)}"
+            for n, (where, _) in enumerate(parts)
+        )
+        sql = f'SELECT "payload", "staff_id", "part" FROM ({union}) found ORDER BY "at", "id"'
+        values = [value for _, part in parts for value in part]
+        rows = self._rows(sql, values)
+        return [schema.decode(p) for p, who, part in rows if part == 0 or who is None]
 
     def device_statuses(self) -> list[DeviceSeen]:
         arrived = self._rows(
