@@ -13,6 +13,8 @@ Policies written before the directory existed list `[[windows]]` with their staf
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -123,6 +125,13 @@ class Directory:
     @cached_property
     def staff_of_workstation(self) -> dict[tuple[str, str], str]:
         return {(d.site, d.device): d.user for d in self.devices if d.kind == "agent" and d.user}
+
+    @cached_property
+    def attribution_digest(self) -> str:
+        """A digest of what decides whose events count (rules/attribution.py): every
+        workstation and its user. Another digest: any event may count otherwise."""
+        text = json.dumps(sorted(self.staff_of_workstation.items()))
+        return hashlib.sha1(text.encode()).hexdigest()
 
     def posting_on(self, staff: str, day: date) -> ServiceWindow | None:
         """The window `staff` works at on `day`, None when not employed or not posted."""

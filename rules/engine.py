@@ -287,10 +287,19 @@ class PersonDay:
         self.findings: list[Finding] = []
         # Going-outs whose return was judged an absence: that stands in for being overdue.
         self.replaced: set[str] = set()
+        # The findings hold for every "now" in [since, until): the latest settling moment
+        # judged settled, the earliest judged not yet (None: no bound).
+        self.since: datetime | None = None
+        self.until: datetime | None = None
 
     def settled(self, moment: datetime) -> bool:
         """Whether every device has had time to deliver what happened before `moment`."""
-        return self.now is None or moment + self.policy.settle() <= self.now
+        due = moment + self.policy.settle()
+        if self.now is None or due <= self.now:
+            self.since = due if self.since is None else max(self.since, due)
+            return True
+        self.until = due if self.until is None else min(self.until, due)
+        return False
 
     def add(self, rule: str, slot: str, at: datetime, evidence: Iterable[str], detail: str) -> None:
         evidence = tuple(evidence)
@@ -652,6 +661,41 @@ class PersonDay:
                 )
 
 
+@dataclass(frozen=True, slots=True)
+class DayJudgement:
+    """One person-day's findings before numbering, and the "now"s they hold for: every
+    moment in [since, until) (None: unbounded; a "now" of None is after every moment)."""
+
+    site: str
+    findings: tuple[Finding, ...]
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def holds_at(self, now: datetime | None) -> bool:
+        if self.until is not None and (now is None or now >= self.until):
+            return False
+        return self.since is None or now is None or self.since <= now
+
+
+def judge_day(
+    policy: Policy,
+    staff: str,
+    window: ServiceWindow,
+    day: date,
+    events: PersonEvents,
+    leaves: Sequence[LeaveRecord],
+    now: datetime | None,
+    facts: Facts,
+    rosters: Sequence[DutyAssignment] = (),
+) -> DayJudgement:
+    """One judged person-day at `window` (its events, those of that day or more)."""
+    person_day = PersonDay(
+        policy, staff, window.site, day, events, leaves, now, facts, on_duty(rosters, staff, day)
+    )
+    findings = tuple(person_day.run())
+    return DayJudgement(window.site, findings, person_day.since, person_day.until)
+
+
 def evaluate_day(
     policy: Policy,
     directory: Directory,
@@ -794,6 +838,56 @@ def by_local_day(events: PersonEvents, zone: tzinfo) -> dict[date, PersonEvents]
     return by_day
 
 
+def judged_windows(
+    policy: Policy, directory: Directory, staff: str, month: str, facts: Facts
+) -> dict[date, ServiceWindow]:
+    """The window of each day of `month` that `staff` is judged on (see `judged_window`)."""
+    return {
+        day: window
+        for day in month_days(month)
+        if (window := judged_window(policy, directory, staff, day, facts))
+    }
+
+
+def judge_days(
+    policy: Policy,
+    staff: str,
+    windows: Mapping[date, ServiceWindow],
+    events: PersonEvents,
+    leaves: Sequence[LeaveRecord],
+    now: datetime | None,
+    facts: Facts,
+    rosters: Sequence[DutyAssignment] = (),
+) -> dict[date, DayJudgement]:
+    """Each of the days in `windows` judged from `events` (split by each site's local day)."""
+    days_of_site = {
+        site: by_local_day(events, policy.zone(site)) for site in {w.site for w in windows.values()}
+    }
+    return {
+        day: judge_day(
+            policy, staff, window, day, days_of_site[window.site][day], leaves, now, facts, rosters
+        )
+        for day, window in sorted(windows.items())
+    }
+
+
+def number_days(
+    policy: Policy,
+    staff: str,
+    windows: Mapping[date, ServiceWindow],
+    days: Mapping[date, DayJudgement],
+    actions: Sequence[ManagerAction],
+    facts: Facts,
+    patrol: Iterable[PatrolFinding],
+) -> list[ViolationRecord]:
+    """A person-month's violations from the judgement of each of its judged days: the days'
+    findings in day order, then the inspectors', numbered and marked (`number_month`)."""
+    findings = [finding for day in sorted(windows) for finding in days[day].findings]
+    findings += observed(policy, staff, patrol, windows)
+    marks = violation_marks(list(actions))
+    return number_month(policy, staff, findings, marks, windows, facts.numbers.get(staff))
+
+
 def evaluate_person_month(
     policy: Policy,
     directory: Directory,
@@ -815,34 +909,13 @@ def evaluate_person_month(
     Each day is judged at the window the person works at that day (a move mid-month
     changes the window, and perhaps the site, from that day); days before the site's
     go-live, outside the person's employment or postings are not judged at all. The
-    numbering runs over the whole month: the allowance is the person's, not a window's."""
-    windows = {
-        day: window
-        for day in month_days(month)
-        if (window := judged_window(policy, directory, staff, day, facts))
-    }
-    days_of_site = {
-        site: by_local_day(events, policy.zone(site)) for site in {w.site for w in windows.values()}
-    }
+    numbering runs over the whole month: the allowance is the person's, not a window's.
+    Days are judged one by one (`judge_day`), so a change can re-judge only its days and
+    number the month again from the others' judgements (rules/recompute.py)."""
+    windows = judged_windows(policy, directory, staff, month, facts)
     leaves = effective_leave(policy, list(actions))
-    findings = [
-        finding
-        for day, window in windows.items()
-        for finding in PersonDay(
-            policy,
-            staff,
-            window.site,
-            day,
-            days_of_site[window.site][day],
-            leaves,
-            now,
-            facts,
-            on_duty(rosters, staff, day),
-        ).run()
-    ]
-    findings += observed(policy, staff, patrol, windows)
-    marks = violation_marks(list(actions))
-    return number_month(policy, staff, findings, marks, windows, facts.numbers.get(staff))
+    days = judge_days(policy, staff, windows, events, leaves, now, facts, rosters)
+    return number_days(policy, staff, windows, days, actions, facts, patrol)
 
 
 def evaluate_month(

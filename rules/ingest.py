@@ -1,10 +1,11 @@
 """Ingest: MQTT messages -> validate -> store once -> recompute person-months -> publish.
 
 The network thread only queues; one worker thread validates and stores in batches (one
-transaction per batch, which also marks the changed person-months pending in the store),
+transaction per batch, which also marks the changed person-days pending in the store),
 acknowledges the batch's messages to the broker only then, and recomputes pending
 person-months at a bounded rate so a burst of late events from a device that was offline
-costs one recomputation per person-month, not one per event. Marks live in the store, so
+costs one recomputation per person-month, not one per event, and each re-judges only the
+marked days (rules/recompute.py). Marks live in the store, so
 instances sharing it judge what a killed one stored; a message it took but did not store
 is redelivered by the broker, as it was never acknowledged. Who works where is asked of
 the directory source once per batch and once per recomputation cycle, so edits managers make
@@ -19,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from base.printable import printable
 from mqtt import schema, topics
@@ -33,7 +34,7 @@ from rules.policy import Policy
 from rules.publish import ResultPublisher
 from rules.ratelimit import TokenBucket
 from rules.recompute import affected, month_of, recompute_month, recompute_person_month
-from rules.store import Arrival, DeadLetterRow, PersonMonth, Store
+from rules.store import Arrival, DeadLetterRow, PersonDayKey, PersonMonth, Store
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,9 @@ class Ingest:
         self._quotas: dict[tuple[str, str], TokenBucket] = {}
         self._last_prune: datetime | None = None
         self.inbox: queue.Queue[Message | BrokerLost] = queue.Queue()
-        self.dirty: set[tuple[str, str]] = set()
+        # To recompute at the next flush: whole person-months, and person-days.
+        self.dirty: set[PersonMonth] = set()
+        self.dirty_days: set[PersonDayKey] = set()
         # Journal numbers stored since they were last noted (rules/delivery_store.py): noted
         # with each flush, not in every batch's transaction, which would cost ingest a row
         # per event. Lost with the process, they are only asked for again: no harm.
@@ -157,7 +160,7 @@ class Ingest:
     def process(self, batch: list[tuple[str, bytes, Arrival]]) -> None:
         """Validate, judge and store a batch. A message that cannot be taken is a dead
         letter on its own; only the store failing raises (and the batch is retried)."""
-        marks: dict[str, PersonMonth | None] = {}
+        marks: dict[str, list[PersonDayKey]] = {}
         valid: list[schema.Event] = []
         arrivals: dict[str, Arrival] = {}
         horizon = self.store.horizon()
@@ -165,7 +168,8 @@ class Ingest:
         for topic, payload, arrival in batch:
             try:
                 event = schema.decode(payload, topic)
-                marks[event.id] = self.admit(event, horizon, directory)
+                mark = self.admit(event, horizon, directory)
+                marks.setdefault(event.id, mark)  # the store keeps the first of one id too
             except schema.PayloadError as exc:
                 self.dead_letter(topic, payload, exc.reason)
             except Exception as exc:  # the event's own fault (its times, its person-month)
@@ -206,13 +210,12 @@ class Ingest:
     def mark_new_go_live(
         self, before: dict[str, datetime], after: dict[str, datetime], directory: Directory
     ) -> None:
-        """A punch earlier than a site's first one came in (from a device that was offline):
-        its go-live day moved back, so every person there is judged again from that day's
-        month to this one. (A site's very first punch needs nothing more: the sessions that
-        settle from then on re-judge everyone there.)"""
+        """A site's first punch came in, or one earlier than its first (from a device that
+        was offline): its go-live day moved back, so every person there is judged again
+        from that day's month to this one."""
         for site in sorted({w.site for w in directory.windows}):
             first, known = after.get(site), before.get(site)
-            if first is None or known is None or first == known or self.policy.site(site).go_live:
+            if first is None or first == known or self.policy.site(site).go_live:
                 continue
             zone = self.policy.zone(site)
             today = self.now().astimezone(zone).date()
@@ -225,13 +228,16 @@ class Ingest:
 
     def admit(
         self, event: schema.Event, horizon: str | None, directory: Directory
-    ) -> PersonMonth | None:
-        """The person-month `event` changes; a PayloadError saying why if it may not be
+    ) -> list[PersonDayKey]:
+        """The person-days `event` changes; a PayloadError saying why if it may not be
         stored: a claim its device may not make, a pruned month, its device over quota."""
         if reason := refusal(event, directory):
             raise schema.PayloadError(reason)
         mark = affected(event, self.policy, directory)
-        month = mark[1] if mark else event_time(event).astimezone(UTC).strftime("%Y-%m")
+        month = max(
+            (month_of(day) for _, day in mark),
+            default=event_time(event).astimezone(UTC).strftime("%Y-%m"),
+        )
         if horizon is not None and month < horizon:
             raise schema.PayloadError(
                 f"an event of {month}, past the retention period (months before {horizon} "
@@ -279,18 +285,23 @@ class Ingest:
     # -- recomputation ---------------------------------------------------------------
     def mark_settled_sessions(self, now: datetime, directory: Directory) -> None:
         """Sessions that settled since the last tick can now show absences: recompute them
-        (of the people posted at the site that day)."""
+        (of the people posted at the site that day). Every day since the last tick is looked
+        at, and the one before it (a session late in a day settles in the next); and the
+        days whose kept judgement stopped holding meanwhile (a going-out's deadline passed)."""
         last, self._last_tick = self._last_tick, now
         if last is None:
             return
+        self.dirty_days.update(self.store.expiring_days(last, now))
         settle = self.policy.settle()
         for site in sorted({w.site for w in directory.windows}):
             zone = self.policy.zone(site)
-            for day in {last.astimezone(zone).date(), now.astimezone(zone).date()}:
+            first = last.astimezone(zone).date() - timedelta(days=1)
+            span = (now.astimezone(zone).date() - first).days
+            for day in (first + timedelta(days=n) for n in range(span + 1)):
                 ends = [end + settle for _, end in self.policy.session_bounds(site, day)]
                 if any(last < moment <= now for moment in ends):
-                    self.dirty.update(
-                        (staff, month_of(day))
+                    self.dirty_days.update(
+                        (staff, day)
                         for staff in directory.staff_at(site)
                         if (window := directory.posting_on(staff, day)) and window.site == site
                     )
@@ -319,25 +330,40 @@ class Ingest:
             log.exception("could not read the directory; will retry")
             self.failures += 1
             return 0
-        self.mark_settled_sessions(now, directory)
-        dirty, self.dirty = sorted(self.dirty), set()
+        tick = self._last_tick
+        try:
+            self.mark_settled_sessions(now, directory)
+        except Exception:
+            log.exception("could not read the judgements that stopped holding; will retry")
+            self._last_tick = tick
+            self.failures += 1
+            return 0
+        dirty = self._take_dirty()
         try:
             pending = set(self.store.pending()) - set(dirty)
         except Exception:
             log.exception("could not read the pending person-months; will retry")
-            self.dirty.update(dirty)
+            self._put_back(dirty.items())
             self.failures += 1
             return 0
         known = [key for key in sorted(pending) if directory.sites_of(key[0])]
-        work = [(key, False) for key in dirty] + [(key, True) for key in known]
-        for n, ((staff, month), if_pending) in enumerate(work):
+        work = [(key, False, dirty[key]) for key in sorted(dirty)]
+        work += [(key, True, set()) for key in known]
+        for n, ((staff, month), if_pending, days) in enumerate(work):
             try:
                 change = recompute_person_month(
-                    self.store, self.policy, directory, staff, month, now, if_pending=if_pending
+                    self.store,
+                    self.policy,
+                    directory,
+                    staff,
+                    month,
+                    now,
+                    if_pending=if_pending,
+                    days=days,
                 )
             except Exception:
                 log.exception("could not recompute %s %s; will retry", staff, month)
-                self.dirty.update(key for key, marked in work[n:] if not marked)
+                self._put_back((key, days) for key, marked, days in work[n:] if not marked)
                 self.failures += 1
                 return n
             self.announce(*change)
@@ -354,6 +380,23 @@ class Ingest:
         except Exception:
             log.exception("could not note %d runs of journal numbers; will retry", len(runs))
             self.received.put_back(runs)
+
+    def _take_dirty(self) -> dict[PersonMonth, set[date] | None]:
+        """What is dirty, per person-month: the days to judge again (None: every day)."""
+        work: dict[PersonMonth, set[date] | None] = dict.fromkeys(self.dirty)
+        for staff, day in self.dirty_days:
+            days = work.setdefault((staff, month_of(day)), set())
+            if days is not None:
+                days.add(day)
+        self.dirty, self.dirty_days = set(), set()
+        return work
+
+    def _put_back(self, work: Iterable[tuple[PersonMonth, set[date] | None]]) -> None:
+        for (staff, month), days in work:
+            if days is None:
+                self.dirty.add((staff, month))
+            else:
+                self.dirty_days.update((staff, day) for day in days)
 
     def recompute_all(self, month: str) -> None:
         """Start-up: bring a whole month up to date (events may have come in while down)."""

@@ -307,7 +307,9 @@ class Management(
         self.store.add_finding(finding, cleaned)
         action = self._action(actor, "finding_add", finding_id, f"{what}: {text}")
         changed, withdrawn = (
-            self._recompute(staff, [month_of(moment.astimezone(zone).date())])
+            self._recompute(
+                staff, [month_of(moment.astimezone(zone).date())], [moment.astimezone(zone).date()]
+            )
             if staff
             else ((), ())
         )
@@ -458,14 +460,20 @@ class Management(
             return ActionResult(action, (), (), leave=record)
         zone = self.policy.zone(window.site)
         first, last = (moment.astimezone(zone).date() for moment in (record.start, record.end))
-        changed, withdrawn = self._recompute(record.staff_id, months_between(first, last))
+        # A day either side: a day at a site of another zone may hold an end of the leave.
+        first, last = first - timedelta(days=1), last + timedelta(days=1)
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        changed, withdrawn = self._recompute(record.staff_id, months_between(first, last), days)
         not_announced = self._announce(window.site, action, changed, withdrawn)
         return ActionResult(action, changed, withdrawn, leave=record, not_announced=not_announced)
 
     def _recompute(
-        self, staff: str, months: list[str]
+        self, staff: str, months: list[str], days: Iterable[date] = ()
     ) -> tuple[tuple[ViolationRecord, ...], tuple[ViolationRecord, ...]]:
-        """Re-judge a person's months now; (changed, withdrawn) over all of them."""
+        """Re-judge a person's `days` now and number their `months` again (what a manager
+        changed: leave, a finding, a punch correction, a duty; a void or a correction only
+        numbers); (changed, withdrawn) over all of them."""
+        days = list(days)
         directory = self.directory()
         if not directory.sites_of(staff):
             return (), ()
@@ -473,7 +481,7 @@ class Management(
         withdrawn: list[ViolationRecord] = []
         for month in months:
             more, gone = recompute_person_month(
-                self.store, self.policy, directory, staff, month, self.now()
+                self.store, self.policy, directory, staff, month, self.now(), days=days
             )
             changed += more
             withdrawn += gone

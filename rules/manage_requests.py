@@ -58,7 +58,7 @@ class RequestManagement:
         leave: LeaveRecord | None = None,
     ) -> ManagerAction: ...
     def _recompute(
-        self, staff: str, months: list[str]
+        self, staff: str, months: list[str], days: Iterable[date] = ()
     ) -> tuple[tuple[ViolationRecord, ...], tuple[ViolationRecord, ...]]: ...
     def _announce(
         self,
@@ -157,9 +157,8 @@ class RequestManagement:
             )
         assert request.at is not None  # a punch correction has its moment
         zone = self.policy.zone(request.site)
-        changed, withdrawn = self._recompute(
-            request.staff_id, [month_of(request.at.astimezone(zone).date())]
-        )
+        day = request.at.astimezone(zone).date()
+        changed, withdrawn = self._recompute(request.staff_id, [month_of(day)], [day])
         return RequestResult(
             decided,
             row,

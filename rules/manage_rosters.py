@@ -62,7 +62,7 @@ class RosterManagement:
 
     def directory(self) -> Directory: ...  # Management's
     def _recompute(
-        self, staff: str, months: list[str]
+        self, staff: str, months: list[str], days: Iterable[date] = ()
     ) -> tuple[tuple[ViolationRecord, ...], tuple[ViolationRecord, ...]]: ...
 
     def duties(
@@ -124,7 +124,7 @@ class RosterManagement:
         rejudged = tuple(sorted({(e.staff_id, month_of(e.day)) for e in entries}))
         if not dry_run and entries:
             audit = [self._duty_action(actor, "duty_set", e, f" (from {source})") for e in entries]
-            self.store.set_duties(entries, audit, rejudged)
+            self.store.set_duties(entries, audit, {(e.staff_id, e.day) for e in entries})
         return RosterImport(tuple(entries), rejudged, dry_run)
 
     # -- checks and the re-judgement ---------------------------------------------------
@@ -182,7 +182,7 @@ class RosterManagement:
         return audit_row(actor, kind, target, reason + note, self.now(), None)
 
     def _rejudge(self, action: ManagerAction, entry: DutyAssignment) -> DutyResult:
-        changed, withdrawn = self._recompute(entry.staff_id, [month_of(entry.day)])
+        changed, withdrawn = self._recompute(entry.staff_id, [month_of(entry.day)], [entry.day])
         not_announced = None
         if self.announcer is not None and (changed or withdrawn):
 

@@ -18,7 +18,7 @@ from mqtt import schema
 from mqtt.ids import utc_now
 from rules.directory import Directory
 from rules.policy import Policy
-from rules.recompute import affected, recompute_month
+from rules.recompute import affected, month_of, recompute_month
 from rules.render import to_json
 from rules.store import DeadLetterRow, Store
 
@@ -71,7 +71,9 @@ def replay(
         summary.stored += len(new)
         summary.duplicates += len(batch) - len(new)
         # Every month the file touches, new events or not: a rerun reports the same results.
-        touched.update(key[1] for event in batch if (key := affected(event, policy, directory)))
+        touched.update(
+            month_of(day) for event in batch for _, day in affected(event, policy, directory)
+        )
         batch.clear()
 
     for number, raw in enumerate(lines, start=1):

@@ -38,20 +38,20 @@ class RosterQueries:
     def _rows(self, text: str, params: Sequence[Any] = ()) -> list[tuple]: ...
     def _transaction(self) -> AbstractContextManager[None]: ...
     def _add_actions(self, actions: Sequence[ManagerAction]) -> None: ...
-    def _mark_pending(self, marks: Iterable[tuple[str, str]]) -> None: ...
+    def _mark_days(self, marks: Iterable[tuple[str, date]]) -> None: ...  # DayQueries'
 
     def set_duties(
         self,
         entries: Sequence[DutyAssignment],
         audit: Sequence[ManagerAction] = (),
-        pending: Iterable[tuple[str, str]] = (),
+        pending: Iterable[tuple[str, date]] = (),
     ) -> None:
         """Keep roster entries, each replacing the same site, day, duty and person, with
-        their audit rows and the person-months to re-judge: all or none."""
+        their audit rows and the person-days to re-judge: all or none."""
         names = ", ".join(f'"{c}"' for c in ROSTER_COLUMNS)
         with self._transaction():
             self._add_actions(audit)
-            self._mark_pending(pending)
+            self._mark_days(pending)
             for e in entries:
                 self._remove(e.site, e.day, e.duty, e.staff_id)
                 sessions = "" if e.sessions is None else ",".join(str(i) for i in e.sessions)

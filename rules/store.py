@@ -31,11 +31,12 @@ from mqtt import schema
 from mqtt.schema import LeaveKind
 from rules.account_store import AccountQueries, account_tables
 from rules.alert_store import AlertQueries, AlertState, alert_tables
+from rules.day_store import NO_MARKS, DayQueries, Marks, PersonDayKey, day_tables
 from rules.delivery import Delivery
 from rules.delivery_store import DeliveryQueries, delivery_range_tables, delivery_tables
 from rules.directory import Directory
 from rules.directory_store import DirectoryEdit, DirectoryTables, directory_tables
-from rules.engine import ViolationRecord, event_time
+from rules.engine import DayJudgement, ViolationRecord, event_time
 from rules.gallery_store import GalleryQueries, gallery_tables, lookalike_tables
 from rules.manager_actions import LeaveRecord, ManagerAction
 from rules.notify_store import NotifyQueries, notify_tables
@@ -56,7 +57,7 @@ DEAD_LETTER_CAP = 10_000
 DEAD_LETTER_PAYLOAD_CHARS = 4096  # what is kept of a rejected payload
 
 PersonMonth = tuple[str, str]  # (staff id, YYYY-MM)
-Affected = Callable[[schema.Event], PersonMonth | None]
+Affected = Callable[[schema.Event], Iterable[PersonDayKey]]
 NearPunch = tuple[str, str, datetime]  # (site, device, moment)
 
 
@@ -152,7 +153,7 @@ class Store(Protocol):
         """Store events not seen before (by id), in their canonical encoding (a device's
         padding and key order are not kept); return those that were new.
 
-        With `affected`, the person-months of the new events are marked pending in the
+        With `affected`, the person-days of the new events are marked pending in the
         same transaction, so a process killed right after storing loses no recomputation:
         any instance sharing the store finds them in `pending`. With `arrivals` (by event
         id), a new status that arrived last becomes its device's state (`device_statuses`).
@@ -166,18 +167,18 @@ class Store(Protocol):
         """The first month whose events are all kept (None: nothing was ever pruned)."""
 
     def pending(self, limit: int = 1000) -> list[PersonMonth]:
-        """Person-months marked by `add_events` and not recomputed since."""
+        """Person-months with marks (of days or of the whole month) not recomputed since."""
 
     def recomputing(
         self, staff: str, month: str, *, wait: bool = True
-    ) -> AbstractContextManager[bool]:
+    ) -> AbstractContextManager[Marks]:
         """Hold a person-month for one read-evaluate-replace cycle, in one transaction.
 
         Concurrent cycles on it (other instances, manager commands) wait, so the last one
-        to write has read every event stored before it began. Yields whether it was
-        pending; on success its mark is cleared, unless new events marked it meanwhile.
-        `wait=False`: if another cycle holds it, yield False at once (its mark stays if
-        that cycle misses anything, so it is picked up again).
+        to write has read every event stored before it began. Yields its pending marks
+        (false if none); on success the marks seen are cleared, unless new events marked
+        them again meanwhile. `wait=False`: if another cycle holds it, yield no marks at
+        once (its marks stay if that cycle misses anything, so they are picked up again).
         """
 
     def recomputing_month(self, month: str) -> AbstractContextManager[None]:
@@ -234,6 +235,35 @@ class Store(Protocol):
         self, staff: str, month: str, records: Sequence[ViolationRecord]
     ) -> tuple[list[ViolationRecord], list[ViolationRecord]]:
         """Make the person-month's violations `records`; return (changed, withdrawn)."""
+
+    # -- person-days (rules/day_store.py) ------------------------------------------------
+    def day_judgements(self, staff: str, month: str) -> tuple[str | None, dict[date, DayJudgement]]:
+        """The basis a person-month's days were judged on and each judged day's judgement."""
+        ...
+
+    def keep_days(
+        self,
+        staff: str,
+        month: str,
+        basis: str,
+        judged: Mapping[date, DayJudgement],
+        gone: Iterable[date] = (),
+        *,
+        whole: bool = False,
+    ) -> None:
+        """Keep days' judgements and the month's basis; forget the days `gone`."""
+
+    def numbers_of(self, staff: str, month: str) -> dict[str, int]:
+        """The correction numbers announced to `staff` in `month`."""
+        ...
+
+    def expiring_days(self, after: datetime, until: datetime) -> list[PersonDayKey]:
+        """The person-days whose kept judgement stopped holding in (after, until]."""
+        ...
+
+    def judging_actions(self) -> list[ManagerAction]:
+        """The manager actions the engine reads (leave, corrections, voids)."""
+        ...
 
     def violations(
         self,
@@ -292,9 +322,9 @@ class Store(Protocol):
         self,
         entries: Sequence[DutyAssignment],
         audit: Sequence[ManagerAction] = (),
-        pending: Iterable[PersonMonth] = (),
+        pending: Iterable[PersonDayKey] = (),
     ) -> None:
-        """Keep duty roster entries with their audit rows and the person-months to re-judge,
+        """Keep duty roster entries with their audit rows and the person-days to re-judge,
         all or none (rules/roster_store.py)."""
 
     def remove_duty(
@@ -544,10 +574,12 @@ def later_versions(text: str, real: str, integer: str) -> list[Migration]:
             2, "lookalike pairs of people (face templates close)", lookalike_tables(text, real)
         ),
         Migration(3, "journal numbers received kept as runs", delivery_range_tables(text, integer)),
+        Migration(4, "the judged days kept, pending marks by person-day", day_tables(text)),
     ]
 
 
 class SqlStore(
+    DayQueries,  # first: other mixins name its `_mark_days` as a stub
     DirectoryTables,
     GalleryQueries,
     AccountQueries,
@@ -685,7 +717,7 @@ class SqlStore(
             new = [event for event in ordered if event.id in stored]
             self._note_first_punches(new)
             if affected is not None:
-                self._mark_pending(sorted({key for key in map(affected, new) if key}))
+                self._mark_days(key for event in new for key in affected(event))
             if arrivals:
                 self._saw_statuses(new, arrivals)
         return new
@@ -783,21 +815,32 @@ class SqlStore(
         workstations: Iterable[tuple[str, str]] = (),
         kinds: Iterable[str] = (),
     ) -> list[schema.Event]:
-        where = ['"at" >= ?', '"at" < ?']
+        span = ['"at" >= ?', '"at" < ?']
         params: list[str] = [stamp(start), stamp(end)]
-        if staff is not None:
-            who = ['"staff_id" = ?']
-            params.append(staff)
-            for site, device in workstations:
-                who.append('("staff_id" IS NULL AND "site" = ? AND "device" = ?)')
-                params += [site, device]
-            where.append(f"({' OR '.join(who)})")
         kinds = list(kinds)
         if kinds:
-            where.append(f'"kind" IN ({",".join("?" * len(kinds))})')
+            span.append(f'"kind" IN ({",".join("?" * len(kinds))})')
             params += kinds
-        sql = f'SELECT "payload" FROM events WHERE {" AND ".join(where)} ORDER BY "at", "id"'
-        return [schema.decode(p) for (p,) in self._rows(sql, params)]
+        if staff is None:
+            parts = [(span, params)]
+        else:
+            # One part per index: the person's own events, then each workstation's (those
+            # naming nobody: told apart here, as a condition on that column would pick the
+            # index of everyone's events of the span).
+            parts = [(['"staff_id" = ?', *span], [staff, *params])]
+            parts += [
+                (['"site" = ?', '"device" = ?', *span], [site, device, *params])
+                for site, device in workstations
+            ]
+        union = " UNION ALL ".join(
+            f'SELECT "at", "id", "payload", "staff_id", {n} AS "part" FROM events '
+            f"WHERE {' AND '.join(where)}"
+            for n, (where, _) in enumerate(parts)
+        )
+        sql = f'SELECT "payload", "staff_id", "part" FROM ({union}) found ORDER BY "at", "id"'
+        values = [value for _, part in parts for value in part]
+        rows = self._rows(sql, values)
+        return [schema.decode(p) for p, who, part in rows if part == 0 or who is None]
 
     def device_statuses(self) -> list[DeviceSeen]:
         arrived = self._rows(
@@ -869,24 +912,21 @@ class SqlStore(
         )
 
     def pending(self, limit: int = 1000) -> list[PersonMonth]:
-        sql = 'SELECT "staff_id", "month" FROM pending ORDER BY "month", "staff_id" LIMIT ?'
+        sql = (
+            'SELECT "staff_id", "month" FROM pending UNION '
+            'SELECT "staff_id", "month" FROM pending_days ORDER BY 2, 1 LIMIT ?'
+        )
         return [(staff, month) for staff, month in self._rows(sql, [limit])]
 
     @contextmanager
-    def recomputing(self, staff: str, month: str, *, wait: bool = True) -> Iterator[bool]:
+    def recomputing(self, staff: str, month: str, *, wait: bool = True) -> Iterator[Marks]:
         with self._transaction():
             if not self._hold(month, staff, wait):
-                yield False
+                yield NO_MARKS
                 return
-            seen = self._execute(
-                'SELECT "n" FROM pending WHERE "staff_id" = ? AND "month" = ?', [staff, month]
-            ).fetchall()
-            yield bool(seen)
-            if seen:
-                self._execute(
-                    'DELETE FROM pending WHERE "staff_id" = ? AND "month" = ? AND "n" = ?',
-                    [staff, month, seen[0][0]],
-                )
+            marks = self._marks(staff, month)
+            yield marks
+            self._clear_marks(staff, month, marks)
 
     @contextmanager
     def recomputing_month(self, month: str) -> Iterator[None]:
@@ -935,8 +975,14 @@ class SqlStore(
         )
 
     def actions(self) -> list[ManagerAction]:
-        sql = f'SELECT {_names(ACTION_COLUMNS)} FROM actions ORDER BY "ts", "action_id"'
-        return [_action_of(dict(zip(ACTION_COLUMNS, r, strict=True))) for r in self._rows(sql)]
+        return self._actions("1 = 1", ())
+
+    def _actions(self, where: str, params: Sequence[Any]) -> list[ManagerAction]:
+        sql = (
+            f'SELECT {_names(ACTION_COLUMNS)} FROM actions WHERE {where} ORDER BY "ts", "action_id"'
+        )
+        rows = self._rows(sql, params)
+        return [_action_of(dict(zip(ACTION_COLUMNS, r, strict=True))) for r in rows]
 
     # -- correction numbers ----------------------------------------------------------------
     def numbers(self, month: str) -> dict[str, dict[str, int]]:

@@ -147,6 +147,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="person-months the engine is checked on against docs/rules.md (default 1500)",
     )
     group.addoption(
+        "--incremental-examples",
+        type=int,
+        default=12,
+        help="histories incremental recomputation is checked on against a full replay",
+    )
+    group.addoption(
+        "--incremental-seed",
+        type=int,
+        default=20,
+        help="seed of those histories (fixed, so CI is reproducible)",
+    )
+    group.addoption(
         "--differential-seed",
         type=int,
         default=14,

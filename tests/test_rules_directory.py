@@ -185,7 +185,7 @@ def test_ingest_asks_its_source_for_the_directory_each_cycle(store):
     current[0] = DIRECTORY
     ingest.dirty.add(("S1", MONTH))
     ingest.flush()
-    assert {(v.day, v.window) for v in store.violations(staff="S1")} == {
+    assert {(v.day, v.window) for v in store.violations(staff="S1", month=MONTH)} == {
         (LATE_AT_W01, "W01"),
         (LATE_AT_W02, "W02"),
     }

@@ -262,7 +262,7 @@ def test_a_pending_person_month_another_instance_is_judging_is_left_to_it(postgr
     first, second = PostgresStore(postgres_url), PostgresStore(postgres_url)
     late = clock("09:20", day=date(2026, 10, 13))
     try:
-        first.add_events([late], lambda event: ("S1", MONTH))
+        first.add_events([late], lambda event: [("S1", late.ts.date())])
         with first.recomputing("S1", MONTH) as pending:
             assert pending
             with second.recomputing("S1", MONTH, wait=False) as other:
@@ -291,7 +291,7 @@ def test_a_lost_database_connection_loses_nothing_and_is_reopened(postgres_url):
     try:
         assert ingest.drain(timeout_s=0) == 0 and ingest.failures == 1 and acked == []
         assert ingest.drain(timeout_s=0) == 1 and acked == [event.id]  # a new connection
-        assert ingest.flush() == 1
+        assert ingest.flush() >= 1  # the hall's first punch: everyone there, to today
         assert "late" in {v.rule for v in store.violations(staff="S1")}
     finally:
         store.close()
