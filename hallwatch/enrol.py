@@ -24,11 +24,6 @@ if TYPE_CHECKING:
 
     from rules.gallery_store import GalleryQueries
 
-ONE_PHOTO = (
-    "warning: enrolled from one photo only; 2-3 photos (front, slightly left and right) "
-    "match far more reliably"
-)
-
 
 class DuplicateFace(HallwatchError):
     """A face that already belongs to someone else in the directory."""
@@ -179,7 +174,9 @@ def _enrol(station_socket: Path | None, central: Path | None, site: str | None, 
         text = _at_station(station_socket, staff_id, name, photos, kwargs["replace"])
     click.echo(text)
     if len(photos) == 1:
-        click.echo(ONE_PHOTO, err=True)
+        from models.enrolment import ONE_PHOTO_WARNING
+
+        click.echo(ONE_PHOTO_WARNING, err=True)
 
 
 enrol = click.Command(

@@ -181,11 +181,18 @@ def eval_degraded(
     required=True,
     help="Folder with identities/<person>/ and unknown/ photos.",
 )
+@click.option(
+    "--embeddings",
+    is_flag=True,
+    help="Compare enrolment from 1 photo with 3 (best of them, or combined into one "
+    "template), and plain with mirror-averaged embeddings.",
+)
 @pipeline_options
 @degrade_options
 @json_option
 def eval_pack(
     faces: Path,
+    embeddings: bool,
     models_dir: Path | None,
     pack: str | None,
     config_path: Path | None,
@@ -199,11 +206,14 @@ def eval_pack(
 
     With --degrade: the same photos blurred, darkened, overexposed, JPEG-compressed,
     turned, shrunk, masked and mirrored at run time, and what the station would say.
+    With --embeddings: accepts, second factors, false accepts and score margins with
+    several enrolment photos (combined or not) and mirror-averaged embeddings.
 
     \b
     Example:
         hallwatch models eval --faces ./faces --pack scrfd_mobilefacenet
         hallwatch models eval --faces ./faces --degrade --kind mask --kind dark
+        hallwatch models eval --faces ./faces --embeddings
     """
     from models.evaluation import evaluate
     from models.report import evaluation_report
@@ -211,6 +221,12 @@ def eval_pack(
     pipeline = load_pipeline(models_dir, pack, config_path)
     if degrade:
         emit(as_json, *eval_degraded(pipeline, faces, kinds, all_photos, seed))
+        return
+    if embeddings:
+        from models.embedding_eval import embeddings_report, evaluate_embeddings
+
+        found = evaluate_embeddings(pipeline, faces)
+        emit(as_json, *embeddings_report(pipeline.manifest.name, found))
         return
     result = evaluate(pipeline, faces)
     data, human = evaluation_report(pipeline.manifest.name, result)

@@ -164,7 +164,7 @@ def enrol(
         hallwatch enrol S017 --camera 0 --config /etc/hallwatch/station.toml
     """
     from drivers.fingerprint.settings import finger_missing
-    from models.enrolment import enrol_captures, enrol_photos
+    from models.enrolment import ONE_PHOTO_WARNING, enrol_captures, enrol_photos
 
     if bool(photos) == bool(camera):
         raise click.UsageError("give either PHOTOS or --camera")
@@ -203,6 +203,8 @@ def enrol(
         data,
         f"enrolled {staff_id}: {report.templates} templates ({len(report.accepted)} new){refused}",
     )
+    if report.templates == 1:
+        click.echo(ONE_PHOTO_WARNING, err=True)
     if finger_needed:
         click.echo(
             f"warning: {config_path} identifies by face AND finger, and {staff_id} has "

@@ -2,7 +2,10 @@
 
 Each person has several templates (one per enrolment image or capture). A search scores
 every template with one matrix-vector product and keeps each person's best template,
-so the runner-up is the second *person*, not a second photo of the same one.
+so the runner-up is the second *person*, not a second photo of the same one. With
+`combine` (the pipeline's `[face] combine_templates`, on by default), each person's
+templates are first combined into one (`combine_templates`): the rows stay as enrolled,
+only the in-memory matrix changes, so photos added later join the mean.
 """
 
 from __future__ import annotations
@@ -56,6 +59,26 @@ MIGRATIONS = (
 )
 
 
+# A template whose cosine to the median direction of its person's templates is below
+# this is not averaged in (outlier rejection). Shared photos, people with 3 or more:
+# no own photo scores under 0.62; another person's photo slipped into them at most 0.50.
+OUTLIER_COSINE = 0.55
+
+
+def combine_templates(vectors: np.ndarray) -> np.ndarray:
+    """One unit template from a person's unit rows: the mean of those that agree with
+    the median direction (at least `OUTLIER_COSINE`), renormalised. Two rows cannot
+    outvote each other, so only three or more are filtered; never all are dropped.
+    Measured in docs/face.md (`models eval --embeddings`)."""
+    if len(vectors) >= 3:
+        median = np.median(vectors, axis=0)
+        agree = vectors @ (median / max(float(np.linalg.norm(median)), 1e-12))
+        if (agree >= OUTLIER_COSINE).any():
+            vectors = vectors[agree >= OUTLIER_COSINE]
+    mean = vectors.mean(axis=0)
+    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+
+
 class GalleryError(HallwatchError, ValueError):
     """A gallery operation refused, with the reason."""
 
@@ -102,7 +125,8 @@ class Person:
 class _Index:
     """The in-memory gallery: one matrix, rows grouped by person."""
 
-    matrix: np.ndarray  # (templates, dimensions) float32, unit rows
+    matrix: np.ndarray  # (templates, dimensions) float32, unit rows; one a person combined
+    stored: int  # templates in the file
     people: list[str]  # sorted staff ids
     starts: np.ndarray | None  # first row of each person; None when empty
     second_factor: frozenset[str] = frozenset()  # people whose face match needs a factor
@@ -120,10 +144,13 @@ class _Index:
 class Gallery:
     """Enrol, re-enrol, delete and search staff, for one recogniser model."""
 
-    def __init__(self, path: str | Path, model: str, dimensions: int) -> None:
+    def __init__(
+        self, path: str | Path, model: str, dimensions: int, *, combine: bool = False
+    ) -> None:
         self.path = Path(path)
         self.model = model
         self.dimensions = dimensions
+        self.combine = combine
         try:
             self._db = connect_private(self.path)
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -142,9 +169,11 @@ class Gallery:
         self._load()
 
     @classmethod
-    def for_recognizer(cls, path: str | Path, recognizer: RecognizerSpec) -> Gallery:
+    def for_recognizer(
+        cls, path: str | Path, recognizer: RecognizerSpec, *, combine: bool = False
+    ) -> Gallery:
         """A gallery tied to a recogniser: its sha256 names the embedding space."""
-        return cls(path, recognizer.sha256, recognizer.embedding_size)
+        return cls(path, recognizer.sha256, recognizer.embedding_size, combine=combine)
 
     def close(self) -> None:
         self._db.close()
@@ -164,10 +193,13 @@ class Gallery:
         # Templates are sorted by owner: each person is one contiguous run of rows.
         people = sorted(set(owners.tolist()))
         starts = np.searchsorted(owners, people) if rows else None
+        if self.combine and starts is not None:
+            matrix = np.stack([combine_templates(rows) for rows in np.split(matrix, starts[1:])])
+            starts = np.arange(len(people))
         flagged = frozenset(r[0] for r in self._db.execute("SELECT staff_id FROM second_factor"))
         # One assignment: a search running in another thread sees the old or the new
         # gallery, never half of each.
-        self._index = _Index(matrix, people, starts, flagged)
+        self._index = _Index(matrix, len(rows), people, starts, flagged)
 
     def __len__(self) -> int:
         return len(self._index.people)
@@ -179,7 +211,7 @@ class Gallery:
 
     @property
     def template_count(self) -> int:
-        return int(self._index.matrix.shape[0])
+        return self._index.stored
 
     def search(self, embedding: np.ndarray) -> SearchResult:
         """The best and second-best person for a unit-length embedding."""

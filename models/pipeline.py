@@ -145,8 +145,12 @@ class FacePipeline:
         pack_dir = Path(pack_dir)
         return cls(pack_dir, verify_pack(pack_dir), config or FaceConfig())
 
-    def open_gallery(self, path: str | Path) -> Gallery:
-        return Gallery.for_recognizer(path, self.manifest.recognizer)
+    def open_gallery(self, path: str | Path, *, combine: bool | None = None) -> Gallery:
+        """The gallery file, its templates combined per `[face] combine_templates` unless
+        `combine` says otherwise (the evaluation compares both)."""
+        if combine is None:
+            combine = self.config.combine_templates
+        return Gallery.for_recognizer(path, self.manifest.recognizer, combine=combine)
 
     def detect(self, frame: np.ndarray) -> list[DetectedFace]:
         """Every face in the frame, at the pack's full detection size (for counting)."""
@@ -196,7 +200,7 @@ class FacePipeline:
         if gallery is not None:
             with clock.stage("search"):
                 result.search = gallery.search(result.embedding)
-            self._decide(result, gallery)
+            self.decide(result, gallery)
         # Liveness only matters for a face that could be accepted: a stranger is "not
         # recognised" either way, so the station saves the model run on such frames.
         could_match = result.search is None or result.search.score >= self.lower_threshold
@@ -225,7 +229,8 @@ class FacePipeline:
             return None
         return score
 
-    def _decide(self, result: FrameResult, gallery: Gallery) -> None:
+    def decide(self, result: FrameResult, gallery: Gallery) -> None:
+        """Accept, ask for a second factor, or reject `result.search`'s best person."""
         found = result.search
         assert found is not None
         zone = self.zone(found.score) if found.staff_id is not None else Zone.NOT_RECOGNISED

@@ -40,3 +40,10 @@ class Embedder:
                 f"says {self.spec.embedding_size}; fix the pack manifest"
             )
         return l2_normalise(embedding)
+
+    def embed_mirror_averaged(self, aligned_bgr: np.ndarray) -> np.ndarray:
+        """The mean of the crop's and its mirror image's embeddings, renormalised: a
+        second recogniser pass. Measured by `models eval --embeddings` (docs/face.md);
+        the pipeline does not use it, the gain did not pay for the pass."""
+        mirrored = np.ascontiguousarray(aligned_bgr[:, ::-1])
+        return l2_normalise(self.embed(aligned_bgr) + self.embed(mirrored))

@@ -153,6 +153,15 @@ class FaceConfig(Section):
             "cosine. Unset: `threshold`."
         ),
     )
+    combine_templates: bool = pydantic.Field(
+        True,
+        description=(
+            "Search each person's enrolment photos combined into one template (the mean, "
+            "a photo far off the others left out) rather than their best single photo. "
+            "Measured on the shared photos (docs/face.md): higher genuine scores, lower "
+            "impostor ones."
+        ),
+    )
     keep_face_images: bool = pydantic.Field(
         False,
         description=(

@@ -61,6 +61,17 @@ def test_enroll_identify_delete(run, faces_dir, tmp_path):
     assert missing.exit_code == 1 and "no staff member" in missing.output
 
 
+def test_enrolling_from_one_photo_warns_with_the_measured_gain(run, faces_dir):
+    photos = sorted((faces_dir / "identities" / "deepface_p01").iterdir())
+    one = run("enrol", "P01", str(photos[0]))
+    assert one.exit_code == 0, one.output
+    warning = one.output.split("\n", 1)[1]
+    assert warning.startswith("注意：此人只有一张照片登记") and "29/29" in warning
+    others = sorted((faces_dir / "identities" / "deepface_p03").iterdir())[:3]
+    more = run("enrol", "P03", *[str(p) for p in others])
+    assert more.exit_code == 0 and "one photo" not in more.output
+
+
 def test_enroll_with_only_bad_photos_changes_nothing(run, tmp_path, faces_dir):
     empty = tmp_path / "empty.jpg"
     empty.write_bytes(b"")
@@ -97,7 +108,7 @@ def test_enrolling_a_face_at_a_face_and_finger_station_warns_of_the_missing_fing
     result = run(
         "enrol", "S018", str(faces_dir / "spoof" / "image_T1.jpg"), "--config", str(either)
     )
-    assert result.exit_code == 0 and result.stderr == ""
+    assert result.exit_code == 0 and "no finger enrolled" not in result.stderr
 
 
 def test_missing_pack_and_bad_config_are_clear(run, tmp_path, faces_dir):
