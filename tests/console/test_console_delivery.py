@@ -14,7 +14,7 @@ from mqtt import schema
 from mqtt.ids import new_event_id, utc_now
 from rules.acting import Actor
 from rules.backend import open_store
-from rules.delivery import GRACE
+from rules.delivery import GRACE, Received
 from rules.directory import Device
 from rules.manage import Management
 from rules.policy import load_policy
@@ -43,6 +43,7 @@ def hall(store_at, tmp_path):
         for seq in (1, 2, 3, 7)
     ]
     store.add_events([*entries, status])
+    store.note_runs(Received.of([*entries, status]))  # as ingest does with each flush
     store.fold_deliveries(now)
     store.record_lost("hall-01", "st-01", [(4, 5)], now, "no longer on the device")
     store.fold_deliveries(now + timedelta(seconds=1))
