@@ -171,3 +171,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="how long the fingerprint sensor is unplugged and replugged in a loop under a "
         "running station (default 12; the acceptance run: 60)",
     )
+
+
+# Files that build the same session-wide fixtures (the face packs' evaluation, the enrolled
+# station data) run on one worker, so `make test`'s workers (pytest-xdist, --dist loadgroup)
+# build each once; every other file is a group of its own.
+SHARED_FIXTURE_GROUPS = ("face", "station")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    for item in items:
+        where = item.path.relative_to(tests)
+        group = where.parts[0] if where.parts[0] in SHARED_FIXTURE_GROUPS else str(where)
+        item.add_marker(pytest.mark.xdist_group(group))
