@@ -6,6 +6,11 @@ once `votes_needed` of the last `vote_window` frames agree on the same accepted 
 Frames in the grey zone (between the lower and the accept threshold) vote too: when so
 many of them name one person that no accepting majority can form, the verdict is
 SECOND_FACTOR: the station asks that person for their finger or their staff number.
+
+Liveness runs only on the frame that would decide (`would_decide`): the earlier
+agreeing frames vote on the face alone, and a presentation fails the deciding frame,
+and the next, until the window is full of spoof rejections (two frames later than if
+every frame were checked).
 """
 
 from __future__ import annotations
@@ -53,30 +58,42 @@ class Decider:
 
     def add(self, result: FrameResult) -> Verdict:
         self._frames.append(result)
-        accepted = Counter(f.match.staff_id for f in self._frames if f.accepted and f.match)
+        verdict = self._verdict(self._frames)
+        if verdict.outcome is not FaceOutcome.PENDING:
+            self.reset()
+        return verdict
+
+    def would_decide(self, result: FrameResult) -> bool:
+        """Whether adding `result` as it stands would identify someone or ask for a second
+        factor: the frame that must pass liveness. Earlier agreeing frames only vote."""
+        frames = deque(self._frames, maxlen=self._frames.maxlen)
+        frames.append(result)
+        outcome = self._verdict(frames).outcome
+        return outcome in (FaceOutcome.IDENTIFIED, FaceOutcome.SECOND_FACTOR)
+
+    def _verdict(self, frames: deque[FrameResult]) -> Verdict:
+        accepted = Counter(f.match.staff_id for f in frames if f.accepted and f.match)
         if accepted:
             staff_id, votes = accepted.most_common(1)[0]
             if votes >= self.votes_needed:
                 scores = [
                     f.match.score
-                    for f in self._frames
+                    for f in frames
                     if f.accepted and f.match and f.match.staff_id == staff_id
                 ]
-                self.reset()
                 return Verdict(FaceOutcome.IDENTIFIED, staff_id, sum(scores) / len(scores))
-        if (grey := self._grey_majority()) is not None:
+        if (grey := self._grey_majority(frames)) is not None:
             return grey
-        reasons = Counter(f.rejection for f in self._frames if f.rejection is not None)
+        reasons = Counter(f.rejection for f in frames if f.rejection is not None)
         if not reasons:
             return Verdict(FaceOutcome.PENDING)
         reason, count = reasons.most_common(1)[0]
         # Once enough frames failed for the same reason that no majority can form, say so.
         if self._no_other_majority(count):
             suspects = Counter(
-                f.match.staff_id for f in self._frames if f.rejection is reason and f.match
+                f.match.staff_id for f in frames if f.rejection is reason and f.match
             )
             suspect = suspects.most_common(1)[0][0] if suspects else None
-            self.reset()
             return Verdict(FaceOutcome.REJECTED, reason=reason, suspected_staff_id=suspect)
         return Verdict(FaceOutcome.PENDING, reason=reason)
 
@@ -85,10 +102,10 @@ class Decider:
         window = self._frames.maxlen or len(self._frames)
         return count >= self.votes_needed and window - count < self.votes_needed
 
-    def _grey_majority(self) -> Verdict | None:
+    def _grey_majority(self, frames: deque[FrameResult]) -> Verdict | None:
         grey = [
             (f.candidate, f.embedding)
-            for f in self._frames
+            for f in frames
             if f.second_factor and f.candidate is not None
         ]
         if not grey:
@@ -99,5 +116,4 @@ class Decider:
         best, embedding = max(
             ((c, e) for c, e in grey if c.staff_id == staff_id), key=lambda pair: pair[0].score
         )
-        self.reset()
         return Verdict(FaceOutcome.SECOND_FACTOR, staff_id, best.score, embedding=embedding)

@@ -204,15 +204,26 @@ class FacePipeline:
         # Liveness only matters for a face that could be accepted: a stranger is "not
         # recognised" either way, so the station saves the model run on such frames.
         could_match = result.search is None or result.search.score >= self.lower_threshold
-        if check_liveness and self.liveness is not None and could_match:
-            with clock.stage("liveness"):
-                result.liveness = self.liveness.real_probability(frame, face)
-            result.live = result.liveness >= self.config.liveness_threshold
-        if result.live is False:
-            result.rejection = Reason.SPOOF
+        if check_liveness and could_match:
+            self.check_live(frame, result)
         if result.crowded:
             result.rejection = Reason.CROWD
         return result
+
+    def check_live(self, frame: np.ndarray, result: FrameResult) -> None:
+        """Run liveness on the frame's subject (once): a presentation is rejected as a
+        spoof, unless the frame is already rejected as a crowd.
+
+        The station calls it after `analyse(..., check_liveness=False)` only for a frame
+        that would decide the vote (`Decider.would_decide`).
+        """
+        if self.liveness is None or result.subject is None or result.liveness is not None:
+            return
+        with _Stopwatch(result.timings_ms).stage("liveness"):
+            result.liveness = self.liveness.real_probability(to_bgr(frame), result.subject)
+        result.live = result.liveness >= self.config.liveness_threshold
+        if not result.live and not result.crowded:
+            result.rejection = Reason.SPOOF
 
     def zone(self, score: float) -> Zone:
         if score >= self.threshold:

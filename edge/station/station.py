@@ -367,7 +367,7 @@ class Station:
 
     def _take_frame(self, frame: np.ndarray, now: float) -> None:
         assert self.pipeline is not None
-        result = self.pipeline.analyse(frame, self.gallery)
+        result = self.pipeline.analyse(frame, self.gallery, check_liveness=False)
         if result.face_count == 0:
             self._empty_frames += 1
             if self._empty_frames == EMPTY_FRAMES_RESET:
@@ -375,6 +375,8 @@ class Station:
                 self.turn.face_gone()
             return
         self._empty_frames = 0
+        if self.decider.would_decide(result):
+            self.pipeline.check_live(frame, result)
         verdict = self.decider.add(result)
         if verdict.outcome is FaceOutcome.IDENTIFIED:
             assert verdict.staff_id is not None and verdict.score is not None

@@ -72,3 +72,25 @@ def test_one_lucky_frame_is_not_enough(scene):
 def test_invalid_vote_settings_are_refused():
     with pytest.raises(ValueError, match="votes_needed"):
         Decider(votes_needed=4, vote_window=3)
+
+
+def test_liveness_runs_only_on_the_frame_that_would_decide(pipeline, faces_dir, tmp_path):
+    """As the station: a photo of an enrolled person votes twice on the face alone, then
+    fails liveness on every frame that would decide, until it is rejected as a spoof."""
+    gallery = pipeline.open_gallery(tmp_path / "g.db")
+    enrol_photos(pipeline, gallery, "T1", "T1", [faces_dir / "spoof" / "image_T1.jpg"])
+    photo = read_image(faces_dir / "spoof" / "image_F2.jpg")  # a presentation of T1
+    decider = Decider(votes_needed=3, vote_window=5)
+    checked, verdicts = [], []
+    for _ in range(5):
+        result = pipeline.analyse(photo, gallery, check_liveness=False)
+        assert result.match is not None and result.match.staff_id == "T1"
+        if decider.would_decide(result):
+            pipeline.check_live(photo, result)
+        checked.append(result.liveness is not None)
+        verdicts.append(decider.add(result))
+    assert checked == [False, False, True, True, True]
+    assert [v.outcome for v in verdicts[:4]] == [FaceOutcome.PENDING] * 4
+    assert verdicts[2].reason is Reason.SPOOF
+    assert verdicts[4].outcome is FaceOutcome.REJECTED and verdicts[4].reason is Reason.SPOOF
+    assert verdicts[4].suspected_staff_id == "T1"
