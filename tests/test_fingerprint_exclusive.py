@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -28,7 +29,8 @@ def test_a_second_process_is_refused_with_the_holder_named_and_the_holder_keeps_
         assert second.returncode == 1, second.stdout + second.stderr
         message = second.stdout + second.stderr
         assert f"is in use by process {os.getpid()} (" in message
-        assert "pytest" in message  # the holder's command line
+        holder = Path(f"/proc/{os.getpid()}/cmdline").read_bytes().split(b"\0")[0].decode()
+        assert f"({holder}" in message  # the holder's command line
         assert "Traceback" not in message
 
         # The refused opener touched nothing: the finger placed before it is still read.
