@@ -63,6 +63,13 @@ def _clock(row: DeviceRow, language: str) -> str:
     return "偏差 " + row.clock.removeprefix("off by ").replace(" s", " 秒")
 
 
+def _delivery(row: DeviceRow, language: str) -> str | None:
+    """What the centre has of the device's journal (rules/delivery.py)."""
+    if row.delivery is None:
+        return None
+    return render.delivery_text(row.delivery, "en" if language == "en" else "zh")
+
+
 def _gallery(row: DeviceRow, language: str) -> str | None:
     """A station's gallery: the version it applied of the site's, and erasures it has
     not confirmed (a leaver still on the device)."""
@@ -110,6 +117,7 @@ DEVICE_COLUMNS = (
     Column("时钟", "clock", _clock),
     Column("版本", "version", _field("version")),
     Column("图库", "gallery", _gallery),
+    Column("送达", "delivery", _delivery),
 )
 
 

@@ -89,3 +89,25 @@ def test_the_inspection_reads_deliveries_from_the_store(store):
     assert "已送达至 #5, 缺 1 条, 已丢失 2 条, 最近补发 2026-11-24 10:01 +08:00 (#6–#6)" in text
     assert any(i.text.startswith("hall-01/st-01：已丢失 2 条记录") for i in report.open_items)
     assert device.delivery is not None and device.delivery.lost_at == at("10:00")
+
+
+def test_hallwatch_devices_list_says_what_each_device_delivered(store_at, tmp_path):
+    from click.testing import CliRunner
+
+    from hallwatch.cli import main
+    from rules.backend import open_store
+
+    store = open_store(store_at())
+    try:
+        status = msgspec.structs.replace(station_status("09:00", "online"), seq=4)
+        store.add_events([status])
+        store.note_runs([(SITE, "st-01", 1, 2), (SITE, "st-01", 4, 4)])
+        store.fold_deliveries(at("10:00").astimezone(UTC))
+    finally:
+        store.close()
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(f'[[windows]]\nid = "w1"\nsite = "{SITE}"\nstaff = ["S1"]\n')
+    where = ["--db", str(store_at()), "--policy", str(policy_file)]
+    listed = CliRunner().invoke(main, ["devices", "list", *where])
+    assert listed.exit_code == 0, listed.output
+    assert "送达" in listed.output and "已送达至 #2, 缺 1 条" in listed.output
