@@ -107,6 +107,8 @@ class AlertKind(StrEnum):
     DISK_FULL = "disk_full"
     CLOCK_FAULT = "clock_fault"
     DUPLICATE_DEVICE = "duplicate_device"  # another device runs under this one's id
+    PROBE_FAULT = "probe_fault"  # a workstation agent cannot see the desktop (display, idle)
+    SOFTWARE_FAULT = "software_fault"  # a part of the device's program failed, restarted
 
 
 class Severity(StrEnum):

@@ -24,6 +24,7 @@ DISK_FREE_AGAIN_MB = 100
 # Which part of a device's health ends each fault that can end by itself.
 HEALED: dict[AlertKind, Callable[[schema.Health], bool]] = {
     AlertKind.SENSOR_FAULT: lambda health: health.sensor == "ok",
+    AlertKind.PROBE_FAULT: lambda health: health.sensor == "ok",  # an agent's probes
     AlertKind.CAMERA_FAULT: lambda health: health.camera == "ok",
     AlertKind.DISK_FULL: lambda health: (health.disk_free_mb or 0) >= DISK_FREE_AGAIN_MB,
 }
@@ -37,6 +38,8 @@ DEVICE_FAULTS = frozenset(
         AlertKind.DUPLICATE_DEVICE,
         AlertKind.DISK_FULL,
         AlertKind.CLOCK_FAULT,
+        AlertKind.PROBE_FAULT,
+        AlertKind.SOFTWARE_FAULT,
     }
 )
 

@@ -162,6 +162,11 @@ ALERTS: Words = {  # mqtt/schema.py AlertKind
     "disk_full": {"zh": "磁盘已满", "en": "disk full"},
     "clock_fault": {"zh": "时钟故障", "en": "clock fault"},
     "duplicate_device": {"zh": "设备编号重复", "en": "duplicate device id"},
+    "probe_fault": {"zh": "工位电脑无法采集", "en": "workstation probe fault"},
+    "software_fault": {
+        "zh": "设备程序故障（已自动重启）",
+        "en": "device software fault (restarted)",
+    },
 }
 
 NOTICES: Words = {  # rules/notify.py NoticeEvent

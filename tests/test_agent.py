@@ -224,7 +224,7 @@ def test_an_agent_that_cannot_see_the_desktop_says_so_and_sends_no_guesses(
         agent.stop(drain_s=0)
     assert not [e for e in stored if isinstance(e, schema.Activity)]
     [alert] = [e for e in stored if isinstance(e, schema.Alert)]
-    assert alert.kind == schema.AlertKind.SENSOR_FAULT
+    assert alert.kind == schema.AlertKind.PROBE_FAULT
     assert "no display" in alert.message and "no idle source" in alert.message
     assert agent.probe_fault == alert.message
 

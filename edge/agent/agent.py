@@ -205,22 +205,24 @@ class Agent:
             self.journal.append(self._status("online"))
 
     def _worker_failed(self, worker: Worker, error: Exception) -> None:
-        """Sampling failed (it is retried): a fault of the probes, in an alert and the
-        status; a failed publisher is in the log."""
+        """A worker failed (it is retried): sampling's is a fault of the probes, in an
+        alert and the status; the publisher's a fault of the program, in an alert."""
         if worker is not self.sampling:
+            self._alert(f"{worker.name} failed, restarting: {worker.down}", software=True)
             return
         self._alert(f"sampling failed, retrying: {worker.down}")
         if self.started:
             self.journal.append(self._status("online"))
 
-    def _alert(self, message: str) -> None:
+    def _alert(self, message: str, *, software: bool = False) -> None:
+        kind = schema.AlertKind.SOFTWARE_FAULT if software else schema.AlertKind.PROBE_FAULT
         self.journal.append(
             schema.new_event(
                 schema.Alert,
                 self.config.site,
                 self.config.device,
                 self.now(),
-                kind=schema.AlertKind.SENSOR_FAULT,
+                kind=kind,
                 severity=schema.Severity.MINOR,
                 message=message[:200],
             )

@@ -696,17 +696,14 @@ class Station:
 
     def _worker_failed(self, worker: Worker, error: Exception) -> None:
         """A worker failed (it is being restarted): the sensor's or the camera's is a fault
-        of that part, and the next status says so; the others are in the log."""
+        of that part, and the next status says so; the others' a fault of the program."""
         kind = {
             "fingerprint": schema.AlertKind.SENSOR_FAULT,
             "camera": schema.AlertKind.CAMERA_FAULT,
-        }.get(worker.name)
-        if kind is not None:
-            self._alert(
-                kind,
-                schema.Severity.MINOR,
-                f"{worker.name} failed, restarting: {worker.down}"[:200],
-            )
+        }.get(worker.name, schema.AlertKind.SOFTWARE_FAULT)
+        self._alert(
+            kind, schema.Severity.MINOR, f"{worker.name} failed, restarting: {worker.down}"[:200]
+        )
         self._last_heartbeat = float("-inf")
 
     def _on_camera(self, status: CameraStatus) -> None:
