@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from html import escape
 
+from rules.detail_words import detail_words
 from rules.directory import Directory
 from rules.engine import ViolationRecord
 from rules.inspection import InspectionReport, Punch, acknowledgement
@@ -195,7 +196,8 @@ def violation_html(v: ViolationRecord, language: Language) -> str:
     return (
         f'<span class="{escape(v.severity)}">{escape(rule_word(v.rule, language))} '
         f"({escape(severity_word(v.severity, language))}) −{v.deduction:g}{number}{escape(veto)}</span> "
-        f"[{escape(status_word(v.status, language))}] <small>{escape(v.detail)}</small> "
+        f"[{escape(status_word(v.status, language))}] "
+        f"<small>{escape(detail_words(v.detail, language))}</small> "
         # Ids one click away, never the headline: the events by id, and the violation's own.
         f'<details class="id"><summary>{escape(label("ids", language))}</summary><small>'
         f"{escape(label('evidence', language))}: {escape(evidence)}; {escape(v.violation_id)}"

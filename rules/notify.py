@@ -25,6 +25,7 @@ from base.config import Section
 from mqtt import schema
 from mqtt.schema import AlertKind
 from rules.account_store import Role
+from rules.detail_words import detail_words
 from rules.directory import Directory
 from rules.engine import ViolationRecord
 from rules.stamps import stamp
@@ -308,7 +309,8 @@ def message(
         more = "条未列出" if language == "zh" else "more not listed"
         lines = [*lines[:SUMMARY_LINES], f"… {len(lines) - SUMMARY_LINES} {more}"]
     if len(notices) == 1:
-        return lines[0], [*lines, *([notices[0].detail] if notices[0].detail else [])]
+        detail = detail_words(notices[0].detail, language)
+        return lines[0], [*lines, *([detail] if detail else [])]
     title = (
         f"hallwatch：{len(notices)} 条通知" if language == "zh"
         else f"hallwatch: {len(notices)} notifications"

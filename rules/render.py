@@ -27,6 +27,7 @@ from base.times import date_time
 from rules.alerts import AlertRow
 from rules.annual import MONTHS, PersonYear, WindowYear
 from rules.delivery import Delivery
+from rules.detail_words import detail_words
 from rules.directory import Directory
 from rules.engine import ViolationRecord
 from rules.gallery_status import GalleryStatus
@@ -199,7 +200,8 @@ def violation_line(v: ViolationRecord, who: str, window: str, language: Language
     return (
         f"{v.violation_id}  {v.day}  {who:<8} {window:<8} {rule_word(v.rule, language):<8} "
         f"{severity_word(v.severity, language):<4} -{v.deduction:g}{number}{flags}  "
-        f"[{status_word(v.status, language)}]  {v.detail}  {label('evidence', language)}: {evidence}"
+        f"[{status_word(v.status, language)}]  {detail_words(v.detail, language)}  "
+        f"{label('evidence', language)}: {evidence}"
     )
 
 

@@ -24,6 +24,7 @@ from hallwatch.console.pages.scope import (
 )
 from hallwatch.console.web import console_of, language, render, requires, theirs
 from mqtt import schema
+from rules.detail_words import detail_words
 from rules.engine import ViolationRecord
 from rules.render import moment
 from rules.words import (
@@ -197,6 +198,7 @@ def _violation_page(
         rule=rule_word(v.rule, words),
         severity=severity_word(v.severity, words),
         status=status_word(v.status, words),
+        detail=detail_words(v.detail, words),
         evidence=evidence_of(request, who, v, words),
         history=history,
         may_correct=may_act and v.status == "open" and v.severity == "minor",
