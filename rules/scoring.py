@@ -125,9 +125,13 @@ def score_tallies(
         )
 
     person_rows = [PersonScore(rank=r, **p) for r, p in ranking(people, "staff_id")]
+    at_window: dict[str, list[PersonScore]] = {}
+    for p in person_rows:
+        for window_id in weights[p.staff_id]:
+            at_window.setdefault(window_id, []).append(p)
     windows = []
     for window in directory.windows:
-        members = [p for p in person_rows if weights[p.staff_id].get(window.id)]
+        members = at_window.get(window.id, [])
         days = sum(weights[p.staff_id][window.id] for p in members)
         # A violation recorded without its window (before windows were dated) counts at
         # every window its person worked at that month.
