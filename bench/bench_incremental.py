@@ -5,8 +5,17 @@
    month from the kept days (after), as `Ingest.flush` does. Target: equal, under 2 ms.
 2. Month-end: every person's last day settled, for N staff: the month judged whole
    (`recompute_month`, one read of the month) against one re-judged day per person.
+3. The monthly sheet of N staff: scored from the month's violations (before) against
+   from the person-month tallies kept with them (after, `load_sheet`); both weigh the
+   same judged working days and patrol findings (`sheet_basis`), timed apart.
+4. The projected capacity of one rules instance, with its arithmetic: events a day at the
+   seed's traffic (2,000 devices, 10,000 staff: the person-day's events of rules/simulate.py
+   and a heartbeat a device a minute), stored at `--ingest-eps` (bench_rules.py's last
+   figure through Mosquitto), each person event re-judging its day at the cost measured
+   in 1 (day 28), in the office day's `--office-hours`.
 
 Run: .venv/bin/python bench/bench_incremental.py [--staff N] [--repeat R]
+     [--ingest-eps 10790] [--office-hours 8] [--heartbeat-s 60]
      (--staff 10000 for the seed's city; the default is small)
 """
 
@@ -25,10 +34,12 @@ from rules.directory import Directory
 from rules.engine import month_days
 from rules.policy import Policy
 from rules.recompute import affected, recompute_month, recompute_person_month
-from rules.simulate import generate_month
+from rules.scoring import load_sheet, score_month, sheet_basis
+from rules.simulate import generate_day, generate_month
 from rules.store import SqliteStore
 
 MONTH = "2026-10"
+SEED_STAFF, SEED_DEVICES = 10_000, 2_000
 
 
 def working_day(policy: Policy, near: int, step: int) -> date:
@@ -99,10 +110,65 @@ def month_end_cost(
     return before, time.perf_counter() - start
 
 
+def sheet_cost(
+    store: SqliteStore, policy: Policy, directory: Directory, repeat: int
+) -> tuple[float, float, float]:
+    """(basis, before, after): the shared judged days and findings, the sheet scored from
+    the month's violations, and from the tallies (each with the basis read again)."""
+    basis = timed(lambda: sheet_basis(store, policy, directory, MONTH), repeat)
+
+    def from_violations() -> object:
+        rows = store.violations(month=MONTH)
+        return score_month(policy, directory, rows, *sheet_basis(store, policy, directory, MONTH))
+
+    before = timed(from_violations, repeat)
+    after = timed(lambda: load_sheet(store, policy, directory, MONTH), repeat)
+    if from_violations() != load_sheet(store, policy, directory, MONTH):
+        raise SystemExit("the sheet from the tallies differs from the sheet of the violations")
+    return basis, before, after
+
+
+def capacity(args: argparse.Namespace, policy: Policy, per_late_event: float) -> None:
+    """Print the projected capacity of one instance, with its arithmetic."""
+    day = working_day(policy, 14, 1)
+    sample = 50
+    per_person_day = len(generate_day(day, sample).events) / sample
+    heartbeats = 24 * 3600 / args.heartbeat_s
+    person_events = SEED_STAFF * per_person_day
+    device_events = SEED_DEVICES * heartbeats
+    events = person_events + device_events
+    ingest_s = events / args.ingest_eps
+    recompute_s = person_events * per_late_event
+    office_s = args.office_hours * 3600
+    busy = (ingest_s + recompute_s) / office_s
+    print(f"projected capacity of one rules instance (seed: {SEED_DEVICES:,} devices, "
+          f"{SEED_STAFF:,} staff):")  # fmt: skip
+    print(f"  events a day: {SEED_STAFF:,} staff x {per_person_day:.0f} person events a day "
+          f"= {person_events:,.0f}; {SEED_DEVICES:,} devices x {heartbeats:.0f} heartbeats "
+          f"(one every {args.heartbeat_s:g} s) = {device_events:,.0f}; total {events:,.0f}")  # fmt: skip
+    print(f"  ingest: {events:,.0f} / {args.ingest_eps:,.0f} events/s = {ingest_s:,.0f} s")
+    print(f"  recompute (every person event re-judges its day alone, the worst case): "
+          f"{person_events:,.0f} x {per_late_event * 1e3:.2f} ms = {recompute_s:,.0f} s")  # fmt: skip
+    print(f"  in {args.office_hours:g} office hours ({office_s:,.0f} s): "
+          f"({ingest_s:,.0f} + {recompute_s:,.0f}) / {office_s:,.0f} = {busy:.0%} of one "
+          f"instance")  # fmt: skip
+    print(f"  capacity of one instance: {SEED_STAFF:,} / {busy:.2f} = {SEED_STAFF / busy:,.0f} "
+          f"staff ({SEED_DEVICES / busy:,.0f} devices) at this traffic; the seed's city "
+          f"needs {busy:.2f} instance{'s' if busy > 1 else ''}")  # fmt: skip
+    print(f"  catch-up: a block of devices a day offline recomputes at {1 / per_late_event:,.0f} "
+          f"person-days/s, ingests at {args.ingest_eps:,.0f} events/s")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--staff", type=int, default=200, help="staff of the hall (200)")
     parser.add_argument("--repeat", type=int, default=30, help="late events timed (30)")
+    parser.add_argument(
+        "--ingest-eps", type=float, default=10_790,
+        help="events/s one instance stores through the broker (10790: bench_rules.py)",
+    )  # fmt: skip
+    parser.add_argument("--office-hours", type=float, default=8, help="of a day (8)")
+    parser.add_argument("--heartbeat-s", type=float, default=60, help="a device's (60)")
     args = parser.parse_args()
     if args.staff < 2 * args.repeat + 1:
         parser.error("--staff must be more than twice --repeat (each late event is another's)")
@@ -112,10 +178,16 @@ def main() -> None:
     staff = directory.judged_staff
     with tempfile.TemporaryDirectory() as workdir:
         store = SqliteStore(f"{workdir}/rules.db", synchronous="OFF")
+        start = time.perf_counter()
         store.add_events(sim.events)
-        print(f"{len(sim.events):,} events of {len(staff):,} staff in {MONTH}")
+        stored = len(sim.events) / (time.perf_counter() - start)
+        print(
+            f"{len(sim.events):,} events of {len(staff):,} staff in {MONTH} "
+            f"(stored at {stored:,.0f} events/s, the store alone)"
+        )
         before_all, after_all = month_end_cost(store, policy, directory, staff)
         print(f"one late event (median of {args.repeat}, each another person's):")
+        after = 0.0
         for near, step in ((1, 1), (28, -1)):
             day = working_day(policy, near, step)
             before, after = late_event_cost(store, policy, directory, day, args.repeat)
@@ -128,7 +200,16 @@ def main() -> None:
             f"  before {before_all:7.2f} s (month judged whole)  after {after_all:7.2f} s "
             f"(last day per person)  {before_all / after_all:5.1f}x"
         )
+        sheets = max(1, min(5, 2_000 // len(staff)))
+        basis, before, after_sheet = sheet_cost(store, policy, directory, sheets)
+        print(f"monthly sheet of {len(staff):,} staff (median of {sheets}; identical sheets):")
+        print(
+            f"  before {before:7.3f} s (the month's violations)  after {after_sheet:7.3f} s "
+            f"(the tallies)  {before / after_sheet:5.1f}x; of which {basis:.3f} s both spend "
+            "on the judged working days and findings"
+        )
         store.close()
+    capacity(args, policy, after)
 
 
 if __name__ == "__main__":

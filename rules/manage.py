@@ -61,7 +61,7 @@ from rules.policy import OBSERVED_RULES, Policy
 from rules.publish import ResultPublisher
 from rules.recompute import month_of, recompute_person_month
 from rules.replay import ReplaySummary, replay
-from rules.scoring import PersonScore, WindowScore, load_sheet
+from rules.scoring import PersonScore, WindowScore, load_sheet, veto_violations
 from rules.store import Store
 from rules.words import rule_word
 
@@ -81,7 +81,8 @@ class ActionResult:
 
 @dataclass(frozen=True, slots=True)
 class MonthlySheet:
-    """The 100-point sheet of a month and the violations it was scored from."""
+    """The 100-point sheet of a month and the violations it names: every violation of the
+    month (as the downloads list them), or only those its vetoes name (`monthly_sheet`)."""
 
     month: str
     staff: list[PersonScore]
@@ -197,10 +198,18 @@ class Management(
             lambda publisher: publisher.inspections(report, self.language)
         )
 
-    def monthly_sheet(self, month: str) -> MonthlySheet:
-        """Scores, vetoes, ratings and ranks of every staff member and window."""
+    def monthly_sheet(self, month: str, *, every_violation: bool = True) -> MonthlySheet:
+        """Scores, vetoes, ratings and ranks of every staff member and window, with every
+        violation of the month, or (`every_violation` False: what a page shows) only the
+        violations the vetoes name."""
         directory = self.directory()
-        people, windows, rows = load_sheet(self.store, self.policy, directory, checked_month(month))
+        month = checked_month(month)
+        people, windows = load_sheet(self.store, self.policy, directory, month)
+        rows = (
+            self.store.violations(month=month)
+            if every_violation
+            else veto_violations(self.store, people)
+        )
         return MonthlySheet(month, people, windows, rows, directory)
 
     def daily_report(
@@ -212,7 +221,7 @@ class Management(
 
     def monthly_report(self, month: str, *, site: str | None = None) -> str:
         """The monthly assessment (of one site, or all) as a printable HTML document."""
-        sheet = self.monthly_sheet(month)
+        sheet = self.monthly_sheet(month, every_violation=False)
         people = [p for p in sheet.staff if site is None or p.site == site]
         windows = [w for w in sheet.windows if site is None or w.site == site]
         return monthly_page(

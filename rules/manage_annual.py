@@ -92,7 +92,7 @@ class AnnualManagement:
 
     def _sheet(self, directory: Directory, month: str, site: str | None) -> Sheet:
         """The month's sheet, of one hall or all."""
-        people, windows, _ = load_sheet(self.store, self.policy, directory, month)
+        people, windows = load_sheet(self.store, self.policy, directory, month)
         return (
             [p for p in people if site in (None, p.site)],
             [w for w in windows if site in (None, w.site)],

@@ -1,11 +1,11 @@
 """The monthly 100-point sheet: scores, vetoes (一票否决), ratings and ranking.
 
-`score_month` is pure; `load_sheet` reads what it needs from a store.
+`score_month` and `score_tallies` are pure; `load_sheet` reads what it needs from a store:
+the tallies kept beside the violations (rules/tally.py), not the violations.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -16,6 +16,7 @@ from rules.patrol import WindowDeduction, window_deductions
 from rules.policy import Policy
 from rules.recompute import month_span
 from rules.store import Store
+from rules.tally import NO_VIOLATIONS, Tally, tallies
 
 FULL_MARKS = 100.0
 
@@ -71,7 +72,20 @@ def score_month(
     workdays: Mapping[str, Mapping[str, int]] | None = None,
     window_findings: Mapping[str, WindowDeduction] | None = None,
 ) -> tuple[list[PersonScore], list[WindowScore]]:
-    """Score every staff member and window of the directory from a month's violations.
+    """Score every staff member and window of the directory from a month's violations
+    (`score_tallies` of their tallies)."""
+    return score_tallies(policy, directory, tallies(violations), workdays, window_findings)
+
+
+def score_tallies(
+    policy: Policy,
+    directory: Directory,
+    counted: Mapping[str, Tally],
+    workdays: Mapping[str, Mapping[str, int]] | None = None,
+    window_findings: Mapping[str, WindowDeduction] | None = None,
+) -> tuple[list[PersonScore], list[WindowScore]]:
+    """Score every staff member and window of the directory from the tallies of their
+    month's violations (rules/tally.py; whoever has none has no violation).
 
     `workdays`: per staff member, per window in the order they worked there, the working
     days of the month on which they were judged there (`judged_workdays`). A person has one
@@ -82,9 +96,6 @@ def score_month(
     everyone at their latest window, counted alike. `window_findings`: per window, what its
     patrol findings take off the mean (a serious one vetoes it when `[veto] window` says so).
     """
-    mine: dict[str, list[ViolationRecord]] = defaultdict(list)
-    for v in violations:
-        mine[v.staff_id].append(v)
     weights: dict[str, dict[str, int]] = {}
     for staff in directory.judged_staff:
         home = directory.home_window(staff)
@@ -94,50 +105,44 @@ def score_month(
     for staff, days in weights.items():
         if not days:
             continue
-        counted = [v for v in mine[staff] if v.status != "voided"]
-        deductions = sum(v.deduction for v in counted)
-        vetoes = tuple(v.violation_id for v in counted if v.veto)
-        score = max(0.0, FULL_MARKS - deductions)
+        mine = counted.get(staff, NO_VIOLATIONS)
+        score = max(0.0, FULL_MARKS - mine.deductions)
         latest = directory.window[list(days)[-1]]
         people.append(
             {
                 "staff_id": staff,
                 "window": latest.id,
                 "site": latest.site,
-                "deductions": deductions,
+                "deductions": mine.deductions,
                 "score": score,
-                "vetoed": bool(vetoes),
-                "rating": policy.rating(score, bool(vetoes)),
-                "minor": sum(v.severity == "minor" for v in counted),
-                "serious": sum(v.severity == "serious" for v in counted),
-                "voided": len(mine[staff]) - len(counted),
-                "veto_reasons": vetoes,
+                "vetoed": bool(mine.vetoes),
+                "rating": policy.rating(score, bool(mine.vetoes)),
+                "minor": mine.minor,
+                "serious": mine.serious,
+                "voided": mine.voided,
+                "veto_reasons": mine.vetoes,
             }
         )
 
     person_rows = [PersonScore(rank=r, **p) for r, p in ranking(people, "staff_id")]
+    at_window: dict[str, list[PersonScore]] = {}
+    for p in person_rows:
+        for window_id in weights[p.staff_id]:
+            at_window.setdefault(window_id, []).append(p)
     windows = []
     for window in directory.windows:
-        members = [p for p in person_rows if weights[p.staff_id].get(window.id)]
+        members = at_window.get(window.id, [])
         days = sum(weights[p.staff_id][window.id] for p in members)
         # A violation recorded without its window (before windows were dated) counts at
         # every window its person worked at that month.
-        here = {
-            p.staff_id: [
-                v
-                for v in mine[p.staff_id]
-                if v.status != "voided" and v.window in (window.id, None)
-            ]
-            for p in members
-        }
+        here = {p.staff_id: counted.get(p.staff_id, NO_VIOLATIONS).at(window.id) for p in members}
         total = sum(
-            max(0.0, FULL_MARKS - sum(v.deduction for v in here[p.staff_id]))
-            * weights[p.staff_id][window.id]
+            max(0.0, FULL_MARKS - here[p.staff_id].deductions) * weights[p.staff_id][window.id]
             for p in members
         )
         found = (window_findings or {}).get(window.id, WindowDeduction(0.0, ()))
         score = max(0.0, (total / days if days else FULL_MARKS) - found.points)
-        vetoed_staff = tuple(p.staff_id for p in members if any(v.veto for v in here[p.staff_id]))
+        vetoed_staff = tuple(p.staff_id for p in members if here[p.staff_id].vetoed)
         vetoed = (bool(vetoed_staff) and policy.veto.window) or bool(found.vetoing)
         windows.append(
             {
@@ -155,11 +160,12 @@ def score_month(
     return person_rows, window_rows
 
 
-def load_sheet(
-    store: Store, policy: Policy, directory: Directory, month: str
-) -> tuple[list[PersonScore], list[WindowScore], list[ViolationRecord]]:
-    """The month's sheet from a store: (staff, windows, the violations it counts)."""
-    rows = store.violations(month=month)
+SheetBasis = tuple[dict[str, dict[str, int]], dict[str, WindowDeduction]]
+
+
+def sheet_basis(store: Store, policy: Policy, directory: Directory, month: str) -> SheetBasis:
+    """What a month's sheet weighs besides the violations: each person's judged working
+    days per window (`judged_workdays`) and each window's patrol deductions."""
     facts = Facts(first_punch=store.first_punches())
     days = {
         staff: judged_workdays(policy, directory, staff, month, facts)
@@ -170,5 +176,19 @@ def load_sheet(
         start, end = month_span(policy, sites, month)
         marks = violation_marks(store.actions())
         found = window_deductions(policy, store.findings(start, end), marks)
-    people, windows = score_month(policy, directory, rows, days, found)
-    return people, windows, rows
+    return days, found
+
+
+def load_sheet(
+    store: Store, policy: Policy, directory: Directory, month: str
+) -> tuple[list[PersonScore], list[WindowScore]]:
+    """The month's sheet from a store: (staff, windows), scored from the person-months'
+    tallies (rules/tally_store.py), the month's violations not read."""
+    return score_tallies(
+        policy, directory, store.month_tallies(month), *sheet_basis(store, policy, directory, month)
+    )
+
+
+def veto_violations(store: Store, people: Iterable[PersonScore]) -> list[ViolationRecord]:
+    """The violations the sheet's vetoes name: what its veto reasons say in words."""
+    return store.violations_named(v for p in people for v in p.veto_reasons)

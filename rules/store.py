@@ -48,6 +48,8 @@ from rules.roster_store import RosterQueries, roster_tables
 from rules.rosters import DutyAssignment
 from rules.spans import union
 from rules.stamps import stamp, unstamp
+from rules.tally import Tally, tally
+from rules.tally_store import KEEP_TALLY, TallyQueries, tally_row, tally_tables
 
 BATCH = 500  # rows of one multi-row INSERT, ids of one IN (...) query
 # Dead letters are bounded so a device (or an attacker with its credentials) publishing
@@ -275,6 +277,15 @@ class Store(Protocol):
     ) -> list[ViolationRecord]: ...
 
     def violation(self, violation_id: str) -> ViolationRecord | None: ...
+
+    def violations_named(self, ids: Iterable[str]) -> list[ViolationRecord]:
+        """The violations of these ids still stored, in the order of `violations`."""
+        ...
+
+    def month_tallies(self, month: str) -> dict[str, Tally]:
+        """Per staff member with violations in `month`, their tally (rules/tally.py), kept
+        in the transaction that writes them."""
+        ...
 
     # -- the directory (rules/directory_store.py) ----------------------------------------
     def add_finding(self, finding: PatrolFinding, photo: tuple[str, bytes] | None = None) -> None:
@@ -518,6 +529,19 @@ def _learn_first_punches(db: Database) -> None:
         )
 
 
+def _tally_stored_months(db: Database) -> None:
+    """Tally the person-months already stored, from their violations, once: from then on
+    every write of violations keeps its tally (a lazy tally on first read would leave the
+    first sheet of each month slow and two instances racing to write it)."""
+    rows = db.execute(f"SELECT {_names(VIOLATION_COLUMNS)} FROM violations").fetchall()
+    months: dict[PersonMonth, list[ViolationRecord]] = defaultdict(list)
+    for row in rows:
+        v = _violation_of(dict(zip(VIOLATION_COLUMNS, row, strict=True)))
+        months[(v.staff_id, row[VIOLATION_COLUMNS.index("month")])].append(v)
+    for (staff, month), records in sorted(months.items()):
+        db.execute(KEEP_TALLY, tally_row(staff, month, tally(records)))
+
+
 def tables(text: str, real: str, serial: str) -> list[str]:
     """The schema, in the types a backend names (`text`, `real`, an auto-numbered key)."""
     return [
@@ -575,6 +599,11 @@ def later_versions(text: str, real: str, integer: str) -> list[Migration]:
         ),
         Migration(3, "journal numbers received kept as runs", delivery_range_tables(text, integer)),
         Migration(4, "the judged days kept, pending marks by person-day", day_tables(text)),
+        Migration(
+            5,
+            "person-month tallies of the violations, for the monthly sheet",
+            [*tally_tables(text, real), _tally_stored_months],
+        ),
     ]
 
 
@@ -589,6 +618,7 @@ class SqlStore(
     AlertQueries,
     RosterQueries,
     DeliveryQueries,
+    TallyQueries,
 ):
     """Every query of the store, over one DB-API connection, in transactions.
 
@@ -1021,6 +1051,8 @@ class SqlStore(
                 f"{upsert} DO UPDATE SET {updates}",
                 [[_violation_row(r)[c] for c in VIOLATION_COLUMNS] for r in changed],
             )
+            if changed or withdrawn:
+                self._keep_tally(staff, month, records)
         return changed, withdrawn
 
     def violations(
@@ -1049,6 +1081,17 @@ class SqlStore(
         sql = f'SELECT {_names(VIOLATION_COLUMNS)} FROM violations WHERE "violation_id" = ?'
         found = self._violations(sql, [violation_id])
         return found[0] if found else None
+
+    def violations_named(self, ids: Iterable[str]) -> list[ViolationRecord]:
+        wanted = sorted(set(ids))
+        found = []
+        for chunk in (wanted[i : i + BATCH] for i in range(0, len(wanted), BATCH)):
+            sql = (
+                f"SELECT {_names(VIOLATION_COLUMNS)} FROM violations "
+                f'WHERE "violation_id" IN ({", ".join("?" * len(chunk))})'
+            )
+            found += self._violations(sql, chunk)
+        return sorted(found, key=lambda v: (v.staff_id, v.at, v.rule))
 
     def _violations(self, sql: str, params: Sequence[Any]) -> list[ViolationRecord]:
         rows = self._rows(sql, params)

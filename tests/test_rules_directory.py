@@ -161,7 +161,7 @@ def test_a_replay_with_the_same_snapshot_gives_the_same(store, tmp_path):
         (LATE_AT_W01, "W01"),
         (LATE_AT_W02, "W02"),
     }
-    people, windows, _ = load_sheet(store, POLICY, DIRECTORY, MONTH)
+    people, windows = load_sheet(store, POLICY, DIRECTORY, MONTH)
     days = {s: judged_workdays(POLICY, DIRECTORY, s, MONTH, Facts()) for s in ("S1", "S2", "S3")}
     assert (people, windows) == score_month(POLICY, DIRECTORY, stored, days)
     # Another store, the lines in another order: the same results.

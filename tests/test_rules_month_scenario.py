@@ -177,7 +177,8 @@ def enter_sick_leave(db, policy) -> None:
 def sheet(db, policy):
     store = SqliteStore(db)
     try:
-        people, windows, rows = load_sheet(store, policy, Directory.from_policy(policy), MONTH)
+        people, windows = load_sheet(store, policy, Directory.from_policy(policy), MONTH)
+        rows = store.violations(month=MONTH)
         numbers = {(v.staff_id, v.rule, v.day.day): v.correction_no for v in rows}
         return people, windows, numbers, store.first_punches()
     finally:

@@ -32,6 +32,7 @@ from mqtt import schema
 from rules.backend import open_store
 from rules.pgstore import PostgresStore
 from rules.store import SqliteStore, later_versions
+from rules.tally import tallies
 from tests.conftest import REPO
 from tests.store_fixtures import FIXTURES, Rows, load_pg_dump, pg_rows, sqlite_rows
 
@@ -312,6 +313,11 @@ def test_the_rules_store_of_the_release_opens_with_every_row(store_at):
         assert {e.id for e in events} == {row[0] for row in before["events"]}
         assert len(store.violations()) == len(before["violations"])
         assert len(store.actions()) == len(before["actions"])
+        # Version 5 tallied every person-month of the violations stored.
+        months = {v.day.strftime("%Y-%m") for v in store.violations()}
+        assert months
+        for month in months:
+            assert store.month_tallies(month) == tallies(store.violations(month=month))
     finally:
         store.close()
     kept(before, rows_of(location))

@@ -436,18 +436,18 @@ class HallDay:
         from rules import render
         from rules.html_report import daily_page
         from rules.inspection import load_inspection
-        from rules.scoring import load_sheet
+        from rules.scoring import load_sheet, veto_violations
 
         store, policy, directory = self.rules.store, self.rules.policy, self.rules.directory()
         inspection = load_inspection(store, policy, directory, hall.DAY, hall.SITE, self.sim_time())
         month = f"{hall.DAY:%Y-%m}"
-        people, windows, violations = load_sheet(store, policy, directory, month)
+        people, windows = load_sheet(store, policy, directory, month)
         scores = render.score_text(month, people, windows, directory, "zh")
         text = (
             f"\n== Daily inspection {hall.DAY} ==\n{render.inspection_text(inspection)}\n"
             f"== Month-to-date scores {month} ==\n{scores}"
         )
         html = self.out / "report.html"
-        sheet = (month, people, windows, violations)
+        sheet = (month, people, windows, veto_violations(store, people))
         html.write_text(daily_page(inspection, sheet, directory), encoding="utf-8")
         return Report(text, html)

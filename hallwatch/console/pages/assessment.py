@@ -55,9 +55,10 @@ def list_lines(
     ]
 
 
-def _sheet(request: Request, site: str, month: str) -> MonthlySheet:
-    """The month's sheet, of the hall only."""
-    sheet = console_of(request).management.monthly_sheet(month)
+def _sheet(request: Request, site: str, month: str, every_violation: bool) -> MonthlySheet:
+    """The month's sheet, of the hall only; with every violation of the hall, or only
+    those its vetoes name (`Management.monthly_sheet`)."""
+    sheet = console_of(request).management.monthly_sheet(month, every_violation=every_violation)
     return MonthlySheet(
         month,
         [p for p in sheet.staff if p.site == site],
@@ -73,7 +74,7 @@ async def assessment(request: Request, who: Session) -> Response:
     month = chosen_month(request, site)
     lang = language(request, who)
     words = rules_language(lang)
-    sheet = _sheet(request, site, month)
+    sheet = _sheet(request, site, month, every_violation=False)
     title = f"{label('monthly assessment', words)} {month}"
     hall = console_of(request).settings.site_name
     found = console_of(request).management.month_lists(month, site=site)
@@ -101,7 +102,7 @@ async def assessment(request: Request, who: Session) -> Response:
 def _tables(request: Request, who: Session) -> tuple[str, str, list[Table]]:
     site = chosen_site(request, who)
     month = chosen_month(request, site)
-    sheet = _sheet(request, site, month)
+    sheet = _sheet(request, site, month, every_violation=True)
     words = rules_language(language(request, who))
     tables = score_tables(
         month, sheet.staff, sheet.windows, sheet.violations, sheet.directory, words
