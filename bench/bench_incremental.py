@@ -9,13 +9,15 @@
    from the person-month tallies kept with them (after, `load_sheet`); both weigh the
    same judged working days and patrol findings (`sheet_basis`), timed apart.
 4. The projected capacity of one rules instance, with its arithmetic: events a day at the
-   seed's traffic (2,000 devices, 10,000 staff: the person-day's events of rules/simulate.py
-   and a heartbeat a device a minute), stored at `--ingest-eps` (bench_rules.py's last
-   figure through Mosquitto), each person event re-judging its day at the cost measured
-   in 1 (day 28), in the office day's `--office-hours`.
+   seed's traffic (2,000 devices, 10,000 staff, a station per 50 staff: an activity
+   interval a minute at each workstation over `--office-hours`, four punches a person, a
+   heartbeat a device a minute), stored at `--ingest-eps` (bench_rules.py's figure through
+   Mosquitto), and each flush (`--flush-s`) re-judging the person-days touched since, at
+   the cost measured in 1 (day 28).
 
 Run: .venv/bin/python bench/bench_incremental.py [--staff N] [--repeat R]
-     [--ingest-eps 10790] [--office-hours 8] [--heartbeat-s 60]
+     [--ingest-eps 10790] [--office-hours 8] [--heartbeat-s 60] [--activity-s 60]
+     [--flush-s 2]
      (--staff 10000 for the seed's city; the default is small)
 """
 
@@ -35,11 +37,13 @@ from rules.engine import month_days
 from rules.policy import Policy
 from rules.recompute import affected, recompute_month, recompute_person_month
 from rules.scoring import load_sheet, score_month, sheet_basis
-from rules.simulate import generate_day, generate_month
+from rules.simulate import generate_month
 from rules.store import SqliteStore
 
 MONTH = "2026-10"
 SEED_STAFF, SEED_DEVICES = 10_000, 2_000
+STAFF_PER_STATION = 50
+PUNCHES_A_DAY = 4
 
 
 def working_day(policy: Policy, near: int, step: int) -> date:
@@ -128,33 +132,36 @@ def sheet_cost(
     return basis, before, after
 
 
-def capacity(args: argparse.Namespace, policy: Policy, per_late_event: float) -> None:
+def capacity(args: argparse.Namespace, per_late_event: float) -> None:
     """Print the projected capacity of one instance, with its arithmetic."""
-    day = working_day(policy, 14, 1)
-    sample = 50
-    per_person_day = len(generate_day(day, sample).events) / sample
-    heartbeats = 24 * 3600 / args.heartbeat_s
-    person_events = SEED_STAFF * per_person_day
-    device_events = SEED_DEVICES * heartbeats
-    events = person_events + device_events
-    ingest_s = events / args.ingest_eps
-    recompute_s = person_events * per_late_event
     office_s = args.office_hours * 3600
+    agents = SEED_DEVICES - SEED_STAFF // STAFF_PER_STATION  # one station per 50 staff
+    activity = agents * office_s / args.activity_s  # an interval a minute at each workstation
+    punches = SEED_STAFF * PUNCHES_A_DAY
+    heartbeats = SEED_DEVICES * 24 * 3600 / args.heartbeat_s
+    events = activity + punches + heartbeats
+    ingest_s = events / args.ingest_eps
+    # Recomputed at each flush: every person-day with an event since the last one, once.
+    flushes = office_s / args.flush_s
+    per_flush = min(SEED_STAFF, (activity + punches) / flushes)
+    recompute_s = flushes * per_flush * per_late_event
     busy = (ingest_s + recompute_s) / office_s
     print(f"projected capacity of one rules instance (seed: {SEED_DEVICES:,} devices, "
-          f"{SEED_STAFF:,} staff):")  # fmt: skip
-    print(f"  events a day: {SEED_STAFF:,} staff x {per_person_day:.0f} person events a day "
-          f"= {person_events:,.0f}; {SEED_DEVICES:,} devices x {heartbeats:.0f} heartbeats "
-          f"(one every {args.heartbeat_s:g} s) = {device_events:,.0f}; total {events:,.0f}")  # fmt: skip
+          f"{SEED_STAFF:,} staff, {args.office_hours:g} office hours = {office_s:,.0f} s):")  # fmt: skip
+    print(f"  events a day: {agents:,} workstations x {office_s / args.activity_s:.0f} intervals "
+          f"(one every {args.activity_s:g} s) = {activity:,.0f}; {SEED_STAFF:,} staff x "
+          f"{PUNCHES_A_DAY} punches = {punches:,.0f}; {SEED_DEVICES:,} devices x "
+          f"{24 * 3600 / args.heartbeat_s:.0f} heartbeats = {heartbeats:,.0f}; "
+          f"total {events:,.0f}")  # fmt: skip
     print(f"  ingest: {events:,.0f} / {args.ingest_eps:,.0f} events/s = {ingest_s:,.0f} s")
-    print(f"  recompute (every person event re-judges its day alone, the worst case): "
-          f"{person_events:,.0f} x {per_late_event * 1e3:.2f} ms = {recompute_s:,.0f} s")  # fmt: skip
-    print(f"  in {args.office_hours:g} office hours ({office_s:,.0f} s): "
-          f"({ingest_s:,.0f} + {recompute_s:,.0f}) / {office_s:,.0f} = {busy:.0%} of one "
-          f"instance")  # fmt: skip
-    print(f"  capacity of one instance: {SEED_STAFF:,} / {busy:.2f} = {SEED_STAFF / busy:,.0f} "
-          f"staff ({SEED_DEVICES / busy:,.0f} devices) at this traffic; the seed's city "
-          f"needs {busy:.2f} instance{'s' if busy > 1 else ''}")  # fmt: skip
+    print(f"  recompute, each flush (every {args.flush_s:g} s: {flushes:,.0f}) re-judging the "
+          f"person-days touched since ({per_flush:,.0f}) at {per_late_event * 1e3:.2f} ms: "
+          f"{flushes:,.0f} x {per_flush:,.0f} x {per_late_event * 1e3:.2f} ms = "
+          f"{recompute_s:,.0f} s")  # fmt: skip
+    print(f"  busy: ({ingest_s:,.0f} + {recompute_s:,.0f}) / {office_s:,.0f} = {busy:.1%} of "
+          f"one instance")  # fmt: skip
+    print(f"  capacity of one instance: {SEED_STAFF:,} / {busy:.3f} = {SEED_STAFF / busy:,.0f} "
+          f"staff ({SEED_DEVICES / busy:,.0f} devices) at this traffic")  # fmt: skip
     print(f"  catch-up: a block of devices a day offline recomputes at {1 / per_late_event:,.0f} "
           f"person-days/s, ingests at {args.ingest_eps:,.0f} events/s")  # fmt: skip
 
@@ -169,6 +176,13 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--office-hours", type=float, default=8, help="of a day (8)")
     parser.add_argument("--heartbeat-s", type=float, default=60, help="a device's (60)")
+    parser.add_argument(
+        "--activity-s", type=float, default=60,
+        help="seconds between a workstation's activity intervals (60: the agent's max_interval_s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--flush-s", type=float, default=2, help="recompute_every_s of the service (2)"
+    )
     args = parser.parse_args()
     if args.staff < 2 * args.repeat + 1:
         parser.error("--staff must be more than twice --repeat (each late event is another's)")
@@ -209,7 +223,7 @@ def main() -> None:
             "on the judged working days and findings"
         )
         store.close()
-    capacity(args, policy, after)
+    capacity(args, after)
 
 
 if __name__ == "__main__":
