@@ -21,3 +21,22 @@ def open_session(path: Path, threads: int) -> onnxruntime.InferenceSession:
     return onnxruntime.InferenceSession(
         str(path), sess_options=session_options(threads), providers=["CPUExecutionProvider"]
     )
+
+
+def open_any_size_session(path: Path, threads: int) -> onnxruntime.InferenceSession:
+    """A session for a fully convolutional model exported with one fixed input size
+    (YuNet's 640x640): its input's height and width, and every output dimension
+    after the batch, are made free, so each frame runs at its own size."""
+    import onnx  # only for this rewrite, done once at load
+
+    model = onnx.load_model(str(path))
+    dims = [model.graph.input[0].type.tensor_type.shape.dim[2:]]
+    dims += [output.type.tensor_type.shape.dim[1:] for output in model.graph.output]
+    for number, dim in enumerate(d for group in dims for d in group):
+        dim.ClearField("dim_value")
+        dim.dim_param = f"free{number}"
+    return onnxruntime.InferenceSession(
+        model.SerializeToString(),
+        sess_options=session_options(threads),
+        providers=["CPUExecutionProvider"],
+    )
