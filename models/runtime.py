@@ -1,9 +1,11 @@
-"""ONNX Runtime sessions for the face models: CPU only, loaded from a verified file."""
+"""ONNX Runtime sessions for the face models (CPU only, loaded from a verified file), and
+OpenCV's thread count beside them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import onnxruntime
 
 
@@ -40,3 +42,11 @@ def open_any_size_session(path: Path, threads: int) -> onnxruntime.InferenceSess
         sess_options=session_options(threads),
         providers=["CPUExecutionProvider"],
     )
+
+
+def limit_opencv_threads(threads: int) -> None:
+    """OpenCV's own pool (resizing, warping, blobs) to `threads` (0: every core, its
+    default). Its images here are small: at its default 2 threads on a 2-core host the
+    pool's wake-ups cost 2 ms of CPU a frame for nothing faster (bench/bench_face.py).
+    Process-wide: the station process runs one pipeline."""
+    cv2.setNumThreads(threads if threads > 0 else -1)
