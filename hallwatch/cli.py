@@ -30,6 +30,7 @@ class Subcommand:
 EXTRA_OF_MODULE: dict[str, str] = {
     "numpy": "station",
     "cv2": "station",
+    "onnx": "station",
     "onnxruntime": "station",
     "PIL": "station",
     "pyfingerprint": "station",
@@ -40,7 +41,6 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "Xlib": "agent",
     "amqtt": "demo",
     "insightface": "insightface",
-    "onnx": "insightface",
     "skimage": "insightface",
     "scipy": "insightface",
     "starlette": "console",

@@ -1,7 +1,7 @@
 """Face detectors that return boxes plus the 5 landmarks in ArcFace order.
 
-YuNet runs through OpenCV's `FaceDetectorYN` (insightface routes it wrongly); SCRFD runs
-through insightface's own decoder, imported only when an SCRFD pack is used.
+Both run on ONNX Runtime and are decoded here, for the anchors whose score passes the
+threshold only: YuNet as OpenCV's `FaceDetectorYN` decodes it, SCRFD as insightface does.
 
 Detection is coarse-to-fine: the whole frame at a small size finds the faces, then
 the chosen face is detected again in a small window cut from the full-resolution
@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from models.manifest import DetectorSpec
-from models.runtime import session_options
+from models.runtime import open_any_size_session, open_session
 
 # Tight head crops (a face filling the frame) defeat both detectors; a black border
 # around them restores the context they were trained on.
@@ -30,6 +30,9 @@ _REFINE_FACE_PX = 112
 _REFINE_CONTEXT = 2.0
 _ROLL_SETTLED_DEGREES = 5.0
 _MAX_EXTRA_PASSES = 2
+# Both detectors' feature levels; SCRFD with landmarks (det_500m) has two anchors a cell.
+_STRIDES = (8, 16, 32)
+_SCRFD_ANCHORS = 2
 
 
 @dataclass(frozen=True)
@@ -89,73 +92,158 @@ def _downscale(image: np.ndarray, longest: int) -> tuple[np.ndarray, float]:
     return cv2.resize(small, size, interpolation=cv2.INTER_LINEAR), scale
 
 
-class YuNetDetector:
-    """OpenCV Zoo YuNet through `cv2.FaceDetectorYN`."""
+class _InputBlob:
+    """A detector's NCHW float input, reused frame after frame: the image normalised
+    (`(pixel - mean) * scale`, BGR or RGB) into the top-left corner of a blob whose
+    sides are padded up to a multiple of `multiple`, the padding black as normalised."""
 
-    def __init__(self, path: Path, spec: DetectorSpec) -> None:
-        # OpenCV 5 warns on every load that the new DNN engine ignores target hints.
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-        self._net = cv2.FaceDetectorYN.create(
-            str(path),
-            "",
-            (spec.input_size, spec.input_size),
-            spec.score_threshold,
-            spec.nms_threshold,
-            100,
+    def __init__(self, multiple: int, mean: float, scale: float, swap_rb: bool) -> None:
+        self._multiple = multiple
+        self._mean, self._scale, self._swap_rb = mean, scale, swap_rb
+        self._blobs: dict[tuple[int, int], np.ndarray] = {}
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        rows, cols = image.shape[:2]
+        height, width = (-(-side // self._multiple) * self._multiple for side in (rows, cols))
+        blob = self._blobs.get((height, width))
+        if blob is None:
+            blob = self._blobs[(height, width)] = np.empty((1, 3, height, width), np.float32)
+        blob[:, :, :rows, :cols] = cv2.dnn.blobFromImage(
+            image, self._scale, (cols, rows), (self._mean,) * 3, swapRB=self._swap_rb
         )
+        black = -self._mean * self._scale
+        blob[:, :, rows:, :] = black
+        blob[:, :, :rows, cols:] = black
+        return blob
+
+
+def _anchor_cells(passing: np.ndarray, cols: int, anchors: int = 1) -> np.ndarray:
+    """(column, row) of the feature-map cell of each passing anchor, as float32."""
+    cell = passing // anchors
+    return np.stack([cell % cols, cell // cols], axis=1).astype(np.float32)
+
+
+class YuNetDetector:
+    """OpenCV Zoo YuNet on ONNX Runtime at the frame's own size, decoded as OpenCV's
+    `FaceDetectorYN` does (its padding to multiples of 32, raw BGR input, score
+    sqrt(class x objectness), its NMS), for the anchors that pass the threshold only.
+    ONNX Runtime runs it in a third of OpenCV DNN's time (bench/bench_face.py)."""
+
+    def __init__(self, path: Path, spec: DetectorSpec, threads: int) -> None:
+        self._session = open_any_size_session(path, threads)
+        self._input = self._session.get_inputs()[0].name
+        self._outputs = [
+            f"{kind}_{stride}" for kind in ("cls", "obj", "bbox", "kps") for stride in _STRIDES
+        ]
+        self._blob = _InputBlob(32, 0.0, 1.0, swap_rb=False)
+        self._threshold = spec.score_threshold
+        self._nms_threshold = spec.nms_threshold
 
     def detect(self, image: np.ndarray, longest: int) -> list[DetectedFace]:
         small, scale = _downscale(image, longest)
-        self._net.setInputSize((small.shape[1], small.shape[0]))
-        _, rows = self._net.detect(small)
-        if rows is None:
+        blob = self._blob(small)
+        outs = self._session.run(self._outputs, {self._input: blob})
+        scores, boxes, points = [], [], []
+        for level, stride in enumerate(_STRIDES):
+            cls, obj = (np.clip(outs[level + k].reshape(-1), 0, 1) for k in (0, 3))
+            score = np.sqrt(cls * obj)
+            passing = np.flatnonzero(score >= self._threshold)
+            if passing.size == 0:
+                continue
+            cells = _anchor_cells(passing, blob.shape[3] // stride)
+            box = outs[level + 6].reshape(-1, 4)[passing]
+            centre = (cells + box[:, :2]) * stride
+            half = np.exp(box[:, 2:]) * stride / 2
+            scores.append(score[passing])
+            boxes.append(np.hstack([centre - half, centre + half]))
+            kps = outs[level + 9].reshape(-1, 5, 2)[passing]
+            points.append((kps + cells[:, None, :]) * stride)
+        if not scores:
             return []
+        score, box, point = np.concatenate(scores), np.vstack(boxes), np.vstack(points)
+        # OpenCV's NMS on the boxes truncated to whole pixels, as FaceDetectorYN does.
+        whole = np.hstack([box[:, :2], box[:, 2:] - box[:, :2]]).astype(np.int32)
+        keep = cv2.dnn.NMSBoxes(
+            whole.tolist(), score.tolist(), self._threshold, self._nms_threshold, top_k=100
+        )
         return [
-            DetectedFace(
-                np.array([row[0], row[1], row[0] + row[2], row[1] + row[3]], np.float32),
-                row[4:14].reshape(5, 2).astype(np.float32),
-                float(row[14]),
-            ).mapped(scale)
-            for row in rows
+            DetectedFace(box[i], point[i], float(score[i])).mapped(scale)
+            for i in np.asarray(keep, dtype=int).reshape(-1)
         ]
 
 
 class ScrfdDetector:
-    """InsightFace SCRFD through insightface's model zoo (never downloads: a path is given)."""
+    """InsightFace SCRFD on its own ONNX Runtime session, decoded here.
+
+    The same arithmetic as insightface's `SCRFD.detect` (its blob, its box and landmark
+    decoding, its NMS), without its repeated work: the frame is padded once, straight
+    into a reused input blob, and only the anchors whose score passes the threshold
+    are decoded (insightface decodes every anchor, then pads and copies the frame twice).
+    """
 
     def __init__(self, path: Path, spec: DetectorSpec, threads: int) -> None:
-        from insightface.model_zoo import get_model
-
-        self._net = get_model(
-            str(path), providers=["CPUExecutionProvider"], sess_options=session_options(threads)
-        )
-        self._net.prepare(
-            ctx_id=-1,
-            input_size=(spec.input_size, spec.input_size),
-            det_thresh=spec.score_threshold,
-            nms_thresh=spec.nms_threshold,
-        )
+        self._session = open_session(path, threads)
+        self._input = self._session.get_inputs()[0].name
+        outputs = self._session.get_outputs()
+        if len(outputs) != 9:
+            raise ValueError(
+                f"detector {spec.file}: an SCRFD with landmarks has 9 outputs, this one "
+                f"{len(outputs)}; fix the pack manifest"
+            )
+        self._outputs = [o.name for o in outputs]
+        self._threshold = spec.score_threshold
+        self._nms_threshold = spec.nms_threshold
+        # insightface's normalisation, RGB: (pixel - 127.5) / 128.
+        self._blob = _InputBlob(64, 127.5, 1 / 128.0, swap_rb=True)
 
     def detect(self, image: np.ndarray, longest: int) -> list[DetectedFace]:
         small, scale = _downscale(image, longest)
-        # Each side padded up to a multiple of 64: insightface keeps one ONNX session
-        # per input size, so a camera's frames always reuse one, and odd photo shapes
-        # share a few; no pixels are spent on a letterboxed square.
-        height, width = (int(np.ceil(side / 64) * 64) for side in small.shape[:2])
-        canvas = np.zeros((height, width, 3), np.uint8)
-        canvas[: small.shape[0], : small.shape[1]] = small
-        boxes, landmarks = self._net.detect(canvas, input_size=(width, height))
+        blob = self._blob(small)
+        outs = self._session.run(self._outputs, {self._input: blob})
+        width = blob.shape[3]
+        scores, boxes, points = [], [], []
+        for level, stride in enumerate(_STRIDES):
+            level_scores = outs[level].reshape(-1)
+            passing = np.flatnonzero(level_scores >= self._threshold)
+            if passing.size == 0:
+                continue
+            centres = _anchor_cells(passing, width // stride, _SCRFD_ANCHORS) * stride
+            distance = outs[level + 3].reshape(-1, 4)[passing] * stride
+            offsets = outs[level + 6].reshape(-1, 10)[passing] * stride
+            scores.append(level_scores[passing])
+            boxes.append(np.hstack([centres - distance[:, :2], centres + distance[:, 2:]]))
+            points.append(offsets.reshape(-1, 5, 2) + centres[:, None, :])
+        if not scores:
+            return []
+        score = np.concatenate(scores)
+        order = np.argsort(-score, kind="stable")
+        score, box, point = score[order], np.vstack(boxes)[order], np.vstack(points)[order]
         return [
-            DetectedFace(
-                box[:4].astype(np.float32), points.astype(np.float32), float(box[4])
-            ).mapped(scale)
-            for box, points in zip(boxes, landmarks, strict=True)
+            DetectedFace(box[i], point[i], float(score[i])).mapped(scale)
+            for i in _nms(box, self._nms_threshold)
         ]
+
+
+def _nms(boxes: np.ndarray, threshold: float) -> list[int]:
+    """Greedy non-maximum suppression over boxes sorted by falling score (insightface's,
+    its +1 pixel areas included, so the same boxes survive)."""
+    x1, y1, x2, y2 = boxes.T
+    areas = (x2 - x1 + 1) * (y2 - y1 + 1)
+    order = np.arange(len(boxes))
+    keep = []
+    while order.size > 0:
+        i, rest = order[0], order[1:]
+        keep.append(int(i))
+        width = np.maximum(0.0, np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]) + 1)
+        height = np.maximum(0.0, np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]) + 1)
+        inter = width * height
+        order = rest[inter / (areas[i] + areas[rest] - inter) <= threshold]
+    return keep
 
 
 def make_detector(path: Path, spec: DetectorSpec, threads: int) -> Detector:
     if spec.kind == "yunet":
-        return YuNetDetector(path, spec)
+        return YuNetDetector(path, spec, threads)
     return ScrfdDetector(path, spec, threads)
 
 

@@ -34,6 +34,7 @@ from models.packs import verify_pack
 from models.quality import QualityReport, assess
 from models.reasons import Reason
 from models.recognition import Embedder
+from models.runtime import limit_opencv_threads
 from models.settings import FaceConfig
 from models.subject import pick_subject
 
@@ -125,6 +126,7 @@ class FacePipeline:
         except ValueError as exc:
             raise ConfigError(f"[face] thresholds with pack '{manifest.name}': {exc}") from None
         threads = config.threads
+        limit_opencv_threads(threads)
         self.detector = make_detector(pack_dir / manifest.detector.file, manifest.detector, threads)
         self.embedder = Embedder(pack_dir / manifest.recognizer.file, manifest.recognizer, threads)
         spoof = manifest.anti_spoof

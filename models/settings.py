@@ -184,7 +184,12 @@ class FaceConfig(Section):
         ),
     )
     threads: int = pydantic.Field(
-        1, ge=0, description="ONNX Runtime threads per model. 0: every core."
+        1,
+        ge=0,
+        description=(
+            "ONNX Runtime threads per model, and OpenCV's threads in the station process. "
+            "0: every core."
+        ),
     )
     quality: QualityConfig = pydantic.Field(
         QualityConfig(), description="Quality gates on the chosen face."

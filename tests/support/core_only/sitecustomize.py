@@ -13,6 +13,7 @@ HIDDEN = frozenset(
     {
         "numpy",
         "cv2",
+        "onnx",
         "onnxruntime",
         "PIL",
         "psutil",
