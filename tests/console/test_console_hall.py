@@ -5,7 +5,7 @@ Mosquitto with the production ACL; stations publish real punches; Debian's chrom
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -19,6 +19,7 @@ from rules.directory import Department, Device, ServiceWindow, StaffMember
 from rules.manage import Management
 from rules.policy import load_policy
 from tests.mqtt_helpers import client, clock_event
+from tests.rules_helpers import TZ
 from tests.support.browser import console_config, free_port, serve, sign_in
 from tests.support.mosquitto import Mosquitto
 
@@ -161,7 +162,7 @@ def test_going_out_and_a_violation_show_in_words(live_console, broker, browser):
     )
     violation = schema.new_event(
         schema.Violation, HALL_A, "central", utc_now(),
-        violation_id="v-1", staff_id="S003", rule="late", day=date.today(),
+        violation_id="v-1", staff_id="S003", rule="late", day=utc_now().astimezone(TZ).date(),
         severity="minor", deduction=1.0, window="w02",
     )  # fmt: skip
     rules = client(broker.port, "rules", "rules", broker.password("rules"))
