@@ -7,7 +7,7 @@ import click
 
 from rules import render
 from rules.acting import Actor
-from rules.alerts import AlertRow
+from rules.alerts import AlertItem, AlertRow
 from rules.cli import by_option, output_format, with_management
 from rules.manage import Management
 
@@ -56,6 +56,12 @@ def alerts_list(
     )
 
 
+def _show(manage: Management, item: AlertItem) -> None:
+    """The alert as it is now, in its site's time."""
+    zone = manage.policy.zone(item.alert.site)
+    click.echo(render.alert_line(AlertRow.of(item), zone, manage.language))
+
+
 @alerts.command("ack")
 @click.argument("alert_id")
 @click.option("--note", required=True, help="What is being done about it (kept in the audit).")
@@ -68,9 +74,7 @@ def alerts_ack(manage: Management, alert_id: str, note: str, on_behalf_of: str |
     Example:
         hallwatch alerts ack 01JD5Z8K3Q0000000000000000 --note "已通知厂家" --config manager.toml
     """
-    item = manage.acknowledge_alert(Actor.cli(on_behalf_of), alert_id, note)
-    zone = manage.policy.zone(item.alert.site)
-    click.echo(render.alert_line(AlertRow.of(item), zone, manage.language))
+    _show(manage, manage.acknowledge_alert(Actor.cli(on_behalf_of), alert_id, note))
 
 
 @alerts.command("clear")
@@ -85,6 +89,4 @@ def alerts_clear(manage: Management, alert_id: str, note: str, on_behalf_of: str
     Example:
         hallwatch alerts clear 01JD5Z8K3Q0000000000000000 --note "摄像头已更换" --config manager.toml
     """
-    item = manage.clear_alert(Actor.cli(on_behalf_of), alert_id, note)
-    zone = manage.policy.zone(item.alert.site)
-    click.echo(render.alert_line(AlertRow.of(item), zone, manage.language))
+    _show(manage, manage.clear_alert(Actor.cli(on_behalf_of), alert_id, note))

@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
+from rules.filters import matching
 from rules.patrol import PatrolFinding
 from rules.stamps import stamp, unstamp
 
@@ -74,19 +75,17 @@ class PatrolQueries:
         staff: str | None = None,
     ) -> list[PatrolFinding]:
         """Findings observed in [start, end), of one site or person, oldest first."""
-        where, params = ["1 = 1"], []
-        for clause, value in (
-            ('"at" >= ?', start and stamp(start)),
-            ('"at" < ?', end and stamp(end)),
-            ('"site" = ?', site),
-            ('"staff_id" = ?', staff),
-        ):
-            if value is not None:
-                where.append(clause)
-                params.append(value)
+        where, params = matching(
+            (
+                ('"at" >= ?', start and stamp(start)),
+                ('"at" < ?', end and stamp(end)),
+                ('"site" = ?', site),
+                ('"staff_id" = ?', staff),
+            )
+        )
         names = ", ".join(f'"{c}"' for c in FINDING_COLUMNS)
         rows = self._rows(
-            f'SELECT {names} FROM findings WHERE {" AND ".join(where)} ORDER BY "at", "finding_id"',
+            f'SELECT {names} FROM findings WHERE {where} ORDER BY "at", "finding_id"',
             params,
         )
         return [_finding_of(row) for row in rows]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from rules.filters import matching
 from rules.requests import Request, RequestKind, RequestStatus
 from rules.stamps import stamp, unstamp
 
@@ -126,21 +127,18 @@ class RequestQueries:
         end: datetime | None = None,
     ) -> list[Request]:
         """Requests, oldest raised first; `start`/`end` bound a punch correction's moment."""
-        where, params = ["1 = 1"], []
-        for clause, value in (
-            ('"kind" = ?', kind),
-            ('"status" = ?', status),
-            ('"staff_id" = ?', staff),
-            ('"at" >= ?', start and stamp(start)),
-            ('"at" < ?', end and stamp(end)),
-        ):
-            if value is not None:
-                where.append(clause)
-                params.append(value)
+        where, params = matching(
+            (
+                ('"kind" = ?', kind),
+                ('"status" = ?', status),
+                ('"staff_id" = ?', staff),
+                ('"at" >= ?', start and stamp(start)),
+                ('"at" < ?', end and stamp(end)),
+            )
+        )
         names = ", ".join(f'"{c}"' for c in REQUEST_COLUMNS)
         rows = self._rows(
-            f"SELECT {names} FROM requests WHERE {' AND '.join(where)} "
-            'ORDER BY "raised_at", "request_id"',
+            f'SELECT {names} FROM requests WHERE {where} ORDER BY "raised_at", "request_id"',
             params,
         )
         return [_request_of(row) for row in rows]
@@ -174,14 +172,11 @@ class RequestQueries:
     def live_request_links(self, now: datetime, site: str | None = None) -> list[RequestLink]:
         """The links neither revoked nor expired at `now` (of one site), oldest first."""
         names = ", ".join(f'"{c}"' for c in LINK_COLUMNS)
-        where, params = ['"revoked_at" IS NULL', '"expires_at" > ?'], [stamp(now)]
-        if site is not None:
-            where.append('"site" = ?')
-            params.append(site)
+        given, params = matching([('"site" = ?', site)])
+        where = f'"revoked_at" IS NULL AND "expires_at" > ? AND {given}'
         rows = self._rows(
-            f"SELECT {names} FROM request_links WHERE {' AND '.join(where)} "
-            'ORDER BY "created_at", "link_id"',
-            params,
+            f'SELECT {names} FROM request_links WHERE {where} ORDER BY "created_at", "link_id"',
+            [stamp(now), *params],
         )
         return [_link_of(row) for row in rows]
 

@@ -8,6 +8,7 @@ from contextlib import AbstractContextManager
 from datetime import date
 from typing import Any
 
+from rules.filters import matching
 from rules.manager_actions import ManagerAction
 from rules.rosters import DutyAssignment
 
@@ -87,20 +88,17 @@ class RosterQueries:
         staff: str | None = None,
     ) -> list[DutyAssignment]:
         """Roster entries of the days [first, last] (both inclusive), by day, site, duty."""
-        where, params = ["1 = 1"], []
-        for clause, value in (
-            ('"day" >= ?', first and first.isoformat()),
-            ('"day" <= ?', last and last.isoformat()),
-            ('"site" = ?', site),
-            ('"staff_id" = ?', staff),
-        ):
-            if value is not None:
-                where.append(clause)
-                params.append(value)
+        where, params = matching(
+            (
+                ('"day" >= ?', first and first.isoformat()),
+                ('"day" <= ?', last and last.isoformat()),
+                ('"site" = ?', site),
+                ('"staff_id" = ?', staff),
+            )
+        )
         names = ", ".join(f'"{c}"' for c in ROSTER_COLUMNS)
         rows = self._rows(
-            f"SELECT {names} FROM rosters WHERE {' AND '.join(where)} "
-            'ORDER BY "day", "site", "duty", "staff_id"',
+            f'SELECT {names} FROM rosters WHERE {where} ORDER BY "day", "site", "duty", "staff_id"',
             params,
         )
         return [_entry_of(row) for row in rows]
