@@ -753,9 +753,12 @@ class SqlStore(
         return new
 
     def _saw_statuses(self, new: list[schema.Event], arrivals: Mapping[str, Arrival]) -> None:
+        # By device, then arrival: each device's statuses in the order they came, and the
+        # devices' rows locked in one order by every instance sharing the store (in
+        # arrival order alone, two instances' batches deadlocked on each other's rows).
         seen = sorted(
             ((e, arrivals[e.id]) for e in new if isinstance(e, schema.Status) and e.id in arrivals),
-            key=lambda pair: pair[1].at,
+            key=lambda pair: (pair[0].site, pair[0].device, pair[1].at),
         )
         for event, arrival in seen:  # one by one: each sees the boot the one before left
             self._saw_boot(event, arrival.at)
